@@ -1,0 +1,83 @@
+"""Turning pluggy hook implementations into fast callables.
+
+pluggy's own call path (``pm.hook.name(**kwargs)``) builds a kwargs dict and
+walks a generic loop on every call; that is several times slower than calling
+bound methods directly.  The dispatcher therefore asks pluggy only to
+*validate* implementations, then builds for each hook one callable that loops
+over plain bound methods with positional arguments.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from .callback import LIFECYCLE_METHODS
+
+
+def _noop(*args: Any) -> None:
+    """The call made for a hook nobody implements."""
+
+
+def adapt(function: Callable[..., Any], argnames: Sequence[str], hook: str, run: Any):
+    """Return a callable taking the hook's standard positional arguments.
+
+    Parameters
+    ----------
+    function : callable
+        The implementation (a bound method or a plugin function).
+    argnames : sequence of str
+        The argument names it takes (a subset of the hookspec's).
+    hook : str
+        The hook name, e.g. ``"on_batch_end"``.
+    run : RunContext
+        Bound as ``run=`` where the implementation asks for it.
+    """
+    standard = LIFECYCLE_METHODS[hook]
+    if tuple(argnames) == standard:
+        return function
+    wanted = tuple(argnames)
+    if wanted == standard + ("run",):
+        def call_with_run(*args: Any) -> Any:
+            return function(*args, run=run)
+        return call_with_run
+
+    # Any other subset or order: pass by name, as pluggy would.
+    picks = [(name, standard.index(name)) for name in wanted if name != "run"]
+    extra = {"run": run} if "run" in wanted else {}
+
+    def call_by_name(*args: Any) -> Any:
+        return function(**{name: args[pos] for name, pos in picks}, **extra)
+
+    return call_by_name
+
+
+def chain(functions: Sequence[Callable[..., Any]]) -> Callable[..., Any]:
+    """Return one callable calling ``functions`` in order with the same arguments.
+
+    Zero functions: a no-op.  One: the function itself (no extra frame).
+    """
+    if not functions:
+        return _noop
+    if len(functions) == 1:
+        return functions[0]
+    funcs = tuple(functions)
+    if len(funcs) == 2:
+        f0, f1 = funcs
+
+        def call_two(*args: Any) -> None:
+            f0(*args)
+            f1(*args)
+
+        return call_two
+
+    def call_all(*args: Any) -> None:
+        for f in funcs:
+            f(*args)
+
+    return call_all
+
+
+def is_noop(function: Callable[..., Any]) -> bool:
+    """Return True for the callable of a hook nobody implements."""
+    return function is _noop

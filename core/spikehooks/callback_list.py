@@ -1,0 +1,373 @@
+"""The dispatcher: calls callbacks and global plugins during a run.
+
+A :class:`CallbackList` is built once per ``train``/``evaluate``.  It
+
+1. resolves names (``"batch_progress_bar"``, ``("spike_recorder", {...})``)
+   through the registry,
+2. registers every callback object and every loaded global plugin with a
+   pluggy ``PluginManager``, so pluggy validates names and signatures,
+3. precomputes for every hook one fast callable, an attribute of the same
+   name (``callback_list.on_batch_end(batch, metrics)``), that calls the
+   implementations in the order the user listed the callbacks
+   (``tryfirst``/``trylast`` honoured, global plugins after callbacks),
+4. calls ``set_params`` once, then ``set_first`` on the first callback of
+   each ``first_of_type_key``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import inspect
+import warnings
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any
+
+import pluggy
+
+from . import _hookcall, hookspecs, registry
+from .callback import LIFECYCLE_METHODS
+from .errors import CallbackError, CallbackValidationError
+from .run_context import RunContext
+
+_PROJECT = "spikehooks"
+
+
+class _CallbackPluginManager(pluggy.PluginManager):
+    """A PluginManager that treats every ``on_*`` method of an object as an implementation.
+
+    Modules (global plugins) still need ``@hookimpl``; callback objects need
+    no decorator, but a decorator's options (``tryfirst``...) are honoured.
+    """
+
+    def parse_hookimpl_opts(self, plugin: Any, name: str) -> Any:
+        if inspect.ismodule(plugin):
+            return super().parse_hookimpl_opts(plugin, name)
+        if not name.startswith("on_"):
+            return None
+        method = getattr(plugin, name, None)
+        if not inspect.isroutine(method):
+            return None
+        opts = getattr(method, _PROJECT + "_impl", None)
+        return dict(opts) if isinstance(opts, dict) else {}
+
+
+def _signature_text(hook: str) -> str:
+    args = ", ".join(("self",) + LIFECYCLE_METHODS[hook])
+    return f"def {hook}({args})"
+
+
+def _describe(plugin: Any) -> str:
+    if inspect.ismodule(plugin):
+        return f"plugin module {plugin.__name__}"
+    return type(plugin).__qualname__
+
+
+def _check_set_params(callback: Any) -> None:
+    set_params = getattr(callback, "set_params", None)
+    if set_params is None:
+        return
+    try:
+        params = inspect.signature(set_params).parameters.values()
+    except (TypeError, ValueError):
+        return
+    if not any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params):
+        name = type(callback).__qualname__
+        raise CallbackValidationError(
+            f"{name}.set_params must accept unknown keywords; got "
+            f"set_params{inspect.signature(set_params)}. Add a trailing **kwargs, e.g. "
+            f"def set_params(self, data, **kwargs).",
+            plugin=callback,
+        )
+
+
+class CallbackList:
+    """Calls the lifecycle hooks of a list of callbacks and the global plugins.
+
+    Parameters
+    ----------
+    callbacks : sequence of Callback, str or (str, dict)
+        Callback objects, registered names, or ``(name, kwargs)`` pairs.
+    mode : {"train", "validate", "test"}
+        Which loop this list serves.
+    compiled_network : object, optional
+        Passed to ``set_params`` as ``compiled_network``.
+    backend : Backend, optional
+        Passed to ``set_params`` as ``backend``.
+    num_batches, num_epochs : int, optional
+        Passed to ``set_params``.
+    global_plugins : bool
+        Also call the global plugins (``spikehooks.plugins`` group).
+    **params
+        Further keywords for ``set_params``.
+
+    Attributes
+    ----------
+    callbacks : list
+        The callback objects, names resolved, in the user's order.
+    run : RunContext
+        Passed to hooks that take ``run``.
+    data : dict
+        The ``data`` dictionary handed to ``set_params``.
+    on_test_begin, ..., on_timestep_end : callable
+        One fast callable per hook, taking the hook's documented positional
+        arguments (e.g. ``on_batch_end(batch, metrics)``).
+    """
+
+    def __init__(
+        self,
+        callbacks: Iterable[Any] = (),
+        *,
+        mode: str = "test",
+        compiled_network: Any = None,
+        backend: Any = None,
+        num_batches: int | None = None,
+        num_epochs: int | None = None,
+        global_plugins: bool = True,
+        **params: Any,
+    ):
+        self.callbacks: list[Any] = [
+            registry.create("callbacks", spec) for spec in callbacks
+        ]
+        self.data: dict[Any, Any] = {}
+        self.run = RunContext(
+            mode=mode,
+            compiled_network=compiled_network,
+            backend=backend,
+            data=self.data,
+            num_batches=num_batches,
+            num_epochs=num_epochs,
+        )
+        for callback in self.callbacks:
+            if isinstance(callback, type):
+                raise CallbackValidationError(
+                    f"callbacks must hold callback objects; got the class "
+                    f"{callback.__qualname__}. Instantiate it: {callback.__qualname__}(...).",
+                    plugin=callback,
+                )
+            _check_set_params(callback)
+        self._check_keys()
+
+        plugins: list[Any] = []
+        if global_plugins:
+            from .plugins import load_global_plugins
+
+            plugins = [p.module for p in load_global_plugins()]
+        # Validate every implementation before any set_params has side effects
+        # (a recorder may open a file there), then rebuild: set_params may
+        # attach hooks as instance attributes.
+        self._build_hooks(self.callbacks, plugins)
+        for callback in self.callbacks:
+            if hasattr(callback, "set_params"):
+                callback.set_params(
+                    data=self.data,
+                    compiled_network=compiled_network,
+                    backend=backend,
+                    num_batches=num_batches,
+                    num_epochs=num_epochs,
+                    mode=mode,
+                    callbacks=self.callbacks,
+                    **params,
+                )
+        self._set_first()
+        self._build_hooks(self.callbacks, plugins)
+
+    # ------------------------------------------------------------- building
+    def _check_keys(self) -> None:
+        owners: dict[Any, Any] = {}
+        for callback in self.callbacks:
+            key = getattr(callback, "key", None)
+            if key is None:
+                continue
+            if key in owners:
+                raise CallbackValidationError(
+                    f"callback keys must be unique; got key {key!r} on both "
+                    f"{owners[key]!r} and {callback!r}. Give each callback its own key=.",
+                    plugin=callback,
+                )
+            owners[key] = callback
+
+    def _build_hooks(self, callbacks: Sequence[Any], plugins: Sequence[Any]) -> None:
+        self._impl_owner: dict[Any, tuple[Any, str]] = {}
+        pm = _CallbackPluginManager(_PROJECT)
+        pm.add_hookspecs(hookspecs)
+        order: dict[int, int] = {}
+        for index, plugin in enumerate(list(callbacks) + list(plugins)):
+            try:
+                pm.register(plugin, name=f"{index}:{_describe(plugin)}")
+                pm.check_pending()
+            except pluggy.PluginValidationError as exc:
+                raise self._validation_error(plugin, exc) from exc
+            except ValueError as exc:
+                raise CallbackValidationError(
+                    f"callbacks must not repeat an object; got {_describe(plugin)} "
+                    f"{plugin!r} twice. Create a second instance instead.",
+                    plugin=plugin,
+                ) from exc
+            order[id(plugin)] = index
+
+        for hook in LIFECYCLE_METHODS:
+            caller = getattr(pm.hook, hook)
+            impls = sorted(
+                caller.get_hookimpls(),
+                key=lambda impl: (
+                    0 if impl.tryfirst else 2 if impl.trylast else 1,
+                    order[id(impl.plugin)],
+                ),
+            )
+            functions = []
+            for impl in impls:
+                if impl.hookwrapper or impl.wrapper:
+                    raise CallbackValidationError(
+                        f"{_describe(impl.plugin)}.{hook} is a hook wrapper; spikehooks hooks "
+                        f"do not support wrapper=True or hookwrapper=True. Use a plain "
+                        f"implementation ({_signature_text(hook)}).",
+                        plugin=impl.plugin,
+                    )
+                fn = _hookcall.adapt(impl.function, impl.argnames, hook, self.run)
+                self._impl_owner[_code_of(impl.function)] = (impl.plugin, hook)
+                functions.append(fn)
+            setattr(self, hook, _hookcall.chain(functions))
+
+    def _validation_error(
+        self, plugin: Any, exc: pluggy.PluginValidationError
+    ) -> CallbackValidationError:
+        described = _describe(plugin)
+        unknown = [
+            name
+            for name in dir(plugin)
+            if name.startswith("on_") and name not in LIFECYCLE_METHODS
+            and inspect.isroutine(getattr(plugin, name, None))
+        ]
+        if unknown:
+            import difflib
+
+            name = unknown[0]
+            close = difflib.get_close_matches(name, list(LIFECYCLE_METHODS), n=1)
+            expected = _signature_text(close[0]) if close else ", ".join(LIFECYCLE_METHODS)
+            return CallbackValidationError(
+                f"{described}.{name} is not a spikehooks hook; expected one of the lifecycle "
+                f"methods, closest: {expected}. Rename the method (methods starting with "
+                f"'on_' are reserved for hooks).",
+                plugin=plugin,
+            )
+        hook = next((h for h in LIFECYCLE_METHODS if f"hook {h!r}" in str(exc)), None)
+        if hook is not None:
+            got = inspect.signature(getattr(plugin, hook))
+            return CallbackValidationError(
+                f"{described}.{hook} has arguments the hook does not offer; got "
+                f"{hook}{got}, expected {_signature_text(hook)} (optionally with run). "
+                f"Rename the arguments to match.",
+                plugin=plugin,
+            )
+        return CallbackValidationError(f"{described} is not a valid plugin: {exc}", plugin=plugin)
+
+    def _set_first(self) -> None:
+        seen: set[Any] = set()
+        for callback in self.callbacks:
+            key = getattr(callback, "first_of_type_key", None)
+            if key is None or key in seen:
+                continue
+            seen.add(key)
+            set_first = getattr(callback, "set_first", None)
+            if set_first is not None:
+                set_first()
+
+    # ------------------------------------------------------------- queries
+    @property
+    def has_timestep_hooks(self) -> bool:
+        """True when any callback or plugin implements a timestep hook."""
+        return not (
+            _hookcall.is_noop(self.on_timestep_begin) and _hookcall.is_noop(self.on_timestep_end)
+        )
+
+    def implements(self, hook: str) -> bool:
+        """Return True when at least one callback or plugin implements ``hook``."""
+        return not _hookcall.is_noop(getattr(self, hook))
+
+    # ----------------------------------------------------------------- data
+    def get_data(self) -> dict[Any, Any]:
+        """Collect ``get_data()`` of every callback into the ``cb_data`` dict.
+
+        A callback whose key is None is stored under its index in the list,
+        with a warning.
+        """
+        cb_data: dict[Any, Any] = {}
+        owners: dict[Any, Any] = {}
+        for index, callback in enumerate(self.callbacks):
+            get_data = getattr(callback, "get_data", None)
+            if get_data is None or _is_base_get_data(callback):
+                continue
+            key, value = get_data()
+            if key is None:
+                warnings.warn(
+                    f"{type(callback).__qualname__} has no key; its data is stored under "
+                    f"its index {index} in the callback list. Pass key=... to name it.",
+                    UserWarning,
+                    stacklevel=2,
+                )
+                key = index
+            if key in owners:
+                raise CallbackValidationError(
+                    f"callback keys must be unique; got key {key!r} from both "
+                    f"{owners[key]!r} and {callback!r}. Give each callback its own key=.",
+                    plugin=callback,
+                )
+            owners[key] = callback
+            cb_data[key] = value
+        return cb_data
+
+    # --------------------------------------------------------------- errors
+    @contextlib.contextmanager
+    def guard(self) -> Iterator[None]:
+        """Turn an exception raised inside a hook into :class:`CallbackError`.
+
+        The error names the callback's class and the hook, chains the original
+        exception and carries ``cb_data`` collected so far.  Exceptions not
+        raised by a callback pass through untouched.
+        """
+        try:
+            yield
+        except CallbackError:
+            raise
+        except Exception as exc:
+            owner = self._owner_in_traceback(exc)
+            if owner is None:
+                raise
+            plugin, hook = owner
+            try:
+                cb_data = self.get_data()
+            except Exception:  # the data itself may be what broke
+                cb_data = {}
+            raise CallbackError(
+                f"{_describe(plugin)}.{hook} raised {type(exc).__name__}: {exc}. "
+                f"The data recorded so far is in this error's cb_data.",
+                callback=plugin,
+                hook=hook,
+                cb_data=cb_data,
+            ) from exc
+
+    def _owner_in_traceback(self, exc: BaseException) -> tuple[Any, str] | None:
+        tb = exc.__traceback__
+        while tb is not None:
+            owner = self._impl_owner.get(tb.tb_frame.f_code)
+            if owner is not None:
+                return owner
+            tb = tb.tb_next
+        return None
+
+    def __repr__(self) -> str:
+        names = ", ".join(type(c).__name__ for c in self.callbacks)
+        return f"CallbackList([{names}], mode={self.run.mode!r})"
+
+
+def _code_of(function: Any) -> Any:
+    return getattr(getattr(function, "__func__", function), "__code__", None)
+
+
+def _is_base_get_data(callback: Any) -> bool:
+    from .callback import Callback
+
+    return isinstance(callback, Callback) and type(callback).get_data is Callback.get_data
+
+
+__all__ = ["CallbackList"]

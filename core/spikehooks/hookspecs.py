@@ -1,0 +1,162 @@
+"""Hook specifications: one per lifecycle method.
+
+Callbacks implement these by defining methods of the same name (no decorator
+needed); global plugins implement them as module-level functions marked with
+``@spikehooks.hookimpl``.  An implementation may take any subset of a hook's
+arguments, by name.  Every hook also offers ``run`` (a
+:class:`spikehooks.RunContext`) that mlGeNN-style callbacks can ignore.
+
+Hooks nest, in this order for a training run::
+
+    on_train_begin
+        on_epoch_begin            (per epoch)
+            on_batch_begin        (per batch)
+                on_timestep_begin (per timestep)
+                on_timestep_end
+            on_batch_end
+        on_epoch_end
+    on_train_end
+
+and for inference (``evaluate``, or validation inside training, which runs
+with its own callback list)::
+
+    on_test_begin
+        on_batch_begin
+            on_timestep_begin
+            on_timestep_end
+        on_batch_end
+    on_test_end
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import pluggy
+
+if TYPE_CHECKING:
+    from .run_context import RunContext
+
+#: Version of the hook API.  A plugin may declare the version it needs with a
+#: module attribute ``SPIKEHOOKS_HOOK_API = "1"``; a different major is refused.
+HOOK_API_VERSION = "1"
+
+hookspec = pluggy.HookspecMarker("spikehooks")
+hookimpl = pluggy.HookimplMarker("spikehooks")
+
+# ---------------------------------------------------------------- inference
+
+
+@hookspec
+def on_test_begin(run: RunContext) -> None:
+    """Called once at the start of inference, before the first batch.
+
+    :param run: the run's context (mode ``"test"`` or ``"validate"``).
+
+    Called after ``set_params`` on every callback.  During training, validation
+    runs ``on_test_begin`` on the validation callbacks after each epoch's
+    ``on_epoch_end``.
+    """
+
+
+@hookspec
+def on_test_end(metrics: dict[Any, Any], run: RunContext) -> None:
+    """Called once at the end of inference, after the last batch.
+
+    :param metrics: the metrics over the whole data set, keyed by output
+        population (each a :class:`spikehooks.metrics.Metric` with ``.result``).
+    :param run: the run's context.
+    """
+
+
+# ------------------------------------------------------------------ training
+
+
+@hookspec
+def on_train_begin(run: RunContext) -> None:
+    """Called once at the start of training, before the first epoch.
+
+    :param run: the run's context (mode ``"train"``).
+    """
+
+
+@hookspec
+def on_train_end(metrics: dict[Any, Any], run: RunContext) -> None:
+    """Called once at the end of training, also when a callback stopped it.
+
+    :param metrics: the training metrics of the last epoch run.
+    :param run: the run's context.
+    """
+
+
+@hookspec
+def on_epoch_begin(epoch: int, run: RunContext) -> None:
+    """Called at the start of every training epoch.
+
+    :param epoch: the epoch number, counting from ``start_epoch``.
+    :param run: the run's context.
+
+    Metrics are reset just before this hook.  Nested inside
+    ``on_train_begin``/``on_train_end``; contains the epoch's batch hooks.
+    """
+
+
+@hookspec
+def on_epoch_end(epoch: int, metrics: dict[Any, Any], run: RunContext) -> None:
+    """Called at the end of every training epoch, before its validation.
+
+    :param epoch: the epoch number.
+    :param metrics: the training metrics accumulated over this epoch.
+    :param run: the run's context.
+    """
+
+
+# ------------------------------------------------------------------- batches
+
+
+@hookspec
+def on_batch_begin(batch: int, run: RunContext) -> None:
+    """Called at the start of every batch, after the network state was reset.
+
+    :param batch: the batch number within the epoch (or data set), from 0.
+    :param run: the run's context; ``run.backend.example_indices`` holds the
+        data-set index of every real example in this batch.
+    """
+
+
+@hookspec
+def on_batch_end(batch: int, metrics: dict[Any, Any], run: RunContext) -> None:
+    """Called at the end of every batch, after the metrics were updated.
+
+    :param batch: the batch number.
+    :param metrics: the metrics accumulated so far in this epoch or run.
+    :param run: the run's context.
+    """
+
+
+# ----------------------------------------------------------------- timesteps
+
+
+@hookspec
+def on_timestep_begin(timestep: int, run: RunContext) -> None:
+    """Called before every simulation step.
+
+    :param timestep: the step within the batch, from 0 (multiply by
+        ``run.backend.dt`` for ms).
+    :param run: the run's context.
+
+    When no callback implements either timestep hook the runtime makes no
+    per-timestep call at all.
+    """
+
+
+@hookspec
+def on_timestep_end(timestep: int, run: RunContext) -> None:
+    """Called after every simulation step, once its spikes are recorded.
+
+    :param timestep: the step just simulated, from 0 within the batch.
+    :param run: the run's context.
+    """
+
+
+__all__ = ["HOOK_API_VERSION", "hookimpl", "hookspec"]

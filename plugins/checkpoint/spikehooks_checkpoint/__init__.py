@@ -1,0 +1,1 @@
+"""spikehooks-checkpoint."""
