@@ -52,30 +52,31 @@ def adapt(function: Callable[..., Any], argnames: Sequence[str], hook: str, run:
     return call_by_name
 
 
-def chain(functions: Sequence[Callable[..., Any]]) -> Callable[..., Any]:
+def chain(functions: Sequence[Callable[..., Any]], arity: int) -> Callable[..., Any]:
     """Return one callable calling ``functions`` in order with the same arguments.
 
     Zero functions: a no-op.  One: the function itself (no extra frame).
+    More: a closure whose call sequence is unrolled in generated code, so the
+    per-call cost stays at a plain loop over bound methods (a ``*args``
+    closure costs about 50% more per call).
+
+    Parameters
+    ----------
+    functions : sequence of callable
+        Each takes ``arity`` positional arguments.
+    arity : int
+        The hook's number of positional arguments (0, 1 or 2).
     """
     if not functions:
         return _noop
     if len(functions) == 1:
         return functions[0]
-    funcs = tuple(functions)
-    if len(funcs) == 2:
-        f0, f1 = funcs
-
-        def call_two(*args: Any) -> None:
-            f0(*args)
-            f1(*args)
-
-        return call_two
-
-    def call_all(*args: Any) -> None:
-        for f in funcs:
-            f(*args)
-
-    return call_all
+    params = ", ".join(f"a{i}" for i in range(arity))
+    body = "\n".join(f"    f{i}({params})" for i in range(len(functions)))
+    source = f"def call_all({params}):\n{body}\n"
+    namespace: dict[str, Any] = {f"f{i}": f for i, f in enumerate(functions)}
+    exec(compile(source, "<spikehooks hook chain>", "exec"), namespace)  # noqa: S102
+    return namespace["call_all"]
 
 
 def is_noop(function: Callable[..., Any]) -> bool:

@@ -19,7 +19,7 @@ from __future__ import annotations
 import contextlib
 import inspect
 import warnings
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
 import pluggy
@@ -112,6 +112,18 @@ class CallbackList:
         One fast callable per hook, taking the hook's documented positional
         arguments (e.g. ``on_batch_end(batch, metrics)``).
     """
+
+    # One fast callable per hook, set by _build_hooks.
+    on_test_begin: Callable[[], None]
+    on_test_end: Callable[[Any], None]
+    on_train_begin: Callable[[], None]
+    on_train_end: Callable[[Any], None]
+    on_epoch_begin: Callable[[int], None]
+    on_epoch_end: Callable[[int, Any], None]
+    on_batch_begin: Callable[[int], None]
+    on_batch_end: Callable[[int, Any], None]
+    on_timestep_begin: Callable[[int], None]
+    on_timestep_end: Callable[[int], None]
 
     def __init__(
         self,
@@ -226,7 +238,7 @@ class CallbackList:
                 fn = _hookcall.adapt(impl.function, impl.argnames, hook, self.run)
                 self._impl_owner[_code_of(impl.function)] = (impl.plugin, hook)
                 functions.append(fn)
-            setattr(self, hook, _hookcall.chain(functions))
+            setattr(self, hook, _hookcall.chain(functions, len(LIFECYCLE_METHODS[hook])))
 
     def _validation_error(
         self, plugin: Any, exc: pluggy.PluginValidationError

@@ -223,6 +223,7 @@ def create(kind: str, spec: Any, *, expected: type | tuple[type, ...] | None = N
     ConfigurationError
         A malformed pair, or constructor arguments the class rejects.
     """
+    kwargs: dict[str, Any]
     if isinstance(spec, str):
         name, kwargs = spec, {}
     elif (
