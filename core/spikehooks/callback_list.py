@@ -334,22 +334,25 @@ class CallbackList:
         """Turn an exception raised inside a hook into :class:`CallbackError`.
 
         The error names the callback's class and the hook, chains the original
-        exception and carries ``cb_data`` collected so far.  Exceptions not
-        raised by a callback pass through untouched.
+        exception and carries ``cb_data`` collected so far.  A
+        ``KeyboardInterrupt`` passes through with ``cb_data`` attached as an
+        attribute.  Other exceptions not raised by a callback pass through
+        untouched.
         """
         try:
             yield
         except CallbackError:
+            raise
+        except KeyboardInterrupt as exc:
+            # Ctrl-C (or a hung plugin interrupted by hand): keep what was recorded.
+            exc.cb_data = self._data_or_empty()  # type: ignore[attr-defined]
             raise
         except Exception as exc:
             owner = self._owner_in_traceback(exc)
             if owner is None:
                 raise
             plugin, hook = owner
-            try:
-                cb_data = self.get_data()
-            except Exception:  # the data itself may be what broke
-                cb_data = {}
+            cb_data = self._data_or_empty()
             raise CallbackError(
                 f"{_describe(plugin)}.{hook} raised {type(exc).__name__}: {exc}. "
                 f"The data recorded so far is in this error's cb_data.",
@@ -357,6 +360,12 @@ class CallbackList:
                 hook=hook,
                 cb_data=cb_data,
             ) from exc
+
+    def _data_or_empty(self) -> dict[Any, Any]:
+        try:
+            return self.get_data()
+        except Exception:  # the data itself may be what broke
+            return {}
 
     def _owner_in_traceback(self, exc: BaseException) -> tuple[Any, str] | None:
         tb = exc.__traceback__

@@ -276,3 +276,26 @@ def test_names_resolve_to_core_callbacks():
 def test_name_with_kwargs_pair_is_constructed_with_them():
     cbl = CallbackList([("batch_progress_bar", {"disable": True})], global_plugins=False)
     assert cbl.callbacks[0].disable is True
+
+
+def test_keyboard_interrupt_passes_through_with_the_data_so_far():
+    class Rec(Callback):
+        key = "rec"
+
+        def set_params(self, data, **kwargs):
+            self.items = data.setdefault("rec", [])
+
+        def on_timestep_end(self, timestep):
+            self.items.append(timestep)
+            if timestep == 1:
+                raise KeyboardInterrupt
+
+        def get_data(self):
+            return self.key, self.items
+
+    cbl = CallbackList([Rec()], global_plugins=False)
+    with pytest.raises(KeyboardInterrupt) as info:
+        with cbl.guard():
+            for t in range(3):
+                cbl.on_timestep_end(t)
+    assert info.value.cb_data == {"rec": [0, 1]}
