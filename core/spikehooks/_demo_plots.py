@@ -5,14 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from .errors import SpikehooksError
+from .errors import MissingDependencyError
 
 
 def _pyplot() -> Any:
     try:
         import matplotlib
     except ImportError as exc:
-        raise SpikehooksError(
+        raise MissingDependencyError(
             'spikehooks demo needs matplotlib for its figures; install it with '
             'python -m pip install "spikehooks[plot]".'
         ) from exc

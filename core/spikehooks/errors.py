@@ -100,6 +100,13 @@ class CallbackError(SpikehooksError):
         self.cb_data = cb_data
 
 
+class MissingDependencyError(SpikehooksError, ImportError):
+    """An optional dependency (an extra such as ``plot`` or ``datasets``) is not installed.
+
+    The message names the package and the install line.
+    """
+
+
 class NotCompiledError(SpikehooksError, RuntimeError):
     """A compiled network was used outside ``with compiled_net:``."""
 
@@ -109,6 +116,7 @@ __all__ = [
     "CallbackError",
     "CallbackValidationError",
     "ConfigurationError",
+    "MissingDependencyError",
     "NotCompiledError",
     "PluginError",
     "SpikehooksError",

@@ -1,0 +1,39 @@
+"""Data helpers: spike trains in mlGeNN's format, latency encoders, small data sets.
+
+- :class:`PreprocessedSpikes`, :func:`preprocess_spikes`: one example's spikes
+  grouped by neuron, the input format of ``SpikeInput`` populations.
+- :func:`linear_latency_encode_data`, :func:`log_latency_encode_data`: static
+  data to one spike per input (mlGeNN's encoders).
+- :func:`make_yin_yang`, :func:`encode_yin_yang`,
+  :func:`generate_yin_yang_dataset`: the Yin-Yang data set and its
+  time-to-first-spike encoding.
+- :func:`load_digits`: scikit-learn's embedded digits, split (optional extra
+  ``datasets``).
+"""
+
+from __future__ import annotations
+
+from .digits import DigitsSplit, load_digits
+from .encoding import linear_latency_encode_data, log_latency_encode_data
+from .spikes import PreprocessedSpikes, preprocess_spikes
+from .yin_yang import (
+    CLASS_NAMES,
+    encode_yin_yang,
+    generate_yin_yang_dataset,
+    make_yin_yang,
+    yin_yang_class,
+)
+
+__all__ = [
+    "CLASS_NAMES",
+    "DigitsSplit",
+    "PreprocessedSpikes",
+    "encode_yin_yang",
+    "generate_yin_yang_dataset",
+    "linear_latency_encode_data",
+    "load_digits",
+    "log_latency_encode_data",
+    "make_yin_yang",
+    "preprocess_spikes",
+    "yin_yang_class",
+]
