@@ -1,0 +1,176 @@
+"""Populations and connections: the nodes and edges of a network description."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from . import registry
+from .connectivity import Connectivity
+from .errors import ConfigurationError
+from .neurons import Neuron
+from .synapses import Synapse
+
+
+def _active_network(what: str, example: str) -> Any:
+    from ._network_context import current_network
+
+    network = current_network()
+    if network is None:
+        raise ConfigurationError(
+            f"{what} must be created inside a network context; got none active. "
+            f"Write:\n    network = SequentialNetwork()\n    with network:\n        {example}"
+        )
+    return network
+
+
+def create(kind: str, spec: Any, expected: type, owner: str) -> Any:
+    """Resolve ``spec`` through the registry and check the object's type."""
+    obj = registry.create(kind, spec, expected=expected)
+    if isinstance(obj, type):
+        raise ConfigurationError(
+            f"{owner} must be a {expected.__name__} object or name; got the class "
+            f"{obj.__name__}. Instantiate it: {obj.__name__}(...)."
+        )
+    if not isinstance(obj, expected):
+        raise ConfigurationError(
+            f"{owner} must be a {expected.__name__} object or name; got "
+            f"{type(obj).__name__}. Pass e.g. a spikehooks.{expected.__module__.split('.')[-1]} "
+            f"object or a registered name."
+        )
+    return obj
+
+
+def _check_shape(shape: Any, owner: str) -> tuple[int, ...]:
+    dims = (shape,) if isinstance(shape, (int, np.integer)) else shape
+    try:
+        dims = tuple(dims)
+    except TypeError:
+        dims = None
+    def is_size(d: Any) -> bool:
+        return (isinstance(d, (int, np.integer)) and not isinstance(d, (bool, np.bool_))
+                and bool(d >= 1))
+
+    if not dims or not all(is_size(d) for d in dims):
+        raise ConfigurationError(
+            f"{owner} shape must be a positive int or a tuple of positive ints; got {shape!r}. "
+            f"Pass e.g. 784 or (28, 28)."
+        )
+    return tuple(int(d) for d in dims)
+
+
+class Population:
+    """A group of identical neurons.
+
+    Parameters
+    ----------
+    neuron : Neuron, str or (str, dict)
+        The neuron model, e.g. ``LeakyIntegrateFire(tau_mem=10.0)`` or
+        ``"leaky_integrate_fire"``.
+    shape : int or tuple of int
+        Shape of the population; neuron ids are flat C-order indices.
+    record_spikes : bool
+        Allocate a spike recording buffer (needed by ``SpikeRecorder``).
+    name : str, optional
+        Unique name within the network; default ``"pop<i>"``.
+
+    Attributes
+    ----------
+    name : str
+    shape : tuple of int
+    num_neurons : int
+    record_spikes : bool
+    neuron : Neuron
+    network : Network
+    incoming, outgoing : list of Connection
+    """
+
+    def __init__(self, neuron: Any, shape: Any, record_spikes: bool = False,
+                 name: str | None = None):
+        network = _active_network(
+            f"{type(self).__name__}", f"{type(self).__name__}(...)"
+        )
+        self.neuron: Neuron = create("neurons", neuron, Neuron, f"{type(self).__name__} neuron")
+        self.shape = _check_shape(shape, f"{type(self).__name__} {name or ''}".rstrip())
+        self.num_neurons = math.prod(self.shape)
+        self.record_spikes = bool(record_spikes)
+        self.incoming: list[Connection] = []
+        self.outgoing: list[Connection] = []
+        self.network = network
+        if record_spikes and not self.neuron.spiking:
+            raise ConfigurationError(
+                f"Population {name or ''} record_spikes must be False for the non-spiking "
+                f"{type(self.neuron).__name__}; got True. Record its V with a VarRecorder."
+            )
+        self.name: str = network._add_population(self, name)
+
+    @property
+    def population(self) -> Population:
+        """The population itself (mlGeNN's layers expose ``.population``)."""
+        return self
+
+    def __repr__(self) -> str:
+        return (f"{type(self).__name__}(name={self.name!r}, shape={self.shape}, "
+                f"neuron={type(self.neuron).__name__}, record_spikes={self.record_spikes})")
+
+
+class Connection:
+    """Synapses from one population to another.
+
+    Parameters
+    ----------
+    source, target : Population
+        Pre- and postsynaptic populations (layers are populations too).
+    connectivity : Connectivity, str or (str, dict)
+        E.g. ``Dense(weights)``.
+    synapse : Synapse, str or (str, dict)
+        ``"delta"`` (default) or e.g. ``Exponential(5.0)``.
+    name : str, optional
+        Unique name within the network; default ``"conn<i>"``.  Learnable
+        state is keyed ``"<name>/weight"``.
+    """
+
+    def __init__(self, source: Population, target: Population, connectivity: Any,
+                 synapse: Any = "delta", name: str | None = None):
+        network = _active_network("Connection", "Connection(source, target, Dense(w))")
+        for role, pop in (("source", source), ("target", target)):
+            if not isinstance(pop, Population):
+                raise ConfigurationError(
+                    f"Connection {role} must be a Population or layer; got "
+                    f"{type(pop).__name__}. Pass the object returned by Population(...)."
+                )
+            if pop.network is not network:
+                raise ConfigurationError(
+                    f"Connection {role} must belong to the active network; got population "
+                    f"{pop.name!r} of another network. Create both ends in the same network."
+                )
+        if not source.neuron.spiking:
+            raise ConfigurationError(
+                f"Connection source must be a spiking population; got {source.name!r} with "
+                f"the non-spiking {type(source.neuron).__name__}. Connect from a spiking layer."
+            )
+        if target.neuron.is_input:
+            raise ConfigurationError(
+                f"Connection target must not be an input population; got {target.name!r} with "
+                f"{type(target.neuron).__name__}. Connect into a hidden or output population."
+            )
+        self.source = source
+        self.target = target
+        self.connectivity: Connectivity = create("connectivity", connectivity, Connectivity,
+                                                 "Connection connectivity")
+        self.synapse: Synapse = create("synapses", synapse, Synapse, "Connection synapse")
+        self.connectivity.check(source.num_neurons, target.num_neurons,
+                                f"Connection {name or f'{source.name}->{target.name}'!r}")
+        self.name: str = network._add_connection(self, name)
+        source.outgoing.append(self)
+        target.incoming.append(self)
+
+    def __repr__(self) -> str:
+        return (f"Connection(name={self.name!r}, source={self.source.name!r}, "
+                f"target={self.target.name!r}, connectivity={self.connectivity!r}, "
+                f"synapse={self.synapse!r})")
+
+
+__all__ = ["Connection", "Population"]

@@ -1,0 +1,254 @@
+"""Per-step closures of neuron updates, readouts and spike recording, float32 throughout.
+
+Every builder returns a function ``fn(t)`` (``t``: timestep within the
+batch) closing over the arrays it touches, so the hot loop does no attribute
+lookups and no allocation that could be hoisted (packing spike bits and
+sequential delivery's spike indices need fresh arrays each step).  The rules mirror GeNN's
+code for mlGeNN's models; see ``docs/runtime.md``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from ...neurons import (
+    IntegrateFire,
+    IntegrateFireInput,
+    LeakyIntegrate,
+    LeakyIntegrateFire,
+    PoissonInput,
+    SpikeInput,
+)
+from ...readouts import AvgVar, FirstSpikeTime, MaxVar, SpikeCount, SumVar
+from ._state import PopulationState
+
+StepFn = Callable[[int], None]
+
+_add, _mul, _sub = np.add, np.multiply, np.subtract
+_copyto, _ge = np.copyto, np.greater_equal
+
+
+# ------------------------------------------------------------------ readouts
+def _readout_fns(pst: PopulationState, num_timesteps: int,
+                 dt: float) -> tuple[StepFn | None, StepFn | None]:
+    """Return (after the V update, after the reset) closures of the readout."""
+    readout = pst.population.neuron.readout
+    if readout is None:
+        return None, None
+    V, acc = pst.vars["V"], pst.vars[readout.var_name]
+    if isinstance(readout, SumVar):
+        return (lambda t: _add(acc, V, out=acc)), None
+    if isinstance(readout, MaxVar):
+        return (lambda t: np.maximum(acc, V, out=acc)), None
+    if isinstance(readout, AvgVar):
+        scale, tmp = np.float32(1.0 / num_timesteps), np.empty_like(V)
+
+        def average(t: int) -> None:
+            _mul(V, scale, out=tmp)
+            _add(acc, tmp, out=acc)
+
+        return average, None
+    spikes = pst.spikes
+    if isinstance(readout, SpikeCount):
+        return None, (lambda t: _add(acc, spikes, out=acc))
+    if isinstance(readout, FirstSpikeTime):
+        def first_spike(t: int) -> None:
+            np.maximum(acc, -np.float32(t * dt), out=acc, where=spikes)
+
+        return None, first_spike
+    raise TypeError(f"the numpy backend has no kernel for readout {type(readout).__name__}")
+
+
+# ------------------------------------------------------------------- neurons
+def _integrate_fire_input(pst: PopulationState, dt: float) -> StepFn:
+    neuron = pst.population.neuron
+    V, inp, spikes = pst.vars["V"], pst.vars["Input"], pst.spikes
+    thresh, reset = np.float32(neuron.v_thresh), np.float32(neuron.v_reset)
+    frames, frame_steps = neuron.input_frames, neuron.input_frame_timesteps
+    data = pst.input  # (frames, batch, n), filled in place by set_input
+
+    def update(t: int) -> None:
+        if frames > 1:
+            _copyto(inp, data[min(t // frame_steps, frames - 1)])
+        _add(V, inp, out=V)
+        _ge(V, thresh, out=spikes)
+        _copyto(V, reset, where=spikes)
+
+    return update
+
+
+def _poisson_input(pst: PopulationState, dt: float, rng: np.random.Generator) -> StepFn:
+    neuron = pst.population.neuron
+    spikes = pst.spikes
+    frames, frame_steps = neuron.input_frames, neuron.input_frame_timesteps
+    uniform = np.empty(spikes.shape, dtype=np.float32)
+    random, land = rng.random, np.logical_and
+    limit, positive = pst.input  # each (frames, batch, n), filled in place by set_input
+
+    def update(t: int) -> None:
+        frame = min(t // frame_steps, frames - 1)
+        random(dtype=np.float32, out=uniform)
+        _ge(uniform, limit[frame], out=spikes)
+        land(spikes, positive[frame], out=spikes)
+
+    return update
+
+
+def _spike_input(pst: PopulationState, dt: float) -> StepFn:
+    flat_spikes = pst.spikes.reshape(-1)
+    current = np.empty(flat_spikes.shape, dtype=np.float32)
+    take, le, f32 = np.take, np.less_equal, np.float32
+
+    def update(t: int) -> None:
+        # Looked up each step: set_input replaces these arrays (their size
+        # varies with the batch's spike count).
+        times, pointer = pst.input
+        take(times, pointer, out=current)
+        le(current, f32(t * dt), out=flat_spikes)
+        _add(pointer, flat_spikes, out=pointer, casting="unsafe")
+
+    return update
+
+
+def _integrate_fire(pst: PopulationState, dt: float, after_v: Any, after_reset: Any) -> StepFn:
+    neuron = pst.population.neuron
+    V, isyn, spikes = pst.vars["V"], pst.isyn, pst.spikes
+    thresh, reset = np.float32(neuron.v_thresh), np.float32(neuron.v_reset)
+
+    def update(t: int) -> None:
+        _add(V, isyn, out=V)
+        if after_v is not None:
+            after_v(t)
+        _ge(V, thresh, out=spikes)
+        _copyto(V, reset, where=spikes)
+        if after_reset is not None:
+            after_reset(t)
+
+    return update
+
+
+def _leaky_integrate_fire(pst: PopulationState, dt: float, after_v: Any,
+                          after_reset: Any) -> StepFn:
+    neuron: LeakyIntegrateFire = pst.population.neuron
+    V, isyn, spikes = pst.vars["V"], pst.isyn, pst.spikes
+    alpha = neuron.alpha(dt)
+    one_minus_alpha = np.float32(1.0) - alpha
+    thresh, reset = np.float32(neuron.v_thresh), np.float32(neuron.v_reset)
+    drop = thresh - reset
+    relative, scale_i = neuron.relative_reset, neuron.scale_i
+    scaled = np.empty_like(V)
+    refractory = neuron.tau_refrac is not None
+    if refractory:
+        refrac = pst.vars["RefracTime"]
+        tau_refrac, dt32 = np.float32(neuron.tau_refrac), np.float32(dt)
+        busy, free = np.empty_like(spikes), np.empty_like(spikes)
+        always = neuron.integrate_during_refrac
+    gt, le, land, lnot = np.greater, np.less_equal, np.logical_and, np.logical_not
+
+    def update(t: int) -> None:
+        current = isyn
+        if scale_i:
+            _mul(isyn, one_minus_alpha, out=scaled)
+            current = scaled
+        if refractory:
+            gt(refrac, 0.0, out=busy)
+            if always:
+                _mul(V, alpha, out=V)
+                _add(V, current, out=V)
+            else:
+                lnot(busy, out=free)
+                _mul(V, alpha, out=V, where=free)
+                _add(V, current, out=V, where=free)
+            _sub(refrac, dt32, out=refrac, where=busy)
+        else:
+            _mul(V, alpha, out=V)
+            _add(V, current, out=V)
+        if after_v is not None:
+            after_v(t)
+        _ge(V, thresh, out=spikes)
+        if refractory:
+            le(refrac, 0.0, out=free)
+            land(spikes, free, out=spikes)
+        if relative:
+            _sub(V, drop, out=V, where=spikes)
+        else:
+            _copyto(V, reset, where=spikes)
+        if refractory:
+            _copyto(refrac, tau_refrac, where=spikes)
+        if after_reset is not None:
+            after_reset(t)
+
+    return update
+
+
+def _leaky_integrate(pst: PopulationState, dt: float, after_v: Any) -> StepFn:
+    neuron: LeakyIntegrate = pst.population.neuron
+    V, isyn, bias = pst.vars["V"], pst.isyn, pst.bias
+    alpha = neuron.alpha(dt)
+    one_minus_alpha = np.float32(1.0) - alpha
+    has_bias, scale_i = bool(np.any(bias != 0.0)), neuron.scale_i
+    scaled = np.empty_like(V)
+
+    def update(t: int) -> None:
+        _mul(V, alpha, out=V)
+        if scale_i:
+            _mul(isyn, one_minus_alpha, out=scaled)
+            _add(V, scaled, out=V)
+        else:
+            _add(V, isyn, out=V)
+        if has_bias:
+            _add(V, bias, out=V)
+        if after_v is not None:
+            after_v(t)
+
+    return update
+
+
+def build_neuron_update(pst: PopulationState, dt: float, num_timesteps: int,
+                        rng: np.random.Generator) -> StepFn:
+    """Return ``fn(t)``: the neuron update of one population (threshold and reset included)."""
+    neuron = pst.population.neuron
+    if isinstance(neuron, IntegrateFireInput):
+        return _integrate_fire_input(pst, dt)
+    if isinstance(neuron, SpikeInput):
+        return _spike_input(pst, dt)
+    if isinstance(neuron, PoissonInput):
+        return _poisson_input(pst, dt, rng)
+    after_v, after_reset = _readout_fns(pst, num_timesteps, dt)
+    if isinstance(neuron, LeakyIntegrateFire):
+        return _leaky_integrate_fire(pst, dt, after_v, after_reset)
+    if isinstance(neuron, IntegrateFire):
+        return _integrate_fire(pst, dt, after_v, after_reset)
+    if isinstance(neuron, LeakyIntegrate):
+        return _leaky_integrate(pst, dt, after_v)
+    raise TypeError(f"the numpy backend has no kernel for neuron model {type(neuron).__name__}")
+
+
+def build_record(pst: PopulationState) -> StepFn:
+    """Return ``fn(t)`` packing the step's spikes into row ``t % rec_steps`` of the buffer."""
+    spikes, record = pst.spikes, pst.record
+    rows = record.shape[0]
+    as_bytes = record.view(np.uint8)
+    num_bytes = -(-spikes.shape[1] // 8)
+    packbits = np.packbits
+
+    def record_spikes(t: int) -> None:
+        as_bytes[t % rows, :, :num_bytes] = packbits(spikes, axis=1, bitorder="little")
+
+    return record_spikes
+
+
+def build_spike_copy(pst: PopulationState) -> StepFn:
+    """Return ``fn(t)`` copying the step's spikes to the float buffer read by delivery."""
+    spikes, spikes_f = pst.spikes, pst.spikes_f
+    return lambda t: _copyto(spikes_f, spikes)
+
+
+__all__ = [
+    "build_neuron_update",
+    "build_record",
+    "build_spike_copy",
+]

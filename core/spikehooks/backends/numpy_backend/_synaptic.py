@@ -1,0 +1,177 @@
+"""Per-step closures of synaptic delivery and injection, float32 throughout.
+
+Every builder returns ``fn(t)`` closing over the arrays it touches (see
+``_kernels``); delivery runs for every connection before any neuron update.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from ...connectivity import OneToOne
+from ...synapses import Delta, Exponential
+from ._state import ConnectionState, PopulationState
+
+StepFn = Callable[[int], None]
+
+_add, _mul = np.add, np.multiply
+_copyto, _matmul = np.copyto, np.matmul
+
+
+def build_delivery(cst: ConnectionState, src: PopulationState, out: np.ndarray,
+                   sequential: bool = False) -> StepFn:
+    """Return ``fn(t)`` adding the source's previous-step spikes into ``out``.
+
+    ``out`` is the connection's ``in_syn`` or, for a lone delta connection,
+    the target's ``isyn``.  Delta input is consumed every step, so its
+    accumulator is simply overwritten (``0 + spikes @ W``).  ``sequential``
+    adds the weight rows one by one in ascending pre order, GeNN's CPU
+    order, instead of one BLAS product.
+    """
+    spikes, weight = src.spikes_f, cst.weight
+    exponential = isinstance(cst.connection.synapse, Exponential)
+    if isinstance(cst.connection.connectivity, OneToOne):
+        diagonal = weight.reshape(-1)[:: weight.shape[1] + 1]
+        if exponential:
+            tmp = np.empty_like(out)
+
+            def deliver_diag_exp(t: int) -> None:
+                _mul(spikes, diagonal, out=tmp)
+                _add(out, tmp, out=out)
+
+            return deliver_diag_exp
+
+        def deliver_diag(t: int) -> None:
+            _mul(spikes, diagonal, out=out)
+
+        return deliver_diag
+    if sequential:
+        return _sequential_delivery(cst, src, out, exponential)
+    if exponential:
+        tmp = np.empty_like(out)
+
+        def deliver_exp(t: int) -> None:
+            _matmul(spikes, weight, out=tmp)
+            _add(out, tmp, out=out)
+
+        return deliver_exp
+
+    def deliver(t: int) -> None:
+        _matmul(spikes, weight, out=out)
+
+    return deliver
+
+
+def _sequential_delivery(cst: ConnectionState, src: PopulationState, out: np.ndarray,
+                         exponential: bool) -> StepFn:
+    """Bit-exact GeNN order: ``inSyn = (((inSyn + W[p1]) + W[p2]) + ...)``, ``p`` ascending.
+
+    Each batch entry's spiking pre ids become one column of an index matrix
+    ``(rank, batch)``, padded with the table's zero row; the gathered weight
+    rows are reduced along the rank axis, which NumPy does sequentially.
+    Every batch entry is summed on its own, so results do not depend on the
+    batch size.
+    """
+    flat_spikes, table = src.spikes.reshape(-1), cst.table
+    batch, num_pre = src.spikes.shape
+    zero_row = num_pre
+    first = 1 if exponential else 0
+    # Scratch buffers grow to the deepest step seen (at most num_pre + 1 rows).
+    scratch = [np.empty((0, batch), dtype=np.intp),
+               np.empty((0, batch, table.shape[1]), dtype=np.float32)]
+    flatnonzero, bincount, take, reduce = np.flatnonzero, np.bincount, np.take, np.add.reduce
+    arange = np.arange(num_pre * batch + 1, dtype=np.intp)
+
+    def deliver_sequential(t: int) -> None:
+        flat = flatnonzero(flat_spikes)
+        if not len(flat):
+            if not exponential:
+                out[...] = 0.0
+            return
+        entry = flat // num_pre
+        counts = bincount(entry, minlength=batch)
+        depth = int(counts.max()) + first
+        starts = counts.cumsum()
+        starts -= counts
+        if depth > len(scratch[0]):
+            size = min(max(depth, 2 * len(scratch[0])), num_pre + first)
+            scratch[0] = np.empty((size, batch), dtype=np.intp)
+            scratch[1] = np.empty((size, batch, table.shape[1]), dtype=np.float32)
+        index, rows = scratch
+        used = index[:depth]
+        used.fill(zero_row)
+        rank = arange[: len(flat)] - starts[entry]
+        if exponential:
+            rank += 1  # row 0 holds the current inSyn
+        used[rank, entry] = flat - entry * num_pre
+        gathered = rows[:depth]
+        take(table, used, axis=0, out=gathered, mode="clip")  # "raise" would buffer out
+        if exponential:
+            gathered[0] = out
+        reduce(gathered, axis=0, out=out)
+
+    return deliver_sequential
+
+
+def build_injection(pst: PopulationState, incoming: list[ConnectionState],
+                    dt: float) -> StepFn | None:
+    """Return ``fn(t)`` summing each connection's injected current into ``isyn``.
+
+    ``Isyn = 0 + in_1 + in_2 ...`` in connection order; exponential synapses
+    inject ``inSyn`` (times ``IScale``) and then decay it.  None when the
+    delivery already wrote ``isyn`` (a lone delta connection) or there is no
+    input.
+    """
+    isyn = pst.isyn
+    parts: list[StepFn] = []
+    for index, cst in enumerate(incoming):
+        synapse, in_syn = cst.connection.synapse, cst.in_syn
+        if isinstance(synapse, Delta):
+            parts.append(_inject(isyn, in_syn, None, index == 0))
+        else:
+            scale = synapse.i_scale(dt) if synapse.scale_i else None
+            parts.append(_inject(isyn, in_syn, scale, index == 0))
+            parts.append(_decay(in_syn, synapse.exp_decay(dt)))
+    if not parts:
+        return None
+    if len(parts) == 2:
+        first, second = parts
+
+        def inject_two(t: int) -> None:
+            first(t)
+            second(t)
+
+        return inject_two
+    steps = tuple(parts)
+
+    def inject_all(t: int) -> None:
+        for part in steps:
+            part(t)
+
+    return inject_all
+
+
+def _inject(isyn: np.ndarray, in_syn: np.ndarray, scale: Any, first: bool) -> StepFn:
+    if scale is None and first:
+        return lambda t: _copyto(isyn, in_syn)
+    if scale is None:
+        return lambda t: _add(isyn, in_syn, out=isyn)
+    if first:
+        return lambda t: _mul(in_syn, scale, out=isyn)
+    tmp = np.empty_like(isyn)
+
+    def inject_scaled(t: int) -> None:
+        _mul(in_syn, scale, out=tmp)
+        _add(isyn, tmp, out=isyn)
+
+    return inject_scaled
+
+
+def _decay(in_syn: np.ndarray, decay: np.float32) -> StepFn:
+    return lambda t: _mul(in_syn, decay, out=in_syn)
+
+
+__all__ = ["build_delivery", "build_injection"]

@@ -1,0 +1,12 @@
+"""Compilers turn a network description into a compiled network on a backend.
+
+Each public name is re-exported with an explicit alias, one line per module,
+so a new compiler is added with one import line.
+"""
+
+from __future__ import annotations
+
+from .compiled_network import CompiledNetwork as CompiledNetwork
+from .compiler import Compiler as Compiler
+from .event_prop_compiler import EventPropCompiler as EventPropCompiler
+from .inference_compiler import InferenceCompiler as InferenceCompiler

@@ -1,0 +1,247 @@
+"""A network compiled onto a backend: evaluation, prediction and the pieces training reuses."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from ..callback_list import CallbackList
+from ..errors import NotCompiledError
+from ..metrics import Metric
+from . import _data
+
+_DEFAULT_CALLBACKS = ("batch_progress_bar",)
+
+
+def _take(prepared: Any, indices: np.ndarray) -> Any:
+    if isinstance(prepared, np.ndarray):
+        return prepared[indices]
+    return [prepared[i] for i in indices]
+
+
+def _single_as_batch(pop: Any, data: Any) -> Any:
+    if hasattr(data, "end_spikes"):
+        return [data]
+    example_shape = getattr(getattr(pop, "neuron", None), "example_shape", None)
+    if example_shape is not None and not isinstance(data, list):
+        arr = np.asarray(data)
+        if arr.shape == example_shape(pop.shape):
+            return arr[np.newaxis]
+    return data
+
+
+class CompiledNetwork:
+    """A network built on a backend; use it inside ``with compiled_net:``.
+
+    Parameters
+    ----------
+    network : Network
+        The network description.
+    backend : Backend
+        The backend simulating it (e.g. :class:`NumpyBackend`).
+    compiler : Compiler
+        The compiler that built it (its reset settings are used).
+    num_timesteps : int
+        Timesteps simulated per batch.
+
+    Attributes
+    ----------
+    network, backend, compiler, num_timesteps, batch_size, dt
+
+    Notes
+    -----
+    Training compilers reuse the batch loop's pieces: :meth:`start_batch`
+    (reset, inputs, example indices), :meth:`simulate` (all timesteps, with
+    or without per-step hooks), :meth:`get_batch_readouts` and
+    :meth:`update_metrics`; validation lives in ``compilers._data``.
+    """
+
+    def __init__(self, network: Any, backend: Any, compiler: Any, num_timesteps: int):
+        self.network = network
+        self.backend = backend
+        self.compiler = compiler
+        self.num_timesteps = num_timesteps
+        self.batch_size = backend.batch_size
+        self.dt = backend.dt
+        self._loaded = False
+
+    # ---------------------------------------------------------- loading
+    def __enter__(self) -> CompiledNetwork:
+        self._loaded = True
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        self._loaded = False
+
+    def _check_loaded(self, method: str) -> None:
+        if not self._loaded:
+            raise NotCompiledError(
+                f"{type(self).__name__}.{method} must be called inside `with compiled_net:`; "
+                f"got a call outside it. Write:\n    with compiled_net:\n"
+                f"        compiled_net.{method}(...)"
+            )
+
+    # ------------------------------------------------ mlGeNN's low-level API
+    def set_input(self, inputs: dict) -> None:
+        """Load one batch of input: ``{input_population: data}`` with ``<= batch_size`` examples.
+
+        As in mlGeNN, a single example may also be given without its batch
+        axis (an array of the population's shape, or one ``PreprocessedSpikes``).
+        """
+        self._check_loaded("set_input")
+        prepared, num = _data.prepare_inputs(
+            self.network, {pop: _single_as_batch(pop, data) for pop, data in inputs.items()}
+        )
+        indices = np.arange(num, dtype=np.int64)
+        for pop, data in prepared.items():
+            self.backend.set_input(pop, _take(data, indices))
+        self.backend.num_examples_in_batch = num
+        self.backend.example_indices = indices
+
+    def get_readout(self, outputs: Any) -> Any:
+        """Return the readout of one population, or a list for a sequence of them.
+
+        Returns
+        -------
+        numpy.ndarray of float32, shape (batch_size, *population.shape), or a list of them
+        """
+        self._check_loaded("get_readout")
+        pops = _data.check_outputs(self.network, outputs, "outputs")
+        values = [self.backend.get_readout(pop) for pop in pops]
+        return values if isinstance(outputs, (list, tuple)) else values[0]
+
+    def step_time(self, callback_list: CallbackList | None = None) -> None:
+        """Advance one timestep, calling the list's timestep hooks around it."""
+        self._check_loaded("step_time")
+        if callback_list is None:
+            self.backend.step()
+            return
+        t = self.backend.timestep
+        callback_list.on_timestep_begin(t)
+        self.backend.step()
+        callback_list.on_timestep_end(t)
+
+    # ------------------------------------------------ pieces of a batch loop
+    def start_batch(self, indices: np.ndarray, prepared: dict[Any, Any]) -> None:
+        """Reset the backend and load the inputs of the examples ``indices``."""
+        compiler = self.compiler
+        self.backend.reset(reset_vars=compiler.reset_vars_between_batches,
+                           reset_in_syn=compiler.reset_in_syn_between_batches)
+        for pop, data in prepared.items():
+            self.backend.set_input(pop, _take(data, indices))
+        self.backend.num_examples_in_batch = len(indices)
+        self.backend.example_indices = indices
+
+    def simulate(self, cbl: CallbackList) -> None:
+        """Run every timestep of the batch; per-step hooks only when someone implements them."""
+        backend = self.backend
+        if cbl.has_timestep_hooks:
+            begin, end, step = cbl.on_timestep_begin, cbl.on_timestep_end, backend.step
+            for t in range(self.num_timesteps):
+                begin(t)
+                step()
+                end(t)
+        else:
+            backend.run(self.num_timesteps)
+
+    def get_batch_readouts(self, outputs: Sequence[Any]) -> dict[Any, np.ndarray]:
+        """Return each output's readout for the real examples of the batch only."""
+        k = self.backend.num_examples_in_batch
+        return {pop: self.backend.get_readout(pop)[:k] for pop in outputs}
+
+    def update_metrics(self, metrics: dict[Any, Metric], targets: dict[Any, np.ndarray],
+                       indices: np.ndarray) -> None:
+        """Feed the batch's real examples to each output's metric."""
+        readouts = self.get_batch_readouts(list(metrics))
+        for pop, metric in metrics.items():
+            metric.update(targets[pop][indices], readouts[pop])
+
+    def _check_batches(self, prepared: dict[Any, Any], batches: list[np.ndarray]) -> None:
+        for pop, data in prepared.items():
+            check = getattr(pop.neuron, "check_batches", None)
+            if check is not None:
+                check(data, batches, pop)
+
+    # ------------------------------------------------------------- running
+    def evaluate(self, x: dict, y: dict, metrics: Any = "sparse_categorical_accuracy",
+                 callbacks: Sequence[Any] = _DEFAULT_CALLBACKS) -> tuple[dict, dict]:
+        """Simulate every example of ``x`` and score the readouts against ``y``.
+
+        Parameters
+        ----------
+        x : dict
+            Input population -> data set (e.g. float array ``(n, *shape)``, or
+            a list of ``PreprocessedSpikes`` for :class:`SpikeInput`).
+        y : dict
+            Output population -> targets (int labels ``(n,)`` for accuracy).
+        metrics : str, Metric, (str, dict) or dict
+            One spec for every output, or a dict per output.
+        callbacks : sequence
+            Callback objects or names.
+
+        Returns
+        -------
+        metrics : dict
+            Output population -> Metric (``.result``).
+        cb_data : dict
+            Each callback's key -> its data.
+        """
+        self._check_loaded("evaluate")
+        outputs = _data.check_targets_dict(self.network, y)
+        prepared, num_examples = _data.prepare_inputs(self.network, x)
+        metric_objs = _data.make_metrics(metrics, outputs)
+        targets = _data.prepare_targets(self.network, y, num_examples, metric_objs)
+        batches = _data.batches(num_examples, self.batch_size)
+        self._check_batches(prepared, batches)
+        cbl = CallbackList(callbacks, mode="test", compiled_network=self, backend=self.backend,
+                           num_batches=len(batches), num_epochs=1)
+        with cbl.guard():
+            cbl.on_test_begin()
+            for batch, indices in enumerate(batches):
+                self.start_batch(indices, prepared)
+                cbl.on_batch_begin(batch)
+                self.simulate(cbl)
+                self.update_metrics(metric_objs, targets, indices)
+                cbl.on_batch_end(batch, metric_objs)
+            cbl.on_test_end(metric_objs)
+        return metric_objs, cbl.get_data()
+
+    def predict(self, x: dict, outputs: Any,
+                callbacks: Sequence[Any] = _DEFAULT_CALLBACKS) -> tuple[dict, dict]:
+        """Simulate every example of ``x`` and return the readouts of ``outputs``.
+
+        Returns
+        -------
+        y_pred : dict
+            Output population -> float32 array ``(n, *population.shape)``.
+        cb_data : dict
+            Each callback's key -> its data.
+        """
+        self._check_loaded("predict")
+        pops = _data.check_outputs(self.network, outputs, "outputs")
+        prepared, num_examples = _data.prepare_inputs(self.network, x)
+        batches = _data.batches(num_examples, self.batch_size)
+        self._check_batches(prepared, batches)
+        collected: dict[Any, list[np.ndarray]] = {pop: [] for pop in pops}
+        cbl = CallbackList(callbacks, mode="test", compiled_network=self, backend=self.backend,
+                           num_batches=len(batches), num_epochs=1)
+        with cbl.guard():
+            cbl.on_test_begin()
+            for batch, indices in enumerate(batches):
+                self.start_batch(indices, prepared)
+                cbl.on_batch_begin(batch)
+                self.simulate(cbl)
+                for pop, value in self.get_batch_readouts(pops).items():
+                    collected[pop].append(value)
+                cbl.on_batch_end(batch, {})
+            cbl.on_test_end({})
+        return {pop: np.concatenate(parts) for pop, parts in collected.items()}, cbl.get_data()
+
+    def __repr__(self) -> str:
+        return (f"{type(self).__name__}(network={self.network!r}, backend={self.backend!r}, "
+                f"num_timesteps={self.num_timesteps})")
+
+
+__all__ = ["CompiledNetwork"]

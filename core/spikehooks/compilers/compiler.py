@@ -1,0 +1,125 @@
+"""The base compiler: validated settings and the backend a network is built on."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .. import registry
+from ..errors import ConfigurationError
+
+
+def check_positive_int(value: Any, owner: str, name: str) -> int:
+    """Return ``value`` as an int >= 1, or raise :class:`ConfigurationError`."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise ConfigurationError(
+            f"{owner} {name} must be an int >= 1; got {value!r}. Pass e.g. {name}=32."
+        )
+    return int(value)
+
+
+class Compiler:
+    """Base class of compilers: settings shared by inference and training.
+
+    Parameters
+    ----------
+    batch_size : int
+        Examples simulated in parallel (>= 1).
+    dt : float
+        Simulation step in ms (> 0).
+    backend : str or (str, dict)
+        Registered backend name (``"numpy"``), optionally with keyword
+        arguments for the backend, e.g. ``("numpy", {"accumulation": "sequential"})``.
+    rng_seed : int
+        Seed for weight/state initialisers and stochastic inputs.
+    reset_time_between_batches, reset_vars_between_batches : bool
+        mlGeNN's switches.  Time is always reset; ``reset_vars_between_batches=False``
+        lets neuron state run on from one batch into the next.
+    reset_in_syn_between_batches : bool
+        True (default): every batch starts from a full reset: state,
+        synaptic input and spikes in flight, so results never depend on batch
+        size or example order.  False: mlGeNN's behaviour, where synaptic
+        input and the spikes of a batch's last step carry into the next.
+    kernel_profiling, prefer_in_memory_connect : bool
+        Accepted so mlGeNN scripts run unchanged; they only concern GeNN.
+    """
+
+    def __init__(
+        self,
+        *,
+        batch_size: int = 1,
+        dt: float = 1.0,
+        backend: Any = "numpy",
+        rng_seed: int = 0,
+        reset_time_between_batches: bool = True,
+        reset_vars_between_batches: bool = True,
+        reset_in_syn_between_batches: bool = True,
+        kernel_profiling: bool = False,
+        prefer_in_memory_connect: bool = True,
+    ):
+        owner = type(self).__name__
+        self.batch_size = check_positive_int(batch_size, owner, "batch_size")
+        if (
+            isinstance(dt, (bool, np.bool_))
+            or not isinstance(dt, (int, float, np.integer, np.floating))
+            or not np.isfinite(dt)
+            or dt <= 0
+        ):
+            raise ConfigurationError(
+                f"{owner} dt must be a finite number > 0 (ms); got {dt!r}. Pass e.g. dt=1.0."
+            )
+        self.dt = float(dt)
+        if not isinstance(rng_seed, (int, np.integer)) or isinstance(rng_seed, bool):
+            raise ConfigurationError(
+                f"{owner} rng_seed must be an int; got {rng_seed!r}. Pass e.g. rng_seed=0."
+            )
+        self.rng_seed = int(rng_seed)
+        if not reset_time_between_batches:
+            raise ConfigurationError(
+                f"{owner} reset_time_between_batches must be True; got False. spikehooks "
+                f"always counts time from 0 in each batch."
+            )
+        self.reset_time_between_batches = True
+        self.reset_vars_between_batches = bool(reset_vars_between_batches)
+        self.reset_in_syn_between_batches = bool(reset_in_syn_between_batches)
+        self.kernel_profiling = bool(kernel_profiling)
+        self.prefer_in_memory_connect = bool(prefer_in_memory_connect)
+        self.backend = backend
+        name, self._backend_kwargs = backend, dict[str, Any]()
+        if isinstance(backend, tuple) and len(backend) == 2 and isinstance(backend[1], dict):
+            name, self._backend_kwargs = backend
+        self._backend_class = registry.resolve("backends", name)
+
+    def build_backend(self, network: Any, num_timesteps: int,
+                      num_recording_timesteps: int | None = None) -> Any:
+        """Create the backend simulating ``network`` with this compiler's settings."""
+        if not network.populations:
+            raise ConfigurationError(
+                f"{type(self).__name__} network must hold at least one population; got an "
+                f"empty {type(network).__name__}. Create populations inside `with network:`."
+            )
+        try:
+            return self._backend_class(
+                network,
+                batch_size=self.batch_size,
+                dt=self.dt,
+                num_timesteps=num_timesteps,
+                num_recording_timesteps=num_recording_timesteps,
+                rng_seed=self.rng_seed,
+                **self._backend_kwargs,
+            )
+        except TypeError as exc:
+            if not self._backend_kwargs:
+                raise
+            raise ConfigurationError(
+                f"{type(self).__name__} backend options must be ones the backend accepts; got "
+                f"{sorted(self._backend_kwargs)} ({exc}). Check the backend's parameters."
+            ) from exc
+
+    def compile(self, network: Any) -> Any:
+        """Turn ``network`` into a compiled network (implemented by subclasses)."""
+        raise NotImplementedError
+
+
+__all__ = ["Compiler", "check_positive_int"]

@@ -1,0 +1,157 @@
+"""Connectivity: which pre neurons reach which post neurons, with what weight.
+
+Weights are given as a number, an array or an initializer (see
+:mod:`spikehooks.initializers`).  Arrays are pre-major: ``weight[i_pre, j_post]``
+for :class:`Dense` (shape ``(n_pre, n_post)``), one value per neuron for
+:class:`OneToOne` (shape ``(n,)``).  Multi-dimensional populations use
+flat C-order neuron indices.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .errors import ConfigurationError
+from .initializers import Initializer, check_shape, materialise, resolve_value
+
+
+def _check_delay(delay: Any, owner: str) -> int:
+    if isinstance(delay, (bool, np.bool_)) or not isinstance(delay, (int, np.integer)) or delay < 0:
+        raise ConfigurationError(
+            f"{owner} delay must be an int >= 0 (timesteps); got {delay!r}. Pass delay=0."
+        )
+    return int(delay)
+
+
+class Connectivity:
+    """Base class of connectivity.
+
+    Attributes
+    ----------
+    weight : float, numpy.ndarray or Initializer
+        The weight specification, resolved.
+    delay : int
+        Extra axonal delay in timesteps (0: a spike of step ``i`` arrives in ``i + 1``).
+    """
+
+    weight: Any
+    delay: int = 0
+
+    def check(self, num_pre: int, num_post: int, owner: str) -> None:
+        """Raise :class:`ConfigurationError` if this connectivity cannot join the sizes."""
+
+    def build(
+        self, num_pre: int, num_post: int, rng: np.random.Generator
+    ) -> tuple[np.ndarray, np.ndarray | None]:
+        """Draw the weights.
+
+        Returns
+        -------
+        weight : numpy.ndarray of float32, shape (num_pre, num_post)
+            Dense, pre-major; absent synapses are 0.
+        mask : numpy.ndarray of bool, shape (num_pre, num_post), or None
+            Which synapses exist; None for all-to-all.
+        """
+        raise NotImplementedError
+
+
+class Dense(Connectivity):
+    """All-to-all connectivity.
+
+    Parameters
+    ----------
+    weight : float, array of shape (n_pre, n_post), or Initializer
+        Synaptic weights.
+    delay : int
+        Axonal delay in timesteps; the NumPy backend supports 0.
+    """
+
+    def __init__(self, weight: Any, delay: int = 0):
+        self.weight = resolve_value(weight, "Dense weight")
+        self.delay = _check_delay(delay, "Dense")
+
+    def check(self, num_pre: int, num_post: int, owner: str) -> None:
+        check_shape(self.weight, (num_pre, num_post), f"{owner} weight")
+
+    def build(self, num_pre, num_post, rng):
+        return materialise(self.weight, (num_pre, num_post), rng), None
+
+    def __repr__(self) -> str:
+        return f"Dense(weight={_describe(self.weight)}, delay={self.delay})"
+
+
+class FixedProbability(Connectivity):
+    """Each pre-post pair is connected independently with probability ``p``.
+
+    Parameters
+    ----------
+    p : float
+        Connection probability in [0, 1].
+    weight : float, array of shape (n_pre, n_post), or Initializer
+        Weights of the existing synapses.
+    delay : int
+        Axonal delay in timesteps; the NumPy backend supports 0.
+    """
+
+    def __init__(self, p: float, weight: Any, delay: int = 0):
+        if not isinstance(p, (int, float, np.floating)) or not 0.0 <= p <= 1.0:
+            raise ConfigurationError(
+                f"FixedProbability p must be a probability in [0, 1]; got {p!r}. "
+                f"Pass e.g. FixedProbability(0.1, weight)."
+            )
+        self.p = float(p)
+        self.weight = resolve_value(weight, "FixedProbability weight")
+        self.delay = _check_delay(delay, "FixedProbability")
+
+    def check(self, num_pre: int, num_post: int, owner: str) -> None:
+        check_shape(self.weight, (num_pre, num_post), f"{owner} weight")
+
+    def build(self, num_pre, num_post, rng):
+        mask = rng.random((num_pre, num_post)) < self.p
+        weight = materialise(self.weight, (num_pre, num_post), rng)
+        weight[~mask] = 0.0
+        return weight, mask
+
+    def __repr__(self) -> str:
+        return f"FixedProbability(p={self.p}, weight={_describe(self.weight)}, delay={self.delay})"
+
+
+class OneToOne(Connectivity):
+    """Neuron ``i`` of the source drives neuron ``i`` of the target.
+
+    Parameters
+    ----------
+    weight : float, array of shape (n,), or Initializer
+        One weight per neuron pair.
+    """
+
+    def __init__(self, weight: Any):
+        self.weight = resolve_value(weight, "OneToOne weight")
+
+    def check(self, num_pre: int, num_post: int, owner: str) -> None:
+        if num_pre != num_post:
+            raise ConfigurationError(
+                f"{owner} OneToOne needs source and target of equal size; got {num_pre} and "
+                f"{num_post} neurons. Use Dense or FixedProbability instead."
+            )
+        check_shape(self.weight, (num_pre,), f"{owner} weight")
+
+    def build(self, num_pre, num_post, rng):
+        diagonal = materialise(self.weight, (num_pre,), rng)
+        weight = np.zeros((num_pre, num_post), dtype=np.float32)
+        np.fill_diagonal(weight, diagonal)
+        return weight, np.eye(num_pre, dtype=bool)
+
+    def __repr__(self) -> str:
+        return f"OneToOne(weight={_describe(self.weight)})"
+
+
+def _describe(value: Any) -> str:
+    if isinstance(value, np.ndarray):
+        return f"<array {value.shape}>"
+    return repr(value)
+
+
+__all__ = ["Connectivity", "Dense", "FixedProbability", "Initializer", "OneToOne"]

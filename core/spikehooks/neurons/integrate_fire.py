@@ -1,0 +1,103 @@
+"""Spiking neuron models: integrate-and-fire and leaky integrate-and-fire."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import numpy as np
+
+from ..initializers import resolve_value
+from ._base import Neuron, check_number
+
+
+class IntegrateFire(Neuron):
+    """Integrate-and-fire: ``V += Isyn``; at ``V >= v_thresh`` spike and ``V = v_reset``.
+
+    Parameters
+    ----------
+    v_thresh, v_reset : float
+        Threshold and reset value.
+    v : float, array or Initializer
+        Initial ``V``.
+    readout : str, Readout or None
+        Readout of ``V`` when used as an output.
+    """
+
+    var_names: ClassVar[dict[str, str]] = {"v": "V"}
+
+    def __init__(self, v_thresh: float = 1.0, v_reset: float = 0.0, v: Any = 0.0,
+                 readout: Any = None):
+        super().__init__(readout)
+        self.v_thresh = check_number(v_thresh, "IntegrateFire", "v_thresh")
+        self.v_reset = check_number(v_reset, "IntegrateFire", "v_reset")
+        self.v = resolve_value(v, "IntegrateFire v")
+
+
+class LeakyIntegrateFire(Neuron):
+    """Leaky integrate-and-fire.
+
+    Each step: ``V = Alpha * V + Isyn`` with ``Alpha = float32(exp(-dt / tau_mem))``
+    (``(1 - Alpha) * Isyn`` if ``scale_i``); with a refractory period,
+    ``RefracTime -= dt`` while positive; spike when ``V >= v_thresh`` (and
+    ``RefracTime <= 0``); then ``V -= v_thresh - v_reset`` (``relative_reset``)
+    or ``V = v_reset``, and ``RefracTime = tau_refrac``.
+
+    Parameters
+    ----------
+    v_thresh, v_reset : float
+        Threshold and reset value.
+    v : float, array or Initializer
+        Initial ``V``.
+    tau_mem : float
+        Membrane time constant in ms (> 0).
+    tau_refrac : float or None
+        Refractory period in ms; None for none.
+    relative_reset : bool
+        Subtract ``v_thresh - v_reset`` instead of setting ``v_reset``.
+    integrate_during_refrac : bool
+        Keep integrating input while refractory.
+    scale_i : bool
+        Scale the input by ``1 - Alpha``.
+    readout : str, Readout or None
+        Readout of ``V`` when used as an output.
+    """
+
+    var_names: ClassVar[dict[str, str]] = {"v": "V"}
+
+    def __init__(
+        self,
+        v_thresh: float = 1.0,
+        v_reset: float = 0.0,
+        v: Any = 0.0,
+        tau_mem: float = 20.0,
+        tau_refrac: float | None = None,
+        relative_reset: bool = True,
+        integrate_during_refrac: bool = True,
+        scale_i: bool = False,
+        readout: Any = None,
+    ):
+        super().__init__(readout)
+        name = "LeakyIntegrateFire"
+        self.v_thresh = check_number(v_thresh, name, "v_thresh")
+        self.v_reset = check_number(v_reset, name, "v_reset")
+        self.v = resolve_value(v, f"{name} v")
+        self.tau_mem = check_number(tau_mem, name, "tau_mem", positive=True)
+        self.tau_refrac = (
+            None if tau_refrac is None else check_number(tau_refrac, name, "tau_refrac")
+        )
+        self.relative_reset = bool(relative_reset)
+        self.integrate_during_refrac = bool(integrate_during_refrac)
+        self.scale_i = bool(scale_i)
+
+    def get_var_names(self) -> dict[str, str]:
+        names = super().get_var_names()
+        if self.tau_refrac is not None:
+            names["refrac_time"] = "RefracTime"
+        return names
+
+    def alpha(self, dt: float) -> np.float32:
+        """Return ``Alpha = float32(exp(-dt / tau_mem))``."""
+        return np.float32(np.exp(-dt / self.tau_mem))
+
+
+__all__ = ["IntegrateFire", "LeakyIntegrateFire"]

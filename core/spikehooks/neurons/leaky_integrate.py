@@ -1,0 +1,49 @@
+"""The leaky integrator, the usual non-spiking output model."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import numpy as np
+
+from ..initializers import resolve_value
+from ._base import Neuron, check_number
+
+
+class LeakyIntegrate(Neuron):
+    """Leaky integrator: ``V = Alpha * V + Isyn + bias`` each step, no spikes.
+
+    ``Alpha = float32(exp(-dt / tau_mem))``; with ``scale_i`` the input is
+    ``(1 - Alpha) * Isyn``.
+
+    Parameters
+    ----------
+    v : float, array or Initializer
+        Initial ``V``.
+    bias : float, array or Initializer
+        Constant input added every step.
+    tau_mem : float
+        Membrane time constant in ms (> 0).
+    scale_i : bool
+        Scale the input by ``1 - Alpha``.
+    readout : str, Readout or None
+        Readout of ``V``, e.g. ``"sum_var"``.
+    """
+
+    var_names: ClassVar[dict[str, str]] = {"v": "V"}
+    spiking: ClassVar[bool] = False
+
+    def __init__(self, v: Any = 0.0, bias: Any = 0.0, tau_mem: float = 20.0,
+                 scale_i: bool = False, readout: Any = None):
+        super().__init__(readout)
+        self.v = resolve_value(v, "LeakyIntegrate v")
+        self.bias = resolve_value(bias, "LeakyIntegrate bias")
+        self.tau_mem = check_number(tau_mem, "LeakyIntegrate", "tau_mem", positive=True)
+        self.scale_i = bool(scale_i)
+
+    def alpha(self, dt: float) -> np.float32:
+        """Return ``Alpha = float32(exp(-dt / tau_mem))``."""
+        return np.float32(np.exp(-dt / self.tau_mem))
+
+
+__all__ = ["LeakyIntegrate"]
