@@ -196,7 +196,7 @@ class CompiledNetwork:
         batches = _data.batches(num_examples, self.batch_size)
         self._check_batches(prepared, batches)
         cbl = CallbackList(callbacks, mode="test", compiled_network=self, backend=self.backend,
-                           num_batches=len(batches), num_epochs=1)
+                           num_batches=len(batches), num_epochs=1, num_examples=num_examples)
         with cbl.guard():
             cbl.on_test_begin()
             for batch, indices in enumerate(batches):
@@ -226,7 +226,7 @@ class CompiledNetwork:
         self._check_batches(prepared, batches)
         collected: dict[Any, list[np.ndarray]] = {pop: [] for pop in pops}
         cbl = CallbackList(callbacks, mode="test", compiled_network=self, backend=self.backend,
-                           num_batches=len(batches), num_epochs=1)
+                           num_batches=len(batches), num_epochs=1, num_examples=num_examples)
         with cbl.guard():
             cbl.on_test_begin()
             for batch, indices in enumerate(batches):

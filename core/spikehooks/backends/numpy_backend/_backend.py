@@ -84,6 +84,9 @@ class NumpyBackend(ProtocolMethods):
         self._observers: list[Callable[[int], None]] = []
         self._window_start = 0
         self._pulled: dict[Any, tuple[int, np.ndarray]] = {}
+        # user name -> backend name, per population: looked up on every
+        # VarRecorder step, so built once.
+        self._var_names: dict[Any, dict[str, str]] = {}
         self._build()
 
     # ------------------------------------------------------------ building

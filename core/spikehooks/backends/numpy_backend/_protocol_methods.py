@@ -25,6 +25,7 @@ class ProtocolMethods:
     _conns: dict
     _pulled: dict
     _window_start: int
+    _var_names: dict
     batch_size: int
     dt: float
     num_timesteps: int
@@ -96,11 +97,17 @@ class ProtocolMethods:
     # --------------------------------------------------------------- variables
     def get_var_names(self, population: Any) -> dict[str, str]:
         """Map each recordable variable's user name to its backend name."""
-        self._state(population)
-        return population.neuron.get_var_names()
+        return dict(self._cached_var_names(population))
+
+    def _cached_var_names(self, population: Any) -> dict[str, str]:
+        names = self._var_names.get(population)
+        if names is None:
+            self._state(population)
+            names = self._var_names[population] = population.neuron.get_var_names()
+        return names
 
     def _var_key(self, population: Any, name: str) -> str:
-        names = self.get_var_names(population)
+        names = self._cached_var_names(population)
         if name in names:
             return names[name]
         if name in names.values():

@@ -1,0 +1,174 @@
+"""What every recorder shares: key, example filter, gating, memory budget, streaming."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from spikehooks.callback import Callback
+from spikehooks.errors import ConfigurationError
+
+from ._filters import ExampleFilter
+from ._gating import Gate, env_budget, format_bytes, parse_bytes
+
+
+def pop_name(pop: Any) -> str:
+    """The population's (or connection's) name, for messages."""
+    name = getattr(pop, "name", None)
+    return str(name) if name is not None else repr(pop)
+
+
+def pop_shape(pop: Any) -> tuple[int, ...] | None:
+    """The population's shape as a tuple (None when it does not say)."""
+    shape = getattr(pop, "shape", None)
+    if shape is None:
+        return None
+    if isinstance(shape, (int, np.integer)):
+        return (int(shape),)
+    return tuple(int(s) for s in shape)
+
+
+class Estimate:
+    """A recorder's memory estimate: bytes and how they were computed."""
+
+    def __init__(self, nbytes: int, text: str, exact: bool):
+        self.nbytes = int(nbytes)
+        self.text = text
+        self.exact = exact
+
+
+class RecorderBase(Callback):
+    """Shared machinery of :class:`SpikeRecorder`, :class:`VarRecorder` and
+    :class:`ConnVarRecorder` (not used directly)."""
+
+    _fix_hint = "record fewer examples (example_filter=...)"
+
+    def __init__(self, key: Any, example_filter: Any, epochs: Any, phase: Any,
+                 max_bytes: Any, to: str | os.PathLike | None):
+        self.key = key
+        self._owner = f"{type(self).__name__}(key={key!r})"
+        self._examples = ExampleFilter(example_filter, self._owner)
+        self._gate = Gate(epochs, phase, self._owner)
+        self.max_bytes = parse_bytes(max_bytes, f"{self._owner} max_bytes")
+        self.to = None if to is None else os.fspath(to)
+        #: Bytes the recorder will hold in memory by the end of the run
+        #: (set in ``set_params``; None before, or when the run's size is unknown).
+        self.estimated_bytes: int | None = None
+        self._backend: Any = None
+        self._run_active = False
+        self._active = False
+        self._local = np.empty(0, dtype=np.int64)
+        self._epoch: int | None = None
+        self._writer: Any = None
+
+    # ------------------------------------------------------------ set-up
+    def set_params(self, data: dict | None = None, backend: Any = None, mode: str | None = None,
+                   num_batches: int | None = None, num_epochs: int | None = None,
+                   callbacks: Sequence[Any] = (), **kwargs: Any) -> None:
+        """Validate against the run, check the memory budget, then prepare storage."""
+        if backend is None:
+            raise ConfigurationError(
+                f"{self._owner} needs the run's backend; got set_params without backend=. "
+                f"Pass the recorder to evaluate()/train() instead of calling it directly."
+            )
+        self._backend = backend
+        self._validate(backend)
+        examples = kwargs.get("num_examples")
+        if examples is None and num_batches is not None:
+            examples = num_batches * backend.batch_size
+        self._examples.check_range(examples, self._owner)
+        self._run_active = self._gate.phase_ok(mode)
+        exact = kwargs.get("num_examples") is not None
+        est = self._estimate(backend, examples, num_epochs, mode, exact)
+        self.estimated_bytes = None if est is None else est.nbytes
+        if est is not None:
+            self._check_budget(est)
+        peers = [c for c in callbacks if isinstance(c, RecorderBase)]
+        if peers and peers[0] is self:
+            self._check_total(peers, backend, examples, num_epochs, mode, exact)
+        self._epoch = None
+        self._active = False
+        self._writer = None
+        storage = self._prepare(backend, mode)
+        if data is not None:
+            data[self.key] = storage
+
+    def _held_examples(self, examples: int | None, num_epochs: int | None,
+                       mode: str | None) -> int | None:
+        if not self._gate.phase_ok(mode):
+            return 0
+        if examples is None:
+            return None
+        count = self._examples.count
+        per_epoch = examples if count is None else min(count, examples)
+        return per_epoch * self._gate.count_epochs(num_epochs)
+
+    def _check_budget(self, est: Estimate) -> None:
+        if self.max_bytes is None or est.nbytes <= self.max_bytes:
+            return
+        raise ConfigurationError(
+            f"{self._owner} max_bytes must cover the recording; got max_bytes="
+            f"{format_bytes(self.max_bytes)} but it would hold about "
+            f"{format_bytes(est.nbytes)} in memory ({est.text}). To fix: "
+            f"{self._fix_hint}, or stream to disk with to='some/folder'. Nothing was simulated."
+        )
+
+    def _check_total(self, peers: list[RecorderBase], backend: Any, examples: int | None,
+                     num_epochs: int | None, mode: str | None, exact: bool) -> None:
+        budget = env_budget()
+        if budget is None:
+            return
+        parts = []
+        total = 0
+        for peer in peers:
+            if peer is not self:
+                peer._validate(backend)
+            est = peer._estimate(backend, examples, num_epochs, mode, exact)
+            nbytes = 0 if est is None else est.nbytes
+            total += nbytes
+            parts.append(f"{peer._owner}: {format_bytes(nbytes)}")
+        if total > budget:
+            raise ConfigurationError(
+                f"Recorders of this run must fit SPIKEHOOKS_RECORDING_BUDGET; got "
+                f"{format_bytes(budget)} but they would hold about {format_bytes(total)} "
+                f"in memory ({'; '.join(parts)}). To fix: narrow the largest one with "
+                f"example_filter=/neuron_filter=, stream it to disk with to='some/folder', "
+                f"or raise the budget. Nothing was simulated."
+            )
+
+    # ------------------------------------------------------------ gating
+    def on_epoch_begin(self, epoch: int) -> None:
+        """Remember the epoch (training runs) for the ``epochs=`` filter."""
+        self._epoch = epoch
+
+    def on_batch_begin(self, batch: int, run: Any) -> None:
+        """Decide whether this batch is recorded and which of its entries."""
+        if not self._run_active:
+            self._active = False
+            return
+        epoch = run.epoch if run.epoch is not None else self._epoch
+        if not self._gate.epoch_ok(epoch):
+            self._active = False
+            return
+        self._batch_epoch = epoch
+        indices = np.asarray(self._backend.example_indices, dtype=np.int64)
+        self._local = self._examples.select(indices)
+        self._batch_examples = indices[self._local]
+        self._active = bool(self._local.size)
+
+    # ------------------------------------------------------------ subclass API
+    def _validate(self, backend: Any) -> None:
+        """Check the recorder against the backend (names, shapes) before anything."""
+        raise NotImplementedError
+
+    def _estimate(self, backend: Any, examples: int | None, num_epochs: int | None,
+                  mode: str | None, exact: bool) -> Estimate | None:
+        """Bytes the recording will hold in memory."""
+        raise NotImplementedError
+
+    def _prepare(self, backend: Any, mode: str | None) -> Any:
+        """Create the storage of a new run and return what goes in ``data[key]``."""
+        raise NotImplementedError
