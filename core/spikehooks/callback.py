@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
-#: Lifecycle methods a callback may define, with mlGeNN's argument names.
+#: Lifecycle methods a callback may define, with mlGeNN's argument names
+#: (``on_validation_end`` is spikehooks' own addition).
 LIFECYCLE_METHODS: dict[str, tuple[str, ...]] = {
     "on_test_begin": (),
     "on_test_end": ("metrics",),
@@ -18,6 +19,7 @@ LIFECYCLE_METHODS: dict[str, tuple[str, ...]] = {
     "on_train_end": ("metrics",),
     "on_epoch_begin": ("epoch",),
     "on_epoch_end": ("epoch", "metrics"),
+    "on_validation_end": ("epoch", "metrics"),
     "on_batch_begin": ("batch",),
     "on_batch_end": ("batch", "metrics"),
     "on_timestep_begin": ("timestep",),
@@ -34,6 +36,9 @@ class Callback:
     - ``on_test_begin()`` / ``on_test_end(metrics)``: around inference.
     - ``on_train_begin()`` / ``on_train_end(metrics)``: around training.
     - ``on_epoch_begin(epoch)`` / ``on_epoch_end(epoch, metrics)``.
+    - ``on_validation_end(epoch, metrics)``: during training with validation,
+      after each epoch's validation, with the validation metrics (beyond
+      mlGeNN: where a callback watching ``val_`` metrics acts).
     - ``on_batch_begin(batch)`` / ``on_batch_end(batch, metrics)``.
     - ``on_timestep_begin(timestep)`` / ``on_timestep_end(timestep)``:
       ``timestep`` counts from 0 at the start of each batch, in timesteps

@@ -15,6 +15,8 @@ Hooks nest, in this order for a training run::
                 on_timestep_end
             on_batch_end
         on_epoch_end
+        (validation: the validation callbacks' on_test_begin ... on_test_end)
+        on_validation_end         (only when the run validates)
     on_train_end
 
 and for inference (``evaluate``, or validation inside training, which runs
@@ -55,7 +57,7 @@ def on_test_begin(run: RunContext) -> None:
 
     Called after ``set_params`` on every callback.  During training, validation
     runs ``on_test_begin`` on the validation callbacks after each epoch's
-    ``on_epoch_end``.
+    ``on_epoch_end`` (and before the training callbacks' ``on_validation_end``).
     """
 
 
@@ -108,6 +110,27 @@ def on_epoch_end(epoch: int, metrics: dict[Any, Any], run: RunContext) -> None:
     :param epoch: the epoch number.
     :param metrics: the training metrics accumulated over this epoch.
     :param run: the run's context.
+
+    This is mlGeNN's order: the epoch's validation (if any) runs after this
+    hook, with the validation callbacks; ``on_validation_end`` then brings
+    its metrics back to the training callbacks.
+    """
+
+
+@hookspec
+def on_validation_end(epoch: int, metrics: dict[Any, Any], run: RunContext) -> None:
+    """Called on the training callbacks after each epoch's validation.
+
+    :param epoch: the epoch just validated.
+    :param metrics: the validation metrics of this epoch, keyed by output
+        population (also in ``run.compiled_network.validation_metrics``).
+    :param run: the run's context (mode ``"train"``).
+
+    Only called when ``train`` validates (``validation_split`` or
+    ``validation_x``).  Not in mlGeNN: it is where a callback that watches a
+    validation metric (a checkpoint keeping the best epoch, early stopping,
+    reduce-on-plateau) acts, so the epoch's state it saves or changes is
+    final.
     """
 
 

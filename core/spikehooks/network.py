@@ -70,6 +70,16 @@ class Network:
             f"{[c.name for c in self.connections]}; got {name!r}."
         )
 
+    def load(self, keys: Any = (), serialiser: Any = "numpy") -> None:
+        """Use learnable state saved under ``keys`` as this network's weights.
+
+        mlGeNN's ``network.load``: call it before compiling.  See
+        :func:`spikehooks.serialisers.load`.
+        """
+        from .serialisers import load
+
+        load(self, keys, serialiser)
+
     # ---------------------------------------------------------- registration
     def _unique_name(self, name: str | None, prefix: str, count: int, kind: str) -> str:
         taken = {p.name for p in self.populations} | {c.name for c in self.connections}

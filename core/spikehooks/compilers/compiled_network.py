@@ -165,6 +165,27 @@ class CompiledNetwork:
                 check(data, batches, pop)
 
     # ------------------------------------------------------------- running
+    def save(self, keys: Any = (), serialiser: Any = "numpy") -> Any:
+        """Write the learnable state under ``keys`` (mlGeNN's ``compiled_net.save``).
+
+        ``keys`` such as ``("checkpoints", 5)`` name a folder; the write is
+        atomic.  See :func:`spikehooks.serialisers.save`.
+        """
+        self._check_loaded("save")
+        from ..serialisers import save
+
+        return save(self, keys, serialiser)
+
+    def load(self, keys: Any = (), serialiser: Any = "numpy") -> None:
+        """Load learnable state saved under ``keys``; a damaged file is refused, naming it.
+
+        See :func:`spikehooks.serialisers.load`.
+        """
+        self._check_loaded("load")
+        from ..serialisers import load
+
+        load(self, keys, serialiser)
+
     def evaluate(self, x: dict, y: dict, metrics: Any = "sparse_categorical_accuracy",
                  callbacks: Sequence[Any] = _DEFAULT_CALLBACKS) -> tuple[dict, dict]:
         """Simulate every example of ``x`` and score the readouts against ``y``.

@@ -1,0 +1,166 @@
+"""Serialisers: writing and reading checkpoints of learnable and training state.
+
+A serialiser stores a *state tree* (nested dicts, lists and tuples of numpy
+arrays, numpy scalars, ``int``, ``float``, ``bool``, ``str`` and ``None``)
+under a tuple of *keys*, as mlGeNN's ``compiled_net.save(keys)`` and
+``network.load(keys)`` do.  :class:`NumpySerialiser` (registered as
+``"numpy"``) maps keys to a folder, ``("checkpoints", 5)`` to
+``checkpoints/5/``, and writes into it:
+
+- one ``<group>-<hash>.npz`` per top-level entry of the tree that holds
+  arrays (``learnable-1f2e....npz`` holds the weights, keyed
+  ``"<connection name>/<var>"``); plain numpy files, ``numpy.load`` opens
+  them alone;
+- ``manifest.json``, written last: format version, keys, every array's
+  shape and dtype, the SHA-256 of every file, and the tree's non-array
+  values.
+
+Every file is written atomically (a temporary file in the same folder,
+flushed and fsynced, then ``os.replace``, then the folder fsynced) and the
+manifest only after the files it names, so a process killed at any moment of
+a save leaves the previous checkpoint under those keys intact.  Reading
+checks the manifest, every hash, shape and dtype, and loads arrays with
+``allow_pickle=False``; anything amiss raises :class:`CheckpointError`
+naming the file.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .. import registry
+from ..errors import ConfigurationError, NotCompiledError
+from ._base import CheckpointError, Serialiser, normalise_keys
+from .numpy_serialiser import FORMAT_VERSION, MANIFEST_NAME, NumpySerialiser
+
+
+def _serialiser(spec: Any) -> Serialiser:
+    return registry.create("serialisers", spec, expected=Serialiser)
+
+
+def _backend_of(compiled_network: Any, action: str) -> Any:
+    backend = getattr(compiled_network, "backend", None)
+    if backend is None:
+        raise NotCompiledError(
+            f"{type(compiled_network).__name__} must be loaded to {action} its learnable "
+            f"state; got a compiled network outside its with-block. Call it inside "
+            f"`with compiled_net:`."
+        )
+    return backend
+
+
+def save(compiled_network: Any, keys: Any = (), serialiser: Any = "numpy") -> Path:
+    """Write the learnable state of a loaded compiled network under ``keys``.
+
+    The engine behind ``compiled_net.save(keys, serialiser)``.
+
+    Parameters
+    ----------
+    compiled_network : CompiledNetwork
+        Loaded (inside ``with compiled_net:``).
+    keys : tuple
+        E.g. ``("checkpoints", 5)``: the numpy serialiser writes
+        ``checkpoints/5/``.
+    serialiser : Serialiser, str or (str, dict), default "numpy"
+        Resolved through the ``spikehooks.serialisers`` entry points.
+
+    Returns
+    -------
+    pathlib.Path
+        Where the checkpoint was written.
+    """
+    ser = _serialiser(serialiser)
+    state = _backend_of(compiled_network, "save").get_learnable_state()
+    return ser.save(keys, {"learnable": state})
+
+
+def load_learnable(keys: Any = (), serialiser: Any = "numpy") -> dict[str, np.ndarray]:
+    """Return the verified learnable arrays stored under ``keys``.
+
+    Returns
+    -------
+    dict of str to numpy.ndarray
+        Keyed ``"<connection name>/<var>"``, as
+        ``Backend.get_learnable_state`` returns them.
+    """
+    ser = _serialiser(serialiser)
+    state = ser.load(keys)
+    learnable = state.get("learnable")
+    if not isinstance(learnable, dict):
+        path = getattr(ser, "folder", lambda k: Path(*normalise_keys(k)))(keys)
+        raise CheckpointError(
+            f"checkpoint {path} must hold learnable state; got entries {sorted(state)}. "
+            f"Save it with compiled_net.save(keys) or the Checkpoint callback.",
+            path=path,
+        )
+    return learnable
+
+
+def _load_into_network(network: Any, learnable: dict[str, np.ndarray]) -> None:
+    """Replace the weights of ``network``'s connectivity (all checked before any is set)."""
+    from ..connectivity import OneToOne
+    from ..initializers import check_shape
+
+    updates = []
+    for key, array in learnable.items():
+        name, _, var = key.rpartition("/")
+        if var != "weight":
+            raise ConfigurationError(
+                f"learnable state key must be '<connection name>/weight'; got {key!r}. "
+                f"Load it into the compiled network instead."
+            )
+        conn = network.get_connection(name)
+        connectivity = conn.connectivity
+        shape: tuple[int, ...] = (conn.source.num_neurons, conn.target.num_neurons)
+        if isinstance(connectivity, OneToOne):
+            array, shape = np.diagonal(array).copy() if array.ndim == 2 else array, shape[:1]
+        check_shape(array, shape, f"learnable state {key!r}")
+        updates.append((connectivity, array))
+    for connectivity, array in updates:
+        connectivity.weight = array
+
+
+def load(network_or_compiled: Any, keys: Any = (), serialiser: Any = "numpy") -> None:
+    """Load learnable state written by :func:`save` (or a checkpoint) under ``keys``.
+
+    The engine behind ``network.load(keys, serialiser)`` and
+    ``compiled_net.load(keys, serialiser)``.
+
+    Parameters
+    ----------
+    network_or_compiled : Network or CompiledNetwork
+        A compiled network receives the arrays at once through
+        ``backend.set_learnable_state``.  A network (before compiling)
+        gets them as the ``weight`` of each connection's connectivity, as
+        in mlGeNN, so the networks compiled from it start from them
+        (``OneToOne`` takes the diagonal; ``FixedProbability`` redraws its
+        mask from the compiler's ``rng_seed``, so use the same seed).
+    keys, serialiser
+        As for :func:`save`.
+    """
+    learnable = load_learnable(keys, serialiser)
+    backend = getattr(network_or_compiled, "backend", None)
+    if backend is not None:
+        backend.set_learnable_state(learnable)
+    elif callable(getattr(network_or_compiled, "get_connection", None)):
+        _load_into_network(network_or_compiled, learnable)
+    else:
+        raise NotCompiledError(
+            f"{type(network_or_compiled).__name__} must be a Network or a compiled network "
+            f"to load learnable state into; got neither. Pass the network or compiled_net."
+        )
+
+
+__all__ = [
+    "FORMAT_VERSION",
+    "MANIFEST_NAME",
+    "CheckpointError",
+    "NumpySerialiser",
+    "Serialiser",
+    "load",
+    "load_learnable",
+    "save",
+]

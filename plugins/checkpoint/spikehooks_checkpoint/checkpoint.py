@@ -1,0 +1,277 @@
+"""The :class:`Checkpoint` callback: atomic, verified, resumable checkpoints."""
+
+from __future__ import annotations
+
+import os
+import warnings
+from typing import Any
+
+from spikehooks import Callback, hookimpl, registry
+from spikehooks.errors import ConfigurationError
+from spikehooks.monitor import Monitor
+from spikehooks.serialisers import CheckpointError, Serialiser
+
+
+def callback_ids(callbacks: list[Any]) -> dict[str, Any]:
+    """Name every callback stably: ``"Class[key]"`` when it has a key, else ``"Class#n"``.
+
+    ``n`` counts the keyless callbacks of the same class in list order, so
+    the same callback list gives the same names in a resumed run.
+    """
+    ids: dict[str, Any] = {}
+    counts: dict[str, int] = {}
+    for callback in callbacks:
+        name = type(callback).__qualname__
+        key = getattr(callback, "key", None)
+        if key is not None:
+            ids[f"{name}[{key!r}]"] = callback
+        else:
+            ids[f"{name}#{counts.get(name, 0)}"] = callback
+            counts[name] = counts.get(name, 0) + 1
+    return ids
+
+
+def _stateful(callback: Any) -> bool:
+    return callable(getattr(callback, "state_dict", None)) and callable(
+        getattr(callback, "load_state_dict", None)
+    )
+
+
+class Checkpoint(Callback):
+    """Save learnable and training state every ``epoch_interval`` epochs, keyed by epoch.
+
+    At the end of epoch ``e`` with ``e % epoch_interval == 0`` (mlGeNN's
+    rule: epoch 0 included), writes the checkpoint ``(path, e)``, with the
+    numpy serialiser the folder ``path/e/``.  Each holds
+
+    - ``learnable``: the weights, which ``network.load((path, e))`` reads;
+    - ``training``: the rest of ``compiled_network.state_dict()``
+      (optimiser state, RNG state, the epoch to resume at);
+    - ``callbacks``: the ``state_dict()`` of every callback of the run that
+      has ``state_dict()``/``load_state_dict()``, named by class and key
+      (``"StepDecay#0"``, ``"SpikeRecorder['spikes']"``).
+
+    Its ``on_epoch_end`` runs after every other callback's, so the states
+    saved are those of the end of the epoch.  ``train(..., resume_from=...)``
+    calls :meth:`restore`.
+
+    Parameters
+    ----------
+    serialiser : Serialiser, str or (str, dict)
+        Default ``"numpy"``.
+    epoch_interval : int
+        Save after epochs ``0, k, 2k, ...`` (>= 1).
+    path : str or os.PathLike
+        First key of every checkpoint (the folder for the numpy serialiser).
+    monitor : str, optional
+        A metric, ``[val_][<population>/]<metric>``: ``"accuracy"``,
+        ``"val_accuracy"``, ``"output/accuracy"``.  Its value is stored
+        with each checkpoint; required by ``save_best_only``.
+    mode : {"auto", "min", "max"}
+        Whether lower or higher is better (``"auto"``: higher for accuracies).
+    save_best_only : bool
+        Save only when ``monitor`` improved on every earlier checkpoint.
+    keep_last : int, optional
+        Keep only the ``keep_last`` newest checkpoints, deleting older ones.
+    """
+
+    def __init__(self, serialiser: Any = "numpy", epoch_interval: int = 1,
+                 path: str | os.PathLike[str] = "checkpoints", monitor: str | None = None,
+                 mode: str = "auto", save_best_only: bool = False, keep_last: int | None = None):
+        for name, value, allow_none in (("epoch_interval", epoch_interval, False),
+                                        ("keep_last", keep_last, True)):
+            if value is None and allow_none:
+                continue
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ConfigurationError(
+                    f"Checkpoint {name} must be an int >= 1{' or None' * allow_none}; "
+                    f"got {value!r}. Pass e.g. {name}=1"
+                    f"{' (save after every epoch)' if name == 'epoch_interval' else ''}"
+                    f"{', or None to keep every checkpoint' if allow_none else ''}."
+                )
+        if save_best_only and monitor is None:
+            raise ConfigurationError(
+                "Checkpoint monitor must name a metric when save_best_only=True; got None. "
+                "Pass e.g. monitor='val_accuracy'."
+            )
+        self.serialiser: Serialiser = registry.create("serialisers", serialiser,
+                                                      expected=Serialiser)
+        self.epoch_interval = epoch_interval
+        self.path = os.fspath(path)
+        self.monitor = None if monitor is None else Monitor(monitor, mode, 0.0, "Checkpoint")
+        self.save_best_only = bool(save_best_only)
+        self.keep_last = keep_last
+        self.best: float | None = None
+        self.best_epoch: int | None = None
+        self._compiled_network: Any = None
+        self._callbacks: list[Any] = []
+
+    def set_params(self, compiled_network: Any = None, callbacks: Any = (),
+                   metrics: Any = None, **kwargs: Any) -> None:
+        if self.monitor is not None and metrics is not None:
+            self.monitor.find(metrics)
+        self._compiled_network = compiled_network
+        self._callbacks = list(callbacks)
+
+    # --------------------------------------------------------------- saving
+    @hookimpl(trylast=True)
+    def on_epoch_end(self, epoch: int, metrics: Any) -> None:
+        if epoch % self.epoch_interval:
+            return
+        value = None
+        if self.monitor is not None:
+            value = self.monitor.value(metrics, self._compiled_network)
+            if self.monitor.improved(value, self.best):
+                self.best, self.best_epoch = value, epoch
+            elif self.save_best_only:
+                return
+        self.save(epoch, value)
+
+    def save(self, epoch: int, value: float | None = None) -> Any:
+        """Write the checkpoint of ``epoch`` now, then prune to ``keep_last``.
+
+        Returns
+        -------
+        object
+            What the serialiser returned (the folder, for numpy).
+        """
+        network = self._compiled_network
+        training = None
+        if callable(getattr(network, "state_dict", None)):
+            training = dict(network.state_dict())
+            learnable = training.pop("learnable")
+        else:
+            learnable = network.backend.get_learnable_state()
+        callbacks = {
+            name: callback.state_dict()
+            for name, callback in callback_ids(self._callbacks).items()
+            if _stateful(callback)
+        }
+        state = {
+            "learnable": learnable,
+            "training": training,
+            "callbacks": callbacks,
+            "checkpoint": {
+                "epoch": epoch,
+                "monitor": None if self.monitor is None else self.monitor.name,
+                "value": value,
+            },
+        }
+        where = self.serialiser.save((self.path, epoch), state)
+        if self.keep_last is not None:
+            for old in self.epochs()[: -self.keep_last]:
+                if old != epoch:
+                    self.serialiser.delete((self.path, old))
+        return where
+
+    def epochs(self) -> list[int]:
+        """Return the epochs with a checkpoint folder under ``path``, ascending.
+
+        Includes incomplete ones; :meth:`restore` verifies before using one.
+        """
+        names = self.serialiser.list_keys((self.path,))
+        return sorted(int(n) for n in names if n.isdigit())
+
+    def state_dict(self) -> dict[str, Any]:
+        """Return the best monitored value and its epoch."""
+        return {"best": self.best, "best_epoch": self.best_epoch}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore what :meth:`state_dict` returned."""
+        self.best, self.best_epoch = state["best"], state["best_epoch"]
+
+    # ------------------------------------------------------------ restoring
+    def restore(self, compiled_network: Any, resume_from: Any = "latest") -> int:
+        """Load a checkpoint into the run; return the epoch to continue from.
+
+        Called by ``train(..., resume_from=...)`` after ``set_params``.
+
+        Parameters
+        ----------
+        compiled_network : CompiledNetwork
+            The loaded network being trained.
+        resume_from : "latest", int or path
+            ``"latest"``: the newest checkpoint under ``path`` that verifies
+            (a damaged newer one is skipped with a warning naming its file;
+            no checkpoint at all: start at epoch 0).  An int: the checkpoint
+            of that epoch.  Anything else: the keys (for numpy, the folder)
+            of one checkpoint.
+
+        Returns
+        -------
+        int
+            The first epoch still to train.
+
+        Raises
+        ------
+        CheckpointError
+            The asked-for checkpoint (or, for "latest", every one) fails
+            verification.
+        """
+        self._compiled_network = compiled_network
+        if isinstance(resume_from, str) and resume_from == "latest":
+            epochs = self.epochs()
+            if not epochs:
+                return 0
+            state = self._load_latest(epochs)
+        elif isinstance(resume_from, int) and not isinstance(resume_from, bool):
+            state = self.serialiser.load((self.path, resume_from))
+        else:
+            state = self.serialiser.load((resume_from,))
+        return self._apply(compiled_network, state)
+
+    def _load_latest(self, epochs: list[int]) -> dict[str, Any]:
+        refused = []
+        for epoch in reversed(epochs):
+            try:
+                return self.serialiser.load((self.path, epoch))
+            except CheckpointError as exc:
+                refused.append(exc)
+                warnings.warn(
+                    f"Checkpoint skips the checkpoint of epoch {epoch}: {exc} Falling back "
+                    f"to the previous one.",
+                    UserWarning,
+                    stacklevel=3,
+                )
+        raise CheckpointError(
+            f"Checkpoint found no valid checkpoint under {self.path!r}: all {len(refused)} "
+            f"were refused (the first: {refused[0]}). Start without resume_from or fix them.",
+            path=refused[0].path,
+        )
+
+    def _apply(self, compiled_network: Any, state: dict[str, Any]) -> int:
+        learnable, training = state["learnable"], state.get("training")
+        if training is not None and callable(getattr(compiled_network, "load_state_dict", None)):
+            compiled_network.load_state_dict({**training, "learnable": learnable})
+        else:
+            compiled_network.backend.set_learnable_state(learnable)
+        saved = dict(state.get("callbacks") or {})
+        # Restored outside a run (no set_params yet): only this callback's own state.
+        for name, callback in callback_ids(self._callbacks or [self]).items():
+            if not _stateful(callback):
+                continue
+            if name in saved:
+                callback.load_state_dict(saved.pop(name))
+            else:
+                warnings.warn(
+                    f"Checkpoint has no state for callback {name}; it starts afresh. Resume "
+                    f"with the same callback list to restore every callback.",
+                    UserWarning,
+                    stacklevel=3,
+                )
+        if saved:
+            warnings.warn(
+                f"Checkpoint holds state for callbacks not in this run: {sorted(saved)}; "
+                f"ignored.",
+                UserWarning,
+                stacklevel=3,
+            )
+        # Saved at the end of its epoch: training continues with the next one.
+        return int(state["checkpoint"]["epoch"]) + 1
+
+    def __repr__(self) -> str:
+        return (f"Checkpoint(serialiser={self.serialiser!r}, epoch_interval="
+                f"{self.epoch_interval!r}, path={self.path!r})")
+
+
+__all__ = ["Checkpoint", "callback_ids"]

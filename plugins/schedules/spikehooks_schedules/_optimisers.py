@@ -1,0 +1,33 @@
+"""Finding a compiled network's optimisers and checking a parameter name against them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from spikehooks.errors import ConfigurationError
+
+
+def optimisers_with(compiled_network: Any, param: str, owner: str) -> list[Any]:
+    """Return the optimisers of ``compiled_network``, each checked to have ``param``.
+
+    Raises
+    ------
+    ConfigurationError
+        The network has no optimiser (not a training run), or an optimiser
+        lacks ``param``; the message lists the optimiser's parameters.
+    """
+    optimisers = list(getattr(compiled_network, "optimisers", None) or ())
+    if not optimisers:
+        raise ConfigurationError(
+            f"{owner} needs a compiled network with optimisers; got "
+            f"{type(compiled_network).__name__}. Use it in the callbacks of train() on a "
+            f"network compiled for training (e.g. EventPropCompiler)."
+        )
+    for optimiser in optimisers:
+        names = tuple(getattr(optimiser, "param_names", ()))
+        if param not in names:
+            raise ConfigurationError(
+                f"{owner} param must be a parameter of {type(optimiser).__name__}, one of "
+                f"{list(names)}; got {param!r}. Pick one of those names."
+            )
+    return optimisers

@@ -1,0 +1,227 @@
+"""Callbacks that watch a metric: :class:`ReduceOnPlateau` and :class:`EarlyStopping`.
+
+Both check their monitor at ``on_epoch_end``.  A ``val_`` monitor reads
+``compiled_network.validation_metrics``, the metrics of the validation run
+of the same epoch (train() validates before the training callbacks'
+``on_epoch_end``).  See :mod:`spikehooks.monitor` for names.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from spikehooks import Callback
+from spikehooks.errors import ConfigurationError
+from spikehooks.monitor import Monitor
+
+from ._optimisers import optimisers_with
+from .schedules import _positive
+
+
+def _patience(value: Any, owner: str, minimum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise ConfigurationError(
+            f"{owner} patience must be an int >= {minimum}; got {value!r}. Pass e.g. "
+            f"patience={max(minimum, 5)}."
+        )
+    return value
+
+
+class ReduceOnPlateau(Callback):
+    """Multiply an optimiser parameter by ``factor`` when a metric stops improving.
+
+    After ``patience + 1`` checks in a row without an improvement larger
+    than ``min_delta``, ``param <- max(param * factor, min_value)`` on every
+    optimiser, and the count starts again.
+
+    Parameters
+    ----------
+    monitor : str
+        Metric name, e.g. ``"accuracy"`` or ``"val_accuracy"``.
+    factor : float
+        In (0, 1).
+    patience : int
+        Checks without improvement tolerated before reducing (>= 0).
+    min_delta : float
+        Smallest change counted as an improvement.
+    mode : {"auto", "min", "max"}
+        ``"auto"``: ``"max"`` for accuracies, ``"min"`` otherwise.
+    min_value : float
+        The parameter never goes below this.
+    param : str
+        Optimiser parameter, default ``"alpha"``.
+    per_batch : bool
+        Check after every batch (the running training metric; ``patience``
+        then counts batches).  Not possible with ``val_`` monitors.
+    """
+
+    def __init__(self, monitor: str, factor: float = 0.1, patience: int = 10,
+                 min_delta: float = 0.0, mode: str = "auto", min_value: float = 0.0, *,
+                 param: str = "alpha", per_batch: bool = False):
+        self.monitor = Monitor(monitor, mode, min_delta, "ReduceOnPlateau")
+        if not 0.0 < _positive(factor, "ReduceOnPlateau", "factor") < 1.0:
+            raise ConfigurationError(
+                f"ReduceOnPlateau factor must be in (0, 1); got {factor!r}. Pass e.g. "
+                f"factor=0.5 to halve the parameter."
+            )
+        if per_batch and self.monitor.validation:
+            raise ConfigurationError(
+                f"ReduceOnPlateau per_batch must be False for a validation monitor; got "
+                f"per_batch=True with {monitor!r}. Validation runs once per epoch."
+            )
+        self.factor = float(factor)
+        self.patience = _patience(patience, "ReduceOnPlateau", 0)
+        self.min_value = _positive(min_value, "ReduceOnPlateau", "min_value", allow_zero=True)
+        self.param = param
+        self.per_batch = per_batch
+        self.best: float | None = None
+        self.wait = 0
+        self._optimisers: list[Any] = []
+        self._compiled_network: Any = None
+
+    def set_params(self, compiled_network: Any = None, metrics: Any = None,
+                   **kwargs: Any) -> None:
+        if metrics is not None:
+            self.monitor.find(metrics)
+        self._optimisers = optimisers_with(compiled_network, self.param, "ReduceOnPlateau")
+        # Reset here, not in on_train_begin: a checkpoint restores state in between.
+        self.best, self.wait = None, 0
+        self._compiled_network = compiled_network
+        if self.per_batch:
+            self.on_batch_end = self._on_batch_end
+        else:
+            self.on_epoch_end = self._on_epoch_end
+
+    def _check(self, metrics: Any) -> None:
+        value = self.monitor.value(metrics, self._compiled_network)
+        if self.monitor.improved(value, self.best):
+            self.best, self.wait = value, 0
+            return
+        self.wait += 1
+        if self.wait > self.patience:
+            self.wait = 0
+            for optimiser in self._optimisers:
+                current = float(getattr(optimiser, self.param))
+                setattr(optimiser, self.param, max(current * self.factor, self.min_value))
+
+    def _on_epoch_end(self, epoch: int, metrics: Any) -> None:
+        self._check(metrics)
+
+    def _on_batch_end(self, batch: int, metrics: Any) -> None:
+        self._check(metrics)
+
+    def state_dict(self) -> dict[str, Any]:
+        """Return the best value seen and the checks waited since."""
+        return {"best": self.best, "wait": self.wait}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore what :meth:`state_dict` returned."""
+        self.best, self.wait = state["best"], int(state["wait"])
+
+    def __repr__(self) -> str:
+        return (f"ReduceOnPlateau({self.monitor.name!r}, factor={self.factor!r}, "
+                f"patience={self.patience!r}, param={self.param!r})")
+
+
+class EarlyStopping(Callback):
+    """Stop training when a metric has not improved for ``patience`` epochs.
+
+    Sets ``compiled_network.stop_training = True`` at the end of the
+    ``patience``-th epoch in a row without an improvement larger than
+    ``min_delta``; train() then ends after that epoch.
+
+    Parameters
+    ----------
+    monitor : str
+        Metric name, e.g. ``"val_accuracy"``.
+    patience : int
+        Epochs in a row without improvement after which training stops (>= 1).
+    min_delta : float
+        Smallest change counted as an improvement.
+    mode : {"auto", "min", "max"}
+        ``"auto"``: ``"max"`` for accuracies, ``"min"`` otherwise.
+    restore_best : bool
+        At the end of training, load the learnable state of the best epoch.
+
+    Attributes
+    ----------
+    best_epoch : int or None
+        The epoch with the best value so far.
+    stopped_epoch : int or None
+        The epoch after which training was stopped.
+    """
+
+    def __init__(self, monitor: str, patience: int, min_delta: float = 0.0,
+                 mode: str = "auto", restore_best: bool = False):
+        self.monitor = Monitor(monitor, mode, min_delta, "EarlyStopping")
+        self.patience = _patience(patience, "EarlyStopping", 1)
+        self.restore_best = bool(restore_best)
+        self.best: float | None = None
+        self.best_epoch: int | None = None
+        self.stopped_epoch: int | None = None
+        self.wait = 0
+        self._best_weights: dict[str, Any] | None = None
+        self._compiled_network: Any = None
+        self._backend: Any = None
+
+    def set_params(self, compiled_network: Any = None, backend: Any = None,
+                   metrics: Any = None, **kwargs: Any) -> None:
+        if metrics is not None:
+            self.monitor.find(metrics)
+        # Reset here, not in on_train_begin: a checkpoint restores state in between.
+        self.best = self.best_epoch = self.stopped_epoch = self._best_weights = None
+        self.wait = 0
+        self._compiled_network = compiled_network
+        self._backend = backend if backend is not None else getattr(
+            compiled_network, "backend", None)
+        if self.restore_best and self._backend is None:
+            raise ConfigurationError(
+                "EarlyStopping restore_best=True needs a backend to read weights from; got "
+                "none. Use it in the callbacks of train() inside `with compiled_net:`."
+            )
+
+    def on_epoch_end(self, epoch: int, metrics: Any) -> None:
+        value = self.monitor.value(metrics, self._compiled_network)
+        if self.monitor.improved(value, self.best):
+            self.best, self.best_epoch, self.wait = value, epoch, 0
+            if self.restore_best:
+                self._best_weights = self._backend.get_learnable_state()
+            return
+        self.wait += 1
+        if self.wait >= self.patience:
+            self.stopped_epoch = epoch
+            self._compiled_network.stop_training = True
+
+    def on_train_begin(self) -> None:
+        # Resumed from a checkpoint saved after this callback had stopped training.
+        if self.stopped_epoch is not None:
+            self._compiled_network.stop_training = True
+
+    def on_train_end(self, metrics: Any) -> None:
+        if self.restore_best and self._best_weights is not None:
+            self._backend.set_learnable_state(self._best_weights)
+
+    def state_dict(self) -> dict[str, Any]:
+        """Return the best value and epoch, the wait count and (restore_best) best weights."""
+        return {
+            "best": self.best,
+            "best_epoch": self.best_epoch,
+            "wait": self.wait,
+            "stopped_epoch": self.stopped_epoch,
+            "best_weights": self._best_weights,
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore what :meth:`state_dict` returned."""
+        self.best = state["best"]
+        self.best_epoch = state["best_epoch"]
+        self.wait = int(state["wait"])
+        self.stopped_epoch = state["stopped_epoch"]
+        self._best_weights = state["best_weights"]
+
+    def __repr__(self) -> str:
+        return (f"EarlyStopping({self.monitor.name!r}, patience={self.patience!r}, "
+                f"restore_best={self.restore_best!r})")
+
+
+__all__ = ["EarlyStopping", "ReduceOnPlateau"]

@@ -1,0 +1,84 @@
+"""Validation monitors (``val_...``) in real training.
+
+train() runs each epoch's validation before the training callbacks'
+``on_epoch_end`` and leaves its metrics in ``compiled_network.validation_metrics``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from spikehooks import Callback, EventPropCompiler, InputLayer, Layer, SequentialNetwork
+from spikehooks.connectivity import Dense
+from spikehooks.neurons import IntegrateFireInput, LeakyIntegrate, LeakyIntegrateFire
+from spikehooks.synapses import Exponential
+from spikehooks_schedules import EarlyStopping, ReduceOnPlateau
+
+_RNG = np.random.default_rng(2)
+X = _RNG.random((20, 4)).astype(np.float32) * 3
+Y = _RNG.integers(0, 3, 20)
+
+
+def _compiled():
+    network = SequentialNetwork()
+    with network:
+        inp = InputLayer(IntegrateFireInput(v_thresh=1.0), 4, name="in")
+        Layer(Dense(("normal", {"mean": 0.5, "sd": 0.3})),
+              LeakyIntegrateFire(v_thresh=1.0, relative_reset=False), 6,
+              synapse=Exponential(5.0), name="hid")
+        out = Layer(Dense(("normal", {"mean": 0.2, "sd": 0.3})), LeakyIntegrate(readout="sum_var"),
+                    3, synapse=Exponential(5.0), name="out")
+    compiled = EventPropCompiler(example_timesteps=15, losses="sparse_categorical_crossentropy",
+                                 optimiser=("adam", {"alpha": 0.01}), batch_size=4).compile(network)
+    return compiled, inp, out
+
+
+class ValidationSpy(Callback):
+    """Records the validation accuracy the training callbacks see at each epoch end."""
+
+    def __init__(self):
+        self.seen = []
+
+    def set_params(self, compiled_network=None, **kwargs):
+        self._network = compiled_network
+
+    def on_epoch_end(self, epoch, metrics):
+        (metric,) = self._network.validation_metrics.values()
+        self.seen.append(metric.result)
+
+
+def _train(num_epochs, callbacks):
+    compiled, inp, out = _compiled()
+    with compiled:
+        result = compiled.train({inp: X}, {out: Y}, num_epochs=num_epochs, callbacks=callbacks,
+                                validation_split=0.4, validation_callbacks=[])
+    return compiled, result
+
+
+def test_val_monitor_sees_the_same_epochs_validation_result():
+    spy = ValidationSpy()
+    stopper = EarlyStopping("val_accuracy", patience=10)
+    _, (_, val_metrics, _, _) = _train(3, [spy, stopper])
+    (final,) = val_metrics.values()
+    assert spy.seen[-1] == final.result
+    assert stopper.best == max(spy.seen)
+
+
+def test_early_stopping_on_a_validation_metric_stops_training():
+    spy = ValidationSpy()
+    stopper = EarlyStopping("val_accuracy", patience=1, min_delta=2.0)
+    compiled, _ = _train(10, [spy, stopper])
+    assert compiled.stop_training is True
+    assert (stopper.stopped_epoch, len(spy.seen)) == (1, 2)
+
+
+def test_reduce_on_plateau_on_a_validation_metric_reduces_the_rate():
+    plateau = ReduceOnPlateau("val_out/accuracy", factor=0.5, patience=0, min_delta=2.0)
+    compiled, _ = _train(3, [plateau])
+    assert compiled.optimisers[0].alpha == pytest.approx(0.0025)
+
+
+def test_a_misspelt_validation_monitor_fails_before_training():
+    with pytest.raises(Exception, match="'val_acuracy' must name exactly one metric"):
+        _train(3, [EarlyStopping("val_acuracy", patience=1)])
