@@ -142,3 +142,62 @@ class Monitor:
 
     def __repr__(self) -> str:
         return f"Monitor({self.name!r}, mode={self.mode!r}, min_delta={self.min_delta!r})"
+
+
+class EpochEndWatcher:
+    """Mixin for callbacks that act once per epoch, when the epoch's metrics are final.
+
+    In mlGeNN's order a training epoch ends with ``on_epoch_end``, *then* its
+    validation runs.  A callback that watches metrics (a checkpoint keeping
+    the best epoch, early stopping, reduce-on-plateau) must act after that
+    validation when the run has one, or at ``on_epoch_end`` when it has not.
+    Call :meth:`watch_epoch_end` from ``set_params`` with the ``validation``
+    keyword the training loop passes; :meth:`epoch_complete` is then called
+    once per epoch with the epoch's training metrics (validation metrics are
+    in ``compiled_network.validation_metrics``).
+    """
+
+    #: Act after every other callback (a checkpoint saves their final state).
+    epoch_end_trylast = False
+
+    def watch_epoch_end(self, validation: bool) -> None:
+        """Attach ``on_epoch_end`` (and ``on_validation_end`` when validating) hooks."""
+        from .hookspecs import hookimpl
+
+        def mark(function: Any) -> Any:
+            return hookimpl(trylast=True)(function) if self.epoch_end_trylast else function
+
+        last: dict[str, Any] = {}
+
+        @mark
+        def on_epoch_end(epoch: int, metrics: Any) -> None:
+            last["metrics"] = metrics
+            if not validation:
+                self.epoch_complete(epoch, metrics)
+
+        self.on_epoch_end = on_epoch_end
+        if validation:
+
+            @mark
+            def on_validation_end(epoch: int, metrics: Any) -> None:
+                self.epoch_complete(epoch, last["metrics"])
+
+            self.on_validation_end = on_validation_end
+
+    def epoch_complete(self, epoch: int, metrics: Any) -> None:
+        """Act on a finished epoch; ``metrics`` are its training metrics."""
+        raise NotImplementedError
+
+
+def check_validation_available(monitor: Monitor, validation: bool | None) -> None:
+    """Refuse a ``val_`` monitor in a run without validation, before it starts.
+
+    ``validation`` None (not told by the caller) defers the check to the
+    first read of the metric.
+    """
+    if validation is False and monitor.validation:
+        raise ConfigurationError(
+            f"{monitor.owner} monitor {monitor.name!r} needs validation metrics; this train() "
+            f"has no validation data. Pass validation_split= or validation_x=/validation_y= "
+            f"to train(), or monitor {monitor.name[4:]!r}."
+        )

@@ -109,8 +109,8 @@ def test_save_best_only_on_validation_accuracy_keeps_the_improving_epochs():
         def set_params(self, compiled_network=None, **kwargs):
             self.network = compiled_network
 
-        def on_epoch_end(self, epoch, metrics):
-            seen.append(next(iter(self.network.validation_metrics.values())).result)
+        def on_validation_end(self, epoch, metrics):
+            seen.append(next(iter(metrics.values())).result)
 
     checkpoint = Checkpoint(monitor="val_accuracy", save_best_only=True)
     _train(5, [ValidationLog(), checkpoint], validation_split=0.25, validation_callbacks=[])

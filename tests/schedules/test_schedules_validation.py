@@ -1,7 +1,9 @@
 """Validation monitors (``val_...``) in real training.
 
-train() runs each epoch's validation before the training callbacks'
-``on_epoch_end`` and leaves its metrics in ``compiled_network.validation_metrics``.
+train() runs each epoch's validation after the training callbacks'
+``on_epoch_end`` (mlGeNN's order), leaves its metrics in
+``compiled_network.validation_metrics`` and then calls the training callbacks'
+``on_validation_end``, where the monitors act.
 """
 
 from __future__ import annotations
@@ -9,7 +11,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from spikehooks import Callback, EventPropCompiler, InputLayer, Layer, SequentialNetwork
+from spikehooks import (
+    Callback,
+    ConfigurationError,
+    EventPropCompiler,
+    InputLayer,
+    Layer,
+    SequentialNetwork,
+)
 from spikehooks.connectivity import Dense
 from spikehooks.neurons import IntegrateFireInput, LeakyIntegrate, LeakyIntegrateFire
 from spikehooks.synapses import Exponential
@@ -35,7 +44,7 @@ def _compiled():
 
 
 class ValidationSpy(Callback):
-    """Records the validation accuracy the training callbacks see at each epoch end."""
+    """Records the validation accuracy the training callbacks see after each validation."""
 
     def __init__(self):
         self.seen = []
@@ -43,8 +52,9 @@ class ValidationSpy(Callback):
     def set_params(self, compiled_network=None, **kwargs):
         self._network = compiled_network
 
-    def on_epoch_end(self, epoch, metrics):
+    def on_validation_end(self, epoch, metrics):
         (metric,) = self._network.validation_metrics.values()
+        assert metrics is self._network.validation_metrics
         self.seen.append(metric.result)
 
 
@@ -82,3 +92,23 @@ def test_reduce_on_plateau_on_a_validation_metric_reduces_the_rate():
 def test_a_misspelt_validation_monitor_fails_before_training():
     with pytest.raises(Exception, match="'val_acuracy' must name exactly one metric"):
         _train(3, [EarlyStopping("val_acuracy", patience=1)])
+
+
+def test_a_validation_monitor_without_validation_data_is_refused_before_training():
+    compiled, inp, out = _compiled()
+    before = compiled.backend.get_learnable_state()
+    with compiled, pytest.raises(ConfigurationError, match="validation_split="):
+        compiled.train({inp: X}, {out: Y}, num_epochs=2,
+                       callbacks=[EarlyStopping("val_accuracy", patience=1)])
+    after = compiled.backend.get_learnable_state()
+    assert all(np.array_equal(before[k], after[k]) for k in before)
+
+
+def test_checkpoint_state_saved_after_validation_includes_the_monitors_update(tmp_path):
+    from spikehooks_checkpoint import Checkpoint
+
+    stopper = EarlyStopping("val_accuracy", patience=10)
+    checkpoint = Checkpoint(path=str(tmp_path / "ck"))
+    _train(2, [checkpoint, stopper])
+    saved = checkpoint.serialiser.load((str(tmp_path / "ck"), 1))
+    assert saved["callbacks"]["EarlyStopping#0"]["best_epoch"] == stopper.best_epoch

@@ -6,9 +6,9 @@ import os
 import warnings
 from typing import Any
 
-from spikehooks import Callback, hookimpl, registry
+from spikehooks import Callback, registry
 from spikehooks.errors import ConfigurationError
-from spikehooks.monitor import Monitor
+from spikehooks.monitor import EpochEndWatcher, Monitor, check_validation_available
 from spikehooks.serialisers import CheckpointError, Serialiser
 
 
@@ -37,7 +37,7 @@ def _stateful(callback: Any) -> bool:
     )
 
 
-class Checkpoint(Callback):
+class Checkpoint(EpochEndWatcher, Callback):
     """Save learnable and training state every ``epoch_interval`` epochs, keyed by epoch.
 
     At the end of epoch ``e`` with ``e % epoch_interval == 0`` (mlGeNN's
@@ -51,8 +51,9 @@ class Checkpoint(Callback):
       has ``state_dict()``/``load_state_dict()``, named by class and key
       (``"StepDecay#0"``, ``"SpikeRecorder['spikes']"``).
 
-    Its ``on_epoch_end`` runs after every other callback's, so the states
-    saved are those of the end of the epoch.  ``train(..., resume_from=...)``
+    It saves once the epoch is complete (at ``on_validation_end`` when the
+    run validates, else at ``on_epoch_end``) and after every other
+    callback's hook, so the states saved are those of the end of the epoch.  ``train(..., resume_from=...)``
     calls :meth:`restore`.
 
     Parameters
@@ -106,16 +107,23 @@ class Checkpoint(Callback):
         self._compiled_network: Any = None
         self._callbacks: list[Any] = []
 
+    # Save after every other callback has finished the epoch, so their state is final.
+    epoch_end_trylast = True
+
     def set_params(self, compiled_network: Any = None, callbacks: Any = (),
-                   metrics: Any = None, **kwargs: Any) -> None:
-        if self.monitor is not None and metrics is not None:
-            self.monitor.find(metrics)
+                   metrics: Any = None, validation: bool | None = None,
+                   **kwargs: Any) -> None:
+        if self.monitor is not None:
+            if metrics is not None:
+                self.monitor.find(metrics)
+            check_validation_available(self.monitor, validation)
         self._compiled_network = compiled_network
         self._callbacks = list(callbacks)
+        self.watch_epoch_end(bool(validation))
 
     # --------------------------------------------------------------- saving
-    @hookimpl(trylast=True)
-    def on_epoch_end(self, epoch: int, metrics: Any) -> None:
+    def epoch_complete(self, epoch: int, metrics: Any) -> None:
+        """Save the finished epoch (after its validation, when the run validates)."""
         if epoch % self.epoch_interval:
             return
         value = None

@@ -54,6 +54,11 @@ class RecorderBase(Callback):
         self._gate = Gate(epochs, phase, self._owner)
         self.max_bytes = parse_bytes(max_bytes, f"{self._owner} max_bytes")
         self.to = None if to is None else os.fspath(to)
+        if self.to is not None and os.path.exists(self.to) and not os.path.isdir(self.to):
+            raise ConfigurationError(
+                f"{self._owner} to must name a folder; got the file {self.to!r}. Pass a folder "
+                f"path (created if missing), e.g. to='recordings/spikes'."
+            )
         #: Bytes the recorder will hold in memory by the end of the run
         #: (set in ``set_params``; None before, or when the run's size is unknown).
         self.estimated_bytes: int | None = None

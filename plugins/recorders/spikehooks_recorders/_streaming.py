@@ -25,6 +25,8 @@ from typing import Any
 
 import numpy as np
 
+from spikehooks.errors import ConfigurationError
+
 FORMAT = "spikehooks-recording"
 VERSION = 1
 _HEADER_BYTES = 256
@@ -129,14 +131,24 @@ class _Folder:
 
     def __init__(self, folder: str):
         self.folder = os.fspath(folder)
-        with open(os.path.join(self.folder, "meta.json"), encoding="utf-8") as f:
-            self.meta = json.load(f)
-        if self.meta.get("format") != FORMAT:
-            raise ValueError(f"{self.folder} is not a {FORMAT} folder")
+        try:
+            with open(os.path.join(self.folder, "meta.json"), encoding="utf-8") as f:
+                self.meta = json.load(f)
+        except (OSError, ValueError):
+            self.meta = {}
+        if not isinstance(self.meta, dict) or self.meta.get("format") != FORMAT:
+            raise ConfigurationError(
+                f"open_recording folder must hold a recording (a readable meta.json of format "
+                f"{FORMAT!r}); got {self.folder!r}. Pass the folder a recorder was given as to=."
+            )
 
     def rows(self, name: str) -> int:
-        with open(os.path.join(self.folder, "state.json"), encoding="utf-8") as f:
-            return int(json.load(f)["rows"][name])
+        """Committed rows of ``name``; 0 before the first commit (a run killed at its start)."""
+        try:
+            with open(os.path.join(self.folder, "state.json"), encoding="utf-8") as f:
+                return int(json.load(f)["rows"][name])
+        except FileNotFoundError:
+            return 0
 
     def read(self, name: str, start: int, stop: int) -> np.ndarray:
         info = self.meta["arrays"][name]

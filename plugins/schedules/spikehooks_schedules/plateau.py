@@ -1,9 +1,10 @@
 """Callbacks that watch a metric: :class:`ReduceOnPlateau` and :class:`EarlyStopping`.
 
-Both check their monitor at ``on_epoch_end``.  A ``val_`` monitor reads
-``compiled_network.validation_metrics``, the metrics of the validation run
-of the same epoch (train() validates before the training callbacks'
-``on_epoch_end``).  See :mod:`spikehooks.monitor` for names.
+Both check their monitor once per epoch, when its metrics are final: at
+``on_validation_end`` when train() validates (mlGeNN's order runs the
+validation after ``on_epoch_end``), else at ``on_epoch_end``.  A ``val_``
+monitor reads ``compiled_network.validation_metrics``.  See
+:mod:`spikehooks.monitor` for names.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from typing import Any
 
 from spikehooks import Callback
 from spikehooks.errors import ConfigurationError
-from spikehooks.monitor import Monitor
+from spikehooks.monitor import EpochEndWatcher, Monitor, check_validation_available
 
 from ._optimisers import optimisers_with
 from .schedules import _positive
@@ -27,7 +28,7 @@ def _patience(value: Any, owner: str, minimum: int) -> int:
     return value
 
 
-class ReduceOnPlateau(Callback):
+class ReduceOnPlateau(EpochEndWatcher, Callback):
     """Multiply an optimiser parameter by ``factor`` when a metric stops improving.
 
     After ``patience + 1`` checks in a row without an improvement larger
@@ -80,9 +81,10 @@ class ReduceOnPlateau(Callback):
         self._compiled_network: Any = None
 
     def set_params(self, compiled_network: Any = None, metrics: Any = None,
-                   **kwargs: Any) -> None:
+                   validation: bool | None = None, **kwargs: Any) -> None:
         if metrics is not None:
             self.monitor.find(metrics)
+        check_validation_available(self.monitor, validation)
         self._optimisers = optimisers_with(compiled_network, self.param, "ReduceOnPlateau")
         # Reset here, not in on_train_begin: a checkpoint restores state in between.
         self.best, self.wait = None, 0
@@ -90,7 +92,7 @@ class ReduceOnPlateau(Callback):
         if self.per_batch:
             self.on_batch_end = self._on_batch_end
         else:
-            self.on_epoch_end = self._on_epoch_end
+            self.watch_epoch_end(bool(validation))
 
     def _check(self, metrics: Any) -> None:
         value = self.monitor.value(metrics, self._compiled_network)
@@ -104,7 +106,8 @@ class ReduceOnPlateau(Callback):
                 current = float(getattr(optimiser, self.param))
                 setattr(optimiser, self.param, max(current * self.factor, self.min_value))
 
-    def _on_epoch_end(self, epoch: int, metrics: Any) -> None:
+    def epoch_complete(self, epoch: int, metrics: Any) -> None:
+        """Check the monitor once the epoch (and its validation) has finished."""
         self._check(metrics)
 
     def _on_batch_end(self, batch: int, metrics: Any) -> None:
@@ -123,7 +126,7 @@ class ReduceOnPlateau(Callback):
                 f"patience={self.patience!r}, param={self.param!r})")
 
 
-class EarlyStopping(Callback):
+class EarlyStopping(EpochEndWatcher, Callback):
     """Stop training when a metric has not improved for ``patience`` epochs.
 
     Sets ``compiled_network.stop_training = True`` at the end of the
@@ -165,9 +168,12 @@ class EarlyStopping(Callback):
         self._backend: Any = None
 
     def set_params(self, compiled_network: Any = None, backend: Any = None,
-                   metrics: Any = None, **kwargs: Any) -> None:
+                   metrics: Any = None, validation: bool | None = None,
+                   **kwargs: Any) -> None:
         if metrics is not None:
             self.monitor.find(metrics)
+        check_validation_available(self.monitor, validation)
+        self.watch_epoch_end(bool(validation))
         # Reset here, not in on_train_begin: a checkpoint restores state in between.
         self.best = self.best_epoch = self.stopped_epoch = self._best_weights = None
         self.wait = 0
@@ -180,7 +186,8 @@ class EarlyStopping(Callback):
                 "none. Use it in the callbacks of train() inside `with compiled_net:`."
             )
 
-    def on_epoch_end(self, epoch: int, metrics: Any) -> None:
+    def epoch_complete(self, epoch: int, metrics: Any) -> None:
+        """Count the epoch; stop training after ``patience`` without improvement."""
         value = self.monitor.value(metrics, self._compiled_network)
         if self.monitor.improved(value, self.best):
             self.best, self.best_epoch, self.wait = value, epoch, 0

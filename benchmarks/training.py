@@ -1,0 +1,133 @@
+"""EventProp training speed of the NumPy backend: seconds per epoch.
+
+Tasks (as in ``examples/train_yin_yang.py`` and ``examples/train_digits.py``):
+
+- ``yin_yang``: 5-100-3 LIF, first_spike_time readout, RelativeMeanSquareError,
+  dt 0.1 ms, 300 steps, an epoch of 15,360 examples;
+- ``digits``: 64-128-10, LIF hidden, avg_var readout, cross-entropy,
+  dt 1 ms, 20 steps, an epoch of 1,437 examples.
+
+Each at batch sizes 1, 32 and 512, BLAS pinned to one thread, backend
+accumulation ``"blas"``.  A run trains on the first ``examples_timed``
+examples (one epoch of ``train()``, callbacks off) and reports the median
+seconds per example times the epoch size; ``extrapolated`` is True when
+fewer examples than an epoch were timed (``--quick``: ``max(64, batch)``
+examples; full: yin_yang at batch size 1 times 1,024 examples).
+
+Run: ``python benchmarks/training.py [--quick]``; prints JSON.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+if __package__ in (None, ""):
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import numpy as np
+
+from benchmarks._common import (
+    machine_info,
+    make_parser,
+    median_time,
+    pin_blas_threads,
+    run_as_script,
+)
+from spikehooks import InputLayer, Layer, SequentialNetwork
+from spikehooks.compilers import EventPropCompiler
+from spikehooks.connectivity import Dense
+from spikehooks.data import generate_yin_yang_dataset, linear_latency_encode_data
+from spikehooks.initializers import Normal
+from spikehooks.losses import RelativeMeanSquareError
+from spikehooks.neurons import LeakyIntegrate, LeakyIntegrateFire, SpikeInput
+from spikehooks.optimisers import Adam
+from spikehooks.synapses import Exponential
+
+BATCH_SIZES = (1, 32, 512)
+EPOCH_EXAMPLES = {"yin_yang": 15360, "digits": 1437}
+
+
+def _lif(**kwargs: Any) -> LeakyIntegrateFire:
+    return LeakyIntegrateFire(tau_mem=20.0, relative_reset=False, integrate_during_refrac=False,
+                              scale_i=True, **kwargs)
+
+
+def _yin_yang(batch: int, num: int):
+    dt = 0.1
+    x, y = generate_yin_yang_dataset(num, 30.0 - 4 * dt, 2 * dt, seed=0)
+    net = SequentialNetwork()
+    with net:
+        inp = InputLayer(SpikeInput(max_spikes=batch * 5), 5)
+        Layer(Dense(Normal(mean=1.5, sd=0.78)), _lif(), 100, Exponential(5.0, scale_i=True))
+        out = Layer(Dense(Normal(mean=0.93, sd=0.1)), _lif(readout="first_spike_time"), 3,
+                    Exponential(5.0, scale_i=True))
+    compiler = EventPropCompiler(300, RelativeMeanSquareError(2.0), Adam(0.003, 0.9, 0.99),
+                                 batch_size=batch, dt=dt,
+                                 backend=("numpy", {"accumulation": "blas"}))
+    return compiler.compile(net), inp, out, x, y
+
+
+def _digits(batch: int, num: int):
+    rng = np.random.default_rng(0)
+    # Digit-like latency data: timing only depends on sizes and spike counts.
+    pixels = (rng.uniform(0, 1, (num, 64)) * (rng.uniform(0, 1, (num, 64)) < 0.5) * 255)
+    x = linear_latency_encode_data(pixels.astype(np.uint8), 18.0, 2.0)
+    y = rng.integers(0, 10, num)
+    net = SequentialNetwork()
+    with net:
+        inp = InputLayer(SpikeInput(max_spikes=batch * 64), 64)
+        Layer(Dense(Normal(mean=0.4, sd=0.25)), _lif(), 128, Exponential(5.0, scale_i=True))
+        out = Layer(Dense(Normal(mean=0.2, sd=0.37)),
+                    LeakyIntegrate(tau_mem=20.0, scale_i=True, readout="avg_var"), 10,
+                    Exponential(5.0, scale_i=True))
+    compiler = EventPropCompiler(20, "sparse_categorical_crossentropy", Adam(1e-2),
+                                 batch_size=batch, backend=("numpy", {"accumulation": "blas"}))
+    return compiler.compile(net), inp, out, x, y
+
+
+def _examples_timed(task: str, batch: int, quick: bool) -> int:
+    epoch = EPOCH_EXAMPLES[task]
+    if quick:
+        return min(epoch, max(batch, 64))
+    if task == "yin_yang" and batch == 1:
+        return 1024
+    return epoch
+
+
+def measure(task: str, batch: int, quick: bool) -> dict[str, Any]:
+    """Time one epoch (or a fraction) of ``task`` at ``batch``; return its figures."""
+    num = _examples_timed(task, batch, quick)
+    compiled, inp, out, x, y = (_yin_yang if task == "yin_yang" else _digits)(batch, num)
+    with compiled:
+        timing = median_time(
+            lambda: compiled.train({inp: x}, {out: y}, num_epochs=1, callbacks=[]),
+            repeats=1 if quick else 3, warmup=0,
+        )
+    per_example = timing.median_s / num
+    return {
+        "task": task,
+        "batch_size": batch,
+        "examples_timed": num,
+        "epoch_examples": EPOCH_EXAMPLES[task],
+        "extrapolated": num < EPOCH_EXAMPLES[task],
+        "seconds_per_epoch": per_example * EPOCH_EXAMPLES[task],
+        "timed": timing.as_dict(),
+    }
+
+
+def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
+    parser = make_parser(__doc__.splitlines()[0])
+    args = parser.parse_args(argv)
+    results = []
+    with pin_blas_threads(1) as blas:
+        for task in ("yin_yang", "digits"):
+            for batch in BATCH_SIZES:
+                results.append(measure(task, batch, args.quick))
+    return {"quick": args.quick, "blas": blas, "machine": machine_info(), "results": results}
+
+
+if __name__ == "__main__":
+    run_as_script(main)

@@ -1,0 +1,170 @@
+"""The EventProp compiler: exact-gradient training of spiking networks (mlGeNN's signature).
+
+EventProp (Wunderlich & Pehle 2021) back-propagates through spike times with
+an adjoint system integrated backwards in time; see ``docs/training.md`` for
+the discretisation, the gradient scale and how this trainer differs from
+mlGeNN's GeNN implementation.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .. import registry
+from ..errors import ConfigurationError
+from ..losses import Loss
+from ..neurons import LeakyIntegrate, LeakyIntegrateFire
+from ..optimisers import Optimiser
+from ..synapses import Exponential
+from .compiler import Compiler, check_positive_int
+
+#: mlGeNN's EventProp defaults for the models (``SequentialNetwork(default_params)``).
+default_params: dict[type, dict[str, Any]] = {
+    LeakyIntegrate: {"scale_i": True},
+    LeakyIntegrateFire: {"relative_reset": False, "integrate_during_refrac": False,
+                         "scale_i": True},
+    Exponential: {"scale_i": True},
+}
+
+
+def _check_float(value: Any, name: str, *, minimum: float | None = None,
+                 positive: bool = False) -> float:
+    ok = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
+    if (not ok or not np.isfinite(value) or (positive and value <= 0)
+            or (minimum is not None and value < minimum)):
+        bound = "> 0" if positive else f">= {minimum}" if minimum is not None else "finite"
+        raise ConfigurationError(f"EventPropCompiler {name} must be a number {bound}; got "
+                                 f"{value!r}.")
+    return float(value)
+
+
+class EventPropCompiler(Compiler):
+    """Compile a network for EventProp training (mlGeNN's ``EventPropCompiler``).
+
+    Supported networks: input populations, feed-forward ``LeakyIntegrateFire``
+    hidden layers with ``Exponential`` synapses (one ``tau`` per target;
+    ``Dense``, ``FixedProbability`` or ``OneToOne``), and one output: a
+    ``LeakyIntegrate`` with ``sum_var``/``avg_var``/``max_var`` readout
+    (``Exponential`` or ``Delta`` synapses) or a ``LeakyIntegrateFire`` with
+    ``first_spike_time`` readout.  Only weights are trained.
+
+    Parameters
+    ----------
+    example_timesteps : int
+        Timesteps each example is simulated for.
+    losses : str, Loss, (str, dict) or dict
+        The loss of the output population (or ``{output: loss}``), e.g.
+        ``"sparse_categorical_crossentropy"`` or ``RelativeMeanSquareError(2.0)``.
+    optimiser : str, Optimiser or (str, dict)
+        Weight optimiser, default ``"adam"`` (``Adam()``).
+    batch_size, dt, backend, rng_seed
+        As for :class:`InferenceCompiler`; ``rng_seed`` also seeds shuffling.
+    reg_lambda_upper, reg_lambda_lower : float or dict
+        Firing-rate regulariser strengths (mlGeNN's units; 0 disables), one
+        value, or per hidden population ``{population: value}``.
+    reg_nu_upper : float or dict
+        Target spikes per example and neuron of the regulariser.
+    ttfs_alpha : float
+        ``first_spike_time`` with cross-entropy: weight of the late-spike penalty.
+    softmax_temperature : float
+        ``first_spike_time`` with cross-entropy: temperature of the softmax over ``-t``.
+    min_jump_denominator : float
+        Guard (> 0): EventProp's jump divides by ``I - v_thresh`` at each spike;
+        values below this are raised to it (counted in ``compiled_net.clamped_jumps``).
+    max_spikes, strict_buffer_checking : int, bool
+        Accepted for mlGeNN compatibility: this trainer keeps every spike (no ring buffer).
+    per_timestep_loss : bool
+        Must be False (not supported).
+    **kwargs
+        Reset switches and GeNN-only flags of :class:`Compiler`.
+    """
+
+    def __init__(self, example_timesteps: int, losses: Any, optimiser: Any = "adam",
+                 batch_size: int = 1, dt: float = 1.0, backend: Any = "numpy",
+                 rng_seed: int = 0, reg_lambda_upper: Any = 0.0, reg_lambda_lower: Any = 0.0,
+                 reg_nu_upper: Any = 0.0, max_spikes: int = 500,
+                 strict_buffer_checking: bool = False, per_timestep_loss: bool = False,
+                 ttfs_alpha: float = 0.01, softmax_temperature: float = 1.0,
+                 min_jump_denominator: float = 1e-3, **kwargs: Any):
+        super().__init__(batch_size=batch_size, dt=dt, backend=backend, rng_seed=rng_seed,
+                         **kwargs)
+        self.example_timesteps = check_positive_int(example_timesteps, "EventPropCompiler",
+                                                    "example_timesteps")
+        self.losses = losses
+        self.optimiser = registry.create("optimisers", optimiser, expected=Optimiser)
+        if per_timestep_loss:
+            raise ConfigurationError(
+                "EventPropCompiler per_timestep_loss must be False; got True. The per-timestep "
+                "loss is not implemented by this trainer."
+            )
+        self.max_spikes = check_positive_int(max_spikes, "EventPropCompiler", "max_spikes")
+        self.strict_buffer_checking = bool(strict_buffer_checking)
+        self.ttfs_alpha = _check_float(ttfs_alpha, "ttfs_alpha", minimum=0.0)
+        self.softmax_temperature = _check_float(softmax_temperature, "softmax_temperature",
+                                                positive=True)
+        self.min_jump_denominator = _check_float(min_jump_denominator, "min_jump_denominator",
+                                                 positive=True)
+        self.reg_lambda_upper = reg_lambda_upper
+        self.reg_lambda_lower = reg_lambda_lower
+        self.reg_nu_upper = reg_nu_upper
+        for name in ("reg_lambda_upper", "reg_lambda_lower", "reg_nu_upper"):
+            value = getattr(self, name)
+            for v in value.values() if isinstance(value, dict) else [value]:
+                _check_float(v, name, minimum=0.0)
+
+    @property
+    def regularised(self) -> bool:
+        """True when any regulariser strength is non-zero."""
+        values = []
+        for value in (self.reg_lambda_upper, self.reg_lambda_lower):
+            values += list(value.values()) if isinstance(value, dict) else [value]
+        return any(v != 0.0 for v in values)
+
+    def reg_params(self, population: Any) -> tuple[float, float, float]:
+        """Return ``(lambda_upper, lambda_lower, nu_upper)`` for a hidden population."""
+        def pick(value: Any) -> float:
+            return float(value.get(population, 0.0)) if isinstance(value, dict) else float(value)
+
+        return (pick(self.reg_lambda_upper), pick(self.reg_lambda_lower),
+                pick(self.reg_nu_upper))
+
+    def _resolve_loss(self, output: Any) -> Loss:
+        spec = self.losses
+        if isinstance(spec, dict):
+            if list(spec) != [output]:
+                raise ConfigurationError(
+                    f"EventPropCompiler losses must have exactly the output population "
+                    f"{output.name!r} as key; got {[getattr(p, 'name', p) for p in spec]}."
+                )
+            spec = spec[output]
+        return registry.create("losses", spec, expected=Loss)
+
+    def compile(self, network: Any) -> Any:
+        """Build ``network`` for training; returns a compiled training network."""
+        from ..training._compiled import CompiledTrainingNetwork
+        from ..training._network_graph import build_graph
+
+        backend = self.build_backend(network, self.example_timesteps)
+        for name in ("add_step_observer", "get_spike_mask", "get_synaptic_input", "get_weight"):
+            if not hasattr(backend, name):
+                raise ConfigurationError(
+                    f"EventPropCompiler backend must offer {name}() (the NumPy backend does); "
+                    f"got {type(backend).__name__}. Use backend='numpy'."
+                )
+        graph, pops = build_graph(network, backend, self.example_timesteps, self.dt)
+        output = pops[graph.output]
+        loss = self._resolve_loss(output)
+        readout = graph.layers[graph.output].readout
+        if readout != "first_spike_time" and type(loss).__name__ == "RelativeMeanSquareError":
+            raise ConfigurationError(
+                f"EventPropCompiler losses must suit the {readout} readout of {output.name!r}; "
+                f"got RelativeMeanSquareError, which compares first-spike times. Use "
+                f"'sparse_categorical_crossentropy'."
+            )
+        return CompiledTrainingNetwork(network, backend, self, self.example_timesteps, graph,
+                                       pops, loss, self.optimiser)
+
+
+__all__ = ["EventPropCompiler", "default_params"]

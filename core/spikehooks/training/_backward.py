@@ -1,0 +1,215 @@
+"""The EventProp backward pass on the discrete dynamics of :mod:`._forward`.
+
+Adjoints are sensitivities, in float64, one row per example:
+
+- ``q[l]`` (batch, size): ``dL/dV`` of layer ``l`` before the threshold test of
+  the step being processed (``p_V``);
+- ``b[c]`` (batch, n_post): ``dL/dJ`` of connection ``c``'s ``inSyn`` (``p_I``).
+
+Between spikes they follow the *exact discrete adjoint* of the forward
+recurrences, ``q_n = alpha q_{n+1} + r_n`` and
+``b_n = neuron_scale syn_scale q_n + beta b_{n+1}`` (``r_n`` is the readout's
+``dL/dV_n``), so gradients of weights into a voltage readout equal finite
+differences of the discrete loss.  At a LIF spike, whose time is piecewise
+constant in discrete time, the continuous-time jump of Wunderlich & Pehle
+(2021) replaces the reset's zero derivative::
+
+    q_n = [q_a I + tau_m sum_c W_c u_c - tau_m dl/dt_k] / (I - v_thresh) + reg
+
+with ``q_a = alpha q_{n+1}`` (just after the reset), ``I - v_thresh`` the
+stored denominator and ``u_c`` the rate at which delaying the spike changes
+the loss through connection ``c``'s target, ``u = k alpha q_post / tau_m_post
+- b / tau_s`` (exponential; ``k = 1`` with ``scale_i``) or
+``u = -b / tau_m_post`` (delta).  A spike emitted in step ``n`` reaches the
+targets' ``inSyn`` in step ``n + 1``, so the weight gradient and ``u`` use the
+adjoints of step ``n + 1``: ``dL/dW_c += spikes_pre[n]^T b_c[n + 1]``.
+This is ``-tau_s sum_k lambda_I(t_k)`` of the paper with ``b = -tau_s
+lambda_I``, ``q = -tau_m lambda_V``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ._forward import ForwardResult
+from ._graph import Graph
+
+
+@dataclass
+class OutputDrive:
+    """How the loss enters the output layer.
+
+    Attributes
+    ----------
+    readout_grad : numpy.ndarray of float64, shape (batch, num_outputs)
+        ``dL/dX`` for a voltage readout ``X`` (zeros for first_spike_time).
+    spike_time_grad : numpy.ndarray of float64, shape (batch, num_outputs)
+        ``dL/dt_first`` in 1/ms for first_spike_time outputs (applied at each
+        neuron's first spike); zeros otherwise.
+    final_kick : numpy.ndarray of float64, shape (batch, num_outputs)
+        A spike-time gradient (1/ms) applied at the last step without a jump
+        denominator, ``q -= tau_m * final_kick`` (mlGeNN's "phantom spike" for
+        a silent correct TTFS output); zeros otherwise.
+    """
+
+    readout_grad: np.ndarray
+    spike_time_grad: np.ndarray
+    final_kick: np.ndarray
+
+
+@dataclass
+class BackwardResult:
+    """Weight gradients and guard statistics.
+
+    Attributes
+    ----------
+    gradients : list of numpy.ndarray of float64, shape (n_pre, n_post)
+        ``+dL/dW`` per connection, summed over the batch (masked for sparse).
+    clamped : int
+        Spikes whose jump denominator was raised to the guard's minimum.
+    """
+
+    gradients: list[np.ndarray]
+    clamped: int
+
+
+def backward(
+    graph: Graph,
+    weights: list[np.ndarray],
+    fwd: ForwardResult,
+    drive: OutputDrive,
+    *,
+    reg: list[np.ndarray | None] | None = None,
+    min_denominator: float = 1e-3,
+) -> BackwardResult:
+    """Sweep the adjoints from the last step to the first and collect weight gradients.
+
+    Parameters
+    ----------
+    graph : Graph
+    weights : list of numpy.ndarray of float32, shape (n_pre, n_post)
+    fwd : ForwardResult
+        From :func:`spikehooks.training._forward.forward` with the same weights.
+    drive : OutputDrive
+    reg : list of (numpy.ndarray of float64, shape (batch, size)) or None, optional
+        Per layer, added to ``q`` after each spike jump (firing-rate regulariser).
+    min_denominator : float
+        Jump denominators below this (> 0) are raised to it (counted in ``clamped``).
+
+    Returns
+    -------
+    BackwardResult
+    """
+    layers, conns = graph.layers, graph.conns
+    num_steps, batch = fwd.spikes[0].shape[:2]
+    out_index = graph.output
+    out = layers[out_index]
+    reg = reg or [None] * len(layers)
+    q = [np.zeros((batch, lay.size)) for lay in layers]
+    b = [np.zeros((batch, layers[c.post].size)) for c in conns]
+    grads = [np.zeros(w.shape) for w in weights]
+    w64 = [np.asarray(w, dtype=np.float64) for w in weights]
+    any_spikes = [np.asarray(s.reshape(num_steps, -1).any(axis=1)) for s in fwd.spikes]
+    clamped = 0
+
+    alpha = [float(lay.alpha) for lay in layers]
+    c_in = [float(layers[c.post].neuron_scale) * float(c.syn_scale) for c in conns]
+    # k: jump of the continuous current per unit weight (1 with scale_i on both sides).
+    k_exp = [
+        c_in[index] / ((1.0 - alpha[c.post]) * (c.tau_s / graph.dt) * (1.0 - float(c.beta)))
+        if c.synapse == "exponential"
+        else 0.0
+        for index, c in enumerate(conns)
+    ]
+
+    # Per-step source of the output layer's q.
+    g = drive.readout_grad
+    if out.readout == "avg_var":
+        g = g * float(np.float32(1.0 / num_steps))
+    ttfs = out.readout == "first_spike_time"
+
+    def direct(step: int) -> np.ndarray:
+        """The voltage readout's own ``dL/dV`` at ``step``."""
+        if out.readout == "max_var":
+            return np.where(fwd.event_step == step, drive.readout_grad, 0.0)
+        return g
+
+    # Before the first source the adjoints are all zero: start there.
+    start = num_steps - 1
+    if ttfs and not drive.final_kick.any() and not any(r is not None for r in reg):
+        hit = fwd.event_step[drive.spike_time_grad != 0]
+        start = int(hit.max()) if hit.size else -1
+
+    for n in range(start, -1, -1):
+        # Spiking entries of step n as (example, neuron) index pairs: spikes are sparse.
+        fired = {
+            li: np.nonzero(fwd.spikes[li][n]) for li in range(len(layers)) if any_spikes[li][n]
+        }
+        # Synapse phase: adjoints still hold step n + 1.
+        for index, conn in enumerate(conns):
+            if conn.pre in fired:
+                rows = np.unique(fired[conn.pre][0])
+                spikes = fwd.spikes[conn.pre][n][rows].T.astype(np.float64)
+                grads[index] += spikes @ b[index][rows]
+        jumps = {}
+        for li, (rows, cols) in fired.items():
+            lay = layers[li]
+            if lay.kind != "lif":
+                continue
+            fb = np.zeros(len(rows))
+            for index in lay.outgoing:
+                conn = conns[index]
+                post = layers[conn.post]
+                if conn.synapse == "exponential":
+                    u = (k_exp[index] * alpha[conn.post] / post.tau_m) * q[conn.post][rows]
+                    u -= b[index][rows] / conn.tau_s
+                else:
+                    # V jumps: delaying it also loses the readout's running loss
+                    # over the delay (the l_V(before) - l_V(after) term).
+                    u = -b[index][rows] / post.tau_m
+                    if conn.post == out_index and not ttfs and n + 1 < num_steps:
+                        u += (c_in[index] / graph.dt) * direct(n + 1)[rows]
+                fb += np.einsum("kj,kj->k", u, w64[index][cols])
+            jumps[li] = fb * lay.tau_m
+
+        # Neuron phase: move every layer to step n.
+        for li, lay in enumerate(layers):
+            if lay.kind == "input":
+                continue
+            ql = q[li]
+            ql *= alpha[li]
+            if li == out_index and not ttfs:
+                ql += direct(n)
+            if li == out_index and n == num_steps - 1:
+                ql -= out.tau_m * drive.final_kick
+            if li in jumps:
+                rows, cols = fired[li]
+                dens = fwd.denominators[li]
+                assert dens is not None  # every LIF layer has them
+                den = dens[n][rows, cols].astype(np.float64)
+                low = den < min_denominator
+                if low.any():
+                    clamped += int(low.sum())
+                    den = np.maximum(den, min_denominator)
+                numer = ql[rows, cols] * (den + float(lay.v_thresh)) + jumps[li]
+                if li == out_index and ttfs:
+                    first = fwd.event_step[rows, cols] == n
+                    numer -= np.where(first, lay.tau_m * drive.spike_time_grad[rows, cols], 0.0)
+                ql[rows, cols] = numer / den
+                term = reg[li]
+                if term is not None:
+                    ql[rows, cols] += term[rows, cols]
+        for index, conn in enumerate(conns):
+            bc = b[index]
+            if conn.synapse == "exponential":
+                bc *= float(conn.beta)
+            else:
+                bc[:] = 0.0
+            bc += c_in[index] * q[conn.post]
+
+    for index, conn in enumerate(conns):
+        if conn.mask is not None:
+            grads[index] *= conn.mask
+    return BackwardResult(grads, clamped)

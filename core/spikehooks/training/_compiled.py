@@ -1,0 +1,345 @@
+"""The compiled training network: mlGeNN's ``train`` loop with EventProp updates."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from ..callback_list import CallbackList
+from ..compilers import _data
+from ..compilers.compiled_network import CompiledNetwork
+from ..errors import ConfigurationError
+from ._backward import OutputDrive, backward
+from ._drive import output_drive
+from ._forward import ForwardResult
+from ._recorder import ForwardRecorder
+
+_DEFAULT_CALLBACKS = ("batch_progress_bar",)
+
+
+class CompiledTrainingNetwork(CompiledNetwork):
+    """A network compiled for EventProp training; use it inside ``with compiled_net:``.
+
+    Built by :class:`spikehooks.compilers.EventPropCompiler`.  Besides
+    ``evaluate``/``predict`` it offers :meth:`train`, :meth:`state_dict`
+    and :meth:`load_state_dict`.
+
+    Attributes
+    ----------
+    optimisers : list of Optimiser
+        The weight optimiser (one); its hyperparameters may be changed between
+        batches by callbacks.
+    stop_training : bool
+        Set to True (by a callback) to end :meth:`train` after the current batch.
+    clamped_jumps : int
+        Spikes whose jump denominator the guard raised, over all training so far.
+    epoch_loss : float or None
+        Mean training loss of the last completed epoch.
+    validation_metrics : dict or None
+        Output population -> Metric of the latest validation (None without
+        validation); set before the training callbacks' ``on_epoch_end``.
+    """
+
+    def __init__(self, network: Any, backend: Any, compiler: Any, num_timesteps: int,
+                 graph: Any, populations: list[Any], loss: Any, optimiser: Any):
+        super().__init__(network, backend, compiler, num_timesteps)
+        self.graph = graph
+        self.populations = populations
+        self.output = populations[graph.output]
+        self.loss = loss
+        self.optimisers = [optimiser]
+        self.stop_training = False
+        self.clamped_jumps = 0
+        self.epoch_loss: float | None = None
+        self.validation_metrics: dict | None = None
+        self._rng = np.random.default_rng(compiler.rng_seed)
+        self._next_epoch = 0
+        self._recorder = ForwardRecorder(graph, populations, backend)
+        self._observing = False
+        self._conns = [c for c in network.connections]
+
+    # ------------------------------------------------------------------ state
+    def state_dict(self) -> dict[str, Any]:
+        """Return everything needed to resume training bit for bit.
+
+        Returns
+        -------
+        dict
+            ``{"learnable": {name: float32 array}, "optimisers": [state, ...],
+            "rng": shuffle generator state, "epoch": next epoch to run}``.
+        """
+        return {
+            "learnable": self.backend.get_learnable_state(),
+            "optimisers": [opt.state_dict() for opt in self.optimisers],
+            "rng": self._rng.bit_generator.state,
+            "epoch": self._next_epoch,
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore what :meth:`state_dict` returned."""
+        missing = {"learnable", "optimisers", "rng", "epoch"} - set(state)
+        if missing:
+            raise ConfigurationError(
+                f"training state must have keys learnable, optimisers, rng and epoch; missing "
+                f"{sorted(missing)}. Pass what state_dict() returned."
+            )
+        if len(state["optimisers"]) != len(self.optimisers):
+            raise ConfigurationError(
+                f"training state optimisers must hold {len(self.optimisers)} state(s); got "
+                f"{len(state['optimisers'])}. Load state saved from the same compiler."
+            )
+        self.backend.set_learnable_state(state["learnable"])
+        for opt, opt_state in zip(self.optimisers, state["optimisers"], strict=True):
+            opt.load_state_dict(opt_state)
+        self._rng.bit_generator.state = state["rng"]
+        self._next_epoch = int(state["epoch"])
+
+    # ------------------------------------------------------------- training
+    def train(self, x: dict, y: dict, num_epochs: int, start_epoch: int = 0,
+              shuffle: bool = True, metrics: Any = "sparse_categorical_accuracy",
+              callbacks: Sequence[Any] = _DEFAULT_CALLBACKS,
+              validation_callbacks: Sequence[Any] = _DEFAULT_CALLBACKS,
+              validation_split: float = 0.0, validation_x: dict | None = None,
+              validation_y: dict | None = None, resume_from: Any = None) -> tuple:
+        """Train with EventProp: per batch forward, backward, then one optimiser step.
+
+        Parameters
+        ----------
+        x, y : dict
+            Input population -> data set; output population -> labels (or targets).
+        num_epochs : int
+            Train epochs ``start_epoch .. num_epochs - 1``.
+        start_epoch : int
+            First epoch index (overridden by ``resume_from``).
+        shuffle : bool
+            Shuffle the training examples every epoch (seeded by ``rng_seed``).
+        metrics : str, Metric, (str, dict) or dict
+            Metric per output, computed on the training batches.
+        callbacks, validation_callbacks : sequence
+            Callbacks of the training loop (mode ``"train"``) and of validation
+            (mode ``"validate"``).
+        validation_split : float
+            Fraction in [0, 1) of ``x``/``y``, taken from the end, held out for
+            validation after each epoch.
+        validation_x, validation_y : dict, optional
+            A separate validation set (instead of ``validation_split``).
+        resume_from : object, optional
+            Passed to the ``restore(compiled_network, resume_from) -> epoch``
+            method of a callback (the checkpoint plugin's ``Checkpoint``).
+
+        Returns
+        -------
+        (metrics, cb_data), or with validation
+        (metrics, validation_metrics, cb_data, validation_cb_data)
+        """
+        self._check_loaded("train")
+        if isinstance(num_epochs, bool) or not isinstance(num_epochs, (int, np.integer)):
+            raise ConfigurationError(f"train num_epochs must be an int; got {num_epochs!r}.")
+        outputs = _data.check_targets_dict(self.network, y)
+        if outputs != [self.output]:
+            raise ConfigurationError(
+                f"train y must have exactly the output population {self.output.name!r} as key; "
+                f"got {[p.name for p in outputs]}."
+            )
+        prepared, num_examples = _data.prepare_inputs(self.network, x)
+        labels = np.asarray(y[self.output])
+        self.loss.check_labels(labels, self.output.num_neurons, f"y of {self.output.name!r}")
+        validation = self._split_validation(prepared, y, num_examples, validation_split,
+                                            validation_x, validation_y, metrics)
+        train_indices = np.arange(num_examples - (validation["split"] if validation else 0))
+        metric_objs = _data.make_metrics(metrics, outputs)
+        targets = _data.prepare_targets(self.network, y, num_examples, metric_objs)
+        num_batches = -(-len(train_indices) // self.batch_size)
+        # set_params gets the metrics, so a callback can check a monitored name up front,
+        # and `validation`, so a callback watching metrics knows when an epoch is final.
+        cbl = CallbackList(callbacks, mode="train", compiled_network=self, backend=self.backend,
+                           num_batches=num_batches, num_epochs=num_epochs, metrics=metric_objs,
+                           num_examples=len(train_indices), validation=bool(validation))
+        vcbl = None
+        self.validation_metrics = None
+        if validation:
+            self.validation_metrics = validation["metrics"]
+            vcbl = CallbackList(validation_callbacks, mode="validate", compiled_network=self,
+                                backend=self.backend, num_batches=len(validation["batches"]),
+                                num_epochs=num_epochs, metrics=validation["metrics"],
+                                num_examples=sum(len(b) for b in validation["batches"]))
+            validation["callbacks"] = vcbl
+        if resume_from is not None:
+            start_epoch = self._restore(cbl, resume_from)
+        self._next_epoch = int(start_epoch)
+        self.stop_training = False
+        self.backend.add_step_observer(self._observe)
+        try:
+            with cbl.guard():
+                cbl.on_train_begin()
+                for epoch in range(start_epoch, num_epochs):
+                    # A callback may stop training before an epoch starts (e.g. an
+                    # early stop restored from a checkpoint in on_train_begin).
+                    if self.stop_training:
+                        break
+                    cbl.run.epoch = epoch
+                    if vcbl is not None:
+                        vcbl.run.epoch = epoch
+                    finished = self._train_epoch(epoch, train_indices, shuffle, prepared, labels,
+                                                 targets, metric_objs, cbl, validation)
+                    if not finished or self.stop_training:
+                        break
+                cbl.on_train_end(metric_objs)
+        finally:
+            self.backend.remove_step_observer(self._observe)
+        if vcbl is not None:
+            return metric_objs, self.validation_metrics, cbl.get_data(), vcbl.get_data()
+        return metric_objs, cbl.get_data()
+
+    def _observe(self, t: int) -> None:
+        if self._observing:
+            self._recorder(t)
+
+    def _restore(self, cbl: CallbackList, resume_from: Any) -> int:
+        for callback in cbl.callbacks:
+            restore = getattr(callback, "restore", None)
+            if callable(restore):
+                return int(restore(self, resume_from))
+        raise ConfigurationError(
+            f"train resume_from needs a callback that can restore a checkpoint; got "
+            f"resume_from={resume_from!r} and callbacks "
+            f"{[type(c).__name__ for c in cbl.callbacks]}. Add a Checkpoint callback "
+            f"(spikehooks-checkpoint) to callbacks."
+        )
+
+    def _train_epoch(self, epoch: int, train_indices: np.ndarray, shuffle: bool,
+                     prepared: dict, labels: np.ndarray, targets: dict, metric_objs: dict,
+                     cbl: CallbackList, validation: dict | None) -> bool:
+        """Run one epoch, then its validation; return False when ``stop_training`` cut it short.
+
+        mlGeNN's order: the training callbacks' ``on_epoch_end``, then the
+        validation (its own callbacks, ``on_test_begin`` ... ``on_test_end``),
+        then the training callbacks' ``on_validation_end`` with the validation
+        metrics, where callbacks watching ``val_`` metrics act.
+        """
+        for metric in metric_objs.values():
+            metric.reset()
+        cbl.on_epoch_begin(epoch)
+        order = self._rng.permutation(train_indices) if shuffle else train_indices
+        batches = [order[i:i + self.batch_size] for i in range(0, len(order), self.batch_size)]
+        self._check_batches(prepared, batches)
+        losses = []
+        for batch, indices in enumerate(batches):
+            self.start_batch(indices, prepared)
+            cbl.on_batch_begin(batch)
+            self._recorder.begin()
+            self._observing = True
+            try:
+                self.simulate(cbl)
+            finally:
+                self._observing = False
+            losses.append(self._learn(labels[indices]) * len(indices))
+            self.update_metrics(metric_objs, targets, indices)
+            cbl.on_batch_end(batch, metric_objs)
+            if self.stop_training and batch < len(batches) - 1:
+                return False
+        self.epoch_loss = float(np.sum(losses) / max(len(order), 1))
+        # A checkpoint taken at the end of this epoch must resume at the next one.
+        self._next_epoch = epoch + 1
+        cbl.on_epoch_end(epoch, metric_objs)
+        if validation:
+            with validation["callbacks"].guard():
+                self._validate(validation, validation["callbacks"])
+            cbl.on_validation_end(epoch, validation["metrics"])
+        return True
+
+    def _learn(self, labels: np.ndarray) -> float:
+        """Backward pass and optimiser step for the batch just simulated; return its loss."""
+        compiler, graph = self.compiler, self.graph
+        fwd = self._recorder.result()
+        real = len(labels)
+        real_fwd = ForwardResult(fwd.spikes, fwd.denominators, fwd.readout[:real],
+                                 fwd.event_step[:real])
+        value, drive = output_drive(
+            graph.layers[graph.output].readout, real_fwd, labels, self.loss,
+            num_steps=graph.num_steps, dt=graph.dt,
+            softmax_temperature=compiler.softmax_temperature, ttfs_alpha=compiler.ttfs_alpha,
+        )
+        drive = OutputDrive(*(_pad(a, self.batch_size) for a in
+                              (drive.readout_grad, drive.spike_time_grad, drive.final_kick)))
+        weights = [self.backend.get_weight(conn) for conn in self._conns]
+        result = backward(graph, weights, fwd, drive, reg=self._regulariser(fwd, real),
+                          min_denominator=compiler.min_jump_denominator)
+        self.clamped_jumps += result.clamped
+        keys = [f"{conn.name}/weight" for conn in self._conns]
+        self.optimisers[0].update(dict(zip(keys, weights, strict=True)),
+                                  dict(zip(keys, result.gradients, strict=True)))
+        return value
+
+    def _regulariser(self, fwd: Any, real: int) -> list[np.ndarray | None] | None:
+        """mlGeNN's firing-rate regulariser as ``q`` increments per hidden layer."""
+        compiler, graph = self.compiler, self.graph
+        if not compiler.regularised:
+            return None
+        out = graph.layers[graph.output]
+        scale = {"avg_var": out.tau_m, "first_spike_time": 1.0}.get(
+            out.readout, out.tau_m * graph.num_steps)
+        terms: list[np.ndarray | None] = []
+        for index, (pop, lay) in enumerate(zip(self.populations, graph.layers, strict=True)):
+            if lay.kind != "lif" or index == graph.output:
+                terms.append(None)
+                continue
+            upper, lower, nu = compiler.reg_params(pop)
+            counts = fwd.spikes[index][:, :real].sum(axis=(0, 1)).astype(np.float64)
+            excess = counts - real * nu
+            strength = np.where(excess > 0, upper, lower)
+            term = np.zeros((self.batch_size, lay.size))
+            term[:real] = lay.tau_m * scale * strength * excess / real**2
+            terms.append(term)
+        return terms
+
+    def _split_validation(self, prepared: dict, y: dict, num_examples: int, split: float,
+                          validation_x: dict | None, validation_y: dict | None,
+                          metrics: Any) -> dict | None:
+        if (validation_x is None) != (validation_y is None):
+            raise ConfigurationError(
+                "train validation_x and validation_y must be given together; got only one. "
+                "Pass both, or use validation_split."
+            )
+        if not 0.0 <= float(split) < 1.0:
+            raise ConfigurationError(f"train validation_split must be in [0, 1); got {split!r}.")
+        if validation_x is not None:
+            v_prepared, v_num = _data.prepare_inputs(self.network, validation_x)
+            v_y, v_indices, held = validation_y, np.arange(v_num), 0
+        elif split > 0.0:
+            held = int(num_examples * split)
+            if held == 0:
+                return None
+            v_prepared, v_y = prepared, y
+            v_indices = np.arange(num_examples - held, num_examples)
+            v_num = num_examples
+        else:
+            return None
+        v_metrics = _data.make_metrics(metrics, _data.check_targets_dict(self.network, v_y))
+        v_targets = _data.prepare_targets(self.network, v_y, v_num, v_metrics)
+        batches = [v_indices[i:i + self.batch_size]
+                   for i in range(0, len(v_indices), self.batch_size)]
+        self._check_batches(v_prepared, batches)
+        return {"prepared": v_prepared, "targets": v_targets, "metrics": v_metrics,
+                "batches": batches, "split": held}
+
+    def _validate(self, validation: dict, vcbl: CallbackList) -> None:
+        metric_objs = validation["metrics"]
+        for metric in metric_objs.values():
+            metric.reset()
+        vcbl.on_test_begin()
+        for batch, indices in enumerate(validation["batches"]):
+            self.start_batch(indices, validation["prepared"])
+            vcbl.on_batch_begin(batch)
+            self.simulate(vcbl)
+            self.update_metrics(metric_objs, validation["targets"], indices)
+            vcbl.on_batch_end(batch, metric_objs)
+        vcbl.on_test_end(metric_objs)
+
+
+def _pad(array: np.ndarray, batch: int) -> np.ndarray:
+    padded = np.zeros((batch, *array.shape[1:]))
+    padded[: len(array)] = array
+    return padded

@@ -1,0 +1,141 @@
+"""The training forward pass: the NumPy backend's dynamics, keeping what EventProp needs.
+
+Per step ``n`` (the backend's order, all float32):
+
+1. every spike emitted in step ``n - 1`` adds its weight row to its
+   connection's ``inSyn`` (``J``);
+2. per population, ``Isyn = sum_conn syn_scale * J``; LIF:
+   ``V = alpha V + neuron_scale Isyn``, spike if ``V >= v_thresh``, then
+   ``V = 0``; LI: ``V = alpha V + neuron_scale Isyn + bias``, then the readout
+   accumulates; afterwards exponential ``J *= beta``, delta ``J = 0``.
+
+Kept for the backward pass: every population's spikes as a boolean raster
+and, for every LIF spike, the jump denominator ``I - v_thresh`` where
+``I = neuron_scale Isyn / (1 - alpha)`` is the continuous-time current of
+``tau_m dV/dt = -V + I`` during the step of the crossing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ._graph import Graph
+
+#: What a silent neuron's ``first_spike_time`` readout holds (mlGeNN's float32 min).
+SILENT = np.finfo(np.float32).min
+
+
+@dataclass
+class ForwardResult:
+    """What the forward pass keeps.
+
+    Attributes
+    ----------
+    spikes : list of numpy.ndarray of bool, shape (num_steps, batch, size)
+        Per layer, ``spikes[l][n, b, i]`` is True when neuron ``i`` fired in step ``n``.
+    denominators : list of numpy.ndarray of float32 or None
+        Per LIF layer, shape (num_steps, batch, size): ``I - v_thresh`` at
+        each spike, 0 elsewhere; None for other layers.
+    readout : numpy.ndarray of float32, shape (batch, num_outputs)
+        The output layer's readout (``-t_first`` in ms for first_spike_time,
+        :data:`SILENT` for a silent neuron).
+    event_step : numpy.ndarray of int64, shape (batch, num_outputs)
+        Step of the readout's event: the step of ``VMax`` (max_var, -1 if
+        ``V`` never exceeded 0) or of the first spike (first_spike_time,
+        -1 if silent); zeros for other readouts.
+    """
+
+    spikes: list[np.ndarray]
+    denominators: list[np.ndarray | None]
+    readout: np.ndarray
+    event_step: np.ndarray
+
+
+def forward(graph: Graph, weights: list[np.ndarray], input_spikes: np.ndarray) -> ForwardResult:
+    """Run one batch forward from rest, keeping spikes and jump denominators.
+
+    Parameters
+    ----------
+    graph : Graph
+        Layers (layer 0 the input) and connections.
+    weights : list of numpy.ndarray of float32, shape (n_pre, n_post)
+        One per connection, dense pre-major (absent synapses 0).
+    input_spikes : numpy.ndarray of bool, shape (num_steps, batch, n_input)
+        The input layer's spikes per step.
+
+    Returns
+    -------
+    ForwardResult
+    """
+    num_steps, batch = input_spikes.shape[:2]
+    layers, conns = graph.layers, graph.conns
+    spikes: list[np.ndarray] = [np.zeros((num_steps, batch, lay.size), bool) for lay in layers]
+    spikes[0] = np.asarray(input_spikes, dtype=bool)
+    dens: list[np.ndarray | None] = [
+        np.zeros((num_steps, batch, lay.size), np.float32) if lay.kind == "lif" else None
+        for lay in layers
+    ]
+    v = [np.zeros((batch, lay.size), np.float32) for lay in layers]
+    j = [np.zeros((batch, layers[c.post].size), np.float32) for c in conns]
+    out = layers[graph.output]
+    acc = np.zeros((batch, out.size), np.float32)
+    event = np.full((batch, out.size), -1, np.int64)
+    inv_steps = np.float32(1.0 / num_steps)
+    current_scale = {
+        li: np.float32(lay.neuron_scale / (1.0 - lay.alpha))
+        for li, lay in enumerate(layers) if lay.kind == "lif"
+    }
+    any_spikes = [np.zeros(num_steps, bool) for _ in layers]
+    any_spikes[0] = np.asarray(spikes[0].reshape(num_steps, -1).any(axis=1))
+
+    for n in range(num_steps):
+        if n:
+            for index, conn in enumerate(conns):
+                if any_spikes[conn.pre][n - 1]:
+                    j[index] += spikes[conn.pre][n - 1].astype(np.float32) @ weights[index]
+        for li in range(1, len(layers)):
+            lay = layers[li]
+            isyn = np.zeros((batch, lay.size), np.float32)
+            for index in lay.incoming:
+                isyn += conns[index].syn_scale * j[index]
+            vl = v[li]
+            vl *= lay.alpha
+            vl += lay.neuron_scale * isyn
+            if lay.kind == "lif":
+                fired = vl >= lay.v_thresh
+                if fired.any():
+                    any_spikes[li][n] = True
+                    spikes[li][n] = fired
+                    den = dens[li]
+                    assert den is not None
+                    den[n][fired] = current_scale[li] * isyn[fired] - lay.v_thresh
+                    vl[fired] = vl[fired] - lay.v_thresh if lay.relative_reset else 0.0
+                    if li == graph.output:
+                        first = fired & (event < 0)
+                        event[first] = n
+            else:
+                vl += lay.bias
+                if lay.readout == "sum_var":
+                    acc += vl
+                elif lay.readout == "avg_var":
+                    acc += inv_steps * vl
+                else:
+                    larger = vl > acc
+                    acc[larger] = vl[larger]
+                    event[larger] = n
+            for index in lay.incoming:
+                if conns[index].synapse == "delta":
+                    j[index][:] = 0.0
+                else:
+                    j[index] *= conns[index].beta
+
+    if out.readout == "first_spike_time":
+        times = (event * graph.dt).astype(np.float32)
+        readout = np.where(event >= 0, -times, SILENT).astype(np.float32)
+    else:
+        readout = acc
+        if out.readout != "max_var":
+            event[:] = 0
+    return ForwardResult(spikes, dens, readout, event)

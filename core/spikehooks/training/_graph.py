@@ -1,0 +1,153 @@
+"""The array-level description of a network that the EventProp kernels run.
+
+The compiler turns a user's network into these plain records; the kernels
+(:mod:`._forward`, :mod:`._backward`) and the tests work on them directly,
+without any network object.  All constants are float32, computed the way the
+NumPy inference backend computes them, so the training forward pass and
+inference produce the same spikes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+#: Readouts an LI output may use.
+VOLTAGE_READOUTS = ("sum_var", "avg_var", "max_var")
+
+
+@dataclass
+class Layer:
+    """One population.
+
+    Attributes
+    ----------
+    size : int
+        Number of neurons.
+    kind : {"input", "lif", "li"}
+        Spike source, leaky integrate-and-fire, or leaky integrator (output).
+    tau_m : float
+        Membrane time constant in ms.
+    alpha : numpy.float32
+        ``exp(-dt / tau_m)``.
+    neuron_scale : numpy.float32
+        Factor of the synaptic input in the V update: ``1 - alpha`` with
+        ``scale_i=True``, else 1.
+    v_thresh : numpy.float32
+        Threshold (LIF).
+    bias : numpy.float32
+        Constant input added every step (LI).
+    readout : str or None
+        ``sum_var``, ``avg_var``, ``max_var`` (LI) or ``first_spike_time`` (LIF output).
+    """
+
+    size: int
+    kind: str
+    tau_m: float = 20.0
+    alpha: np.float32 = np.float32(1.0)
+    neuron_scale: np.float32 = np.float32(1.0)
+    v_thresh: np.float32 = np.float32(1.0)
+    bias: np.float32 = np.float32(0.0)
+    readout: str | None = None
+    relative_reset: bool = False
+    incoming: list[int] = field(default_factory=list)
+    outgoing: list[int] = field(default_factory=list)
+
+
+@dataclass
+class Conn:
+    """One connection ``pre -> post`` with its synapse.
+
+    Attributes
+    ----------
+    pre, post : int
+        Layer indices.
+    synapse : {"exponential", "delta"}
+        Synapse kind.
+    tau_s : float
+        Synaptic time constant in ms (exponential).
+    beta : numpy.float32
+        ``exp(-dt / tau_s)`` (exponential), 0 (delta).
+    syn_scale : numpy.float32
+        ``IScale`` with ``scale_i=True`` (exponential), else 1.
+    mask : numpy.ndarray of bool, shape (n_pre, n_post), or None
+        Existing synapses of sparse connectivity; None for dense.
+    """
+
+    pre: int
+    post: int
+    synapse: str = "exponential"
+    tau_s: float = 5.0
+    beta: np.float32 = np.float32(0.0)
+    syn_scale: np.float32 = np.float32(1.0)
+    mask: np.ndarray | None = None
+
+
+@dataclass
+class Graph:
+    """Layers in topological order and the connections between them.
+
+    The output is the one layer with a readout.
+    """
+
+    layers: list[Layer]
+    conns: list[Conn]
+    num_steps: int
+    dt: float
+
+    def __post_init__(self) -> None:
+        for layer in self.layers:
+            layer.incoming.clear()
+            layer.outgoing.clear()
+        for index, conn in enumerate(self.conns):
+            self.layers[conn.post].incoming.append(index)
+            self.layers[conn.pre].outgoing.append(index)
+
+    @property
+    def output(self) -> int:
+        """Index of the output layer (the one with a readout)."""
+        return next(i for i, lay in enumerate(self.layers) if lay.readout is not None)
+
+
+def make_layer(
+    kind: str,
+    size: int,
+    dt: float,
+    *,
+    tau_m: float = 20.0,
+    v_thresh: float = 1.0,
+    bias: float = 0.0,
+    scale_i: bool = True,
+    readout: str | None = None,
+) -> Layer:
+    """Build a :class:`Layer`, deriving its float32 constants from ms parameters."""
+    alpha = np.float32(np.exp(-dt / tau_m))
+    return Layer(
+        size=size,
+        kind=kind,
+        tau_m=float(tau_m),
+        alpha=alpha,
+        neuron_scale=np.float32(1.0 - np.exp(-dt / tau_m)) if scale_i else np.float32(1.0),
+        v_thresh=np.float32(v_thresh),
+        bias=np.float32(bias),
+        readout=readout,
+    )
+
+
+def make_conn(
+    pre: int,
+    post: int,
+    dt: float,
+    *,
+    synapse: str = "exponential",
+    tau_s: float = 5.0,
+    scale_i: bool = True,
+    mask: np.ndarray | None = None,
+) -> Conn:
+    """Build a :class:`Conn`, deriving its float32 constants from ms parameters."""
+    if synapse == "delta":
+        return Conn(pre, post, "delta", 0.0, np.float32(0.0), np.float32(1.0), mask)
+    beta = np.exp(-dt / tau_s)
+    scale = np.float32((tau_s / dt) * (1.0 - beta)) if scale_i else np.float32(1.0)
+    return Conn(pre, post, "exponential", float(tau_s), np.float32(beta), scale, mask)

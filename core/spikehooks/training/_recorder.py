@@ -1,0 +1,100 @@
+"""Keep what EventProp needs while the inference backend runs a batch.
+
+The training forward pass *is* the backend's simulation (so training and
+inference spike identically); a step observer copies each step's spike
+masks, and the synaptic input at each LIF spike for the jump denominator.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ._forward import ForwardResult
+from ._graph import Graph
+
+
+class ForwardRecorder:
+    """A backend step observer filling a :class:`ForwardResult` for one batch.
+
+    Parameters
+    ----------
+    graph : Graph
+    populations : list of Population
+        In the graph's layer order.
+    backend : NumpyBackend
+        Must offer ``get_spike_mask``, ``get_synaptic_input``, ``get_var`` and
+        ``get_readout``.
+    """
+
+    def __init__(self, graph: Graph, populations: list[Any], backend: Any):
+        self.graph = graph
+        self.populations = populations
+        self.backend = backend
+        steps, batch = graph.num_steps, backend.batch_size
+        layers = graph.layers
+        self.spikes = [np.zeros((steps, batch, lay.size), bool) for lay in layers]
+        self.dens = [
+            np.zeros((steps, batch, lay.size), np.float32) if lay.kind == "lif" else None
+            for lay in layers
+        ]
+        out = layers[graph.output]
+        self.event = np.full((batch, out.size), -1, np.int64)
+        self._out_pop = populations[graph.output]
+        self._spiking = [
+            (index, pop) for index, (pop, lay) in enumerate(zip(populations, layers, strict=True))
+            if lay.kind != "li"
+        ]
+        self._current_scale = {
+            index: np.float32(lay.neuron_scale / (np.float32(1.0) - lay.alpha))
+            for index, lay in enumerate(layers) if lay.kind == "lif"
+        }
+        self._vmax_prev = None
+        if out.readout == "max_var":
+            self._vmax = backend.get_var(self._out_pop, "VMax")
+            self._vmax_prev = np.zeros_like(self._vmax)
+
+    def begin(self) -> None:
+        """Clear the arrays for a new batch (the backend has just been reset)."""
+        # The backend's views are live: fetch them once per batch, not per step.
+        backend = self.backend
+        self._views = [
+            (index, backend.get_spike_mask(pop),
+             backend.get_synaptic_input(pop) if index in self._current_scale else None)
+            for index, pop in self._spiking
+        ]
+        for spikes in self.spikes:
+            spikes[:] = False
+        for den in self.dens:
+            if den is not None:
+                den[:] = 0.0
+        self.event[:] = -1
+        if self._vmax_prev is not None:
+            self._vmax = self.backend.get_var(self._out_pop, "VMax")
+            self._vmax_prev[:] = self._vmax
+
+    def __call__(self, t: int) -> None:
+        out_index = self.graph.output
+        for index, mask, isyn in self._views:
+            if not mask.any():
+                continue
+            self.spikes[index][t] = mask
+            den = self.dens[index]
+            if isyn is not None and den is not None:
+                scale = self._current_scale[index]
+                den[t][mask] = scale * isyn[mask] - self.graph.layers[index].v_thresh
+                if index == out_index:
+                    self.event[mask & (self.event < 0)] = t
+        if self._vmax_prev is not None:
+            grew = self._vmax > self._vmax_prev
+            self.event[grew] = t
+            self._vmax_prev[grew] = self._vmax[grew]
+
+    def result(self) -> ForwardResult:
+        """Return the batch's :class:`ForwardResult` (arrays shared, valid until :meth:`begin`)."""
+        readout = self.backend.get_readout(self._out_pop).reshape(self.event.shape)
+        event = self.event
+        if self.graph.layers[self.graph.output].readout in ("sum_var", "avg_var"):
+            event = np.zeros_like(event)
+        return ForwardResult(self.spikes, self.dens, readout, event)

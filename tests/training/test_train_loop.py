@@ -1,0 +1,363 @@
+"""EventPropCompiler and compiled_net.train(): loop, hooks, state, reproducibility."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from spikehooks import Callback, InputLayer, Layer, SequentialNetwork
+from spikehooks.compilers import EventPropCompiler, InferenceCompiler
+from spikehooks.connectivity import Dense
+from spikehooks.data.spikes import preprocess_spikes
+from spikehooks.errors import ConfigurationError
+from spikehooks.initializers import Normal
+from spikehooks.neurons import LeakyIntegrate, LeakyIntegrateFire, SpikeInput
+from spikehooks.synapses import Delta, Exponential
+
+N_IN, N_HID, N_OUT, STEPS = 10, 30, 2, 20
+
+
+def _data(n=48, seed=0):
+    rng = np.random.default_rng(seed)
+    x = rng.uniform(0, 1, (n, N_IN))
+    labels = (x[:, :5].sum(1) > x[:, 5:].sum(1)).astype(np.int64)
+    spikes = [preprocess_spikes(18.0 * (1.0 - row), np.arange(N_IN), N_IN) for row in x]
+    return spikes, labels
+
+
+def _network(out_synapse=None):
+    net = SequentialNetwork()
+    with net:
+        inp = InputLayer(SpikeInput(max_spikes=16 * N_IN), N_IN)
+        Layer(Dense(Normal(mean=1.5, sd=0.8)),
+              LeakyIntegrateFire(tau_mem=20.0, relative_reset=False, scale_i=True),
+              N_HID, Exponential(5.0, scale_i=True))
+        out = Layer(Dense(Normal(mean=0.0, sd=0.5)),
+                    LeakyIntegrate(tau_mem=20.0, scale_i=True, readout="avg_var"), N_OUT,
+                    out_synapse or Exponential(5.0, scale_i=True))
+    return net, inp, out
+
+
+def _compiled(batch_size=16, seed=0, **kwargs):
+    net, inp, out = _network(kwargs.pop("out_synapse", None))
+    compiler = EventPropCompiler(example_timesteps=STEPS, losses="sparse_categorical_crossentropy",
+                                 optimiser=("adam", {"alpha": 0.05}), batch_size=batch_size,
+                                 rng_seed=seed, **kwargs)
+    return compiler.compile(net), inp, out
+
+
+class _Log(Callback):
+    def __init__(self, log, tag, stop_at=None):
+        self.log, self.tag, self.stop_at = log, tag, stop_at
+
+    def set_params(self, compiled_network=None, mode=None, **kwargs):
+        self.net = compiled_network
+        self.log.append((self.tag, "set_params", mode))
+
+    def on_train_begin(self):
+        self.log.append((self.tag, "train_begin"))
+
+    def on_train_end(self, metrics):
+        self.log.append((self.tag, "train_end"))
+
+    def on_epoch_begin(self, epoch):
+        self.log.append((self.tag, "epoch_begin", epoch))
+
+    def on_epoch_end(self, epoch, metrics):
+        self.log.append((self.tag, "epoch_end", epoch))
+
+    def on_validation_end(self, epoch, metrics):
+        self.log.append((self.tag, "validation_end", epoch, metrics is self.net.validation_metrics))
+
+    def on_batch_begin(self, batch):
+        self.log.append((self.tag, "batch_begin", batch))
+
+    def on_batch_end(self, batch, metrics):
+        self.log.append((self.tag, "batch_end", batch))
+        if self.stop_at == batch:
+            self.net.stop_training = True
+
+    def on_test_begin(self):
+        self.log.append((self.tag, "test_begin"))
+
+    def on_test_end(self, metrics):
+        self.log.append((self.tag, "test_end"))
+
+
+def test_training_reduces_the_loss_and_learns_the_task():
+    net, inp, out = _compiled()
+    x, y = _data(96)
+    losses = []
+
+    class Loss(Callback):
+        def on_epoch_end(self, epoch, metrics):
+            losses.append(net.epoch_loss)
+
+    with net:
+        metrics, _ = net.train({inp: x}, {out: y}, num_epochs=15, callbacks=[Loss()])
+    assert losses[-1] < losses[0] - 0.03
+    assert metrics[out].result > 0.75
+
+
+def test_hook_order_is_mlgenns_with_validation_after_epoch_end():
+    net, inp, out = _compiled()
+    x, y = _data(40)
+    log = []
+    with net:
+        result = net.train({inp: x}, {out: y}, num_epochs=2, callbacks=[_Log(log, "t")],
+                           validation_callbacks=[_Log(log, "v")], validation_split=0.2)
+    assert len(result) == 4
+
+    def epoch(e):
+        return [("t", "epoch_begin", e), ("t", "batch_begin", 0), ("t", "batch_end", 0),
+                ("t", "batch_begin", 1), ("t", "batch_end", 1), ("t", "epoch_end", e),
+                ("v", "test_begin"), ("v", "batch_begin", 0), ("v", "batch_end", 0),
+                ("v", "test_end"), ("t", "validation_end", e, True)]
+
+    assert log == [("t", "set_params", "train"), ("v", "set_params", "validate"),
+                   ("t", "train_begin"), *epoch(0), *epoch(1), ("t", "train_end")]
+    assert result[1][out].total == 8
+
+
+def test_stop_training_ends_after_the_current_batch():
+    net, inp, out = _compiled()
+    x, y = _data(48)
+    log = []
+    with net:
+        net.train({inp: x}, {out: y}, num_epochs=3, callbacks=[_Log(log, "t", stop_at=1)])
+    assert log[-3:] == [("t", "batch_begin", 1), ("t", "batch_end", 1), ("t", "train_end")]
+    assert ("t", "epoch_end", 0) not in log
+    assert net.state_dict()["epoch"] == 0
+
+
+def test_same_seed_gives_bitwise_identical_weights():
+    x, y = _data(48)
+    finals = []
+    for _ in range(2):
+        net, inp, out = _compiled(seed=3)
+        with net:
+            net.train({inp: x}, {out: y}, num_epochs=2, callbacks=[])
+        finals.append(net.backend.get_learnable_state())
+    for key in finals[0]:
+        assert finals[0][key].tobytes() == finals[1][key].tobytes()
+
+
+def test_state_dict_resumes_bitwise():
+    x, y = _data(48)
+    straight, inp, out = _compiled(seed=5)
+    with straight:
+        straight.train({inp: x}, {out: y}, num_epochs=2, callbacks=[])
+    first, inp1, out1 = _compiled(seed=5)
+    with first:
+        first.train({inp1: x}, {out1: y}, num_epochs=1, callbacks=[])
+        state = first.state_dict()
+    assert state["epoch"] == 1
+    second, inp2, out2 = _compiled(seed=99)
+    second.load_state_dict(state)
+    with second:
+        second.train({inp2: x}, {out2: y}, num_epochs=2, start_epoch=1, callbacks=[])
+    expected, got = straight.backend.get_learnable_state(), second.backend.get_learnable_state()
+    for key in expected:
+        assert expected[key].tobytes() == got[key].tobytes()
+
+
+def test_state_taken_at_epoch_end_points_at_the_next_epoch():
+    net, inp, out = _compiled()
+    x, y = _data(32)
+    seen = []
+
+    class Saver(Callback):
+        def on_epoch_end(self, epoch, metrics):
+            seen.append((epoch, net.state_dict()["epoch"]))
+
+    with net:
+        net.train({inp: x}, {out: y}, num_epochs=2, callbacks=[Saver()])
+    assert seen == [(0, 1), (1, 2)]
+
+
+def test_resume_uses_the_restoring_callback():
+    net, inp, out = _compiled()
+    x, y = _data(32)
+    calls = []
+
+    class Restorer(Callback):
+        def restore(self, compiled_network, resume_from):
+            calls.append(resume_from)
+            return 2
+
+    log = []
+    with net:
+        net.train({inp: x}, {out: y}, num_epochs=3, callbacks=[Restorer(), _Log(log, "t")],
+                  resume_from="latest")
+    assert calls == ["latest"]
+    assert [e for e in log if e[1] == "epoch_begin"] == [("t", "epoch_begin", 2)]
+
+
+def test_resume_without_a_restoring_callback_is_an_error():
+    net, inp, out = _compiled()
+    x, y = _data(16)
+    with net, pytest.raises(ConfigurationError, match="Add a Checkpoint callback"):
+        net.train({inp: x}, {out: y}, num_epochs=1, callbacks=[], resume_from="latest")
+
+
+def test_training_forward_spikes_match_inference():
+    train_net, inp, out = _compiled(batch_size=8)
+    x, _ = _data(8)
+    with train_net:
+        train_net.start_batch(np.arange(8), {inp: x})
+        train_net._recorder.begin()
+        train_net._observing = True
+        train_net.backend.add_step_observer(train_net._observe)
+        train_net.backend.run(STEPS)
+        trained_spikes = train_net._recorder.result().spikes[1].copy()
+    infer = InferenceCompiler(evaluate_timesteps=STEPS, batch_size=8).compile(train_net.network)
+    infer.backend.set_learnable_state(train_net.backend.get_learnable_state())
+    hidden = train_net.network.populations[1]
+    seen = np.zeros_like(trained_spikes)
+    infer.backend.add_step_observer(
+        lambda t: seen.__setitem__(t, infer.backend.get_spike_mask(hidden))
+    )
+    with infer:
+        infer.start_batch(np.arange(8), {inp: x})
+        infer.backend.run(STEPS)
+    assert trained_spikes.sum() > 50
+    np.testing.assert_array_equal(seen, trained_spikes)
+
+
+def test_array_kernel_forward_equals_the_backend_bitwise():
+    from spikehooks.training._forward import forward
+
+    net, inp, out = _compiled(batch_size=8, backend=("numpy", {"accumulation": "blas"}))
+    x, _ = _data(8)
+    with net:
+        net.start_batch(np.arange(8), {inp: x})
+        net._recorder.begin()
+        net._observing = True
+        net.backend.add_step_observer(net._observe)
+        net.backend.run(STEPS)
+        recorded = net._recorder.result()
+    weights = [net.backend.get_weight(c) for c in net.network.connections]
+    kernel = forward(net.graph, weights, recorded.spikes[0])
+    np.testing.assert_array_equal(kernel.spikes[1], recorded.spikes[1])
+    np.testing.assert_array_equal(kernel.denominators[1], recorded.denominators[1])
+    assert kernel.readout.tobytes() == recorded.readout.tobytes()
+
+
+def test_absent_synapses_of_sparse_connectivity_stay_zero():
+    from spikehooks.connectivity import FixedProbability
+
+    net = SequentialNetwork()
+    with net:
+        inp = InputLayer(SpikeInput(max_spikes=16 * N_IN), N_IN)
+        hidden = Layer(FixedProbability(0.5, Normal(mean=2.5, sd=0.8)),
+                       LeakyIntegrateFire(tau_mem=20.0, relative_reset=False, scale_i=True),
+                       N_HID, Exponential(5.0, scale_i=True))
+        out = Layer(Dense(Normal(mean=0.0, sd=0.5)),
+                    LeakyIntegrate(tau_mem=20.0, scale_i=True, readout="avg_var"), N_OUT,
+                    Exponential(5.0, scale_i=True))
+    compiled = EventPropCompiler(example_timesteps=STEPS, losses="sparse_categorical_crossentropy",
+                                 batch_size=16).compile(net)
+    x, y = _data(32)
+    mask = compiled.backend.get_weight_mask(hidden.connection)
+    before = compiled.backend.get_weight(hidden.connection).copy()
+    with compiled:
+        compiled.train({inp: x}, {out: y}, num_epochs=1, callbacks=[])
+    after = compiled.backend.get_weight(hidden.connection)
+    assert not after[~mask].any()
+    assert not np.array_equal(before[mask], after[mask])
+
+
+def test_optimiser_hyperparameters_changed_by_a_callback_take_effect():
+    net, inp, out = _compiled()
+    x, y = _data(32)
+
+    class Freeze(Callback):
+        def on_batch_begin(self, batch):
+            net.optimisers[0].alpha = 0.0
+
+    before = net.backend.get_learnable_state()
+    with net:
+        net.train({inp: x}, {out: y}, num_epochs=1, callbacks=[Freeze()])
+    after = net.backend.get_learnable_state()
+    assert all(np.array_equal(before[k], after[k]) for k in before)
+    assert net.optimisers[0].step == 2
+
+
+def test_delta_synapse_into_a_spiking_layer_is_rejected():
+    net = SequentialNetwork()
+    with net:
+        InputLayer(SpikeInput(max_spikes=10), 3)
+        Layer(Dense(1.0), LeakyIntegrateFire(relative_reset=False), 4, Delta())
+        Layer(Dense(1.0), LeakyIntegrate(readout="sum_var"), 2, Exponential(5.0))
+    compiler = EventPropCompiler(example_timesteps=10, losses="sparse_categorical_crossentropy")
+    with pytest.raises(ConfigurationError, match="Delta"):
+        compiler.compile(net)
+
+
+def test_relative_reset_warns():
+    net = SequentialNetwork()
+    with net:
+        InputLayer(SpikeInput(max_spikes=10), 3)
+        Layer(Dense(1.0), LeakyIntegrateFire(), 4, Exponential(5.0))
+        Layer(Dense(1.0), LeakyIntegrate(readout="sum_var"), 2, Exponential(5.0))
+    compiler = EventPropCompiler(example_timesteps=10, losses="sparse_categorical_crossentropy")
+    with pytest.warns(UserWarning, match="relative_reset"):
+        compiler.compile(net)
+
+
+def test_first_spike_time_output_trains_with_relative_mse():
+    net = SequentialNetwork()
+    with net:
+        inp = InputLayer(SpikeInput(max_spikes=16 * N_IN), N_IN)
+        Layer(Dense(Normal(mean=1.5, sd=0.8)),
+              LeakyIntegrateFire(tau_mem=20.0, relative_reset=False, scale_i=True),
+              N_HID, Exponential(5.0, scale_i=True))
+        out = Layer(Dense(Normal(mean=0.9, sd=0.1)),
+                    LeakyIntegrateFire(tau_mem=20.0, relative_reset=False, scale_i=True,
+                                       readout="first_spike_time"),
+                    N_OUT, Exponential(5.0, scale_i=True))
+    from spikehooks.losses import RelativeMeanSquareError
+
+    compiled = EventPropCompiler(example_timesteps=STEPS, losses=RelativeMeanSquareError(2.0),
+                                 batch_size=16).compile(net)
+    x, y = _data(32)
+    before = compiled.backend.get_learnable_state()
+    with compiled:
+        compiled.train({inp: x}, {out: y}, num_epochs=1, callbacks=[])
+    after = compiled.backend.get_learnable_state()
+    assert compiled.epoch_loss > 0.0
+    assert all(not np.array_equal(before[k], after[k]) for k in before)
+
+
+def test_upper_regulariser_pushes_firing_down():
+    from spikehooks.training._backward import OutputDrive, backward
+
+    net, inp, out = _compiled(batch_size=8, reg_lambda_upper=1.0, reg_nu_upper=0.0)
+    x, _ = _data(8)
+    with net:
+        net.start_batch(np.arange(8), {inp: x})
+        net._recorder.begin()
+        net._observing = True
+        net.backend.add_step_observer(net._observe)
+        net.backend.run(STEPS)
+    fwd = net._recorder.result()
+    terms = net._regulariser(fwd, 8)
+    counts = fwd.spikes[1].sum(axis=(0, 1))
+    # mlGeNN: lambda_V -= lambda (C - B nu) / B^2, i.e. q += tau_m * scale * that (avg_var: tau_m).
+    np.testing.assert_allclose(terms[1][0], 20.0 * 20.0 * counts / 64.0)
+    zero = np.zeros((8, N_OUT))
+    weights = [net.backend.get_weight(c) for c in net.network.connections]
+    grads = backward(net.graph, weights, fwd, OutputDrive(zero, zero, zero), reg=terms).gradients
+    assert grads[0].sum() > 0  # descending it lowers the input weights of firing neurons
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [({"per_timestep_loss": True}, "per_timestep_loss"),
+     ({"min_jump_denominator": 0.0}, "min_jump_denominator"),
+     ({"reg_lambda_upper": -1.0}, "reg_lambda_upper")],
+)
+def test_unsupported_or_invalid_settings_are_rejected_up_front(kwargs, match):
+    with pytest.raises(ConfigurationError, match=match):
+        EventPropCompiler(example_timesteps=10, losses="sparse_categorical_crossentropy",
+                          **kwargs)
