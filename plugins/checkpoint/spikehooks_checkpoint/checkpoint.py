@@ -53,8 +53,8 @@ class Checkpoint(EpochEndWatcher, Callback):
 
     It saves once the epoch is complete (at ``on_validation_end`` when the
     run validates, else at ``on_epoch_end``) and after every other
-    callback's hook, so the states saved are those of the end of the epoch.  ``train(..., resume_from=...)``
-    calls :meth:`restore`.
+    callback's hook, so the states saved are those of the end of the epoch.
+    ``train(..., resume_from=...)`` calls :meth:`restore`.
 
     Parameters
     ----------
