@@ -18,6 +18,7 @@ from __future__ import annotations
 from typing import Any
 
 from . import _network_context
+from ._default_params import check_default_params
 from ._network_objects import Connection, Population, create
 from .errors import ConfigurationError
 from .neurons import Neuron
@@ -30,6 +31,15 @@ class Network:
     within a network and stable: unnamed populations are ``"pop<i>"`` and
     unnamed connections ``"conn<i>"``, ``i`` counting from 0 in creation order.
 
+    Parameters
+    ----------
+    default_params : dict, optional
+        mlGeNN's per-model defaults: model class -> ``{argument: value}``,
+        used for the arguments not passed to a model constructed inside
+        ``with network:``.  ``SequentialNetwork(default_params)`` with
+        ``spikehooks.compilers.event_prop_compiler.default_params`` sets up a
+        network for EventProp.
+
     Attributes
     ----------
     populations : list of Population
@@ -38,7 +48,8 @@ class Network:
         In creation order.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, default_params: Any = None) -> None:
+        self.default_params = check_default_params(default_params, type(self).__name__)
         self.populations: list[Population] = []
         self.connections: list[Connection] = []
 
@@ -124,8 +135,8 @@ class SequentialNetwork(Network):
         In creation order.
     """
 
-    def __init__(self) -> None:
-        super().__init__()
+    def __init__(self, default_params: Any = None) -> None:
+        super().__init__(default_params)
         self.layers: list[Population] = []
 
 

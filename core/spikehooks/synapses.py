@@ -17,11 +17,16 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._default_params import NetworkDefaults
 from .errors import ConfigurationError
 
 
-class Synapse:
-    """Base class of synapse models."""
+class Synapse(NetworkDefaults):
+    """Base class of synapse models.
+
+    A model constructed inside ``with network:`` takes the network's
+    ``default_params`` for the arguments the caller did not pass.
+    """
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}()"

@@ -7,6 +7,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from .. import registry
+from .._default_params import NetworkDefaults
 from ..errors import ConfigurationError
 from ..readouts import Readout
 
@@ -31,7 +32,7 @@ def check_count(value: Any, owner: str, name: str) -> int:
     return int(value)
 
 
-class Neuron:
+class Neuron(NetworkDefaults):
     """Base class of neuron models.
 
     Class attributes
@@ -47,6 +48,9 @@ class Neuron:
     ----------
     readout : Readout or None
         The readout attached to the model's output variable ``V``.
+
+    A model constructed inside ``with network:`` takes the network's
+    ``default_params`` for the arguments the caller did not pass.
     """
 
     var_names: ClassVar[dict[str, str]] = {}
