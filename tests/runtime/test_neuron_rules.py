@@ -287,3 +287,16 @@ def test_two_incoming_connections_are_summed(accumulation):
     # step 1: 0.75 (delta) + 4.0 (exponential); step 2: + 4.0 * decay
     expected = np.float32(np.float32(np.float32(0.75) + np.float32(4.0)) + np.float32(4.0) * decay)
     assert backend.get_var(out, "v")[0, 0] == expected
+
+
+def test_time_seen_by_step_i_is_float32_i_times_float32_dt_as_in_genn():
+    # At dt = 0.7 ms, float32(9) * float32(0.7) = 6.2999997 < float32(6.3): GeNN (and
+    # mlGeNN) emit a spike at 6.3 ms in step 10, not step 9 (float32(9 * 0.7) = 6.3).
+    network = Network()
+    with network:
+        pop = Population(SpikeInput(), 1, record_spikes=True)
+    spikes = preprocess_spikes([6.3], [0], 1)
+    backend = _run_steps(_compiled(network, 12, dt=0.7), {pop: [spikes]}, 12)
+    backend.pull_recording_buffers()
+    times, _ = backend.get_spikes(pop)[0]
+    assert times.tolist() == [10 * 0.7]

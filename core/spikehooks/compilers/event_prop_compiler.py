@@ -90,6 +90,14 @@ class EventPropCompiler(Compiler):
                  min_jump_denominator: float = 1e-3, **kwargs: Any):
         super().__init__(batch_size=batch_size, dt=dt, backend=backend, rng_seed=rng_seed,
                          **kwargs)
+        if not getattr(self._backend_class, "supports_training", False):
+            backend_name = getattr(self._backend_class, "name", self._backend_class.__name__)
+            raise ConfigurationError(
+                f"EventPropCompiler backend must support training; got {backend_name!r}, which "
+                f"runs inference only. Train with backend='numpy', save the weights "
+                f"(compiled_net.save) and evaluate them with InferenceCompiler(..., "
+                f"backend={backend_name!r})."
+            )
         self.example_timesteps = check_positive_int(example_timesteps, "EventPropCompiler",
                                                     "example_timesteps")
         self.losses = losses

@@ -59,6 +59,8 @@ class NumpyBackend(ProtocolMethods):
     """
 
     name = "numpy"
+    #: EventPropCompiler trains on this backend (it needs step observers).
+    supports_training = True
 
     def __init__(self, network: Any, *, batch_size: int, dt: float, num_timesteps: int,
                  num_recording_timesteps: int | None = None, rng_seed: int = 0,

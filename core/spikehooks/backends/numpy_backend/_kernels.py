@@ -56,7 +56,7 @@ def _readout_fns(pst: PopulationState, num_timesteps: int,
         return None, (lambda t: _add(acc, spikes, out=acc))
     if isinstance(readout, FirstSpikeTime):
         def first_spike(t: int) -> None:
-            np.maximum(acc, -np.float32(t * dt), out=acc, where=spikes)
+            np.maximum(acc, -(np.float32(t) * np.float32(dt)), out=acc, where=spikes)
 
         return None, first_spike
     raise TypeError(f"the numpy backend has no kernel for readout {type(readout).__name__}")
@@ -107,7 +107,7 @@ def _spike_input(pst: PopulationState, dt: float) -> StepFn:
         # varies with the batch's spike count).
         times, pointer = pst.input
         take(times, pointer, out=current)
-        le(current, f32(t * dt), out=flat_spikes)
+        le(current, f32(t) * f32(dt), out=flat_spikes)
         _add(pointer, flat_spikes, out=pointer, casting="unsafe")
 
     return update

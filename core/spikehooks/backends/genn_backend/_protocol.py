@@ -1,0 +1,268 @@
+"""The half of :class:`GeNNBackend` that implements the backend protocol over pygenn.
+
+Spike bits come straight from GeNN's recording buffers (``recordSpk``: one
+uint32 word per 32 neurons, per batch entry, per step, row ``timestep %
+num_recording_timesteps``), filled by the generated code and copied to the
+host by one ``pull_recording_buffers_from_device`` per window.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ...errors import ConfigurationError
+
+
+def _readonly(arr: np.ndarray) -> np.ndarray:
+    view = arr.view()
+    view.flags.writeable = False
+    return view
+
+
+class ProtocolMethods:
+    """Spike recording, variable views and learnable state of a loaded GeNN model."""
+
+    # Provided by GeNNBackend.
+    batch_size: int
+    dt: float
+    num_timesteps: int
+    num_recording_timesteps: int
+    num_recording_pulls: int
+    num_examples_in_batch: int
+    timestep: int
+    _window_start: int
+    _pulled: dict
+
+    # ------------------------------------------------------------------ setup
+    def _init_state(self, plan: Any, built: Any) -> None:
+        """Collect the host views of the loaded model that the backend touches."""
+        model = built.model
+        runtime = model._runtime  # pygenn exposes raw arrays (spike counts, buffers) only here
+        self._model = model
+        self._groups = dict(built.neuron_groups)
+        self._syn = dict(built.synapse_groups)
+        self._conn_plans = {cp.connection: cp for cp in plan.connections}
+        self._resettable: list[tuple[np.ndarray, np.ndarray, Any]] = []
+        self._readonly: dict[Any, dict[str, np.ndarray]] = {}
+        self._record: dict[Any, np.ndarray] = {}
+        for pp in plan.populations:
+            ng = self._groups[pp.population]
+            views = {}
+            for spec in pp.spec.vars:
+                var = ng.vars[spec.name]
+                view = self._batch_view(var.view)
+                views[spec.name] = _readonly(view)
+                if spec.reset:
+                    initial = np.asarray(spec.initial, dtype=view.dtype)
+                    self._resettable.append((view, initial, var))
+            self._readonly[pp.population] = views
+            if pp.population.record_spikes:
+                words = -(-pp.population.num_neurons // 32)
+                array = runtime.get_array(ng, "recordSpk")
+                self._record[pp.population] = np.asarray(array.host_view).view(
+                    np.uint32).reshape(self.num_recording_timesteps, self.batch_size, words)
+        # Spikes in flight (GeNN's spike counts of the last step) and synaptic input.
+        self._in_flight: list[tuple[np.ndarray, Any]] = []
+        for sg in self._syn.values():
+            if sg.out_post is not None:
+                self._in_flight.append((sg.out_post.view, sg.out_post))
+            try:
+                array = runtime.get_array(sg, "srcSpkCnt")
+            except (IndexError, KeyError):
+                continue  # this group shares the spike arrays of another one
+            self._in_flight.append((np.asarray(array.host_view).view(np.uint32), array))
+
+    def _batch_view(self, view: np.ndarray) -> np.ndarray:
+        """Return ``view`` with a leading batch axis (pygenn drops it at batch size 1)."""
+        return view.reshape(self.batch_size, -1)
+
+    def _group(self, population: Any) -> Any:
+        try:
+            return self._groups[population]
+        except (KeyError, TypeError):
+            names = [p.name for p in self._groups]
+            raise ConfigurationError(
+                f"population must be one of this network's populations {names}; got "
+                f"{population!r}. Pass the Population or layer object of the compiled network."
+            ) from None
+
+    def _conn_plan(self, connection: Any) -> Any:
+        try:
+            return self._conn_plans[connection]
+        except (KeyError, TypeError):
+            names = [c.name for c in self._conn_plans]
+            raise ConfigurationError(
+                f"connection must be one of this network's connections {names}; got "
+                f"{connection!r}. Pass the Connection object (a Layer's .connection)."
+            ) from None
+
+    # ------------------------------------------------------------------ spikes
+    def is_spike_recording_enabled(self, population: Any) -> bool:
+        """Return whether ``population`` was built with ``record_spikes=True``."""
+        self._group(population)
+        return population in self._record
+
+    def recording_window_ready(self, timestep: int) -> bool:
+        """True after the last step of each recording window and of the batch."""
+        return (timestep + 1) % self.num_recording_timesteps == 0 or (
+            timestep + 1 == self.num_timesteps
+        )
+
+    def pull_recording_buffers(self) -> None:
+        """Copy every recording buffer to the host in one GeNN transfer.
+
+        Keeps the steps since the last pull; older steps are overwritten by
+        GeNN after ``num_recording_timesteps`` steps.
+        """
+        if self._record:
+            self._model.pull_recording_buffers_from_device()
+        rows = self.num_recording_timesteps
+        start = max(self._window_start, self.timestep - rows)
+        order = np.arange(start, self.timestep) % rows
+        for pop, buffer in self._record.items():
+            self._pulled[pop] = (start, buffer[order])
+        self._window_start = self.timestep
+        self.num_recording_pulls += 1
+
+    def get_spike_bits(self, population: Any) -> tuple[int, np.ndarray]:
+        """Return ``(start_timestep, bits)`` of the last pull.
+
+        ``bits``: uint32 of shape (n_steps, batch_size, ceil(n / 32)); bit
+        ``n % 32`` of word ``n // 32`` is set when neuron ``n`` spiked.
+        """
+        self._group(population)
+        buffer = self._record.get(population)
+        if buffer is None:
+            raise ConfigurationError(
+                f"population {population.name!r} record_spikes must be True to read its "
+                f"spikes; got False. Set record_spikes=True on {population.name!r} when "
+                f"building the network."
+            )
+        pulled = self._pulled.get(population)
+        if pulled is None:
+            return self._window_start, buffer[:0].copy()
+        return pulled
+
+    def get_spikes(self, population: Any) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Decode the last pull into ``(times_ms float64, ids int32)`` per real example.
+
+        Ordered by time, then id ascending (GeNN's own decoder gives ids
+        descending within a word).
+        """
+        start, bits = self.get_spike_bits(population)
+        n = population.num_neurons
+        as_bytes = np.ascontiguousarray(bits[:, : self.num_examples_in_batch]).view(np.uint8)
+        mask = np.unpackbits(as_bytes, axis=-1, bitorder="little")[..., :n]
+        result = []
+        for b in range(self.num_examples_in_batch):
+            step, ids = np.nonzero(mask[:, b, :])
+            result.append(((start + step) * self.dt, ids.astype(np.int32)))
+        return result
+
+    # --------------------------------------------------------------- variables
+    def get_var_names(self, population: Any) -> dict[str, str]:
+        """Map each recordable variable's user name to its backend (GeNN) name."""
+        self._group(population)
+        return population.neuron.get_var_names()
+
+    def _var_key(self, population: Any, name: str) -> str:
+        names = self.get_var_names(population)
+        if name in names:
+            return names[name]
+        if name in names.values():
+            return name
+        shown = ", ".join(f"{u!r} ({b!r})" for u, b in names.items()) or "none"
+        raise ConfigurationError(
+            f"variable of population {population.name!r} must be one of {shown}; got "
+            f"{name!r}. Use a user name or its backend name."
+        )
+
+    def is_var_shared(self, population: Any, name: str) -> bool:
+        """Return False: every variable of this backend is per neuron."""
+        self._var_key(population, name)
+        return False
+
+    def pull_var(self, population: Any, name: str) -> None:
+        """Copy the variable from the device (a no-op on GeNN's CPU backend)."""
+        self._group(population).vars[self._var_key(population, name)].pull_from_device()
+
+    def get_var(self, population: Any, name: str) -> np.ndarray:
+        """Return a live read-only float32 view of shape (batch_size, num_neurons)."""
+        key = self._var_key(population, name)
+        return self._readonly[population][key]
+
+    # ------------------------------------------------------------- connections
+    def get_conn_var_names(self, connection: Any) -> dict[str, str]:
+        """Return ``{"weight": "g"}``."""
+        self._conn_plan(connection)
+        return {"weight": "g"}
+
+    def _g(self, connection: Any, name: str) -> Any:
+        cp = self._conn_plan(connection)
+        if name not in ("weight", "g"):
+            raise ConfigurationError(
+                f"variable of connection {connection.name!r} must be 'weight' ('g'); got "
+                f"{name!r}."
+            )
+        return cp, self._syn[connection].vars["g"]
+
+    def pull_conn_var(self, connection: Any, name: str) -> None:
+        """Copy the weights from the device (a no-op on GeNN's CPU backend)."""
+        self._g(connection, name)[1].pull_from_device()
+
+    def get_conn_var(self, connection: Any, name: str) -> np.ndarray:
+        """Return the weights as a read-only float32 (num_pre, num_post) array.
+
+        A live view for dense connectivity; a fresh dense copy (absent
+        synapses 0) for sparse connectivity.
+        """
+        cp, g = self._g(connection, name)
+        shape = cp.weight.shape
+        if cp.matrix_type == "DENSE":
+            return _readonly(g.view.reshape(shape))
+        dense = np.zeros(shape, dtype=np.float32)
+        dense[cp.mask] = g.values
+        return _readonly(dense)
+
+    # ------------------------------------------------------- learnable state
+    def get_learnable_state(self) -> dict[str, np.ndarray]:
+        """Return a copy of every weight array, keyed ``"<connection name>/weight"``."""
+        state = {}
+        for conn in self._conn_plans:
+            self.pull_conn_var(conn, "g")
+            state[f"{conn.name}/weight"] = np.array(self.get_conn_var(conn, "g"))
+        return state
+
+    def set_learnable_state(self, state: dict[str, np.ndarray]) -> None:
+        """Load arrays from :meth:`get_learnable_state` (all checked before any is written)."""
+        by_key = {f"{conn.name}/weight": conn for conn in self._conn_plans}
+        checked = []
+        for key, value in state.items():
+            conn = by_key.get(key)
+            if conn is None:
+                raise ConfigurationError(
+                    f"learnable state key must be one of {sorted(by_key)}; got {key!r}. "
+                    f"Load state saved from a network with the same connection names."
+                )
+            shape = self._conn_plans[conn].weight.shape
+            arr = np.asarray(value, dtype=np.float32)
+            if arr.shape != shape:
+                raise ConfigurationError(
+                    f"learnable state {key!r} must have shape {shape}; got {arr.shape}. "
+                    f"Load state saved from a network of the same sizes."
+                )
+            checked.append((conn, arr))
+        for conn, arr in checked:
+            cp, g = self._g(conn, "g")
+            if cp.matrix_type == "SPARSE":
+                g.values = arr[cp.mask]
+            elif cp.mask is not None:
+                g.view[:] = np.where(cp.mask, arr, np.float32(0.0)).reshape(-1)
+            else:
+                g.view[:] = arr.reshape(-1)
+            g.push_to_device()
+
+
+__all__ = ["ProtocolMethods"]
