@@ -11,6 +11,7 @@ import numpy as np
 
 from ...errors import ConfigurationError
 from ...neurons import IntegrateFireInput, PoissonInput, SpikeInput
+from .._lookup import readout_of
 from ._build import build_model
 from ._plan import make_plan
 from ._protocol import ProtocolMethods
@@ -221,13 +222,7 @@ class GeNNBackend(ProtocolMethods):
         -------
         numpy.ndarray of float32, shape (batch_size, *population.shape)
         """
-        readout = population.neuron.readout
-        if readout is None:
-            raise ConfigurationError(
-                f"population {population.name!r} readout must be set to read it out; got "
-                f"None. Give its neuron a readout, e.g. LeakyIntegrate(readout='sum_var')."
-            )
-        var = self._group(population).vars[readout.var_name]
+        var = self._group(population).vars[readout_of(population).var_name]
         var.pull_from_device()
         return np.array(var.view, dtype=np.float32).reshape((self.batch_size, *population.shape))
 

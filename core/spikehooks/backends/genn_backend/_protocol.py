@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from ...errors import ConfigurationError
+from .._lookup import backend_var_name, connection_entry, population_entry
 
 
 def _readonly(arr: np.ndarray) -> np.ndarray:
@@ -79,24 +80,10 @@ class ProtocolMethods:
         return view.reshape(self.batch_size, -1)
 
     def _group(self, population: Any) -> Any:
-        try:
-            return self._groups[population]
-        except (KeyError, TypeError):
-            names = [p.name for p in self._groups]
-            raise ConfigurationError(
-                f"population must be one of this network's populations {names}; got "
-                f"{population!r}. Pass the Population or layer object of the compiled network."
-            ) from None
+        return population_entry(self._groups, population)
 
     def _conn_plan(self, connection: Any) -> Any:
-        try:
-            return self._conn_plans[connection]
-        except (KeyError, TypeError):
-            names = [c.name for c in self._conn_plans]
-            raise ConfigurationError(
-                f"connection must be one of this network's connections {names}; got "
-                f"{connection!r}. Pass the Connection object (a Layer's .connection)."
-            ) from None
+        return connection_entry(self._conn_plans, connection)
 
     # ------------------------------------------------------------------ spikes
     def is_spike_recording_enabled(self, population: Any) -> bool:
@@ -168,16 +155,7 @@ class ProtocolMethods:
         return population.neuron.get_var_names()
 
     def _var_key(self, population: Any, name: str) -> str:
-        names = self.get_var_names(population)
-        if name in names:
-            return names[name]
-        if name in names.values():
-            return name
-        shown = ", ".join(f"{u!r} ({b!r})" for u, b in names.items()) or "none"
-        raise ConfigurationError(
-            f"variable of population {population.name!r} must be one of {shown}; got "
-            f"{name!r}. Use a user name or its backend name."
-        )
+        return backend_var_name(population, self.get_var_names(population), name)
 
     def is_var_shared(self, population: Any, name: str) -> bool:
         """Return False: every variable of this backend is per neuron."""

@@ -11,6 +11,7 @@ from ...connectivity import OneToOne
 from ...errors import ConfigurationError
 from ...neurons import IntegrateFireInput, PoissonInput, SpikeInput
 from ...synapses import Delta
+from .._lookup import connection_entry, population_entry, readout_of
 from . import _kernels, _synaptic
 from ._protocol_methods import ProtocolMethods
 from ._state import ConnectionState, PopulationState
@@ -134,24 +135,10 @@ class NumpyBackend(ProtocolMethods):
         return self.accumulation == "blas" or isinstance(connection.connectivity, OneToOne)
 
     def _state(self, population: Any) -> PopulationState:
-        try:
-            return self._pops[population]
-        except (KeyError, TypeError):
-            names = [p.name for p in self._pops]
-            raise ConfigurationError(
-                f"population must be one of this network's populations {names}; got "
-                f"{population!r}. Pass the Population or layer object of the compiled network."
-            ) from None
+        return population_entry(self._pops, population)
 
     def _conn_state(self, connection: Any) -> ConnectionState:
-        try:
-            return self._conns[connection]
-        except (KeyError, TypeError):
-            names = [c.name for c in self._conns]
-            raise ConfigurationError(
-                f"connection must be one of this network's connections {names}; got "
-                f"{connection!r}. Pass the Connection object (a Layer's .connection)."
-            ) from None
+        return connection_entry(self._conns, connection)
 
     # ------------------------------------------------------- running (own API)
     def reset(self, *, reset_vars: bool = True, reset_in_syn: bool = True) -> None:
@@ -309,13 +296,7 @@ class NumpyBackend(ProtocolMethods):
         -------
         numpy.ndarray of float32, shape (batch_size, *population.shape)
         """
-        readout = population.neuron.readout
-        if readout is None:
-            raise ConfigurationError(
-                f"population {population.name!r} readout must be set to read it out; got "
-                f"None. Give its neuron a readout, e.g. LeakyIntegrate(readout='sum_var')."
-            )
-        value = self._state(population).vars[readout.var_name]
+        value = self._state(population).vars[readout_of(population).var_name]
         return value.reshape((self.batch_size, *population.shape)).copy()
 
     def __repr__(self) -> str:

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from ...errors import ConfigurationError
+from .._lookup import backend_var_name
 
 
 class ProtocolMethods:
@@ -107,16 +108,7 @@ class ProtocolMethods:
         return names
 
     def _var_key(self, population: Any, name: str) -> str:
-        names = self._cached_var_names(population)
-        if name in names:
-            return names[name]
-        if name in names.values():
-            return name
-        shown = ", ".join(f"{u!r} ({b!r})" for u, b in names.items()) or "none"
-        raise ConfigurationError(
-            f"variable of population {population.name!r} must be one of {shown}; got "
-            f"{name!r}. Use a user name or its backend name."
-        )
+        return backend_var_name(population, self._cached_var_names(population), name)
 
     def is_var_shared(self, population: Any, name: str) -> bool:
         """Return False: every variable of this backend is per neuron."""
