@@ -26,7 +26,7 @@ import pluggy
 
 from . import _hookcall, hookspecs, registry
 from .callback import LIFECYCLE_METHODS
-from .errors import CallbackError, CallbackValidationError
+from .errors import CallbackError, CallbackValidationError, ConfigurationError
 from .run_context import RunContext
 
 _PROJECT = "spikehooks"
@@ -120,6 +120,7 @@ class CallbackList:
     on_train_end: Callable[[Any], None]
     on_epoch_begin: Callable[[int], None]
     on_epoch_end: Callable[[int, Any], None]
+    on_validation_end: Callable[[int, Any], None]
     on_batch_begin: Callable[[int], None]
     on_batch_end: Callable[[int, Any], None]
     on_timestep_begin: Callable[[int], None]
@@ -137,6 +138,12 @@ class CallbackList:
         global_plugins: bool = True,
         **params: Any,
     ):
+        if isinstance(callbacks, (str, bytes)) or not isinstance(callbacks, Iterable):
+            raise ConfigurationError(
+                f"callbacks must be a list of callback objects or names; got "
+                f"{type(callbacks).__name__} {callbacks!r}. Wrap it in a list, e.g. "
+                f"callbacks=[...], or pass callbacks=[] for none."
+            )
         self.callbacks: list[Any] = [
             registry.create("callbacks", spec) for spec in callbacks
         ]
@@ -154,6 +161,13 @@ class CallbackList:
                 raise CallbackValidationError(
                     f"callbacks must hold callback objects; got the class "
                     f"{callback.__qualname__}. Instantiate it: {callback.__qualname__}(...).",
+                    plugin=callback,
+                )
+            if not _is_callback(callback):
+                raise CallbackValidationError(
+                    f"callbacks must hold callback objects (with on_* hooks) or registered "
+                    f"names; got {type(callback).__name__} {callback!r}. Pass e.g. "
+                    f"'batch_progress_bar' or an instance of a Callback subclass.",
                     plugin=callback,
                 )
             _check_set_params(callback)
@@ -383,6 +397,16 @@ class CallbackList:
 
 def _code_of(function: Any) -> Any:
     return getattr(getattr(function, "__func__", function), "__code__", None)
+
+
+def _is_callback(obj: Any) -> bool:
+    """A Callback, or any object offering a hook, ``set_params`` or ``get_data``."""
+    from .callback import Callback
+
+    return isinstance(obj, Callback) or any(
+        callable(getattr(obj, name, None))
+        for name in (*LIFECYCLE_METHODS, "set_params", "get_data")
+    )
 
 
 def _is_base_get_data(callback: Any) -> bool:

@@ -105,6 +105,15 @@ class Optimiser:
         return f"{type(self).__name__}({args})"
 
 
+def check_positive(value: Any, owner: str, name: str, example: str) -> None:
+    """Refuse a non-number, NaN, inf or a value <= 0 (a negative rate ascends the loss)."""
+    ok = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
+    if not ok or not np.isfinite(value) or value <= 0:
+        raise ConfigurationError(
+            f"{owner} {name} must be a finite number > 0; got {value!r}. Pass {example}."
+        )
+
+
 class Adam(Optimiser):
     """Adam (Kingma & Ba), with mlGeNN's defaults and bias correction.
 
@@ -128,6 +137,8 @@ class Adam(Optimiser):
         self, alpha: float = 1e-3, beta1: float = 0.9, beta2: float = 0.999, epsilon: float = 1e-8
     ):
         super().__init__()
+        check_positive(alpha, "Adam", "alpha", "e.g. alpha=1e-3")
+        check_positive(epsilon, "Adam", "epsilon", "e.g. epsilon=1e-8")
         for name, value in (("beta1", beta1), ("beta2", beta2)):
             if not 0.0 <= value < 1.0:
                 raise ConfigurationError(
@@ -167,8 +178,12 @@ class SGD(Optimiser):
 
     def __init__(self, alpha: float, momentum: float = 0.0):
         super().__init__()
+        check_positive(alpha, "SGD", "alpha", "e.g. alpha=0.01")
         if not 0.0 <= momentum < 1.0:
-            raise ConfigurationError(f"SGD momentum must be in [0, 1); got {momentum!r}.")
+            raise ConfigurationError(
+                f"SGD momentum must be in [0, 1); got {momentum!r}. Pass e.g. momentum=0.9, "
+                f"or 0 for plain SGD."
+            )
         self.alpha = float(alpha)
         self.momentum = float(momentum)
 

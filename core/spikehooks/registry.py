@@ -144,7 +144,8 @@ def find(kind: str, name: str) -> EntryPointInfo:
     if not isinstance(name, str) or not name:
         raise ConfigurationError(
             f"{kind[:-1] if kind.endswith('s') else kind} name must be a non-empty string; "
-            f"got {name!r}."
+            f"got {name!r}. Pass a registered name (`spikehooks plugins` lists them) or an "
+            f"object instead of a name."
         )
     dist_filter: str | None = None
     short = name

@@ -144,7 +144,9 @@ class EventPropCompiler(Compiler):
             if list(spec) != [output]:
                 raise ConfigurationError(
                     f"EventPropCompiler losses must have exactly the output population "
-                    f"{output.name!r} as key; got {[getattr(p, 'name', p) for p in spec]}."
+                    f"{output.name!r} as key; got {[getattr(p, 'name', p) for p in spec]}. "
+                    f"Key the dict by the output layer object, e.g. {{output: "
+                    f"'sparse_categorical_crossentropy'}}, or pass the loss alone."
                 )
             spec = spec[output]
         return registry.create("losses", spec, expected=Loss)

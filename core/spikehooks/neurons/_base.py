@@ -12,13 +12,16 @@ from ..errors import ConfigurationError
 from ..readouts import Readout
 
 
-def check_number(value: Any, owner: str, name: str, *, positive: bool = False) -> float:
+def check_number(value: Any, owner: str, name: str, *, positive: bool = False,
+                 non_negative: bool = False) -> float:
     """Return ``value`` as a float, or raise :class:`ConfigurationError`."""
     ok = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(
         value, (bool, np.bool_)
     )
-    if not ok or not np.isfinite(value) or (positive and value <= 0):
-        expected = "a finite number > 0" if positive else "a finite number"
+    if (not ok or not np.isfinite(value) or (positive and value <= 0)
+            or (non_negative and value < 0)):
+        expected = ("a finite number > 0" if positive else
+                    "a finite number >= 0" if non_negative else "a finite number")
         raise ConfigurationError(
             f"{owner} {name} must be {expected}; got {value!r}. Pass a float, e.g. {name}=1.0."
         )
@@ -28,7 +31,9 @@ def check_number(value: Any, owner: str, name: str, *, positive: bool = False) -
 def check_count(value: Any, owner: str, name: str) -> int:
     """Return ``value`` as an int >= 1, or raise :class:`ConfigurationError`."""
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ConfigurationError(f"{owner} {name} must be an int >= 1; got {value!r}.")
+        raise ConfigurationError(
+            f"{owner} {name} must be an int >= 1; got {value!r}. Pass e.g. {name}=1."
+        )
     return int(value)
 
 

@@ -82,9 +82,8 @@ class LeakyIntegrateFire(Neuron):
         self.v_reset = check_number(v_reset, name, "v_reset")
         self.v = resolve_value(v, f"{name} v")
         self.tau_mem = check_number(tau_mem, name, "tau_mem", positive=True)
-        self.tau_refrac = (
-            None if tau_refrac is None else check_number(tau_refrac, name, "tau_refrac")
-        )
+        self.tau_refrac = None if tau_refrac is None else check_number(
+            tau_refrac, name, "tau_refrac", non_negative=True)
         self.relative_reset = bool(relative_reset)
         self.integrate_during_refrac = bool(integrate_during_refrac)
         self.scale_i = bool(scale_i)

@@ -135,8 +135,20 @@ class CompiledTrainingNetwork(CompiledNetwork):
         (metrics, validation_metrics, cb_data, validation_cb_data)
         """
         self._check_loaded("train")
-        if isinstance(num_epochs, bool) or not isinstance(num_epochs, (int, np.integer)):
-            raise ConfigurationError(f"train num_epochs must be an int; got {num_epochs!r}.")
+        for name, value, minimum in (("num_epochs", num_epochs, 1),
+                                     ("start_epoch", start_epoch, 0)):
+            if (isinstance(value, bool) or not isinstance(value, (int, np.integer))
+                    or value < minimum):
+                raise ConfigurationError(
+                    f"train {name} must be an int >= {minimum}; got {value!r}. Pass e.g. "
+                    f"num_epochs=10 (epochs start_epoch .. num_epochs - 1 are trained)."
+                )
+        if resume_from is None and start_epoch >= num_epochs:
+            raise ConfigurationError(
+                f"train start_epoch must be below num_epochs; got start_epoch={start_epoch} "
+                f"and num_epochs={num_epochs}, which trains nothing. num_epochs is the index "
+                f"after the last epoch: pass num_epochs={start_epoch + 1} or more."
+            )
         outputs = _data.check_targets_dict(self.network, y)
         if outputs != [self.output]:
             raise ConfigurationError(
@@ -303,8 +315,12 @@ class CompiledTrainingNetwork(CompiledNetwork):
                 "train validation_x and validation_y must be given together; got only one. "
                 "Pass both, or use validation_split."
             )
-        if not 0.0 <= float(split) < 1.0:
-            raise ConfigurationError(f"train validation_split must be in [0, 1); got {split!r}.")
+        if (isinstance(split, bool) or not isinstance(split, (int, float, np.integer, np.floating))
+                or not 0.0 <= float(split) < 1.0):
+            raise ConfigurationError(
+                f"train validation_split must be a number in [0, 1); got {split!r}. Pass the "
+                f"fraction of the data to hold out, e.g. validation_split=0.1."
+            )
         if validation_x is not None:
             v_prepared, v_num = _data.prepare_inputs(self.network, validation_x)
             v_y, v_indices, held = validation_y, np.arange(v_num), 0

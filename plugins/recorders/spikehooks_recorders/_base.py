@@ -13,6 +13,7 @@ from spikehooks.errors import ConfigurationError
 
 from ._filters import ExampleFilter
 from ._gating import Gate, env_budget, format_bytes, parse_bytes
+from ._streaming import open_recording
 
 
 def pop_name(pop: Any) -> str:
@@ -68,6 +69,7 @@ class RecorderBase(Callback):
         self._local = np.empty(0, dtype=np.int64)
         self._epoch: int | None = None
         self._writer: Any = None
+        self._data_dict: dict | None = None
 
     # ------------------------------------------------------------ set-up
     def set_params(self, data: dict | None = None, backend: Any = None, mode: str | None = None,
@@ -98,8 +100,28 @@ class RecorderBase(Callback):
         self._active = False
         self._writer = None
         storage = self._prepare(backend, mode)
+        self._data_dict = data
         if data is not None:
             data[self.key] = storage
+
+    # --------------------------------------------------------- run start
+    def on_test_begin(self) -> None:
+        self._start_storage()
+
+    def on_train_begin(self) -> None:
+        self._start_storage()
+
+    def _start_storage(self) -> None:
+        """Write the streaming folder once the run has really started.
+
+        Deferred from set_params so that a run refused by a later
+        callback's set_params leaves an earlier recording in the folder.
+        """
+        if self._writer is None:
+            return
+        self._writer.start()
+        if self._data_dict is not None:
+            self._data_dict[self.key] = open_recording(self.to)
 
     def _held_examples(self, examples: int | None, num_epochs: int | None,
                        mode: str | None) -> int | None:

@@ -79,10 +79,24 @@ class StreamWriter:
 
     def __init__(self, folder: str, meta: dict, arrays: dict[str, tuple[Any, tuple[int, ...]]]):
         self.folder = folder
-        os.makedirs(folder, exist_ok=True)
+        self._meta = meta
         self._arrays = {name: (np.dtype(dt), tuple(tail)) for name, (dt, tail) in arrays.items()}
         self._rows = {name: 0 for name in self._arrays}
         self._batches = 0
+        self.started = False
+
+    def start(self) -> None:
+        """Create (or replace) the recording in the folder; idempotent.
+
+        Not done in ``__init__``: a recorder builds its writer in
+        ``set_params``, and a later callback's ``set_params`` may still refuse
+        the run, which must leave an earlier recording in the folder intact.
+        """
+        if self.started:
+            return
+        self.started = True
+        folder, meta = self.folder, self._meta
+        os.makedirs(folder, exist_ok=True)
         state_path = os.path.join(folder, "state.json")
         if os.path.exists(state_path):
             os.remove(state_path)
@@ -108,6 +122,7 @@ class StreamWriter:
 
     def append(self, chunks: dict[str, np.ndarray]) -> None:
         """Append one batch: ``chunks[name]`` has shape ``(n_rows,) + row_shape``."""
+        self.start()
         for name, chunk in chunks.items():
             dtype, tail = self._arrays[name]
             data = np.ascontiguousarray(chunk, dtype=dtype.newbyteorder("<"))

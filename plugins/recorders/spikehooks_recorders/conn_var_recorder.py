@@ -139,7 +139,7 @@ class ConnVarRecorder(RecorderBase):
                     "trg_neuron_ids": None if trg is None else trg.tolist()}
             self._writer = StreamWriter(self.to, meta, {
                 "values": (np.float32, self._shape_out()), "batches": (np.int64, (2,))})
-            return open_recording(self.to)
+            return None  # the folder is written when the run starts
         return self._data
 
     def on_batch_end(self, batch: int, metrics: Any) -> None:

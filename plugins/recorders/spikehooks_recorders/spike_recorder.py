@@ -159,7 +159,7 @@ class SpikeRecorder(RecorderBase):
                 arrays.update(times=(np.float64, ()), ids=(np.int32, ()), ends=(np.int64, ()))
             self._ends = 0
             self._writer = StreamWriter(self.to, self._meta(), arrays)
-            return open_recording(self.to)
+            return None  # the folder is written when the run starts
         self._store = SpikeStore(self._decoder)
         self._counts = []
         return self._counts if self.record_counts else spike_lists(self._store)

@@ -157,7 +157,7 @@ class VarRecorder(RecorderBase):
                     "neuron_ids": None if self._columns is None else self._columns.tolist()}
             self._writer = StreamWriter(self.to, meta, {
                 "values": (np.float32, (rows, self.num_neurons)), "examples": (np.int64, ())})
-            return open_recording(self.to)
+            return None  # the folder is written when the run starts
         return self._data
 
     def times_ms(self) -> np.ndarray:
