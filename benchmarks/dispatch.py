@@ -29,7 +29,7 @@ if __package__ in (None, ""):
 import pluggy
 
 from spikehooks import Callback, CallbackList, hookspecs
-from spikehooks.callback_list import _CallbackPluginManager
+from spikehooks._callback_validation import CallbackPluginManager
 
 
 class Tick(Callback):
@@ -61,7 +61,7 @@ def measure_dispatch(k: int, number: int, repeats: int) -> dict[str, Any]:
     dispatch = cbl.on_timestep_end
     bound = [cb.on_timestep_end for cb in callbacks]
 
-    pm = _CallbackPluginManager("spikehooks")
+    pm = CallbackPluginManager("spikehooks")
     pm.add_hookspecs(hookspecs)
     for i, cb in enumerate(callbacks):
         pm.register(cb, name=str(i))

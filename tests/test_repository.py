@@ -24,6 +24,7 @@ TYPED_MODULES = [
     "core/spikehooks/progress.py",
     "core/spikehooks/cli.py",
     "core/spikehooks/_hookcall.py",
+    "core/spikehooks/_callback_validation.py",
     "core/spikehooks/backends/protocol.py",
 ]
 

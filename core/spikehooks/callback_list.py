@@ -17,7 +17,6 @@ A :class:`CallbackList` is built once per ``train``/``evaluate``.  It
 from __future__ import annotations
 
 import contextlib
-import inspect
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
@@ -25,59 +24,18 @@ from typing import Any
 import pluggy
 
 from . import _hookcall, hookspecs, registry
+from ._callback_validation import (
+    PROJECT,
+    CallbackPluginManager,
+    check_set_params,
+    describe,
+    is_callback,
+    signature_text,
+    validation_error,
+)
 from .callback import LIFECYCLE_METHODS
 from .errors import CallbackError, CallbackValidationError, ConfigurationError
 from .run_context import RunContext
-
-_PROJECT = "spikehooks"
-
-
-class _CallbackPluginManager(pluggy.PluginManager):
-    """A PluginManager that treats every ``on_*`` method of an object as an implementation.
-
-    Modules (global plugins) still need ``@hookimpl``; callback objects need
-    no decorator, but a decorator's options (``tryfirst``...) are honoured.
-    """
-
-    def parse_hookimpl_opts(self, plugin: Any, name: str) -> Any:
-        if inspect.ismodule(plugin):
-            return super().parse_hookimpl_opts(plugin, name)
-        if not name.startswith("on_"):
-            return None
-        method = getattr(plugin, name, None)
-        if not inspect.isroutine(method):
-            return None
-        opts = getattr(method, _PROJECT + "_impl", None)
-        return dict(opts) if isinstance(opts, dict) else {}
-
-
-def _signature_text(hook: str) -> str:
-    args = ", ".join(("self",) + LIFECYCLE_METHODS[hook])
-    return f"def {hook}({args})"
-
-
-def _describe(plugin: Any) -> str:
-    if inspect.ismodule(plugin):
-        return f"plugin module {plugin.__name__}"
-    return type(plugin).__qualname__
-
-
-def _check_set_params(callback: Any) -> None:
-    set_params = getattr(callback, "set_params", None)
-    if set_params is None:
-        return
-    try:
-        params = inspect.signature(set_params).parameters.values()
-    except (TypeError, ValueError):
-        return
-    if not any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params):
-        name = type(callback).__qualname__
-        raise CallbackValidationError(
-            f"{name}.set_params must accept unknown keywords; got "
-            f"set_params{inspect.signature(set_params)}. Add a trailing **kwargs, e.g. "
-            f"def set_params(self, data, **kwargs).",
-            plugin=callback,
-        )
 
 
 class CallbackList:
@@ -163,14 +121,14 @@ class CallbackList:
                     f"{callback.__qualname__}. Instantiate it: {callback.__qualname__}(...).",
                     plugin=callback,
                 )
-            if not _is_callback(callback):
+            if not is_callback(callback):
                 raise CallbackValidationError(
                     f"callbacks must hold callback objects (with on_* hooks) or registered "
                     f"names; got {type(callback).__name__} {callback!r}. Pass e.g. "
                     f"'batch_progress_bar' or an instance of a Callback subclass.",
                     plugin=callback,
                 )
-            _check_set_params(callback)
+            check_set_params(callback)
         self._check_keys()
 
         plugins: list[Any] = []
@@ -214,18 +172,18 @@ class CallbackList:
 
     def _build_hooks(self, callbacks: Sequence[Any], plugins: Sequence[Any]) -> None:
         self._impl_owner: dict[Any, tuple[Any, str]] = {}
-        pm = _CallbackPluginManager(_PROJECT)
+        pm = CallbackPluginManager(PROJECT)
         pm.add_hookspecs(hookspecs)
         order: dict[int, int] = {}
         for index, plugin in enumerate(list(callbacks) + list(plugins)):
             try:
-                pm.register(plugin, name=f"{index}:{_describe(plugin)}")
+                pm.register(plugin, name=f"{index}:{describe(plugin)}")
                 pm.check_pending()
             except pluggy.PluginValidationError as exc:
-                raise self._validation_error(plugin, exc) from exc
+                raise validation_error(plugin, exc) from exc
             except ValueError as exc:
                 raise CallbackValidationError(
-                    f"callbacks must not repeat an object; got {_describe(plugin)} "
+                    f"callbacks must not repeat an object; got {describe(plugin)} "
                     f"{plugin!r} twice. Create a second instance instead.",
                     plugin=plugin,
                 ) from exc
@@ -244,48 +202,15 @@ class CallbackList:
             for impl in impls:
                 if impl.hookwrapper or impl.wrapper:
                     raise CallbackValidationError(
-                        f"{_describe(impl.plugin)}.{hook} is a hook wrapper; spikehooks hooks "
+                        f"{describe(impl.plugin)}.{hook} is a hook wrapper; spikehooks hooks "
                         f"do not support wrapper=True or hookwrapper=True. Use a plain "
-                        f"implementation ({_signature_text(hook)}).",
+                        f"implementation ({signature_text(hook)}).",
                         plugin=impl.plugin,
                     )
                 fn = _hookcall.adapt(impl.function, impl.argnames, hook, self.run)
                 self._impl_owner[_code_of(impl.function)] = (impl.plugin, hook)
                 functions.append(fn)
             setattr(self, hook, _hookcall.chain(functions, len(LIFECYCLE_METHODS[hook])))
-
-    def _validation_error(
-        self, plugin: Any, exc: pluggy.PluginValidationError
-    ) -> CallbackValidationError:
-        described = _describe(plugin)
-        unknown = [
-            name
-            for name in dir(plugin)
-            if name.startswith("on_") and name not in LIFECYCLE_METHODS
-            and inspect.isroutine(getattr(plugin, name, None))
-        ]
-        if unknown:
-            import difflib
-
-            name = unknown[0]
-            close = difflib.get_close_matches(name, list(LIFECYCLE_METHODS), n=1)
-            expected = _signature_text(close[0]) if close else ", ".join(LIFECYCLE_METHODS)
-            return CallbackValidationError(
-                f"{described}.{name} is not a spikehooks hook; expected one of the lifecycle "
-                f"methods, closest: {expected}. Rename the method (methods starting with "
-                f"'on_' are reserved for hooks).",
-                plugin=plugin,
-            )
-        hook = next((h for h in LIFECYCLE_METHODS if f"hook {h!r}" in str(exc)), None)
-        if hook is not None:
-            got = inspect.signature(getattr(plugin, hook))
-            return CallbackValidationError(
-                f"{described}.{hook} has arguments the hook does not offer; got "
-                f"{hook}{got}, expected {_signature_text(hook)} (optionally with run). "
-                f"Rename the arguments to match.",
-                plugin=plugin,
-            )
-        return CallbackValidationError(f"{described} is not a valid plugin: {exc}", plugin=plugin)
 
     def _set_first(self) -> None:
         seen: set[Any] = set()
@@ -368,7 +293,7 @@ class CallbackList:
             plugin, hook = owner
             cb_data = self._data_or_empty()
             raise CallbackError(
-                f"{_describe(plugin)}.{hook} raised {type(exc).__name__}: {exc}. "
+                f"{describe(plugin)}.{hook} raised {type(exc).__name__}: {exc}. "
                 f"The data recorded so far is in this error's cb_data.",
                 callback=plugin,
                 hook=hook,
@@ -397,16 +322,6 @@ class CallbackList:
 
 def _code_of(function: Any) -> Any:
     return getattr(getattr(function, "__func__", function), "__code__", None)
-
-
-def _is_callback(obj: Any) -> bool:
-    """A Callback, or any object offering a hook, ``set_params`` or ``get_data``."""
-    from .callback import Callback
-
-    return isinstance(obj, Callback) or any(
-        callable(getattr(obj, name, None))
-        for name in (*LIFECYCLE_METHODS, "set_params", "get_data")
-    )
 
 
 def _is_base_get_data(callback: Any) -> bool:
