@@ -67,17 +67,23 @@ def test_resume_from_latest_gives_the_uninterrupted_weights_bit_for_bit():
     assert got["rng"] == want["rng"]
 
 
+def _weights(compiled):
+    return compiled.state_dict()["learnable"]["conn0/weight"]
+
+
 def test_resume_changes_the_weights_of_a_fresh_network():
-    fresh = _train(0, [])
-    resumed_from_nothing = _train(0, [Checkpoint()], resume_from="latest")
-    np.testing.assert_array_equal(resumed_from_nothing.state_dict()["learnable"]["conn0/weight"],
-                                  fresh.state_dict()["learnable"]["conn0/weight"])
-    trained = _train(1, [Checkpoint()])
-    restored = _train(1, [Checkpoint()], resume_from=0)
-    np.testing.assert_array_equal(restored.state_dict()["learnable"]["conn0/weight"],
-                                  trained.state_dict()["learnable"]["conn0/weight"])
-    assert not np.array_equal(trained.state_dict()["learnable"]["conn0/weight"],
-                              fresh.state_dict()["learnable"]["conn0/weight"])
+    network, _, _ = _network()
+    fresh = EventPropCompiler(example_timesteps=20, losses="sparse_categorical_crossentropy",
+                              optimiser=("adam", {"alpha": 0.01}), batch_size=4,
+                              rng_seed=3).compile(network)
+    one_epoch = _train(1, [Checkpoint(path="plain")])
+    # No checkpoint to resume from: "latest" starts at epoch 0, like a plain run.
+    resumed_from_nothing = _train(1, [Checkpoint(path="empty")], resume_from="latest")
+    np.testing.assert_array_equal(_weights(resumed_from_nothing), _weights(one_epoch))
+    # The checkpoint of epoch 0 resumes at epoch 1 = num_epochs: nothing left to train.
+    restored = _train(1, [Checkpoint(path="plain")], resume_from=0)
+    np.testing.assert_array_equal(_weights(restored), _weights(one_epoch))
+    assert not np.array_equal(_weights(one_epoch), _weights(fresh))
 
 
 def test_a_checkpoints_weights_load_into_a_network_for_inference():

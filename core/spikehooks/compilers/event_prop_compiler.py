@@ -29,14 +29,21 @@ default_params: dict[type, dict[str, Any]] = {
 }
 
 
+#: Example values shown in messages about a bad compiler argument.
+_EXAMPLES = {"ttfs_alpha": 0.01, "softmax_temperature": 0.5, "min_jump_denominator": 1e-3,
+             "reg_lambda_upper": 0.0, "reg_lambda_lower": 0.0, "reg_nu_upper": 0.0}
+
+
 def _check_float(value: Any, name: str, *, minimum: float | None = None,
                  positive: bool = False) -> float:
     ok = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
     if (not ok or not np.isfinite(value) or (positive and value <= 0)
             or (minimum is not None and value < minimum)):
         bound = "> 0" if positive else f">= {minimum}" if minimum is not None else "finite"
-        raise ConfigurationError(f"EventPropCompiler {name} must be a number {bound}; got "
-                                 f"{value!r}.")
+        raise ConfigurationError(
+            f"EventPropCompiler {name} must be a number {bound}; got {value!r}. Pass a float, "
+            f"e.g. {name}={_EXAMPLES.get(name, 1.0)!r}."
+        )
     return float(value)
 
 
