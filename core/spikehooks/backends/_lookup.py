@@ -57,6 +57,19 @@ def backend_var_name(population: Any, names: Mapping[str, str], name: str) -> st
     )
 
 
+#: The one connection variable both backends have: user name -> backend name.
+CONN_VAR_NAMES = {"weight": "g"}
+
+
+def check_conn_var_name(connection: Any, name: str) -> None:
+    """Refuse a connection variable other than the weight (``"weight"`` or ``"g"``)."""
+    if name not in CONN_VAR_NAMES and name not in CONN_VAR_NAMES.values():
+        raise ConfigurationError(
+            f"variable of connection {connection.name!r} must be 'weight' ('g'); got "
+            f"{name!r}. Connections hold only their weights: pass 'weight'."
+        )
+
+
 def readout_of(population: Any) -> Any:
     """Return the readout of ``population``'s neuron, or refuse a neuron without one."""
     readout = population.neuron.readout
@@ -68,4 +81,11 @@ def readout_of(population: Any) -> Any:
     return readout
 
 
-__all__ = ["backend_var_name", "connection_entry", "population_entry", "readout_of"]
+__all__ = [
+    "CONN_VAR_NAMES",
+    "backend_var_name",
+    "check_conn_var_name",
+    "connection_entry",
+    "population_entry",
+    "readout_of",
+]

@@ -13,7 +13,13 @@ from typing import Any
 import numpy as np
 
 from ...errors import ConfigurationError
-from .._lookup import backend_var_name, connection_entry, population_entry
+from .._lookup import (
+    CONN_VAR_NAMES,
+    backend_var_name,
+    check_conn_var_name,
+    connection_entry,
+    population_entry,
+)
 
 
 def _readonly(arr: np.ndarray) -> np.ndarray:
@@ -175,15 +181,11 @@ class ProtocolMethods:
     def get_conn_var_names(self, connection: Any) -> dict[str, str]:
         """Return ``{"weight": "g"}``."""
         self._conn_plan(connection)
-        return {"weight": "g"}
+        return dict(CONN_VAR_NAMES)
 
     def _g(self, connection: Any, name: str) -> Any:
         cp = self._conn_plan(connection)
-        if name not in ("weight", "g"):
-            raise ConfigurationError(
-                f"variable of connection {connection.name!r} must be 'weight' ('g'); got "
-                f"{name!r}."
-            )
+        check_conn_var_name(connection, name)
         return cp, self._syn[connection].vars["g"]
 
     def pull_conn_var(self, connection: Any, name: str) -> None:

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from ...errors import ConfigurationError
-from .._lookup import backend_var_name
+from .._lookup import CONN_VAR_NAMES, backend_var_name, check_conn_var_name
 
 
 class ProtocolMethods:
@@ -127,15 +127,11 @@ class ProtocolMethods:
     def get_conn_var_names(self, connection: Any) -> dict[str, str]:
         """Return ``{"weight": "g"}``."""
         self._conn_state(connection)
-        return {"weight": "g"}
+        return dict(CONN_VAR_NAMES)
 
     def _check_conn_var(self, connection: Any, name: str) -> Any:
         cst = self._conn_state(connection)
-        if name not in ("weight", "g"):
-            raise ConfigurationError(
-                f"variable of connection {connection.name!r} must be 'weight' ('g'); got "
-                f"{name!r}."
-            )
+        check_conn_var_name(connection, name)
         return cst
 
     def pull_conn_var(self, connection: Any, name: str) -> None:
