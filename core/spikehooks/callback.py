@@ -55,9 +55,17 @@ class Callback:
         calls ``set_first()`` on the first callback with each key, in list
         order, so exactly one of them does the step.  ``None`` (default):
         no sharing.
+    attached_hooks : tuple of str
+        Hooks the callback may set as instance attributes in ``set_params``
+        (the dispatcher picks them up); declared so that listings show them.
     """
 
     first_of_type_key: Any = None
+
+    #: Hooks the callback may attach as instance attributes in ``set_params``
+    #: (depending on the run), listed by ``spikehooks plugins`` with the
+    #: methods it defines.
+    attached_hooks: tuple[str, ...] = ()
 
     def set_params(self, **kwargs: Any) -> None:
         """Receive the run's parameters before the first hook.

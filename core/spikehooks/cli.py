@@ -25,8 +25,11 @@ from .callback import LIFECYCLE_METHODS
 
 
 def _hooks_of_object(obj: Any) -> list[str]:
+    """Hooks a class defines or declares in ``attached_hooks`` (set in ``set_params``)."""
     target = obj if inspect.isclass(obj) or inspect.ismodule(obj) else type(obj)
-    return [name for name in LIFECYCLE_METHODS if callable(getattr(target, name, None))]
+    attached = set(getattr(target, "attached_hooks", ()))
+    return [name for name in LIFECYCLE_METHODS
+            if callable(getattr(target, name, None)) or name in attached]
 
 
 def describe_entry_points(load: bool = False) -> list[dict[str, Any]]:

@@ -159,6 +159,7 @@ class EpochEndWatcher:
 
     #: Act after every other callback (a checkpoint saves their final state).
     epoch_end_trylast = False
+    attached_hooks: tuple[str, ...] = ("on_epoch_end", "on_validation_end")
 
     def watch_epoch_end(self, validation: bool) -> None:
         """Attach ``on_epoch_end`` (and ``on_validation_end`` when validating) hooks."""

@@ -86,3 +86,18 @@ def test_unknown_subcommand_exits_with_usage():
     with pytest.raises(SystemExit) as info:
         cli.main(["plugin"])
     assert info.value.code == 2
+
+
+def test_hooks_attached_in_set_params_are_listed_when_declared(fake_dist, capsys):
+    source = CALLBACK_MODULE + '''
+
+class Windowed(Callback):
+    attached_hooks = ("on_timestep_end",)
+
+    def set_params(self, **kwargs):
+        self.on_timestep_end = lambda timestep: None
+'''
+    fake_dist("alpha-plugin", {"callbacks": {"windowed": "alpha_cli_mod:Windowed"}},
+              {"alpha_cli_mod": source})
+    records = {r["name"]: r for r in _listing(capsys, "--load")}
+    assert records["windowed"]["hooks"] == ["on_timestep_end"]

@@ -52,6 +52,9 @@ class SpikeRecorder(RecorderBase):
     ``recorder.example_indices`` holds the data-set index of every entry.
     """
 
+    #: The window pull, attached when the buffer is shorter than a batch.
+    attached_hooks = ("on_timestep_end",)
+
     first_of_type_key = "spikehooks_recorders:pull_recording_buffers"
 
     def __init__(self, pop: Any, key: Any = None, example_filter: Any = None,

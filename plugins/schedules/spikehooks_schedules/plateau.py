@@ -56,6 +56,8 @@ class ReduceOnPlateau(EpochEndWatcher, Callback):
         then counts batches).  Not possible with ``val_`` monitors.
     """
 
+    attached_hooks = ("on_epoch_end", "on_validation_end", "on_batch_end")
+
     def __init__(self, monitor: str, factor: float = 0.1, patience: int = 10,
                  min_delta: float = 0.0, mode: str = "auto", min_value: float = 0.0, *,
                  param: str = "alpha", per_batch: bool = False):

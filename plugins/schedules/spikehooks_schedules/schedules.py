@@ -81,6 +81,8 @@ class OptimiserParamSchedule(Callback):
 class _ClosedFormSchedule(Callback):
     """A schedule ``value(progress, initial)``, applied per epoch or per batch."""
 
+    attached_hooks: tuple[str, ...] = ("on_batch_begin",)
+
     def __init__(self, param: str, per_batch: bool):
         if not isinstance(per_batch, bool):
             raise ConfigurationError(
