@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from _genn_helpers import (
-    PYGENN_MISSING,
+from _genn_helpers import PYGENN_MISSING, compiler
+from _golden import (
     ProtocolRecorder,
-    compiler,
     golden_list,
     golden_spikes,
     if_input_network,

@@ -9,40 +9,23 @@ ascending); our own order is checked too.  Variables must agree bit for bit.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
-
-from spikehooks import InferenceCompiler, InputLayer, Layer, SequentialNetwork
-from spikehooks.connectivity import Dense
-from spikehooks.data import preprocess_spikes
-from spikehooks.neurons import (
-    IntegrateFireInput,
-    LeakyIntegrate,
-    LeakyIntegrateFire,
-    SpikeInput,
+from _golden import (
+    golden_list,
+    golden_spikes,
+    if_input_network,
+    load_golden,
+    spike_input_network,
 )
-from spikehooks.synapses import Exponential
+
+from spikehooks import InferenceCompiler
 from spikehooks_recorders import SpikeRecorder, VarRecorder
-
-GOLDEN = Path(__file__).resolve().parents[1] / "fixtures" / "golden"
-
-
-def entries(ref, key, field=None):
-    n = int(ref[f"{key}__len"])
-    name = f"{key}__{field}__" if field else f"{key}__"
-    return [ref[f"{name}{k}"] for k in range(n)]
 
 
 def run_if_input_case():
-    ref = np.load(GOLDEN / "if_input_lif_li.npz")
-    network = SequentialNetwork()
-    with network:
-        inp = InputLayer(IntegrateFireInput(v_thresh=5.0), 20, record_spikes=True)
-        hidden = Layer(Dense(ref["W1"]), LeakyIntegrateFire(v_thresh=1.0, tau_mem=20.0), 10,
-                       record_spikes=True)
-        out = Layer(Dense(ref["W2"]), LeakyIntegrate(tau_mem=20.0, readout="sum_var"), 3)
+    ref = load_golden("if_input_lif_li")
+    network, inp, hidden, out = if_input_network(ref)
     compiler = InferenceCompiler(evaluate_timesteps=50, dt=1.0, batch_size=1,
                                  reset_in_syn_between_batches=False)
     callbacks = [SpikeRecorder(inp, key="input_spikes"),
@@ -56,19 +39,11 @@ def run_if_input_case():
 
 
 def run_spike_input_case():
-    ref = np.load(GOLDEN / "spike_input_exp_lif.npz")
-    network = SequentialNetwork()
-    with network:
-        inp = InputLayer(SpikeInput(), 5, record_spikes=True)
-        hidden = Layer(Dense(ref["W_hid"]),
-                       LeakyIntegrateFire(v_thresh=1.0, tau_mem=10.0, tau_refrac=2.0), 4,
-                       Exponential(5.0), record_spikes=True)
-        out = Layer(Dense(ref["W_out"]), LeakyIntegrate(tau_mem=10.0, readout="max_var"), 2,
-                    Exponential(5.0))
+    ref = load_golden("spike_input_exp_lif")
+    network, inp, hidden, out = spike_input_network(ref)
     compiler = InferenceCompiler(evaluate_timesteps=40, dt=1.0, batch_size=1,
                                  reset_in_syn_between_batches=False)
-    spikes = [preprocess_spikes(ref[f"spike_times__{e}"], ref[f"spike_ids__{e}"], 5)
-              for e in range(4)]
+    spikes = golden_spikes(ref)
     callbacks = [SpikeRecorder(inp, key="input_spikes"),
                  SpikeRecorder(hidden, key="hidden_spikes"),
                  VarRecorder(hidden, "v", key="hidden_v"),
@@ -96,7 +71,7 @@ def test_spikes_match_as_sets_per_timestep(case):
     name, ref, cb_data = case
     for key in SPIKE_KEYS:
         times, ids = cb_data[key]
-        ref_times, ref_ids = entries(ref, key, "times"), entries(ref, key, "ids")
+        ref_times, ref_ids = golden_list(ref, key, "times"), golden_list(ref, key, "ids")
         assert len(times) == len(ref_times)
         for k in range(len(times)):
             assert times[k].dtype == np.float64 and ids[k].dtype == np.int32
@@ -110,15 +85,15 @@ def test_spikes_in_our_order(case):
     for key in SPIKE_KEYS:
         times, ids = cb_data[key]
         for k, (t, i) in enumerate(zip(times, ids, strict=True)):
-            order = np.lexsort((entries(ref, key, "ids")[k], entries(ref, key, "times")[k]))
-            np.testing.assert_array_equal(t, entries(ref, key, "times")[k][order])
-            np.testing.assert_array_equal(i, entries(ref, key, "ids")[k][order])
+            order = np.lexsort((golden_list(ref, key, "ids")[k], golden_list(ref, key, "times")[k]))
+            np.testing.assert_array_equal(t, golden_list(ref, key, "times")[k][order])
+            np.testing.assert_array_equal(i, golden_list(ref, key, "ids")[k][order])
 
 
 def test_variables_bit_exact(case):
     name, ref, cb_data = case
     for key in VAR_KEYS[name]:
-        want = entries(ref, key)
+        want = golden_list(ref, key)
         assert len(cb_data[key]) == len(want)
         for got, expected in zip(cb_data[key], want, strict=True):
             assert got.dtype == np.float32 and got.shape == expected.shape

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from _runtime_helpers import (
+from _golden import (
     ProtocolRecorder,
     golden_spikes,
     if_input_network,

@@ -1,4 +1,8 @@
-"""Helpers shared by the runtime tests: the golden networks and a protocol-only recorder."""
+"""The golden networks and a protocol-only recorder, shared by the runtime and GeNN tests.
+
+``tests/`` is on ``sys.path`` (it holds the root conftest), so test modules in
+any folder import this as ``_golden``.
+"""
 
 from __future__ import annotations
 
@@ -17,7 +21,7 @@ from spikehooks.neurons import (
 )
 from spikehooks.synapses import Exponential
 
-GOLDEN = Path(__file__).resolve().parent.parent / "fixtures" / "golden"
+GOLDEN = Path(__file__).resolve().parent / "fixtures" / "golden"
 
 
 def load_golden(name: str) -> dict:
@@ -48,7 +52,7 @@ def spike_input_network(data: dict):
     """The second golden case: SpikeInput 5 -> LIF 4 (refractory) -> LI 2 (max_var), exponential."""
     network = SequentialNetwork()
     with network:
-        inp = InputLayer(SpikeInput(), 5, record_spikes=True, name="input")
+        inp = InputLayer(SpikeInput(max_spikes=1000), 5, record_spikes=True, name="input")
         hidden = Layer(Dense(data["W_hid"]),
                        LeakyIntegrateFire(v_thresh=1.0, tau_mem=10.0, tau_refrac=2.0), 4,
                        Exponential(5.0), record_spikes=True, name="hidden")
