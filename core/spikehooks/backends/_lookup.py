@@ -70,6 +70,16 @@ def check_conn_var_name(connection: Any, name: str) -> None:
         )
 
 
+def check_batch_input(population: Any, num_examples: int, batch_size: int) -> int:
+    """Return ``num_examples``, or refuse more examples than one batch holds."""
+    if num_examples > batch_size:
+        raise ConfigurationError(
+            f"input of population {population.name!r} must hold at most batch_size="
+            f"{batch_size} examples; got {num_examples}. Split the data into batches."
+        )
+    return num_examples
+
+
 def readout_of(population: Any) -> Any:
     """Return the readout of ``population``'s neuron, or refuse a neuron without one."""
     readout = population.neuron.readout
@@ -84,6 +94,7 @@ def readout_of(population: Any) -> Any:
 __all__ = [
     "CONN_VAR_NAMES",
     "backend_var_name",
+    "check_batch_input",
     "check_conn_var_name",
     "connection_entry",
     "population_entry",

@@ -11,7 +11,7 @@ import numpy as np
 
 from ...errors import ConfigurationError
 from ...neurons import IntegrateFireInput, PoissonInput, SpikeInput
-from .._lookup import readout_of
+from .._lookup import check_batch_input, readout_of
 from ._build import build_model
 from ._plan import make_plan
 from ._protocol import ProtocolMethods
@@ -176,12 +176,7 @@ class GeNNBackend(ProtocolMethods):
         """
         self._group(population)
         neuron = population.neuron
-        k = len(examples)
-        if k > self.batch_size:
-            raise ConfigurationError(
-                f"input of population {population.name!r} must hold at most batch_size="
-                f"{self.batch_size} examples; got {k}. Split the data into batches."
-            )
+        k = check_batch_input(population, len(examples), self.batch_size)
         if isinstance(neuron, SpikeInput):
             self._set_spike_input(population, examples)
         elif isinstance(neuron, (IntegrateFireInput, PoissonInput)):

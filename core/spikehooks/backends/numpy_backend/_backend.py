@@ -11,7 +11,7 @@ from ...connectivity import OneToOne
 from ...errors import ConfigurationError
 from ...neurons import IntegrateFireInput, PoissonInput, SpikeInput
 from ...synapses import Delta
-from .._lookup import connection_entry, population_entry, readout_of
+from .._lookup import check_batch_input, connection_entry, population_entry, readout_of
 from . import _kernels, _synaptic
 from ._protocol_methods import ProtocolMethods
 from ._state import ConnectionState, PopulationState
@@ -178,12 +178,7 @@ class NumpyBackend(ProtocolMethods):
         """
         pst = self._state(population)
         neuron = population.neuron
-        k = len(examples)
-        if k > self.batch_size:
-            raise ConfigurationError(
-                f"input of population {population.name!r} must hold at most batch_size="
-                f"{self.batch_size} examples; got {k}. Split the data into batches."
-            )
+        k = check_batch_input(population, len(examples), self.batch_size)
         if isinstance(neuron, SpikeInput):
             pst.input = _batch_spike_times(examples, self.batch_size, population.num_neurons)
         elif isinstance(neuron, IntegrateFireInput):
