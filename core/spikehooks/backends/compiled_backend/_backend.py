@@ -1,0 +1,206 @@
+"""The compiled CPU backend: the NumPy backend's state, every batch's time loop in numba."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import numpy as np
+
+from ...errors import ConfigurationError
+from ..numpy_backend import NumpyBackend
+from ..numpy_backend._state import ConnectionState, PopulationState
+from ._checks import check_num_threads, check_options, check_supported
+from ._layout import Layout
+
+log = logging.getLogger(__name__)
+
+
+class CompiledBackend(NumpyBackend):
+    """Simulates a network with one compiled (numba) call per batch, entries across cores.
+
+    Same state, same protocol and the same results, bit for bit, as the
+    NumPy backend with ``accumulation="sequential"`` (which it extends): the
+    kernel does the NumPy backend's float32 operations in the same order,
+    delivers only the rows of the neurons that spiked (spikes x fan-out) and
+    fills the bit-packed recording buffers itself.
+
+    Parameters
+    ----------
+    network, batch_size, dt, num_timesteps, num_recording_timesteps, rng_seed
+        As for :class:`~spikehooks.backends.numpy_backend.NumpyBackend`.
+    num_threads : int, optional
+        Threads the batch entries are spread over (default: every core numba
+        sees).  Results do not depend on it.
+
+    Notes
+    -----
+    :meth:`run` simulates all its steps in one call.  With a step observer
+    (or a callback with per-timestep hooks, which steps with :meth:`step`)
+    it returns to Python after every step.  Training reads the forward pass
+    from a trace the kernel fills (:meth:`start_trace`) instead.
+    """
+
+    name = "compiled"
+    supports_training = True
+
+    def __init__(self, network: Any, *, batch_size: int, dt: float, num_timesteps: int,
+                 num_recording_timesteps: int | None = None, rng_seed: int = 0,
+                 num_threads: Any = None, **options: Any):
+        check_options(options)
+        self.num_threads = check_num_threads(num_threads)
+        check_supported(network)
+        self._trace_cols = np.zeros(0, dtype=np.int64)
+        super().__init__(network, batch_size=batch_size, dt=dt, num_timesteps=num_timesteps,
+                         num_recording_timesteps=num_recording_timesteps, rng_seed=rng_seed,
+                         accumulation="sequential")
+
+    # ------------------------------------------------------------ building
+    def _build(self) -> None:
+        for conn in self.network.connections:
+            if conn.connectivity.delay:
+                raise ConfigurationError(
+                    f"Connection {conn.name!r} delay must be 0 on the compiled backend; got "
+                    f"{conn.connectivity.delay}. Remove the delay."
+                )
+        # The same states, built in the same order, draw the same initial values.
+        for pop in self.network.populations:
+            self._pops[pop] = PopulationState(pop, self.batch_size,
+                                              self.num_recording_timesteps, self._rng)
+        for conn in self.network.connections:
+            self._conns[conn] = ConnectionState(conn, self.batch_size, self._rng)
+        ordered = {c: self._conns[c] for pop in self.network.populations for c in pop.incoming}
+        self._layout = Layout(self._pops, ordered, self.batch_size,
+                              self.num_recording_timesteps, self.num_timesteps, self.dt)
+        self._step_fns = ()
+        self._spike_input_ids: tuple = ()
+        self._spike_times = np.full(1, np.inf, dtype=np.float32)
+        self._pointers = np.zeros(max(self._layout.num_pointers, 1), dtype=np.int64)
+        self._no_trace_f = np.zeros((0, 0, 0), dtype=np.float32)
+        self._no_trace_spikes = np.zeros((0, 0, 0), dtype=bool)
+        self._trace_f = self._no_trace_f
+        self._trace_spikes = self._no_trace_spikes
+        self._prepare_spike_inputs()
+
+    # ------------------------------------------------------------- running
+    def step(self) -> None:
+        """Advance one timestep (one kernel call), then call the step observers."""
+        t = self.timestep
+        self._simulate(t, t + 1)
+        self.timestep = t + 1
+        for observer in self._observers:
+            observer(t)
+
+    def run(self, num_steps: int) -> None:
+        """Advance ``num_steps`` timesteps in one kernel call (step by step with observers)."""
+        if self._observers:
+            for _ in range(num_steps):
+                self.step()
+            return
+        start = self.timestep
+        self._simulate(start, start + num_steps)
+        self.timestep = start + num_steps
+
+    def _simulate(self, t0: int, t1: int) -> None:
+        from ._kernels import run_steps
+        from ._numba import set_threads
+
+        lay = self._layout
+        self._prepare_spike_inputs()
+        uniforms = self._draw_uniforms(t1 - t0)
+        set_threads(self.num_threads)
+        run_steps(t0, t1, np.float32(self.dt), lay.pop_i, lay.pop_f, lay.conn_i, lay.conn_f,
+                  lay.inj, lay.weights, lay.row_ptr, lay.cols, lay.fstate, lay.spikes,
+                  lay.record, lay.consts, lay.data_f, lay.data_b, uniforms,
+                  self._spike_times, self._pointers, self._trace_cols, self._trace_f,
+                  self._trace_spikes)
+
+    def _draw_uniforms(self, num_steps: int) -> np.ndarray:
+        """Poisson draws of ``num_steps`` steps, in the NumPy backend's order.
+
+        The NumPy backend draws ``(batch, n)`` float32 per Poisson population
+        per step, in creation order; one C-order draw of ``(steps, columns)``
+        takes the same numbers from the generator in the same order.
+        """
+        columns = self._layout.num_uniform_columns
+        if not columns:
+            return np.zeros((0, 1), dtype=np.float32)
+        return self._rng.random((num_steps, columns), dtype=np.float32)
+
+    def _prepare_spike_inputs(self) -> None:
+        """Join every SpikeInput's spike times into one array the kernel reads.
+
+        ``set_input`` replaces a population's ``(times, pointer)``; after
+        joining, each population's pair is rebound to views of the joined
+        arrays (pointers then index the joined times).
+        """
+        inputs = self._layout.spike_inputs
+        if not inputs:
+            return
+        current = tuple(id(self._pops[pop].input) for pop, _ in inputs)
+        if current == self._spike_input_ids:
+            return
+        pieces, offset = [], 0
+        for pop, p0 in inputs:
+            pst = self._pops[pop]
+            size = self.batch_size * pop.num_neurons
+            if pst.input is None:  # no input yet: nothing ever fires
+                times, pointer = np.full(size, np.inf, np.float32), np.arange(size)
+            else:
+                times, pointer = pst.input
+            pieces.append(times)
+            self._pointers[p0:p0 + size] = pointer + offset
+            offset += len(times)
+        self._spike_times = np.concatenate(pieces).astype(np.float32, copy=False)
+        for pop, p0 in inputs:
+            size = self.batch_size * pop.num_neurons
+            self._pops[pop].input = (self._spike_times, self._pointers[p0:p0 + size])
+        self._spike_input_ids = tuple(id(self._pops[pop].input) for pop, _ in inputs)
+
+    # ----------------------------------------------------------- tracing
+    def start_trace(self, variables: list[tuple[Any, str]]) -> None:
+        """Keep every step's spikes and the given variables during the batch's simulation.
+
+        Parameters
+        ----------
+        variables : list of (Population, str)
+            Variables (backend names, or ``"Isyn"`` for the synaptic input)
+            copied after every step.  Read with :meth:`traced_spikes` and
+            :meth:`traced_var`; the trace lasts until :meth:`stop_trace`.
+        """
+        lay = self._layout
+        cols: list[int] = []
+        self._trace_index: dict[tuple[Any, str], int] = {}
+        for pop, name in variables:
+            key = (pop, name if name == "Isyn" else self._var_key(pop, name))
+            self._trace_index[key] = len(cols)
+            c0 = lay.var_cols[key]
+            cols.extend(range(c0, c0 + pop.num_neurons))
+        self._trace_cols = np.asarray(cols, dtype=np.int64)
+        steps, batch = self.num_timesteps, self.batch_size
+        self._trace_f = np.zeros((steps, batch, len(cols)), dtype=np.float32)
+        self._trace_spikes = np.zeros((steps, batch, max(lay.num_spike_columns, 1)), dtype=bool)
+
+    def stop_trace(self) -> None:
+        """Stop keeping the trace (and free it)."""
+        self._trace_cols = np.zeros(0, dtype=np.int64)
+        self._trace_f, self._trace_spikes = self._no_trace_f, self._no_trace_spikes
+
+    def traced_spikes(self, population: Any) -> np.ndarray:
+        """Return the spikes of every traced step: bool (num_timesteps, batch_size, n) view."""
+        s0 = self._layout.spike_cols[self._state(population).population]
+        return self._trace_spikes[:, :, s0:s0 + population.num_neurons]
+
+    def traced_var(self, population: Any, name: str) -> np.ndarray:
+        """Return a traced variable: float32 (num_timesteps, batch_size, n) view."""
+        key = (population, name if name == "Isyn" else self._var_key(population, name))
+        k0 = self._trace_index[key]
+        return self._trace_f[:, :, k0:k0 + population.num_neurons]
+
+    def __repr__(self) -> str:
+        return (f"CompiledBackend(batch_size={self.batch_size}, dt={self.dt}, "
+                f"num_timesteps={self.num_timesteps}, num_threads={self.num_threads}, "
+                f"populations={[p.name for p in self._pops]})")
+
+
+__all__ = ["CompiledBackend"]

@@ -1,0 +1,75 @@
+"""What the compiled backend refuses, before anything is built or run."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ...errors import ConfigurationError
+from ._layout import neuron_kind, readout_kind
+from ._numba import max_threads, require_numba
+
+#: Options the compiled backend accepts besides the compiler's own settings.
+OPTIONS = ("num_threads",)
+
+
+def check_options(options: dict[str, Any]) -> None:
+    """Refuse any backend option the compiled backend does not have."""
+    if options:
+        raise ConfigurationError(
+            f"compiled backend options must be among {list(OPTIONS)}; got "
+            f"{sorted(options)}. Remove them (the compiled backend always sums in GeNN's "
+            f"sequential order), or use backend=('numpy', {{...}}) for NumPy-backend options."
+        )
+
+
+def check_num_threads(num_threads: Any) -> int:
+    """Return the thread count (default: every core), or refuse one that is not a positive int."""
+    require_numba()
+    limit = max_threads()
+    if num_threads is None:
+        return limit
+    if (isinstance(num_threads, (bool, np.bool_))
+            or not isinstance(num_threads, (int, np.integer)) or num_threads < 1):
+        raise ConfigurationError(
+            f"compiled backend num_threads must be a positive int; got {num_threads!r}. "
+            f"Pass e.g. num_threads=1, or leave it out to use all {limit} cores."
+        )
+    if num_threads > limit:
+        raise ConfigurationError(
+            f"compiled backend num_threads must be at most {limit} (the threads numba "
+            f"starts); got {num_threads}. Pass num_threads<={limit}, or set NUMBA_NUM_THREADS "
+            f"before starting Python."
+        )
+    return int(num_threads)
+
+
+def unsupported_feature(network: Any) -> str | None:
+    """Return a description of the first feature of ``network`` the kernel cannot run."""
+    for pop in network.populations:
+        neuron = pop.neuron
+        if neuron_kind(neuron) is None:
+            return f"population {pop.name!r} has neuron model {type(neuron).__name__}"
+        if readout_kind(neuron.readout) is None:
+            return (f"population {pop.name!r} has readout "
+                    f"{type(neuron.readout).__name__}")
+    for conn in network.connections:
+        if not conn.source.neuron.spiking:
+            return (f"connection {conn.name!r} comes from non-spiking population "
+                    f"{conn.source.name!r}")
+    return None
+
+
+def check_supported(network: Any) -> None:
+    """Refuse a network with a feature the compiled kernel has no code for."""
+    feature = unsupported_feature(network)
+    if feature is not None:
+        raise ConfigurationError(
+            f"compiled backend network must use only the built-in models it compiles; got "
+            f"{feature}. The NumPy backend runs it: pass backend='numpy'."
+        )
+
+
+__all__ = ["OPTIONS", "check_num_threads", "check_options", "check_supported",
+           "unsupported_feature"]

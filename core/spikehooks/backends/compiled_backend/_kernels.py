@@ -1,0 +1,341 @@
+"""The compiled time loop: every step of a batch in one call, batch entries across cores.
+
+One step (the NumPy backend's order, float32 operation by operation, so the
+two backends agree bit for bit):
+
+1. every connection adds the rows of the weights of the spikes its source
+   emitted in the previous step, one row at a time in ascending pre id
+   (GeNN's single-threaded CPU order), to its accumulator;
+2. every population, in creation order, sums its connections' input into
+   ``Isyn`` (exponential synapses decay after injecting), updates, fires,
+   resets, updates its readout and packs its spikes into the recording
+   buffer.
+
+Batch entries are independent, so ``prange`` over them makes the result
+independent of the number of threads.  No fast-math: LLVM may then neither
+reorder sums nor fuse multiply-adds.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, prange
+
+from ._tables import (
+    AVG_VAR,
+    C_EXPONENTIAL,
+    C_ONE_TO_ONE,
+    C_OUT,
+    C_POST,
+    C_PRE,
+    C_ROW_START,
+    C_SCALED,
+    C_SRC_SPIKE,
+    C_WEIGHT,
+    CF_DECAY,
+    CF_ISCALE,
+    FIRST_SPIKE,
+    IF,
+    IF_INPUT,
+    INTEGRATE_IN_REFRAC,
+    LI,
+    LIF,
+    MAX_VAR,
+    P_ACC,
+    P_BIAS,
+    P_DATA,
+    P_FLAGS,
+    P_FRAME_STEPS,
+    P_FRAMES,
+    P_INJ_COUNT,
+    P_INJ_START,
+    P_INPUT,
+    P_ISYN,
+    P_KIND,
+    P_LONE_DELTA,
+    P_N,
+    P_POINTER,
+    P_READOUT,
+    P_REC,
+    P_REFRAC,
+    P_SPIKE,
+    P_UNIFORM,
+    P_V,
+    PF_ALPHA,
+    PF_AVG_SCALE,
+    PF_DROP,
+    PF_DT,
+    PF_ONE_MINUS_ALPHA,
+    PF_RESET,
+    PF_TAU_REFRAC,
+    PF_THRESH,
+    POISSON,
+    REFRACTORY,
+    RELATIVE_RESET,
+    SCALE_I,
+    SPIKE_COUNT,
+    SPIKE_INPUT,
+    SUM_VAR,
+)
+
+
+@njit(cache=True, nogil=True)
+def _deliver(b, ci, cf, weights, row_ptr, cols, fstate, spikes):
+    """Add connection ``ci``'s previous-step spikes into its accumulator, entry ``b``."""
+    n_pre, n_post = ci[C_PRE], ci[C_POST]
+    src, out, w0 = ci[C_SRC_SPIKE], ci[C_OUT], ci[C_WEIGHT]
+    exponential = ci[C_EXPONENTIAL] != 0
+    if ci[C_ONE_TO_ONE] != 0:
+        # The NumPy backend multiplies the 0/1 spike by the diagonal weight.
+        for i in range(n_post):
+            s = np.float32(1.0) if spikes[b, src + i] else np.float32(0.0)
+            value = s * weights[w0 + i * n_post + i]
+            if exponential:
+                fstate[b, out + i] = fstate[b, out + i] + value
+            else:
+                fstate[b, out + i] = value
+        return
+    if not exponential:
+        for j in range(n_post):
+            fstate[b, out + j] = np.float32(0.0)
+    sparse = ci[C_ROW_START] >= 0
+    for pre in range(n_pre):
+        if not spikes[b, src + pre]:
+            continue
+        row = w0 + pre * n_post
+        if sparse:
+            # Absent synapses hold weight 0: skipping them leaves every sum as it is.
+            r = ci[C_ROW_START] + pre
+            for k in range(row_ptr[r], row_ptr[r + 1]):
+                j = cols[k]
+                fstate[b, out + j] = fstate[b, out + j] + weights[row + j]
+        else:
+            for j in range(n_post):
+                fstate[b, out + j] = fstate[b, out + j] + weights[row + j]
+
+
+@njit(cache=True, nogil=True)
+def _inject(b, p, pi, conn_i, conn_f, inj, fstate):
+    """``Isyn = in_1 + in_2 + ...`` in connection order; exponential inputs then decay."""
+    n, isyn = pi[P_N], pi[P_ISYN]
+    start, count = pi[P_INJ_START], pi[P_INJ_COUNT]
+    for k in range(count):
+        c = inj[start + k]
+        src = conn_i[c, C_OUT]
+        scaled = conn_i[c, C_SCALED] != 0
+        scale = conn_f[c, CF_ISCALE]
+        for i in range(n):
+            value = fstate[b, src + i]
+            if scaled:
+                value = value * scale
+            if k == 0:
+                fstate[b, isyn + i] = value
+            else:
+                fstate[b, isyn + i] = fstate[b, isyn + i] + value
+        if conn_i[c, C_EXPONENTIAL] != 0:
+            decay = conn_f[c, CF_DECAY]
+            for i in range(n):
+                fstate[b, src + i] = fstate[b, src + i] * decay
+
+
+@njit(cache=True, nogil=True)
+def _readout_after_v(b, pi, pf, fstate, i, v):
+    kind = pi[P_READOUT]
+    col = pi[P_ACC] + i
+    if kind == SUM_VAR:
+        fstate[b, col] = fstate[b, col] + v
+    elif kind == MAX_VAR:
+        acc = fstate[b, col]
+        # np.maximum: NaN wins.
+        if v > acc or v != v:
+            fstate[b, col] = v
+    elif kind == AVG_VAR:
+        fstate[b, col] = fstate[b, col] + v * pf[PF_AVG_SCALE]
+
+
+@njit(cache=True, nogil=True)
+def _readout_after_reset(b, pi, fstate, i, spiked, now):
+    kind = pi[P_READOUT]
+    col = pi[P_ACC] + i
+    if kind == SPIKE_COUNT:
+        fstate[b, col] = fstate[b, col] + (np.float32(1.0) if spiked else np.float32(0.0))
+    elif kind == FIRST_SPIKE and spiked:
+        value = -now
+        acc = fstate[b, col]
+        if value > acc or value != value:
+            fstate[b, col] = value
+
+
+@njit(cache=True, nogil=True)
+def _update(b, t, r, batch, pi, pf, fstate, spikes, consts, data_f, data_b, uniforms,
+            spike_times, pointers, now):
+    """Update, fire and reset population row ``pi`` for entry ``b`` at step ``t``."""
+    kind, n = pi[P_KIND], pi[P_N]
+    vcol, scol = pi[P_V], pi[P_SPIKE]
+    if kind == IF_INPUT:
+        thresh, reset = pf[PF_THRESH], pf[PF_RESET]
+        frames = pi[P_FRAMES]
+        icol = pi[P_INPUT]
+        if frames > 1:
+            frame = min(t // pi[P_FRAME_STEPS], frames - 1)
+            base = pi[P_DATA] + (frame * batch + b) * n
+            for i in range(n):
+                fstate[b, icol + i] = data_f[base + i]
+        for i in range(n):
+            v = fstate[b, vcol + i] + fstate[b, icol + i]
+            fired = v >= thresh
+            spikes[b, scol + i] = fired
+            fstate[b, vcol + i] = reset if fired else v
+    elif kind == SPIKE_INPUT:
+        base = pi[P_POINTER] + b * n
+        for i in range(n):
+            p = pointers[base + i]
+            fired = spike_times[p] <= now
+            spikes[b, scol + i] = fired
+            if fired:
+                pointers[base + i] = p + 1
+    elif kind == POISSON:
+        frames = pi[P_FRAMES]
+        frame = min(t // pi[P_FRAME_STEPS], frames - 1)
+        base = pi[P_DATA] + (frame * batch + b) * n
+        ubase = pi[P_UNIFORM] + b * n
+        for i in range(n):
+            spikes[b, scol + i] = (uniforms[r, ubase + i] >= data_f[base + i]) and \
+                data_b[base + i]
+    elif kind == IF:
+        thresh, reset = pf[PF_THRESH], pf[PF_RESET]
+        isyn = pi[P_ISYN]
+        for i in range(n):
+            v = fstate[b, vcol + i] + fstate[b, isyn + i]
+            _readout_after_v(b, pi, pf, fstate, i, v)
+            fired = v >= thresh
+            spikes[b, scol + i] = fired
+            fstate[b, vcol + i] = reset if fired else v
+            _readout_after_reset(b, pi, fstate, i, fired, now)
+    elif kind == LIF:
+        thresh, reset, drop = pf[PF_THRESH], pf[PF_RESET], pf[PF_DROP]
+        alpha, one_minus_alpha = pf[PF_ALPHA], pf[PF_ONE_MINUS_ALPHA]
+        flags = pi[P_FLAGS]
+        scale_i = (flags & SCALE_I) != 0
+        relative = (flags & RELATIVE_RESET) != 0
+        refractory = (flags & REFRACTORY) != 0
+        always = (flags & INTEGRATE_IN_REFRAC) != 0
+        tau_refrac = pf[PF_TAU_REFRAC]
+        dt32 = pf[PF_DT]
+        isyn, rcol = pi[P_ISYN], pi[P_REFRAC]
+        for i in range(n):
+            current = fstate[b, isyn + i]
+            if scale_i:
+                current = current * one_minus_alpha
+            v = fstate[b, vcol + i]
+            if refractory:
+                refrac = fstate[b, rcol + i]
+                busy = refrac > np.float32(0.0)
+                if always or not busy:
+                    v = v * alpha
+                    v = v + current
+                if busy:
+                    refrac = refrac - dt32
+            else:
+                v = v * alpha
+                v = v + current
+            _readout_after_v(b, pi, pf, fstate, i, v)
+            fired = v >= thresh
+            if refractory:
+                fired = fired and refrac <= np.float32(0.0)
+            if fired:
+                v = v - drop if relative else reset
+            fstate[b, vcol + i] = v
+            if refractory:
+                fstate[b, rcol + i] = tau_refrac if fired else refrac
+            spikes[b, scol + i] = fired
+            _readout_after_reset(b, pi, fstate, i, fired, now)
+    elif kind == LI:
+        alpha, one_minus_alpha = pf[PF_ALPHA], pf[PF_ONE_MINUS_ALPHA]
+        scale_i = (pi[P_FLAGS] & SCALE_I) != 0
+        isyn, bias = pi[P_ISYN], pi[P_BIAS]
+        for i in range(n):
+            v = fstate[b, vcol + i] * alpha
+            if scale_i:
+                v = v + fstate[b, isyn + i] * one_minus_alpha
+            else:
+                v = v + fstate[b, isyn + i]
+            if bias >= 0:
+                v = v + consts[bias + i]
+            fstate[b, vcol + i] = v
+            _readout_after_v(b, pi, pf, fstate, i, v)
+
+
+@njit(cache=True, nogil=True)
+def _record(b, t, pi, spikes, record):
+    """Pack entry ``b``'s spikes into row ``t % rows`` (bit ``i % 32`` of word ``i // 32``)."""
+    n, scol, wcol = pi[P_N], pi[P_SPIKE], pi[P_REC]
+    row = t % record.shape[0]
+    for w in range((n + 31) // 32):
+        word = np.uint32(0)
+        for bit in range(min(32, n - w * 32)):
+            if spikes[b, scol + w * 32 + bit]:
+                word |= np.uint32(1) << np.uint32(bit)
+        record[row, b, wcol + w] = word
+
+
+@njit(cache=True, parallel=True, nogil=True)
+def run_steps(t0, t1, dt, pop_i, pop_f, conn_i, conn_f, inj, weights, row_ptr, cols, fstate,
+              spikes, record, consts, data_f, data_b, uniforms, spike_times, pointers,
+              trace_cols, trace_f, trace_spikes):
+    """Simulate timesteps ``t0 .. t1 - 1`` of every batch entry.
+
+    Parameters
+    ----------
+    t0, t1 : int
+        Timesteps within the batch.
+    dt : numpy.float32
+        Step in ms (time of step ``t`` is ``float32(t) * dt``).
+    pop_i, pop_f : numpy.ndarray, int64 (P, POP_INT_COLUMNS) / float32 (P, POP_FLOAT_COLUMNS)
+    conn_i, conn_f : numpy.ndarray, int64 (C, CONN_INT_COLUMNS) / float32 (C, CONN_FLOAT_COLUMNS)
+    inj : numpy.ndarray of int64
+        Incoming connection indices of every population, in injection order.
+    weights : numpy.ndarray of float32
+        Every connection's pre-major weight table, flat.
+    row_ptr, cols : numpy.ndarray of int64
+        Sparse connections' existing synapses per pre neuron (CSR).
+    fstate : numpy.ndarray of float32, shape (batch, columns)
+        Every state variable, readout, ``Isyn`` and ``inSyn``.
+    spikes : numpy.ndarray of bool, shape (batch, spiking neurons)
+    record : numpy.ndarray of uint32, shape (rec_steps, batch, words)
+    consts : numpy.ndarray of float32
+        Per-neuron constants (biases).
+    data_f, data_b : numpy.ndarray of float32 / bool
+        Input frames (IntegrateFireInput frames, Poisson limits / signs).
+    uniforms : numpy.ndarray of float32, shape (t1 - t0, poisson columns)
+        Poisson draws of these steps, drawn beforehand in the NumPy backend's order.
+    spike_times, pointers : numpy.ndarray of float32 / int64
+        SpikeInput times (inf-terminated per neuron) and each neuron's next spike.
+    trace_cols : numpy.ndarray of int64
+        ``fstate`` columns copied into ``trace_f`` after every step (empty: no trace).
+    trace_f : numpy.ndarray of float32, shape (num_timesteps, batch, len(trace_cols))
+    trace_spikes : numpy.ndarray of bool, shape (num_timesteps, batch, spiking neurons)
+        Every step's spikes (size 0: not traced).
+    """
+    batch = fstate.shape[0]
+    num_pops, num_conns = pop_i.shape[0], conn_i.shape[0]
+    num_trace = trace_cols.shape[0]
+    trace_spk = trace_spikes.shape[0] > 0
+    for b in prange(batch):
+        for t in range(t0, t1):
+            now = np.float32(t) * dt
+            for c in range(num_conns):
+                _deliver(b, conn_i[c], conn_f[c], weights, row_ptr, cols, fstate, spikes)
+            for p in range(num_pops):
+                pi = pop_i[p]
+                if pi[P_INJ_COUNT] > 0 and pi[P_LONE_DELTA] == 0:
+                    _inject(b, p, pi, conn_i, conn_f, inj, fstate)
+                _update(b, t, t - t0, batch, pi, pop_f[p], fstate, spikes, consts, data_f,
+                        data_b, uniforms, spike_times, pointers, now)
+                if pi[P_REC] >= 0:
+                    _record(b, t, pi, spikes, record)
+            for k in range(num_trace):
+                trace_f[t, b, k] = fstate[b, trace_cols[k]]
+            if trace_spk:
+                for k in range(spikes.shape[1]):
+                    trace_spikes[t, b, k] = spikes[b, k]

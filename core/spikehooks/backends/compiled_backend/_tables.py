@@ -1,0 +1,35 @@
+"""Column layout shared by the compiled kernels and the backend that builds their tables.
+
+Every population and connection is one row of an int64 table (offsets into
+flat arrays, sizes, kinds and flags) and one row of a float32 table (its
+constants), so one compiled function runs any network of the built-in
+models without a Python call per population or per step.
+"""
+
+from __future__ import annotations
+
+# Population kinds.
+IF_INPUT, SPIKE_INPUT, POISSON, IF, LIF, LI = range(6)
+# Readout kinds.
+NO_READOUT, SUM_VAR, MAX_VAR, AVG_VAR, SPIKE_COUNT, FIRST_SPIKE = range(6)
+
+# Columns of the population int table (-1: absent).
+(P_KIND, P_N, P_V, P_REFRAC, P_INPUT, P_ISYN, P_SPIKE, P_REC, P_READOUT, P_ACC,
+ P_FRAMES, P_FRAME_STEPS, P_DATA, P_UNIFORM, P_BIAS, P_FLAGS, P_INJ_START, P_INJ_COUNT,
+ P_LONE_DELTA, P_POINTER) = range(20)
+POP_INT_COLUMNS = 20
+# Flags (P_FLAGS bits).
+SCALE_I, RELATIVE_RESET, REFRACTORY, INTEGRATE_IN_REFRAC = 1, 2, 4, 8
+
+# Columns of the population float32 table.
+(PF_THRESH, PF_RESET, PF_ALPHA, PF_ONE_MINUS_ALPHA, PF_DROP, PF_TAU_REFRAC,
+ PF_AVG_SCALE, PF_DT) = range(8)
+POP_FLOAT_COLUMNS = 8
+
+# Columns of the connection int table.
+(C_PRE, C_POST, C_SRC_SPIKE, C_OUT, C_WEIGHT, C_EXPONENTIAL, C_ONE_TO_ONE, C_SCALED,
+ C_ROW_START) = range(9)
+CONN_INT_COLUMNS = 9
+# Columns of the connection float32 table.
+CF_DECAY, CF_ISCALE = range(2)
+CONN_FLOAT_COLUMNS = 2
