@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 
 from .. import registry
+from ..backends._default import default_backend_name, unsupported_by_default
 from ..errors import ConfigurationError
 
 
@@ -28,9 +29,11 @@ class Compiler:
         Examples simulated in parallel (>= 1).
     dt : float
         Simulation step in ms (> 0).
-    backend : str or (str, dict)
-        Registered backend name (``"numpy"``), optionally with keyword
-        arguments for the backend, e.g. ``("numpy", {"accumulation": "sequential"})``.
+    backend : str, (str, dict) or None
+        Registered backend name (``"compiled"``, ``"numpy"``), optionally with
+        keyword arguments for the backend, e.g. ``("compiled", {"num_threads": 1})``.
+        None (default): the compiled backend when numba is installed, else
+        the NumPy backend (see ``docs/backends.md``).
     rng_seed : int
         Seed for weight/state initialisers and stochastic inputs.
     reset_time_between_batches, reset_vars_between_batches : bool
@@ -50,7 +53,7 @@ class Compiler:
         *,
         batch_size: int = 1,
         dt: float = 1.0,
-        backend: Any = "numpy",
+        backend: Any = None,
         rng_seed: int = 0,
         reset_time_between_batches: bool = True,
         reset_vars_between_batches: bool = True,
@@ -85,6 +88,11 @@ class Compiler:
         self.reset_in_syn_between_batches = bool(reset_in_syn_between_batches)
         self.kernel_profiling = bool(kernel_profiling)
         self.prefer_in_memory_connect = bool(prefer_in_memory_connect)
+        #: True when no backend was named: a network the compiled backend cannot run
+        #: then falls back to the NumPy backend.
+        self._default_backend = backend is None
+        if backend is None:
+            backend = default_backend_name()
         self.backend = backend
         name, self._backend_kwargs = backend, dict[str, Any]()
         if isinstance(backend, tuple) and len(backend) == 2 and isinstance(backend[1], dict):
@@ -99,8 +107,11 @@ class Compiler:
                 f"{type(self).__name__} network must hold at least one population; got an "
                 f"empty {type(network).__name__}. Create populations inside `with network:`."
             )
+        backend_class = self._backend_class
+        if self._default_backend and unsupported_by_default(network) is not None:
+            backend_class = registry.resolve("backends", "numpy")
         try:
-            return self._backend_class(
+            return backend_class(
                 network,
                 batch_size=self.batch_size,
                 dt=self.dt,

@@ -89,7 +89,7 @@ class EventPropCompiler(Compiler):
     """
 
     def __init__(self, example_timesteps: int, losses: Any, optimiser: Any = "adam",
-                 batch_size: int = 1, dt: float = 1.0, backend: Any = "numpy",
+                 batch_size: int = 1, dt: float = 1.0, backend: Any = None,
                  rng_seed: int = 0, reg_lambda_upper: Any = 0.0, reg_lambda_lower: Any = 0.0,
                  reg_nu_upper: Any = 0.0, max_spikes: int = 500,
                  strict_buffer_checking: bool = False, per_timestep_loss: bool = False,

@@ -31,9 +31,10 @@ class InferenceCompiler(Compiler):
     reset_in_syn_between_batches : bool
         True (default, unlike mlGeNN): every batch starts from a full reset.
         False: mlGeNN's carry-over of synaptic input and in-flight spikes.
-    backend : str or (str, dict)
+    backend : str, (str, dict) or None
         Registered backend name, optionally with backend keyword arguments,
-        e.g. ``("numpy", {"accumulation": "blas"})``.
+        e.g. ``("numpy", {"accumulation": "blas"})``; None (default): the
+        compiled backend when numba is installed, else the NumPy backend.
     num_recording_timesteps : int, optional
         Spike recording buffer capacity in timesteps (default: ``evaluate_timesteps``).
 
@@ -51,7 +52,7 @@ class InferenceCompiler(Compiler):
                  reset_time_between_batches: bool = True,
                  reset_vars_between_batches: bool = True,
                  reset_in_syn_between_batches: bool = True, *,
-                 backend: Any = "numpy", num_recording_timesteps: int | None = None):
+                 backend: Any = None, num_recording_timesteps: int | None = None):
         super().__init__(batch_size=batch_size, dt=dt, backend=backend, rng_seed=rng_seed,
                          kernel_profiling=kernel_profiling,
                          prefer_in_memory_connect=prefer_in_memory_connect,

@@ -14,7 +14,7 @@ from ..errors import ConfigurationError
 from ._backward import OutputDrive, backward
 from ._drive import output_drive
 from ._forward import ForwardResult
-from ._recorder import ForwardRecorder
+from ._trace_recorder import make_forward_recorder
 
 _DEFAULT_CALLBACKS = ("batch_progress_bar",)
 
@@ -56,7 +56,7 @@ class CompiledTrainingNetwork(CompiledNetwork):
         self.validation_metrics: dict | None = None
         self._rng = np.random.default_rng(compiler.rng_seed)
         self._next_epoch = 0
-        self._recorder = ForwardRecorder(graph, populations, backend)
+        self._recorder = make_forward_recorder(graph, populations, backend)
         self._observing = False
         self._conns = [c for c in network.connections]
 
@@ -182,7 +182,10 @@ class CompiledTrainingNetwork(CompiledNetwork):
             start_epoch = self._restore(cbl, resume_from)
         self._next_epoch = int(start_epoch)
         self.stop_training = False
-        self.backend.add_step_observer(self._observe)
+        # A backend that traces the batch itself (compiled) needs no per-step observer.
+        observe = getattr(self._recorder, "needs_observer", True)
+        if observe:
+            self.backend.add_step_observer(self._observe)
         try:
             with cbl.guard():
                 cbl.on_train_begin()
@@ -200,7 +203,8 @@ class CompiledTrainingNetwork(CompiledNetwork):
                         break
                 cbl.on_train_end(metric_objs)
         finally:
-            self.backend.remove_step_observer(self._observe)
+            if observe:
+                self.backend.remove_step_observer(self._observe)
         if vcbl is not None:
             return metric_objs, self.validation_metrics, cbl.get_data(), vcbl.get_data()
         return metric_objs, cbl.get_data()

@@ -1,0 +1,106 @@
+"""Keep what EventProp needs from a backend that traces the whole batch in compiled code.
+
+The compiled backend copies every step's spikes and the LIF layers'
+synaptic input into trace arrays inside its time loop, so the training
+forward pass makes no Python call per step.  The arrays of the
+:class:`ForwardResult` are then computed from the trace with the same
+float32 operations :class:`ForwardRecorder` applies step by step, so both
+give identical results.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ._forward import ForwardResult
+from ._graph import Graph
+from ._recorder import ForwardRecorder
+
+
+class TraceRecorder:
+    """Fills a :class:`ForwardResult` from the trace of a backend offering ``start_trace``.
+
+    Parameters
+    ----------
+    graph : Graph
+    populations : list of Population
+        In the graph's layer order.
+    backend : CompiledBackend
+        Offers ``start_trace``, ``traced_spikes`` and ``traced_var``.
+    """
+
+    #: Reads the trace after the run: no step observer needed.
+    needs_observer = False
+
+    def __init__(self, graph: Graph, populations: list[Any], backend: Any):
+        self.graph = graph
+        self.populations = populations
+        self.backend = backend
+        layers = graph.layers
+        out = layers[graph.output]
+        self._out_pop = populations[graph.output]
+        self._current_scale = {
+            index: np.float32(lay.neuron_scale / (np.float32(1.0) - lay.alpha))
+            for index, lay in enumerate(layers) if lay.kind == "lif"
+        }
+        self._variables = [(populations[index], "Isyn") for index in self._current_scale]
+        self._max_var = out.readout == "max_var"
+        if self._max_var:
+            self._variables.append((self._out_pop, "VMax"))
+        steps, batch = graph.num_steps, backend.batch_size
+        self._silent = [np.zeros((steps, batch, lay.size), bool) for lay in layers]
+        self._vmax_start: np.ndarray | None = None
+
+    def begin(self) -> None:
+        """Start tracing the batch about to run (the backend has just been reset)."""
+        self.backend.start_trace(self._variables)
+        if self._max_var:
+            self._vmax_start = self.backend.get_var(self._out_pop, "VMax").copy()
+
+    def __call__(self, t: int) -> None:
+        """Nothing to do per step (present for the step-observer interface)."""
+
+    def result(self) -> ForwardResult:
+        """Return the batch's :class:`ForwardResult`, then stop tracing."""
+        backend, graph = self.backend, self.graph
+        layers = graph.layers
+        spikes: list[np.ndarray] = []
+        dens: list[np.ndarray | None] = []
+        for index, (pop, lay) in enumerate(zip(self.populations, layers, strict=True)):
+            mask = self._silent[index] if lay.kind == "li" else backend.traced_spikes(pop)
+            spikes.append(np.array(mask))
+            if index in self._current_scale:
+                isyn = backend.traced_var(pop, "Isyn")
+                den = self._current_scale[index] * isyn - lay.v_thresh
+                dens.append(np.where(mask, den, np.float32(0.0)).astype(np.float32))
+            else:
+                dens.append(None)
+        out = layers[graph.output]
+        event = np.full((backend.batch_size, out.size), -1, np.int64)
+        if out.kind == "lif":
+            fired = spikes[graph.output]
+            first = np.argmax(fired, axis=0)
+            event = np.where(fired.any(axis=0), first, -1).astype(np.int64)
+        if self._max_var:
+            vmax = backend.traced_var(self._out_pop, "VMax")
+            before = np.concatenate([self._vmax_start[np.newaxis], vmax[:-1]])
+            grew = vmax > before
+            last = grew.shape[0] - 1 - np.argmax(grew[::-1], axis=0)
+            event = np.where(grew.any(axis=0), last, -1).astype(np.int64)
+        readout = backend.get_readout(self._out_pop).reshape(event.shape)
+        if out.readout in ("sum_var", "avg_var"):
+            event = np.zeros_like(event)
+        backend.stop_trace()
+        return ForwardResult(spikes, dens, readout, event)
+
+
+def make_forward_recorder(graph: Graph, populations: list[Any], backend: Any) -> Any:
+    """Return a :class:`TraceRecorder` when the backend traces, else a :class:`ForwardRecorder`."""
+    if hasattr(backend, "start_trace"):
+        return TraceRecorder(graph, populations, backend)
+    return ForwardRecorder(graph, populations, backend)
+
+
+__all__ = ["TraceRecorder", "make_forward_recorder"]
