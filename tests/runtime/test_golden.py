@@ -30,9 +30,11 @@ def _run_golden(name: str, accumulation: str = "sequential"):
         variables = [("hidden_v", hidden, "v"), ("hidden_refrac", hidden, "RefracTime"),
                      ("output_v", out, "v"), ("output_vmax", out, "VMax")]
     # mlGeNN's carry-over of synaptic input between examples, at batch size 1.
+    # "compiled": the compiled backend, which sums in the sequential order.
+    backend = ("compiled" if accumulation == "compiled"
+               else ("numpy", {"accumulation": accumulation}))
     compiler = InferenceCompiler(evaluate_timesteps=timesteps, batch_size=1, dt=1.0,
-                                 reset_in_syn_between_batches=False,
-                                 backend=("numpy", {"accumulation": accumulation}))
+                                 reset_in_syn_between_batches=False, backend=backend)
     recorder = ProtocolRecorder(spikes=[inp, hidden], variables=variables, readouts=[out])
     compiled = compiler.compile(network)
     with compiled:
@@ -43,7 +45,7 @@ def _run_golden(name: str, accumulation: str = "sequential"):
 CASES = ["if_input_lif_li", "spike_input_exp_lif"]
 
 
-@pytest.mark.parametrize("accumulation", ["sequential", "blas"])
+@pytest.mark.parametrize("accumulation", ["sequential", "blas", "compiled"])
 @pytest.mark.parametrize("name", CASES)
 @pytest.mark.parametrize("key", ["input_spikes", "hidden_spikes"])
 def test_golden_spikes_match_per_timestep(name, key, accumulation):
@@ -63,8 +65,9 @@ def test_golden_spikes_match_per_timestep(name, key, accumulation):
     + [("spike_input_exp_lif", k)
        for k in ("hidden_v", "hidden_refrac", "output_v", "output_vmax")],
 )
-def test_golden_variables_are_bit_exact(name, key):
-    data, _, recorded = _run_golden(name)
+@pytest.mark.parametrize("accumulation", ["sequential", "compiled"])
+def test_golden_variables_are_bit_exact(name, key, accumulation):
+    data, _, recorded = _run_golden(name, accumulation)
     expected = golden_list(data, key)
     got = recorded["vars"][key]
     assert len(got) == len(expected)
@@ -86,17 +89,19 @@ def test_golden_variables_match_with_blas_accumulation(name, key):
         np.testing.assert_allclose(value, exp, rtol=1e-5, atol=1e-5)
 
 
+@pytest.mark.parametrize("accumulation", ["sequential", "compiled"])
 @pytest.mark.parametrize("name", CASES)
-def test_golden_readout_and_accuracy(name):
-    data, metric, recorded = _run_golden(name)
+def test_golden_readout_and_accuracy(name, accumulation):
+    data, metric, recorded = _run_golden(name, accumulation)
     np.testing.assert_array_equal(np.stack(recorded["readouts"]["output"]), data["readout"])
     assert metric.correct == int(data["metric_correct"])
     assert metric.total == int(data["metric_total"])
     assert metric.result == pytest.approx(float(data["accuracy"]))
 
 
+@pytest.mark.parametrize("backend", ["numpy", "compiled"])
 @pytest.mark.parametrize("name", CASES)
-def test_golden_readout_without_timestep_hooks(name):
+def test_golden_readout_without_timestep_hooks(name, backend):
     """The fast path (no per-step callback) gives the same readouts."""
     data = load_golden(name)
     if name == "if_input_lif_li":
@@ -105,8 +110,8 @@ def test_golden_readout_without_timestep_hooks(name):
     else:
         network, inp, _, out = spike_input_network(data)
         x, timesteps = golden_spikes(data), 40
-    compiled = InferenceCompiler(evaluate_timesteps=timesteps,
-                                 reset_in_syn_between_batches=False).compile(network)
+    compiled = InferenceCompiler(evaluate_timesteps=timesteps, reset_in_syn_between_batches=False,
+                                 backend=backend).compile(network)
     with compiled:
         predictions, cb_data = compiled.predict({inp: x}, out, callbacks=[])
     assert cb_data == {}

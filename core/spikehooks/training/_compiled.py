@@ -281,13 +281,22 @@ class CompiledTrainingNetwork(CompiledNetwork):
         drive = OutputDrive(*(_pad(a, self.batch_size) for a in
                               (drive.readout_grad, drive.spike_time_grad, drive.final_kick)))
         weights = [self.backend.get_weight(conn) for conn in self._conns]
-        result = backward(graph, weights, fwd, drive, reg=self._regulariser(fwd, real),
-                          min_denominator=compiler.min_jump_denominator)
+        result = self._backward(graph, weights, fwd, drive, reg=self._regulariser(fwd, real),
+                                min_denominator=compiler.min_jump_denominator)
         self.clamped_jumps += result.clamped
         keys = [f"{conn.name}/weight" for conn in self._conns]
         self.optimisers[0].update(dict(zip(keys, weights, strict=True)),
                                   dict(zip(keys, result.gradients, strict=True)))
         return value
+
+    def _backward(self, *args: Any, **kwargs: Any) -> Any:
+        """The backward sweep: compiled on the compiled backend, else NumPy's."""
+        threads = getattr(self.backend, "num_threads", None)
+        if getattr(self.backend, "name", None) == "compiled":
+            from ._backward_compiled import backward_compiled
+
+            return backward_compiled(*args, num_threads=threads, **kwargs)
+        return backward(*args, **kwargs)
 
     def _regulariser(self, fwd: Any, real: int) -> list[np.ndarray | None] | None:
         """mlGeNN's firing-rate regulariser as ``q`` increments per hidden layer."""

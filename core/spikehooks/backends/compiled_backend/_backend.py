@@ -102,14 +102,17 @@ class CompiledBackend(NumpyBackend):
         self.timestep = start + num_steps
 
     def _simulate(self, t0: int, t1: int) -> None:
-        from ._kernels import run_steps
+        from ._kernels import run_steps, run_steps_serial
         from ._numba import set_threads
 
         lay = self._layout
         self._prepare_spike_inputs()
         uniforms = self._draw_uniforms(t1 - t0)
-        set_threads(self.num_threads)
-        run_steps(t0, t1, np.float32(self.dt), lay.pop_i, lay.pop_f, lay.conn_i, lay.conn_f,
+        kernel = run_steps_serial
+        if self.num_threads > 1 and self.batch_size > 1:
+            set_threads(self.num_threads)
+            kernel = run_steps
+        kernel(t0, t1, np.float32(self.dt), lay.pop_i, lay.pop_f, lay.conn_i, lay.conn_f,
                   lay.inj, lay.weights, lay.row_ptr, lay.cols, lay.fstate, lay.spikes,
                   lay.record, lay.consts, lay.data_f, lay.data_b, uniforms,
                   self._spike_times, self._pointers, self._trace_cols, self._trace_f,

@@ -279,6 +279,34 @@ def _record(b, t, pi, spikes, record):
         record[row, b, wcol + w] = word
 
 
+@njit(cache=True, nogil=True)
+def _run_entry(b, t0, t1, dt, pop_i, pop_f, conn_i, conn_f, inj, weights, row_ptr, cols,
+               fstate, spikes, record, consts, data_f, data_b, uniforms, spike_times, pointers,
+               trace_cols, trace_f, trace_spikes):
+    """Simulate timesteps ``t0 .. t1 - 1`` of batch entry ``b``."""
+    batch = fstate.shape[0]
+    num_pops, num_conns = pop_i.shape[0], conn_i.shape[0]
+    num_trace = trace_cols.shape[0]
+    trace_spk = trace_spikes.shape[0] > 0
+    for t in range(t0, t1):
+        now = np.float32(t) * dt
+        for c in range(num_conns):
+            _deliver(b, conn_i[c], conn_f[c], weights, row_ptr, cols, fstate, spikes)
+        for p in range(num_pops):
+            pi = pop_i[p]
+            if pi[P_INJ_COUNT] > 0 and pi[P_LONE_DELTA] == 0:
+                _inject(b, p, pi, conn_i, conn_f, inj, fstate)
+            _update(b, t, t - t0, batch, pi, pop_f[p], fstate, spikes, consts, data_f,
+                    data_b, uniforms, spike_times, pointers, now)
+            if pi[P_REC] >= 0:
+                _record(b, t, pi, spikes, record)
+        for k in range(num_trace):
+            trace_f[t, b, k] = fstate[b, trace_cols[k]]
+        if trace_spk:
+            for k in range(spikes.shape[1]):
+                trace_spikes[t, b, k] = spikes[b, k]
+
+
 @njit(cache=True, parallel=True, nogil=True)
 def run_steps(t0, t1, dt, pop_i, pop_f, conn_i, conn_f, inj, weights, row_ptr, cols, fstate,
               spikes, record, consts, data_f, data_b, uniforms, spike_times, pointers,
@@ -317,25 +345,18 @@ def run_steps(t0, t1, dt, pop_i, pop_f, conn_i, conn_f, inj, weights, row_ptr, c
     trace_spikes : numpy.ndarray of bool, shape (num_timesteps, batch, spiking neurons)
         Every step's spikes (size 0: not traced).
     """
-    batch = fstate.shape[0]
-    num_pops, num_conns = pop_i.shape[0], conn_i.shape[0]
-    num_trace = trace_cols.shape[0]
-    trace_spk = trace_spikes.shape[0] > 0
-    for b in prange(batch):
-        for t in range(t0, t1):
-            now = np.float32(t) * dt
-            for c in range(num_conns):
-                _deliver(b, conn_i[c], conn_f[c], weights, row_ptr, cols, fstate, spikes)
-            for p in range(num_pops):
-                pi = pop_i[p]
-                if pi[P_INJ_COUNT] > 0 and pi[P_LONE_DELTA] == 0:
-                    _inject(b, p, pi, conn_i, conn_f, inj, fstate)
-                _update(b, t, t - t0, batch, pi, pop_f[p], fstate, spikes, consts, data_f,
-                        data_b, uniforms, spike_times, pointers, now)
-                if pi[P_REC] >= 0:
-                    _record(b, t, pi, spikes, record)
-            for k in range(num_trace):
-                trace_f[t, b, k] = fstate[b, trace_cols[k]]
-            if trace_spk:
-                for k in range(spikes.shape[1]):
-                    trace_spikes[t, b, k] = spikes[b, k]
+    for b in prange(fstate.shape[0]):
+        _run_entry(b, t0, t1, dt, pop_i, pop_f, conn_i, conn_f, inj, weights, row_ptr, cols,
+                   fstate, spikes, record, consts, data_f, data_b, uniforms, spike_times,
+                   pointers, trace_cols, trace_f, trace_spikes)
+
+
+@njit(cache=True, nogil=True)
+def run_steps_serial(t0, t1, dt, pop_i, pop_f, conn_i, conn_f, inj, weights, row_ptr, cols,
+                     fstate, spikes, record, consts, data_f, data_b, uniforms, spike_times,
+                     pointers, trace_cols, trace_f, trace_spikes):
+    """:func:`run_steps` on the calling thread alone (one thread or one entry: no hand-off)."""
+    for b in range(fstate.shape[0]):
+        _run_entry(b, t0, t1, dt, pop_i, pop_f, conn_i, conn_f, inj, weights, row_ptr, cols,
+                   fstate, spikes, record, consts, data_f, data_b, uniforms, spike_times,
+                   pointers, trace_cols, trace_f, trace_spikes)

@@ -86,7 +86,7 @@ class Layout:
         conn_index = {c: k for k, c in enumerate(conn_list)}
         self.var_cols: dict[tuple[Any, str], int] = {}
         self.spike_cols: dict[Any, int] = {}
-        fcols = scols = words = dflt = dbool = wsize = uni = ptr = nrows = 0
+        fcols = scols = words = dflt = wsize = uni = ptr = nrows = 0
         rec_cols: dict[Any, int] = {}
         data_cols: dict[Any, int] = {}
         for pop, pst in pops.items():
@@ -109,7 +109,6 @@ class Layout:
             elif isinstance(pst.input, tuple):
                 data_cols[pop] = dflt
                 dflt += pst.input[0].size
-                dbool += pst.input[0].size
         lone = {}
         for pop in pop_list:
             incoming = pop.incoming
@@ -129,7 +128,8 @@ class Layout:
         self.record = np.zeros((rec_steps, B, max(words, 1)), dtype=np.uint32)
         self.weights = np.zeros(max(wsize, 1), dtype=np.float32)
         self.data_f = np.zeros(max(dflt, 1), dtype=np.float32)
-        self.data_b = np.zeros(max(dbool, 1), dtype=bool)
+        # Poisson signs share the offsets of their limits in data_f.
+        self.data_b = np.zeros(max(dflt, 1), dtype=bool)
         self.num_spike_columns = scols
 
         # --- populations: rebind the NumPy backend's arrays to views of the flat ones.

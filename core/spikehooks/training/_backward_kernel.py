@@ -1,0 +1,159 @@
+"""EventProp's backward pass in compiled code: one batch entry per thread, float64.
+
+The same sweep as :func:`spikehooks.training._backward.backward` (see its
+module docstring for the equations), written per batch entry so entries run
+in parallel with ``prange``.  Each entry accumulates its own gradient;
+entries are then summed in entry order, so the result does not depend on
+the number of threads.  It differs from the NumPy sweep only by float64
+rounding (BLAS products and ``einsum`` there, plain loops here).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, prange
+
+# Layer table columns (int64) and kinds.
+L_KIND, L_SIZE, L_Q, L_SPIKE, L_OUT_START, L_OUT_COUNT, L_REG = range(7)
+INPUT, LIF, LI = range(3)
+# Layer float64 columns.
+LF_ALPHA, LF_TAU_M, LF_V_THRESH = range(3)
+# Connection table columns (int64).
+K_PRE, K_POST, K_EXP, K_B, K_W, K_NPRE, K_NPOST = range(7)
+# Connection float64 columns.
+KF_C_IN, KF_K_EXP, KF_BETA, KF_TAU_S = range(4)
+# Output readout modes.
+VOLTAGE, MAX_VAR, TTFS = range(3)
+
+
+@njit(cache=True, nogil=True)
+def _sweep_entry(e, start, num_steps, dt, out_index, mode, min_den, lay_i, lay_f, con_i, con_f,
+                 outgoing, weights, spikes, dens, event_step, readout_grad, spike_time_grad,
+                 final_kick, reg, q_size, b_size, grads, clamped):
+    """Sweep batch entry ``e`` (see :func:`sweep`)."""
+    num_layers, num_conns = lay_i.shape[0], con_i.shape[0]
+    q = np.zeros(q_size)
+    badj = np.zeros(b_size)
+    jump = np.zeros(q_size)
+    g = grads[e]
+    g[:] = 0.0
+    count = 0
+    for n in range(start, -1, -1):
+        # Synapse phase: adjoints still hold step n + 1.
+        for c in range(num_conns):
+            pre, n_pre, n_post = con_i[c, K_PRE], con_i[c, K_NPRE], con_i[c, K_NPOST]
+            s0, b0, w0 = lay_i[pre, L_SPIKE], con_i[c, K_B], con_i[c, K_W]
+            for i in range(n_pre):
+                if spikes[n, e, s0 + i]:
+                    for j in range(n_post):
+                        g[w0 + i * n_post + j] += badj[b0 + j]
+        for li in range(num_layers):
+            if lay_i[li, L_KIND] != LIF:
+                continue
+            size, s0, q0 = lay_i[li, L_SIZE], lay_i[li, L_SPIKE], lay_i[li, L_Q]
+            for i in range(size):
+                if not spikes[n, e, s0 + i]:
+                    continue
+                fb = 0.0
+                for k in range(lay_i[li, L_OUT_COUNT]):
+                    c = outgoing[lay_i[li, L_OUT_START] + k]
+                    post = con_i[c, K_POST]
+                    n_post, b0, w0 = con_i[c, K_NPOST], con_i[c, K_B], con_i[c, K_W]
+                    qp = lay_i[post, L_Q]
+                    tau_post = lay_f[post, LF_TAU_M]
+                    row = w0 + i * n_post
+                    if con_i[c, K_EXP] != 0:
+                        factor = con_f[c, KF_K_EXP] * lay_f[post, LF_ALPHA] / tau_post
+                        tau_s = con_f[c, KF_TAU_S]
+                        for j in range(n_post):
+                            u = factor * q[qp + j] - badj[b0 + j] / tau_s
+                            fb += u * weights[row + j]
+                    else:
+                        kick = post == out_index and mode != TTFS and n + 1 < num_steps
+                        scale = con_f[c, KF_C_IN] / dt
+                        for j in range(n_post):
+                            u = -badj[b0 + j] / tau_post
+                            if kick:
+                                if mode == MAX_VAR:
+                                    if event_step[e, j] == n + 1:
+                                        u += scale * readout_grad[e, j]
+                                else:
+                                    u += scale * readout_grad[e, j]
+                            fb += u * weights[row + j]
+                jump[q0 + i] = fb * lay_f[li, LF_TAU_M]
+        # Neuron phase: move every layer to step n.
+        for li in range(num_layers):
+            kind = lay_i[li, L_KIND]
+            if kind == INPUT:
+                continue
+            size, q0, s0 = lay_i[li, L_SIZE], lay_i[li, L_Q], lay_i[li, L_SPIKE]
+            alpha, tau_m = lay_f[li, LF_ALPHA], lay_f[li, LF_TAU_M]
+            v_thresh = lay_f[li, LF_V_THRESH]
+            for i in range(size):
+                value = q[q0 + i] * alpha
+                if li == out_index and mode == VOLTAGE:
+                    value += readout_grad[e, i]
+                elif li == out_index and mode == MAX_VAR and event_step[e, i] == n:
+                    value += readout_grad[e, i]
+                if li == out_index and n == num_steps - 1:
+                    value -= tau_m * final_kick[e, i]
+                if kind == LIF and spikes[n, e, s0 + i]:
+                    den = np.float64(dens[n, e, s0 + i])
+                    if den < min_den:
+                        count += 1
+                        den = min_den
+                    numer = value * (den + v_thresh) + jump[q0 + i]
+                    if li == out_index and mode == TTFS and event_step[e, i] == n:
+                        numer -= tau_m * spike_time_grad[e, i]
+                    value = numer / den
+                    r0 = lay_i[li, L_REG]
+                    if r0 >= 0:
+                        value += reg[e, r0 + i]
+                q[q0 + i] = value
+        for c in range(num_conns):
+            b0, n_post = con_i[c, K_B], con_i[c, K_NPOST]
+            qp = lay_i[con_i[c, K_POST], L_Q]
+            exp = con_i[c, K_EXP] != 0
+            beta, c_in = con_f[c, KF_BETA], con_f[c, KF_C_IN]
+            for j in range(n_post):
+                value = badj[b0 + j] * beta if exp else 0.0
+                badj[b0 + j] = value + c_in * q[qp + j]
+    clamped[e] = count
+
+
+@njit(cache=True, parallel=True)
+def sweep(start, num_steps, dt, out_index, mode, min_den, lay_i, lay_f, con_i, con_f,
+          outgoing, weights, spikes, dens, event_step, readout_grad, spike_time_grad,
+          final_kick, reg, q_size, b_size, grads, clamped):
+    """Sweep the adjoints from step ``start`` down to 0, for every batch entry in parallel.
+
+    Parameters
+    ----------
+    spikes : numpy.ndarray of bool, shape (num_steps, batch, neurons of all layers)
+    dens : numpy.ndarray of float32, same shape
+        Jump denominators at LIF spikes.
+    event_step, readout_grad, spike_time_grad, final_kick
+        The output drive, shape (batch, num_outputs) (``readout_grad`` already
+        scaled by ``1 / num_steps`` for avg_var).
+    reg : numpy.ndarray of float64, shape (batch, columns)
+        Regulariser increments of the layers with ``L_REG >= 0``.
+    grads : numpy.ndarray of float64, shape (batch, weights)
+        Filled with each entry's ``dL/dW`` (flat, per connection at ``K_W``).
+    clamped : numpy.ndarray of int64, shape (batch,)
+        Spikes whose denominator was raised to ``min_den``.
+    """
+    for e in prange(spikes.shape[1]):
+        _sweep_entry(e, start, num_steps, dt, out_index, mode, min_den, lay_i, lay_f, con_i,
+                     con_f, outgoing, weights, spikes, dens, event_step, readout_grad,
+                     spike_time_grad, final_kick, reg, q_size, b_size, grads, clamped)
+
+
+@njit(cache=True, nogil=True)
+def sweep_serial(start, num_steps, dt, out_index, mode, min_den, lay_i, lay_f, con_i, con_f,
+                 outgoing, weights, spikes, dens, event_step, readout_grad, spike_time_grad,
+                 final_kick, reg, q_size, b_size, grads, clamped):
+    """:func:`sweep` on the calling thread alone."""
+    for e in range(spikes.shape[1]):
+        _sweep_entry(e, start, num_steps, dt, out_index, mode, min_den, lay_i, lay_f, con_i,
+                     con_f, outgoing, weights, spikes, dens, event_step, readout_grad,
+                     spike_time_grad, final_kick, reg, q_size, b_size, grads, clamped)

@@ -1,0 +1,219 @@
+"""The compiled backend agrees with the NumPy backend bit for bit, and refuses bad input."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from _golden import ProtocolRecorder
+
+from spikehooks import Callback, Connection, InferenceCompiler, Network, Population
+from spikehooks.connectivity import Dense, FixedProbability, OneToOne
+from spikehooks.data import preprocess_spikes
+from spikehooks.errors import ConfigurationError
+from spikehooks.initializers import Normal
+from spikehooks.neurons import (
+    IntegrateFire,
+    IntegrateFireInput,
+    LeakyIntegrate,
+    LeakyIntegrateFire,
+    PoissonInput,
+    SpikeInput,
+)
+from spikehooks.synapses import Exponential
+
+pytest.importorskip("numba")
+
+STEPS = 20
+
+
+def _network(poisson: bool = True):
+    """Every built-in model, synapse, connectivity and readout the kernel has."""
+    net = Network()
+    with net:
+        frames = Population(IntegrateFireInput(v_thresh=2.0, input_frames=2,
+                                               input_frame_timesteps=6), 12,
+                            record_spikes=True, name="frames")
+        spikes = Population(SpikeInput(max_spikes=500), 6, record_spikes=True, name="spikes")
+        lif = Population(LeakyIntegrateFire(v_thresh=0.6, tau_mem=10.0, tau_refrac=2.0,
+                                            relative_reset=True, integrate_during_refrac=False,
+                                            scale_i=True, readout="spike_count"),
+                         40, record_spikes=True, name="lif")
+        Connection(frames, lif, Dense(Normal(0.3, 0.4)), Exponential(4.0, scale_i=True))
+        Connection(spikes, lif, FixedProbability(0.5, Normal(0.4, 0.3)), Exponential(6.0))
+        if poisson:
+            rates = Population(PoissonInput(), 7, record_spikes=True, name="rates")
+            Connection(rates, lif, Dense(Normal(0.2, 0.3)))
+        fire = Population(IntegrateFire(v_thresh=0.8, readout="first_spike_time"), 33,
+                          record_spikes=True, name="fire")
+        Connection(spikes, fire, Dense(Normal(0.3, 0.3)))
+        refr = Population(LeakyIntegrateFire(v_thresh=0.5, tau_mem=15.0, tau_refrac=1.0), 40,
+                          record_spikes=True, name="refr")
+        Connection(lif, refr, OneToOne(Normal(0.6, 0.2)), Exponential(3.0))
+        avg = Population(LeakyIntegrate(bias=0.05, tau_mem=10.0, scale_i=True,
+                                        readout="avg_var"), 5, name="avg")
+        Connection(lif, avg, Dense(Normal(0.0, 0.3)))
+        Connection(fire, avg, FixedProbability(0.6, Normal(0.0, 0.3)))
+        peak = Population(LeakyIntegrate(readout="max_var"), 3, name="peak")
+        Connection(refr, peak, Dense(Normal(0.0, 0.3)), Exponential(5.0))
+        total = Population(LeakyIntegrate(readout="sum_var"), 4, name="total")
+        Connection(fire, total, Dense(Normal(0.0, 0.2)))
+    pops = {p.name: p for p in net.populations}
+    return net, pops
+
+
+def _inputs(pops, num: int, poisson: bool = True):
+    rng = np.random.default_rng(3)
+    x = {pops["frames"]: rng.uniform(0.0, 1.0, (num, 2, 12)).astype(np.float32),
+         pops["spikes"]: [preprocess_spikes(np.sort(rng.uniform(0, STEPS, 15)).round(),
+                                            rng.integers(0, 6, 15), 6) for _ in range(num)]}
+    if poisson:
+        x[pops["rates"]] = rng.uniform(0.0, 0.3, (num, 7)).astype(np.float32)
+    return x
+
+
+class SpikesAtBatchEnd(Callback):
+    """Pulls the recording buffers once per batch: no per-step hook, so run() is one call."""
+
+    def __init__(self, pops):
+        self.pops = pops
+        self.spikes = {p.name: [] for p in pops}
+
+    def set_params(self, backend, **kwargs):
+        self.backend = backend
+
+    def on_batch_end(self, batch, metrics):
+        self.backend.pull_recording_buffers()
+        for pop in self.pops:
+            self.spikes[pop.name].extend(self.backend.get_spikes(pop))
+
+    def get_data(self):
+        return "spikes", self.spikes
+
+
+def _run(backend, batch_size, *, poisson=True, step_mode=False, num=7):
+    net, pops = _network(poisson)
+    spiking = [p for p in net.populations if p.record_spikes]
+    readouts = [pops[n] for n in ("lif", "fire", "avg", "peak", "total")]
+    compiled = InferenceCompiler(STEPS, batch_size=batch_size, rng_seed=11,
+                                 backend=backend).compile(net)
+    if step_mode:
+        variables = [(f"{p.name}_{v}", p, v) for p in net.populations if not p.neuron.is_input
+                     for v in p.neuron.get_var_names()]
+        callback = ProtocolRecorder(spikes=spiking, variables=variables, readouts=readouts)
+    else:
+        callback = SpikesAtBatchEnd(spiking)
+    with compiled:
+        predictions, data = compiled.predict(_inputs(pops, num, poisson), readouts,
+                                             callbacks=[callback])
+        weights = compiled.backend.get_learnable_state()
+    return predictions, data, weights
+
+
+def _same(a, b):
+    """Exact equality of nested dicts/lists/tuples of arrays."""
+    if isinstance(a, dict):
+        assert list(a) == list(b)
+        for key in a:
+            _same(a[key], b[key])
+    elif isinstance(a, (list, tuple)):
+        assert len(a) == len(b)
+        for x, y in zip(a, b, strict=True):
+            _same(x, y)
+    else:
+        assert np.asarray(a).dtype == np.asarray(b).dtype
+        np.testing.assert_array_equal(a, b)
+
+
+def _names(predictions):
+    return {p.name: v for p, v in predictions.items()}
+
+
+@pytest.mark.parametrize("step_mode", [False, True])
+def test_compiled_and_numpy_backends_agree_bit_for_bit(step_mode):
+    expected = _run("numpy", 3, step_mode=step_mode)
+    got = _run(("compiled", {"num_threads": 1}), 3, step_mode=step_mode)
+    _same(_names(got[0]), _names(expected[0]))
+    _same(got[1], expected[1])
+    _same(got[2], expected[2])
+    # The network is not silent: the comparison means something.
+    spikes = got[1]["protocol" if step_mode else "spikes"]
+    spikes = spikes["spikes"] if step_mode else spikes
+    assert sum(len(t) for t, _ in spikes["lif"]) > 20
+    assert sum(len(t) for t, _ in spikes["refr"]) > 5
+    assert sum(len(t) for t, _ in spikes["rates"]) > 5
+
+
+@pytest.mark.parametrize("batch_size,threads", [(1, 1), (4, 2), (7, 2), (3, 1)])
+def test_results_do_not_depend_on_batch_size_or_threads(batch_size, threads):
+    reference = _run("numpy", 2, poisson=False)
+    got = _run(("compiled", {"num_threads": threads}), batch_size, poisson=False)
+    _same(_names(got[0]), _names(reference[0]))
+    _same(got[1], reference[1])
+
+
+def test_recording_windows_shorter_than_the_batch_match_numpy():
+    def run(backend):
+        net, pops = _network(poisson=False)
+        compiled = InferenceCompiler(STEPS, batch_size=2, num_recording_timesteps=6,
+                                     backend=backend).compile(net)
+        bits = []
+        with compiled:
+            compiled.set_input(_inputs(pops, 2, poisson=False))
+            for t in range(STEPS):
+                compiled.step_time()
+                if compiled.backend.recording_window_ready(t):
+                    compiled.backend.pull_recording_buffers()
+                    bits.append(compiled.backend.get_spike_bits(pops["fire"]))
+        return bits
+
+    expected, got = run("numpy"), run("compiled")
+    assert [start for start, _ in got] == [0, 6, 12, 18]
+    _same(got, expected)
+
+
+@pytest.mark.parametrize("value", [0, -2, 1.5, "2", True, None.__class__])
+def test_thread_count_must_be_a_positive_int(value):
+    net, _ = _network(poisson=False)
+    with pytest.raises(ConfigurationError, match="num_threads must be a positive int"):
+        InferenceCompiler(STEPS, backend=("compiled", {"num_threads": value})).compile(net)
+
+
+def test_thread_count_above_the_cores_is_refused():
+    import numba
+
+    net, _ = _network(poisson=False)
+    too_many = numba.config.NUMBA_NUM_THREADS + 1
+    with pytest.raises(ConfigurationError, match="num_threads must be at most"):
+        InferenceCompiler(STEPS, backend=("compiled", {"num_threads": too_many})).compile(net)
+
+
+def test_unknown_backend_option_is_refused_naming_the_known_ones():
+    net, _ = _network(poisson=False)
+    with pytest.raises(ConfigurationError, match=r"options must be among \['num_threads'\]; "
+                                                 r"got \['accumulation'\]"):
+        InferenceCompiler(STEPS, backend=("compiled", {"accumulation": "blas"})).compile(net)
+
+
+def test_default_backend_is_compiled_when_numba_is_installed():
+    net, _ = _network(poisson=False)
+    compiled = InferenceCompiler(STEPS).compile(net)
+    assert compiled.backend.name == "compiled"
+    assert compiled.backend.num_threads >= 1
+
+
+def test_a_second_process_loads_the_kernels_from_the_disk_cache():
+    code = (
+        "import sys; sys.path.insert(0, 'tests/runtime'); sys.path.insert(0, 'tests')\n"
+        "import test_compiled_backend as t\n"
+        "t._run(('compiled', {'num_threads': 1}), 2, poisson=False)\n"
+        "from spikehooks.backends.compiled_backend._kernels import run_steps_serial as k\n"
+        "print(len(k.stats.cache_hits), len(k.stats.cache_misses))\n"
+    )
+    for _ in range(2):  # the first process may compile; the second must not
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                             check=True)
+    hits, misses = map(int, out.stdout.split()[-2:])
+    assert (hits, misses) == (1, 0)
