@@ -80,38 +80,42 @@ from ._tables import (
 
 
 @njit(cache=True, nogil=True)
+def _add_row(dst, src):
+    """``dst[j] += src[j]``: one weight row into the accumulator (vectorised by LLVM)."""
+    for j in range(dst.shape[0]):
+        dst[j] += src[j]
+
+
+@njit(cache=True, nogil=True)
 def _deliver(b, ci, cf, weights, row_ptr, cols, fstate, spikes):
     """Add connection ``ci``'s previous-step spikes into its accumulator, entry ``b``."""
     n_pre, n_post = ci[C_PRE], ci[C_POST]
     src, out, w0 = ci[C_SRC_SPIKE], ci[C_OUT], ci[C_WEIGHT]
     exponential = ci[C_EXPONENTIAL] != 0
+    acc = fstate[b, out:out + n_post]
+    fired = spikes[b, src:src + n_pre]
     if ci[C_ONE_TO_ONE] != 0:
         # The NumPy backend multiplies the 0/1 spike by the diagonal weight.
         for i in range(n_post):
-            s = np.float32(1.0) if spikes[b, src + i] else np.float32(0.0)
+            s = np.float32(1.0) if fired[i] else np.float32(0.0)
             value = s * weights[w0 + i * n_post + i]
-            if exponential:
-                fstate[b, out + i] = fstate[b, out + i] + value
-            else:
-                fstate[b, out + i] = value
+            acc[i] = acc[i] + value if exponential else value
         return
     if not exponential:
-        for j in range(n_post):
-            fstate[b, out + j] = np.float32(0.0)
+        acc[:] = np.float32(0.0)
     sparse = ci[C_ROW_START] >= 0
     for pre in range(n_pre):
-        if not spikes[b, src + pre]:
+        if not fired[pre]:
             continue
-        row = w0 + pre * n_post
+        row = weights[w0 + pre * n_post:w0 + (pre + 1) * n_post]
         if sparse:
             # Absent synapses hold weight 0: skipping them leaves every sum as it is.
             r = ci[C_ROW_START] + pre
             for k in range(row_ptr[r], row_ptr[r + 1]):
                 j = cols[k]
-                fstate[b, out + j] = fstate[b, out + j] + weights[row + j]
+                acc[j] += row[j]
         else:
-            for j in range(n_post):
-                fstate[b, out + j] = fstate[b, out + j] + weights[row + j]
+            _add_row(acc, row)
 
 
 @njit(cache=True, nogil=True)
