@@ -217,3 +217,20 @@ def test_a_second_process_loads_the_kernels_from_the_disk_cache():
                              check=True)
     hits, misses = map(int, out.stdout.split()[-2:])
     assert (hits, misses) == (1, 0)
+
+
+def test_a_model_without_a_compiled_kernel_is_refused_naming_it():
+    from spikehooks.neurons import Neuron
+
+    class Custom(Neuron):
+        def get_var_names(self):
+            return {"v": "V"}
+
+    net = Network()
+    with net:
+        src = Population(SpikeInput(), 3, name="src")
+        odd = Population(Custom(), 2, name="odd")
+        Connection(src, odd, Dense(1.0))
+    with pytest.raises(ConfigurationError, match=r"population 'odd' has neuron model Custom\. "
+                                                 r"Build it with backend='numpy'"):
+        InferenceCompiler(5, backend="compiled").compile(net)

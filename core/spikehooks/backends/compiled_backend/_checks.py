@@ -66,8 +66,8 @@ def check_supported(network: Any) -> None:
     feature = unsupported_feature(network)
     if feature is not None:
         raise ConfigurationError(
-            f"compiled backend network must use only the built-in models it compiles; got "
-            f"{feature}. The NumPy backend runs it: pass backend='numpy'."
+            f"compiled backend network must use only models the compiled kernel has code "
+            f"for; got {feature}. Build it with backend='numpy', or use a built-in model."
         )
 
 
