@@ -27,7 +27,7 @@ def backward_compiled(
     threads (default: one).  Gradients agree with the
     NumPy sweep to float64 rounding.
     """
-    from ..backends.compiled_backend._numba import set_threads
+    from ..backends.compiled_backend._numba import use_threads
     from ._backward_kernel import MAX_VAR, TTFS, VOLTAGE, sweep, sweep_serial
 
     layers, conns = graph.layers, graph.conns
@@ -82,8 +82,7 @@ def backward_compiled(
     grads = np.empty((batch, max(w_size, 1)), dtype=np.float64)
     clamped = np.zeros(batch, dtype=np.int64)
     kernel = sweep_serial
-    if batch > 1 and (num_threads or 1) > 1:
-        set_threads(num_threads or 1)
+    if batch > 1 and use_threads(num_threads or 1):
         kernel = sweep
     kernel(start, num_steps, float(graph.dt), graph.output, mode, float(min_denominator),
           lay_i, lay_f, con_i, con_f, np.asarray(outgoing or [0], dtype=np.int64), flat_w,

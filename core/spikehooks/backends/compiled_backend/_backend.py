@@ -103,14 +103,13 @@ class CompiledBackend(NumpyBackend):
 
     def _simulate(self, t0: int, t1: int) -> None:
         from ._kernels import run_steps, run_steps_serial
-        from ._numba import set_threads
+        from ._numba import use_threads
 
         lay = self._layout
         self._prepare_spike_inputs()
         uniforms = self._draw_uniforms(t1 - t0)
         kernel = run_steps_serial
-        if self.num_threads > 1 and self.batch_size > 1:
-            set_threads(self.num_threads)
+        if self.batch_size > 1 and use_threads(self.num_threads):
             kernel = run_steps
         kernel(t0, t1, np.float32(self.dt), lay.pop_i, lay.pop_f, lay.conn_i, lay.conn_f,
                   lay.inj, lay.weights, lay.row_ptr, lay.cols, lay.fstate, lay.spikes,

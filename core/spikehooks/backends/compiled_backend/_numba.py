@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import os
 from typing import Any
 
 from ...errors import MissingDependencyError
@@ -31,11 +32,26 @@ def max_threads() -> int:
     return int(require_numba().config.NUMBA_NUM_THREADS)
 
 
-def set_threads(num_threads: int) -> None:
-    """Use ``num_threads`` threads for the calling thread's next parallel kernels."""
+#: Process that started numba's thread pool (None: not started).
+_pool_pid: int | None = None
+
+
+def use_threads(num_threads: int) -> bool:
+    """Prepare ``num_threads`` threads for a parallel kernel; return whether to use one.
+
+    False for one thread, and in a child forked from a process whose thread
+    pool had started: numba's pools do not survive ``fork`` (the child would
+    wait forever for workers it does not have), so the child runs the serial
+    kernels, with the same results.
+    """
+    global _pool_pid
+    if num_threads <= 1 or (_pool_pid is not None and _pool_pid != os.getpid()):
+        return False
     numba = require_numba()
     if numba.get_num_threads() != num_threads:
         numba.set_num_threads(num_threads)
+    _pool_pid = os.getpid()
+    return True
 
 
-__all__ = ["max_threads", "numba_available", "require_numba", "set_threads"]
+__all__ = ["max_threads", "numba_available", "require_numba", "use_threads"]
