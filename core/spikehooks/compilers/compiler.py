@@ -6,8 +6,8 @@ from typing import Any
 
 import numpy as np
 
-from .. import registry
 from ..errors import ConfigurationError
+from ..plugins import registry
 
 
 def check_positive_int(value: Any, owner: str, name: str) -> int:

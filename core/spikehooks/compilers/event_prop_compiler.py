@@ -12,12 +12,14 @@ from typing import Any
 
 import numpy as np
 
-from .. import registry
 from ..errors import ConfigurationError
 from ..losses import Loss
 from ..neurons import LeakyIntegrate, LeakyIntegrateFire
 from ..optimisers import Optimiser
+from ..plugins import registry
 from ..synapses import Exponential
+from ..training import build_graph
+from .compiled_training_network import CompiledTrainingNetwork
 from .compiler import Compiler, check_positive_int
 
 #: mlGeNN's EventProp defaults for the models (``SequentialNetwork(default_params)``).
@@ -160,8 +162,6 @@ class EventPropCompiler(Compiler):
 
     def compile(self, network: Any) -> Any:
         """Build ``network`` for training; returns a compiled training network."""
-        from ..training._compiled import CompiledTrainingNetwork
-        from ..training._network_graph import build_graph
 
         backend = self.build_backend(network, self.example_timesteps)
         for name in ("add_step_observer", "get_spike_mask", "get_synaptic_input", "get_weight"):

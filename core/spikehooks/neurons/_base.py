@@ -6,9 +6,9 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from .. import registry
 from .._default_params import NetworkDefaults
 from ..errors import ConfigurationError
+from ..plugins import registry
 from ..readouts import Readout
 
 

@@ -7,8 +7,8 @@ import warnings
 from typing import Any
 
 from spikehooks import Callback, registry
+from spikehooks.callbacks.monitor import EpochEndWatcher, Monitor, check_validation_available
 from spikehooks.errors import ConfigurationError
-from spikehooks.monitor import EpochEndWatcher, Monitor, check_validation_available
 from spikehooks.serialisers import CheckpointError, Serialiser
 
 

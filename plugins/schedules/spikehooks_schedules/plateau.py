@@ -4,7 +4,7 @@ Both check their monitor once per epoch, when its metrics are final: at
 ``on_validation_end`` when train() validates (mlGeNN's order runs the
 validation after ``on_epoch_end``), else at ``on_epoch_end``.  A ``val_``
 monitor reads ``compiled_network.validation_metrics``.  See
-:mod:`spikehooks.monitor` for names.
+:mod:`spikehooks.callbacks.monitor` for names.
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from __future__ import annotations
 from typing import Any
 
 from spikehooks import Callback
+from spikehooks.callbacks.monitor import EpochEndWatcher, Monitor, check_validation_available
 from spikehooks.errors import ConfigurationError
-from spikehooks.monitor import EpochEndWatcher, Monitor, check_validation_available
 
 from ._optimisers import optimisers_with
 from .schedules import _positive

@@ -7,14 +7,11 @@ from typing import Any
 
 import numpy as np
 
-from ..callback_list import CallbackList
-from ..compilers import _data
-from ..compilers.compiled_network import CompiledNetwork
+from ..callbacks.callback_list import CallbackList
 from ..errors import ConfigurationError
-from ._backward import OutputDrive, backward
-from ._drive import output_drive
-from ._forward import ForwardResult
-from ._recorder import ForwardRecorder
+from ..training import ForwardRecorder, ForwardResult, OutputDrive, backward, output_drive
+from . import _data
+from .compiled_network import CompiledNetwork
 
 _DEFAULT_CALLBACKS = ("batch_progress_bar",)
 
