@@ -177,7 +177,8 @@ def test_recording_windows_shorter_than_the_batch_match_numpy():
 @pytest.mark.parametrize("value", [0, -2, 1.5, "2", True, None.__class__])
 def test_thread_count_must_be_a_positive_int(value):
     net, _ = _network(poisson=False)
-    with pytest.raises(ConfigurationError, match="num_threads must be a positive int"):
+    with pytest.raises(ConfigurationError,
+                       match=r"compiled backend num_threads must be an int >= 1; got"):
         InferenceCompiler(STEPS, backend=("compiled", {"num_threads": value})).compile(net)
 
 

@@ -1,5 +1,40 @@
-"""EventProp training internals: array-level forward and backward passes.
+"""EventProp training's array maths: forward and backward passes over a graph.
 
-Private to :mod:`spikehooks.compilers.event_prop_compiler`; the tests use the
-kernels directly on :class:`~spikehooks.training._graph.Graph` records.
+The training loop itself (epochs, batches, callbacks, validation) is
+:class:`spikehooks.compilers.CompiledTrainingNetwork`; this package holds the
+numerics it calls, on plain :class:`Graph` records and NumPy arrays:
+
+- :func:`build_graph`: a network and its backend -> :class:`Graph`;
+- :func:`forward` / :class:`ForwardRecorder` / :class:`TraceRecorder`: the
+  forward pass, computed, recorded from the backend's step observer, or read
+  from the compiled backend's trace, as a :class:`ForwardResult`;
+- :func:`output_drive`: the loss and its drive of the adjoint system;
+- :func:`backward`: the adjoint pass, giving the weight gradients (compiled
+  on the compiled backend: ``_backward_compiled``).
 """
+
+from ._backward import BackwardResult, OutputDrive, backward
+from ._drive import output_drive
+from ._forward import ForwardResult, forward
+from ._graph import Conn, Graph, Layer, make_conn, make_layer
+from ._network_graph import build_graph
+from ._recorder import ForwardRecorder
+from ._trace_recorder import TraceRecorder, make_forward_recorder
+
+__all__ = [
+    "BackwardResult",
+    "Conn",
+    "ForwardRecorder",
+    "ForwardResult",
+    "TraceRecorder",
+    "Graph",
+    "Layer",
+    "OutputDrive",
+    "backward",
+    "build_graph",
+    "forward",
+    "make_conn",
+    "make_forward_recorder",
+    "make_layer",
+    "output_drive",
+]

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
-
+from ...checks import int_at_least
 from ...errors import ConfigurationError
 from ._layout import neuron_kind, readout_kind
 from ._numba import max_threads, require_numba
@@ -25,17 +24,13 @@ def check_options(options: dict[str, Any]) -> None:
 
 
 def check_num_threads(num_threads: Any) -> int:
-    """Return the thread count (default: every core), or refuse one that is not a positive int."""
+    """Return the thread count (default: every core), or refuse one that is not an int >= 1."""
     require_numba()
     limit = max_threads()
     if num_threads is None:
         return limit
-    if (isinstance(num_threads, (bool, np.bool_))
-            or not isinstance(num_threads, (int, np.integer)) or num_threads < 1):
-        raise ConfigurationError(
-            f"compiled backend num_threads must be a positive int; got {num_threads!r}. "
-            f"Pass e.g. num_threads=1, or leave it out to use all {limit} cores."
-        )
+    int_at_least(num_threads, "compiled backend", "num_threads",
+                 f"Pass e.g. num_threads=1, or leave it out to use all {limit} cores.")
     if num_threads > limit:
         raise ConfigurationError(
             f"compiled backend num_threads must be at most {limit} (the threads numba "
