@@ -87,14 +87,14 @@ def _add_row(dst, src):
 
 
 @njit(cache=True, nogil=True)
-def _deliver(b, ci, cf, weights, row_ptr, cols, fstate, spikes):
-    """Add connection ``ci``'s previous-step spikes into its accumulator, entry ``b``."""
-    n_pre, n_post = ci[C_PRE], ci[C_POST]
-    src, out, w0 = ci[C_SRC_SPIKE], ci[C_OUT], ci[C_WEIGHT]
-    exponential = ci[C_EXPONENTIAL] != 0
+def _deliver(b, c, conn_i, conn_f, weights, row_ptr, cols, fstate, spikes):
+    """Add connection ``c``'s previous-step spikes into its accumulator, entry ``b``."""
+    n_pre, n_post = conn_i[c, C_PRE], conn_i[c, C_POST]
+    src, out, w0 = conn_i[c, C_SRC_SPIKE], conn_i[c, C_OUT], conn_i[c, C_WEIGHT]
+    exponential = conn_i[c, C_EXPONENTIAL] != 0
     acc = fstate[b, out:out + n_post]
     fired = spikes[b, src:src + n_pre]
-    if ci[C_ONE_TO_ONE] != 0:
+    if conn_i[c, C_ONE_TO_ONE] != 0:
         # The NumPy backend multiplies the 0/1 spike by the diagonal weight.
         for i in range(n_post):
             s = np.float32(1.0) if fired[i] else np.float32(0.0)
@@ -103,14 +103,14 @@ def _deliver(b, ci, cf, weights, row_ptr, cols, fstate, spikes):
         return
     if not exponential:
         acc[:] = np.float32(0.0)
-    sparse = ci[C_ROW_START] >= 0
+    sparse = conn_i[c, C_ROW_START] >= 0
     for pre in range(n_pre):
         if not fired[pre]:
             continue
         row = weights[w0 + pre * n_post:w0 + (pre + 1) * n_post]
         if sparse:
             # Absent synapses hold weight 0: skipping them leaves every sum as it is.
-            r = ci[C_ROW_START] + pre
+            r = conn_i[c, C_ROW_START] + pre
             for k in range(row_ptr[r], row_ptr[r + 1]):
                 j = cols[k]
                 acc[j] += row[j]
@@ -119,10 +119,10 @@ def _deliver(b, ci, cf, weights, row_ptr, cols, fstate, spikes):
 
 
 @njit(cache=True, nogil=True)
-def _inject(b, p, pi, conn_i, conn_f, inj, fstate):
+def _inject(b, p, pop_i, conn_i, conn_f, inj, fstate):
     """``Isyn = in_1 + in_2 + ...`` in connection order; exponential inputs then decay."""
-    n, isyn = pi[P_N], pi[P_ISYN]
-    start, count = pi[P_INJ_START], pi[P_INJ_COUNT]
+    n, isyn = pop_i[p, P_N], pop_i[p, P_ISYN]
+    start, count = pop_i[p, P_INJ_START], pop_i[p, P_INJ_COUNT]
     for k in range(count):
         c = inj[start + k]
         src = conn_i[c, C_OUT]
@@ -143,9 +143,9 @@ def _inject(b, p, pi, conn_i, conn_f, inj, fstate):
 
 
 @njit(cache=True, nogil=True)
-def _readout_after_v(b, pi, pf, fstate, i, v):
-    kind = pi[P_READOUT]
-    col = pi[P_ACC] + i
+def _readout_after_v(b, p, pop_i, pop_f, fstate, i, v):
+    kind = pop_i[p, P_READOUT]
+    col = pop_i[p, P_ACC] + i
     if kind == SUM_VAR:
         fstate[b, col] = fstate[b, col] + v
     elif kind == MAX_VAR:
@@ -154,13 +154,13 @@ def _readout_after_v(b, pi, pf, fstate, i, v):
         if v > acc or v != v:
             fstate[b, col] = v
     elif kind == AVG_VAR:
-        fstate[b, col] = fstate[b, col] + v * pf[PF_AVG_SCALE]
+        fstate[b, col] = fstate[b, col] + v * pop_f[p, PF_AVG_SCALE]
 
 
 @njit(cache=True, nogil=True)
-def _readout_after_reset(b, pi, fstate, i, spiked, now):
-    kind = pi[P_READOUT]
-    col = pi[P_ACC] + i
+def _readout_after_reset(b, p, pop_i, fstate, i, spiked, now):
+    kind = pop_i[p, P_READOUT]
+    col = pop_i[p, P_ACC] + i
     if kind == SPIKE_COUNT:
         fstate[b, col] = fstate[b, col] + (np.float32(1.0) if spiked else np.float32(0.0))
     elif kind == FIRST_SPIKE and spiked:
@@ -171,18 +171,18 @@ def _readout_after_reset(b, pi, fstate, i, spiked, now):
 
 
 @njit(cache=True, nogil=True)
-def _update(b, t, r, batch, pi, pf, fstate, spikes, consts, data_f, data_b, uniforms,
+def _update(b, t, r, batch, p, pop_i, pop_f, fstate, spikes, consts, data_f, data_b, uniforms,
             spike_times, pointers, now):
-    """Update, fire and reset population row ``pi`` for entry ``b`` at step ``t``."""
-    kind, n = pi[P_KIND], pi[P_N]
-    vcol, scol = pi[P_V], pi[P_SPIKE]
+    """Update, fire and reset population ``p`` for entry ``b`` at step ``t``."""
+    kind, n = pop_i[p, P_KIND], pop_i[p, P_N]
+    vcol, scol = pop_i[p, P_V], pop_i[p, P_SPIKE]
     if kind == IF_INPUT:
-        thresh, reset = pf[PF_THRESH], pf[PF_RESET]
-        frames = pi[P_FRAMES]
-        icol = pi[P_INPUT]
+        thresh, reset = pop_f[p, PF_THRESH], pop_f[p, PF_RESET]
+        frames = pop_i[p, P_FRAMES]
+        icol = pop_i[p, P_INPUT]
         if frames > 1:
-            frame = min(t // pi[P_FRAME_STEPS], frames - 1)
-            base = pi[P_DATA] + (frame * batch + b) * n
+            frame = min(t // pop_i[p, P_FRAME_STEPS], frames - 1)
+            base = pop_i[p, P_DATA] + (frame * batch + b) * n
             for i in range(n):
                 fstate[b, icol + i] = data_f[base + i]
         for i in range(n):
@@ -191,7 +191,7 @@ def _update(b, t, r, batch, pi, pf, fstate, spikes, consts, data_f, data_b, unif
             spikes[b, scol + i] = fired
             fstate[b, vcol + i] = reset if fired else v
     elif kind == SPIKE_INPUT:
-        base = pi[P_POINTER] + b * n
+        base = pop_i[p, P_POINTER] + b * n
         for i in range(n):
             p = pointers[base + i]
             fired = spike_times[p] <= now
@@ -199,34 +199,34 @@ def _update(b, t, r, batch, pi, pf, fstate, spikes, consts, data_f, data_b, unif
             if fired:
                 pointers[base + i] = p + 1
     elif kind == POISSON:
-        frames = pi[P_FRAMES]
-        frame = min(t // pi[P_FRAME_STEPS], frames - 1)
-        base = pi[P_DATA] + (frame * batch + b) * n
-        ubase = pi[P_UNIFORM] + b * n
+        frames = pop_i[p, P_FRAMES]
+        frame = min(t // pop_i[p, P_FRAME_STEPS], frames - 1)
+        base = pop_i[p, P_DATA] + (frame * batch + b) * n
+        ubase = pop_i[p, P_UNIFORM] + b * n
         for i in range(n):
             spikes[b, scol + i] = (uniforms[r, ubase + i] >= data_f[base + i]) and \
                 data_b[base + i]
     elif kind == IF:
-        thresh, reset = pf[PF_THRESH], pf[PF_RESET]
-        isyn = pi[P_ISYN]
+        thresh, reset = pop_f[p, PF_THRESH], pop_f[p, PF_RESET]
+        isyn = pop_i[p, P_ISYN]
         for i in range(n):
             v = fstate[b, vcol + i] + fstate[b, isyn + i]
-            _readout_after_v(b, pi, pf, fstate, i, v)
+            _readout_after_v(b, p, pop_i, pop_f, fstate, i, v)
             fired = v >= thresh
             spikes[b, scol + i] = fired
             fstate[b, vcol + i] = reset if fired else v
-            _readout_after_reset(b, pi, fstate, i, fired, now)
+            _readout_after_reset(b, p, pop_i, fstate, i, fired, now)
     elif kind == LIF:
-        thresh, reset, drop = pf[PF_THRESH], pf[PF_RESET], pf[PF_DROP]
-        alpha, one_minus_alpha = pf[PF_ALPHA], pf[PF_ONE_MINUS_ALPHA]
-        flags = pi[P_FLAGS]
+        thresh, reset, drop = pop_f[p, PF_THRESH], pop_f[p, PF_RESET], pop_f[p, PF_DROP]
+        alpha, one_minus_alpha = pop_f[p, PF_ALPHA], pop_f[p, PF_ONE_MINUS_ALPHA]
+        flags = pop_i[p, P_FLAGS]
         scale_i = (flags & SCALE_I) != 0
         relative = (flags & RELATIVE_RESET) != 0
         refractory = (flags & REFRACTORY) != 0
         always = (flags & INTEGRATE_IN_REFRAC) != 0
-        tau_refrac = pf[PF_TAU_REFRAC]
-        dt32 = pf[PF_DT]
-        isyn, rcol = pi[P_ISYN], pi[P_REFRAC]
+        tau_refrac = pop_f[p, PF_TAU_REFRAC]
+        dt32 = pop_f[p, PF_DT]
+        isyn, rcol = pop_i[p, P_ISYN], pop_i[p, P_REFRAC]
         for i in range(n):
             current = fstate[b, isyn + i]
             if scale_i:
@@ -243,7 +243,7 @@ def _update(b, t, r, batch, pi, pf, fstate, spikes, consts, data_f, data_b, unif
             else:
                 v = v * alpha
                 v = v + current
-            _readout_after_v(b, pi, pf, fstate, i, v)
+            _readout_after_v(b, p, pop_i, pop_f, fstate, i, v)
             fired = v >= thresh
             if refractory:
                 fired = fired and refrac <= np.float32(0.0)
@@ -253,11 +253,11 @@ def _update(b, t, r, batch, pi, pf, fstate, spikes, consts, data_f, data_b, unif
             if refractory:
                 fstate[b, rcol + i] = tau_refrac if fired else refrac
             spikes[b, scol + i] = fired
-            _readout_after_reset(b, pi, fstate, i, fired, now)
+            _readout_after_reset(b, p, pop_i, fstate, i, fired, now)
     elif kind == LI:
-        alpha, one_minus_alpha = pf[PF_ALPHA], pf[PF_ONE_MINUS_ALPHA]
-        scale_i = (pi[P_FLAGS] & SCALE_I) != 0
-        isyn, bias = pi[P_ISYN], pi[P_BIAS]
+        alpha, one_minus_alpha = pop_f[p, PF_ALPHA], pop_f[p, PF_ONE_MINUS_ALPHA]
+        scale_i = (pop_i[p, P_FLAGS] & SCALE_I) != 0
+        isyn, bias = pop_i[p, P_ISYN], pop_i[p, P_BIAS]
         for i in range(n):
             v = fstate[b, vcol + i] * alpha
             if scale_i:
@@ -267,13 +267,13 @@ def _update(b, t, r, batch, pi, pf, fstate, spikes, consts, data_f, data_b, unif
             if bias >= 0:
                 v = v + consts[bias + i]
             fstate[b, vcol + i] = v
-            _readout_after_v(b, pi, pf, fstate, i, v)
+            _readout_after_v(b, p, pop_i, pop_f, fstate, i, v)
 
 
 @njit(cache=True, nogil=True)
-def _record(b, t, pi, spikes, record):
+def _record(b, t, p, pop_i, spikes, record):
     """Pack entry ``b``'s spikes into row ``t % rows`` (bit ``i % 32`` of word ``i // 32``)."""
-    n, scol, wcol = pi[P_N], pi[P_SPIKE], pi[P_REC]
+    n, scol, wcol = pop_i[p, P_N], pop_i[p, P_SPIKE], pop_i[p, P_REC]
     row = t % record.shape[0]
     for w in range((n + 31) // 32):
         word = np.uint32(0)
@@ -295,15 +295,14 @@ def _run_entry(b, t0, t1, dt, pop_i, pop_f, conn_i, conn_f, inj, weights, row_pt
     for t in range(t0, t1):
         now = np.float32(t) * dt
         for c in range(num_conns):
-            _deliver(b, conn_i[c], conn_f[c], weights, row_ptr, cols, fstate, spikes)
+            _deliver(b, c, conn_i, conn_f, weights, row_ptr, cols, fstate, spikes)
         for p in range(num_pops):
-            pi = pop_i[p]
-            if pi[P_INJ_COUNT] > 0 and pi[P_LONE_DELTA] == 0:
-                _inject(b, p, pi, conn_i, conn_f, inj, fstate)
-            _update(b, t, t - t0, batch, pi, pop_f[p], fstate, spikes, consts, data_f,
+            if pop_i[p, P_INJ_COUNT] > 0 and pop_i[p, P_LONE_DELTA] == 0:
+                _inject(b, p, pop_i, conn_i, conn_f, inj, fstate)
+            _update(b, t, t - t0, batch, p, pop_i, pop_f, fstate, spikes, consts, data_f,
                     data_b, uniforms, spike_times, pointers, now)
-            if pi[P_REC] >= 0:
-                _record(b, t, pi, spikes, record)
+            if pop_i[p, P_REC] >= 0:
+                _record(b, t, p, pop_i, spikes, record)
         for k in range(num_trace):
             trace_f[t, b, k] = fstate[b, trace_cols[k]]
         if trace_spk:
