@@ -27,7 +27,7 @@ def backward_compiled(
     threads (default: one).  Gradients agree with the
     NumPy sweep to float64 rounding.
     """
-    from ..backends.compiled_backend._numba import use_threads
+    from ..backends.compiled_backend._numba import register_twin, use_threads
     from ._backward_kernel import MAX_VAR, TTFS, VOLTAGE, sweep, sweep_serial
 
     layers, conns = graph.layers, graph.conns
@@ -84,6 +84,7 @@ def backward_compiled(
     kernel = sweep_serial
     if batch > 1 and use_threads(num_threads or 1):
         kernel = sweep
+        register_twin(sweep, sweep_serial)
     kernel(start, num_steps, float(graph.dt), graph.output, mode, float(min_denominator),
           lay_i, lay_f, con_i, con_f, np.asarray(outgoing or [0], dtype=np.int64), flat_w,
           spikes, dens, np.asarray(fwd.event_step, dtype=np.int64), g,

@@ -69,12 +69,13 @@ class TraceRecorder:
         spikes: list[np.ndarray] = []
         dens: list[np.ndarray | None] = []
         for index, (pop, lay) in enumerate(zip(self.populations, layers, strict=True)):
+            # Views of the trace: valid until the next begin(), like ForwardRecorder's arrays.
             mask = self._silent[index] if lay.kind == "li" else backend.traced_spikes(pop)
-            spikes.append(np.array(mask))
+            spikes.append(mask)
             if index in self._current_scale:
                 isyn = backend.traced_var(pop, "Isyn")
                 den = self._current_scale[index] * isyn - lay.v_thresh
-                dens.append(np.where(mask, den, np.float32(0.0)).astype(np.float32))
+                dens.append(np.where(mask, den, np.float32(0.0)))
             else:
                 dens.append(None)
         out = layers[graph.output]

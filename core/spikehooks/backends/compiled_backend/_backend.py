@@ -103,7 +103,7 @@ class CompiledBackend(NumpyBackend):
 
     def _simulate(self, t0: int, t1: int) -> None:
         from ._kernels import run_steps, run_steps_serial
-        from ._numba import use_threads
+        from ._numba import register_twin, use_threads
 
         lay = self._layout
         self._prepare_spike_inputs()
@@ -111,6 +111,7 @@ class CompiledBackend(NumpyBackend):
         kernel = run_steps_serial
         if self.batch_size > 1 and use_threads(self.num_threads):
             kernel = run_steps
+            register_twin(run_steps, run_steps_serial)
         kernel(t0, t1, np.float32(self.dt), lay.pop_i, lay.pop_f, lay.conn_i, lay.conn_f,
                   lay.inj, lay.weights, lay.row_ptr, lay.cols, lay.fstate, lay.spikes,
                   lay.record, lay.consts, lay.data_f, lay.data_b, uniforms,
@@ -178,10 +179,17 @@ class CompiledBackend(NumpyBackend):
             self._trace_index[key] = len(cols)
             c0 = lay.var_cols[key]
             cols.extend(range(c0, c0 + pop.num_neurons))
-        self._trace_cols = np.asarray(cols, dtype=np.int64)
         steps, batch = self.num_timesteps, self.batch_size
-        self._trace_f = np.zeros((steps, batch, len(cols)), dtype=np.float32)
-        self._trace_spikes = np.zeros((steps, batch, max(lay.num_spike_columns, 1)), dtype=bool)
+        shape = (steps, batch, len(cols))
+        cached = getattr(self, "_trace_cache", None)
+        if cached is None or cached[0].shape != shape or not np.array_equal(cached[2], cols):
+            # Every step of the batch is written, so the arrays are reused across batches.
+            cached = self._trace_cache = (
+                np.zeros(shape, dtype=np.float32),
+                np.zeros((steps, batch, max(lay.num_spike_columns, 1)), dtype=bool),
+                np.asarray(cols, dtype=np.int64),
+            )
+        self._trace_f, self._trace_spikes, self._trace_cols = cached
 
     def stop_trace(self) -> None:
         """Stop keeping the trace (and free it)."""

@@ -34,6 +34,27 @@ def max_threads() -> int:
 
 #: Process that started numba's thread pool (None: not started).
 _pool_pid: int | None = None
+#: (parallel, serial) kernel pairs whose serial twin a forked child will need.
+_twins: list[tuple[Any, Any]] = []
+
+
+def _load_serial_twins() -> None:
+    """Before ``fork``: have every serial twin ready for the parallel signatures in use.
+
+    A child forked after the thread pool started runs the serial kernels; loading
+    them there (from the disk cache) would cost every child a fraction of a second.
+    """
+    for parallel, serial in _twins:
+        for signature in parallel.signatures:
+            serial.compile(signature)
+
+
+def register_twin(parallel: Any, serial: Any) -> None:
+    """Remember that ``serial`` replaces ``parallel`` in a forked child."""
+    if not _twins and hasattr(os, "register_at_fork"):
+        os.register_at_fork(before=_load_serial_twins)
+    if (parallel, serial) not in _twins:
+        _twins.append((parallel, serial))
 
 
 def use_threads(num_threads: int) -> bool:
