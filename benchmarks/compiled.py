@@ -238,7 +238,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--inference-examples-b1", type=int, default=128)
     args = parser.parse_args(argv)
     quick = args.quick
-    repeats = 1 if quick else 3
+    repeats = 1 if quick else 5
     n_inf_b1 = 16 if quick else args.inference_examples_b1
     n_inf_b32 = 64 if quick else 1024
     n_tr_b1 = 8 if quick else 64

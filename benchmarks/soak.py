@@ -72,7 +72,8 @@ def build() -> tuple[Any, Any, Any, Any]:
         hidden = Layer(Dense(Normal(mean=0.02, sd=0.1)), LeakyIntegrateFire(tau_mem=20.0), 10,
                        record_spikes=True, name="hidden")
         out = Layer(Dense(Normal(sd=0.3)), LeakyIntegrate(readout="sum_var"), 2, name="output")
-    compiler = InferenceCompiler(evaluate_timesteps=TIMESTEPS, batch_size=BATCH_SIZE)
+    compiler = InferenceCompiler(evaluate_timesteps=TIMESTEPS, batch_size=BATCH_SIZE,
+                                 backend="numpy")
     return compiler.compile(network), inp, hidden, out
 
 

@@ -234,3 +234,36 @@ def test_registered_names_resolve():
     recorder = registry.create("callbacks", ("spike_recorder", {"pop": pop, "key": "s"}))
     assert isinstance(recorder, SpikeRecorder) and recorder.key == "s"
     assert registry.create("callbacks", ("var_recorder", {"pop": pop, "var": "v"})).var == "v"
+
+
+def _assert_same(a, b):
+    """Exact equality of nested lists, tuples, dicts and arrays (dtypes included)."""
+    if isinstance(a, dict):
+        assert sorted(a) == sorted(b)
+        for key in a:
+            _assert_same(a[key], b[key])
+    elif isinstance(a, (np.ndarray, np.generic, int, float)):
+        assert np.asarray(a).dtype == np.asarray(b).dtype
+        np.testing.assert_array_equal(a, b)
+    else:  # lists, tuples and the recorders' per-example sequences
+        a, b = list(a), list(b)
+        assert len(a) == len(b)
+        for x, y in zip(a, b, strict=True):
+            _assert_same(x, y)
+
+
+def test_numpy_and_compiled_backends_record_exactly_the_same():
+    pytest.importorskip("numba")
+
+    def callbacks(i, h, o):
+        return [SpikeRecorder(i, key="spikes_input"), SpikeRecorder(h, key="spikes_hidden"),
+                VarRecorder(i, "v", key="v_input"), VarRecorder(h, "v", key="v_hidden"),
+                SpikeRecorder(h, key="counts", record_counts=True, example_filter=[1, 5, 9],
+                              neuron_filter=([0, 1, 3], [7, 2, 5])),
+                VarRecorder(o, "v", key="v_out", example_filter=[2, 22], neuron_filter=[1, 4])]
+
+    got = {backend if isinstance(backend, str) else backend[0]:
+           evaluate(callbacks, batch_size=batch, backend=backend)
+           for backend, batch in (("numpy", 8), (("compiled", {"num_threads": 2}), 5))}
+    _assert_same(got["compiled"], got["numpy"])
+    assert sum(len(t) for t in got["numpy"]["spikes_hidden"][0]) > 0

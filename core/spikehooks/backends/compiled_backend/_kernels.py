@@ -41,6 +41,7 @@ from ._tables import (
     LI,
     LIF,
     MAX_VAR,
+    NO_READOUT,
     P_ACC,
     P_BIAS,
     P_DATA,
@@ -171,6 +172,35 @@ def _readout_after_reset(b, p, pop_i, fstate, i, spiked, now):
 
 
 @njit(cache=True, nogil=True)
+def _if_input(V, inp, fired, thresh, reset):
+    """IntegrateFireInput on one entry's slices (contiguous: LLVM vectorises it)."""
+    for i in range(V.shape[0]):
+        v = V[i] + inp[i]
+        f = v >= thresh
+        fired[i] = f
+        V[i] = reset if f else v
+
+
+@njit(cache=True, nogil=True)
+def _lif_plain(V, isyn, fired, alpha, one_minus_alpha, thresh, reset, drop, scale_i,
+               relative):
+    """LIF without refractory time or readout on one entry's slices (vectorisable).
+
+    The same float32 operations as the general loop in :func:`_update`.
+    """
+    for i in range(V.shape[0]):
+        current = isyn[i] * one_minus_alpha if scale_i else isyn[i]
+        v = V[i] * alpha
+        v = v + current
+        f = v >= thresh
+        if relative:
+            V[i] = v - drop if f else v
+        else:
+            V[i] = reset if f else v
+        fired[i] = f
+
+
+@njit(cache=True, nogil=True)
 def _update(b, t, r, batch, p, pop_i, pop_f, fstate, spikes, consts, data_f, data_b, uniforms,
             spike_times, pointers, now):
     """Update, fire and reset population ``p`` for entry ``b`` at step ``t``."""
@@ -185,11 +215,8 @@ def _update(b, t, r, batch, p, pop_i, pop_f, fstate, spikes, consts, data_f, dat
             base = pop_i[p, P_DATA] + (frame * batch + b) * n
             for i in range(n):
                 fstate[b, icol + i] = data_f[base + i]
-        for i in range(n):
-            v = fstate[b, vcol + i] + fstate[b, icol + i]
-            fired = v >= thresh
-            spikes[b, scol + i] = fired
-            fstate[b, vcol + i] = reset if fired else v
+        _if_input(fstate[b, vcol:vcol + n], fstate[b, icol:icol + n], spikes[b, scol:scol + n],
+                  thresh, reset)
     elif kind == SPIKE_INPUT:
         base = pop_i[p, P_POINTER] + b * n
         for i in range(n):
@@ -227,6 +254,11 @@ def _update(b, t, r, batch, p, pop_i, pop_f, fstate, spikes, consts, data_f, dat
         tau_refrac = pop_f[p, PF_TAU_REFRAC]
         dt32 = pop_f[p, PF_DT]
         isyn, rcol = pop_i[p, P_ISYN], pop_i[p, P_REFRAC]
+        if not refractory and pop_i[p, P_READOUT] == NO_READOUT:
+            _lif_plain(fstate[b, vcol:vcol + n], fstate[b, isyn:isyn + n],
+                       spikes[b, scol:scol + n], alpha, one_minus_alpha, thresh, reset, drop,
+                       scale_i, relative)
+            return
         for i in range(n):
             current = fstate[b, isyn + i]
             if scale_i:
