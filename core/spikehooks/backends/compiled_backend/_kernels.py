@@ -128,19 +128,19 @@ def _inject(b, p, pop_i, conn_i, conn_f, inj, fstate):
         c = inj[start + k]
         src = conn_i[c, C_OUT]
         scaled = conn_i[c, C_SCALED] != 0
-        scale = conn_f[c, CF_ISCALE]
-        for i in range(n):
-            value = fstate[b, src + i]
-            if scaled:
-                value = value * scale
-            if k == 0:
-                fstate[b, isyn + i] = value
-            else:
-                fstate[b, isyn + i] = fstate[b, isyn + i] + value
-        if conn_i[c, C_EXPONENTIAL] != 0:
-            decay = conn_f[c, CF_DECAY]
-            for i in range(n):
-                fstate[b, src + i] = fstate[b, src + i] * decay
+        _inject_one(fstate[b, isyn:isyn + n], fstate[b, src:src + n], scaled,
+                    conn_f[c, CF_ISCALE], k == 0, conn_i[c, C_EXPONENTIAL] != 0,
+                    conn_f[c, CF_DECAY])
+
+
+@njit(cache=True, nogil=True)
+def _inject_one(total, acc, scaled, scale, first, exponential, decay):
+    """Add one connection's input ``acc`` (times ``scale``) to ``total``, then decay it."""
+    for i in range(total.shape[0]):
+        value = acc[i] * scale if scaled else acc[i]
+        total[i] = value if first else total[i] + value
+        if exponential:
+            acc[i] = acc[i] * decay
 
 
 @njit(cache=True, nogil=True)
@@ -198,6 +198,25 @@ def _lif_plain(V, isyn, fired, alpha, one_minus_alpha, thresh, reset, drop, scal
         else:
             V[i] = reset if f else v
         fired[i] = f
+
+
+@njit(cache=True, nogil=True)
+def _li(V, isyn, bias, has_bias, alpha, one_minus_alpha, scale_i, acc, readout, avg_scale):
+    """LeakyIntegrate and its voltage readout on one entry's slices (vectorisable)."""
+    for i in range(V.shape[0]):
+        v = V[i] * alpha
+        v = v + (isyn[i] * one_minus_alpha if scale_i else isyn[i])
+        if has_bias:
+            v = v + bias[i]
+        V[i] = v
+        if readout == SUM_VAR:
+            acc[i] = acc[i] + v
+        elif readout == MAX_VAR:
+            # np.maximum: NaN wins.
+            if v > acc[i] or v != v:
+                acc[i] = v
+        elif readout == AVG_VAR:
+            acc[i] = acc[i] + v * avg_scale
 
 
 @njit(cache=True, nogil=True)
@@ -290,16 +309,11 @@ def _update(b, t, r, batch, p, pop_i, pop_f, fstate, spikes, consts, data_f, dat
         alpha, one_minus_alpha = pop_f[p, PF_ALPHA], pop_f[p, PF_ONE_MINUS_ALPHA]
         scale_i = (pop_i[p, P_FLAGS] & SCALE_I) != 0
         isyn, bias = pop_i[p, P_ISYN], pop_i[p, P_BIAS]
-        for i in range(n):
-            v = fstate[b, vcol + i] * alpha
-            if scale_i:
-                v = v + fstate[b, isyn + i] * one_minus_alpha
-            else:
-                v = v + fstate[b, isyn + i]
-            if bias >= 0:
-                v = v + consts[bias + i]
-            fstate[b, vcol + i] = v
-            _readout_after_v(b, p, pop_i, pop_f, fstate, i, v)
+        V = fstate[b, vcol:vcol + n]
+        readout = pop_i[p, P_READOUT]
+        acc = fstate[b, pop_i[p, P_ACC]:pop_i[p, P_ACC] + n] if readout != NO_READOUT else V
+        _li(V, fstate[b, isyn:isyn + n], consts[bias:bias + n] if bias >= 0 else V, bias >= 0,
+            alpha, one_minus_alpha, scale_i, acc, readout, pop_f[p, PF_AVG_SCALE])
 
 
 @njit(cache=True, nogil=True)
