@@ -73,9 +73,11 @@ class TraceRecorder:
             mask = self._silent[index] if lay.kind == "li" else backend.traced_spikes(pop)
             spikes.append(mask)
             if index in self._current_scale:
-                isyn = backend.traced_var(pop, "Isyn")
-                den = self._current_scale[index] * isyn - lay.v_thresh
-                dens.append(np.where(mask, den, np.float32(0.0)))
+                den = np.empty(mask.shape, dtype=np.float32)
+                denominators_at_spikes(mask, backend.traced_var(pop, "Isyn"),
+                                       np.float32(self._current_scale[index]),
+                                       np.float32(lay.v_thresh), den)
+                dens.append(den)
             else:
                 dens.append(None)
         out = layers[graph.output]
@@ -95,6 +97,21 @@ class TraceRecorder:
             event = np.zeros_like(event)
         backend.stop_trace()
         return ForwardResult(spikes, dens, readout, event)
+
+
+def denominators_at_spikes(mask: np.ndarray, isyn: np.ndarray, scale: np.float32,
+                           v_thresh: np.float32, out: np.ndarray) -> None:
+    """``out = scale * isyn - v_thresh`` where ``mask``, else 0 (float32, compiled).
+
+    Parameters
+    ----------
+    mask : numpy.ndarray of bool, shape (steps, batch, n)
+    isyn : numpy.ndarray of float32, same shape
+    out : numpy.ndarray of float32, same shape
+    """
+    from ._trace_kernel import denominators
+
+    denominators(mask, isyn, scale, v_thresh, out)
 
 
 def make_forward_recorder(graph: Graph, populations: list[Any], backend: Any) -> Any:
