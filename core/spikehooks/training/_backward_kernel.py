@@ -27,6 +27,28 @@ VOLTAGE, MAX_VAR, TTFS = range(3)
 
 
 @njit(cache=True, nogil=True)
+def _add_into(dst, src):
+    """``dst += src`` (vectorised by LLVM)."""
+    for j in range(dst.shape[0]):
+        dst[j] += src[j]
+
+
+@njit(cache=True, nogil=True)
+def _scale(dst, factor):
+    """``dst *= factor``."""
+    for j in range(dst.shape[0]):
+        dst[j] = dst[j] * factor
+
+
+@njit(cache=True, nogil=True)
+def _update_b(b, q_post, exponential, beta, c_in):
+    """``b = beta b + c_in q_post`` (exponential) or ``c_in q_post`` (delta)."""
+    for j in range(b.shape[0]):
+        value = b[j] * beta if exponential else 0.0
+        b[j] = value + c_in * q_post[j]
+
+
+@njit(cache=True, nogil=True)
 def _sweep_entry(e, start, num_steps, dt, out_index, mode, min_den, lay_i, lay_f, con_i, con_f,
                  outgoing, weights, spikes, dens, event_step, readout_grad, spike_time_grad,
                  final_kick, reg, q_size, b_size, grads, clamped):
@@ -43,10 +65,10 @@ def _sweep_entry(e, start, num_steps, dt, out_index, mode, min_den, lay_i, lay_f
         for c in range(num_conns):
             pre, n_pre, n_post = con_i[c, K_PRE], con_i[c, K_NPRE], con_i[c, K_NPOST]
             s0, b0, w0 = lay_i[pre, L_SPIKE], con_i[c, K_B], con_i[c, K_W]
+            bc = badj[b0:b0 + n_post]
             for i in range(n_pre):
                 if spikes[n, e, s0 + i]:
-                    for j in range(n_post):
-                        g[w0 + i * n_post + j] += badj[b0 + j]
+                    _add_into(g[w0 + i * n_post:w0 + (i + 1) * n_post], bc)
         for li in range(num_layers):
             if lay_i[li, L_KIND] != LIF:
                 continue
@@ -89,35 +111,37 @@ def _sweep_entry(e, start, num_steps, dt, out_index, mode, min_den, lay_i, lay_f
             size, q0, s0 = lay_i[li, L_SIZE], lay_i[li, L_Q], lay_i[li, L_SPIKE]
             alpha, tau_m = lay_f[li, LF_ALPHA], lay_f[li, LF_TAU_M]
             v_thresh = lay_f[li, LF_V_THRESH]
+            ql = q[q0:q0 + size]
+            _scale(ql, alpha)
+            if li == out_index:
+                for i in range(size):
+                    if mode == VOLTAGE or (mode == MAX_VAR and event_step[e, i] == n):
+                        ql[i] += readout_grad[e, i]
+                    if n == num_steps - 1:
+                        ql[i] -= tau_m * final_kick[e, i]
+            if kind != LIF:
+                continue
             for i in range(size):
-                value = q[q0 + i] * alpha
-                if li == out_index and mode == VOLTAGE:
-                    value += readout_grad[e, i]
-                elif li == out_index and mode == MAX_VAR and event_step[e, i] == n:
-                    value += readout_grad[e, i]
-                if li == out_index and n == num_steps - 1:
-                    value -= tau_m * final_kick[e, i]
-                if kind == LIF and spikes[n, e, s0 + i]:
-                    den = np.float64(dens[n, e, s0 + i])
-                    if den < min_den:
-                        count += 1
-                        den = min_den
-                    numer = value * (den + v_thresh) + jump[q0 + i]
-                    if li == out_index and mode == TTFS and event_step[e, i] == n:
-                        numer -= tau_m * spike_time_grad[e, i]
-                    value = numer / den
-                    r0 = lay_i[li, L_REG]
-                    if r0 >= 0:
-                        value += reg[e, r0 + i]
-                q[q0 + i] = value
+                if not spikes[n, e, s0 + i]:
+                    continue
+                den = np.float64(dens[n, e, s0 + i])
+                if den < min_den:
+                    count += 1
+                    den = min_den
+                numer = ql[i] * (den + v_thresh) + jump[q0 + i]
+                if li == out_index and mode == TTFS and event_step[e, i] == n:
+                    numer -= tau_m * spike_time_grad[e, i]
+                value = numer / den
+                r0 = lay_i[li, L_REG]
+                if r0 >= 0:
+                    value += reg[e, r0 + i]
+                ql[i] = value
         for c in range(num_conns):
             b0, n_post = con_i[c, K_B], con_i[c, K_NPOST]
             qp = lay_i[con_i[c, K_POST], L_Q]
             exp = con_i[c, K_EXP] != 0
             beta, c_in = con_f[c, KF_BETA], con_f[c, KF_C_IN]
-            for j in range(n_post):
-                value = badj[b0 + j] * beta if exp else 0.0
-                badj[b0 + j] = value + c_in * q[qp + j]
+            _update_b(badj[b0:b0 + n_post], q[qp:qp + n_post], exp, beta, c_in)
     clamped[e] = count
 
 
