@@ -235,3 +235,21 @@ def test_a_model_without_a_compiled_kernel_is_refused_naming_it():
     with pytest.raises(ConfigurationError, match=r"population 'odd' has neuron model Custom\. "
                                                  r"Build it with backend='numpy'"):
         InferenceCompiler(5, backend="compiled").compile(net)
+
+
+def test_without_numba_the_default_is_the_numpy_backend_with_one_log_line(monkeypatch, caplog):
+    from spikehooks.backends import _default
+    from spikehooks.backends.compiled_backend import _numba
+
+    monkeypatch.setattr(_numba, "numba_available", lambda: False)
+    _default.default_backend_name.cache_clear()
+    try:
+        with caplog.at_level("WARNING", logger="spikehooks.backends"):
+            net, _ = _network(poisson=False)
+            first = InferenceCompiler(STEPS).compile(net)
+            second = InferenceCompiler(STEPS, batch_size=2).compile(net)
+    finally:
+        _default.default_backend_name.cache_clear()
+    assert first.backend.name == second.backend.name == "numpy"
+    lines = [r.getMessage() for r in caplog.records if r.name == "spikehooks.backends"]
+    assert len(lines) == 1 and "numba is not installed" in lines[0]

@@ -28,7 +28,7 @@ class Compiler:
         Registered backend name (``"compiled"``, ``"numpy"``), optionally with
         keyword arguments for the backend, e.g. ``("compiled", {"num_threads": 1})``.
         None (default): the compiled backend when numba is installed, else
-        the NumPy backend (see ``docs/backends.md``).
+        the NumPy backend (see ``docs/compiled-backend.md``).
     rng_seed : int
         Seed for weight/state initialisers and stochastic inputs.
     reset_time_between_batches, reset_vars_between_batches : bool
