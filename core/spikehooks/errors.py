@@ -100,6 +100,23 @@ class CallbackError(SpikehooksError):
         self.cb_data = cb_data
 
 
+class FolderError(ConfigurationError):
+    """A folder spikehooks would write is held by another writer or owned by another run.
+
+    Attributes
+    ----------
+    path : pathlib.Path
+        The folder.
+    owner : dict or None
+        Its owner record (``.spikehooks-owner.json``), None when it has none.
+    """
+
+    def __init__(self, message: str, *, path: Any, owner: dict | None = None):
+        super().__init__(message)
+        self.path = path
+        self.owner = owner
+
+
 class MissingDependencyError(SpikehooksError, ImportError):
     """An optional dependency (an extra such as ``plot`` or ``datasets``) is not installed.
 
@@ -116,6 +133,7 @@ __all__ = [
     "CallbackError",
     "CallbackValidationError",
     "ConfigurationError",
+    "FolderError",
     "MissingDependencyError",
     "NotCompiledError",
     "PluginError",

@@ -218,15 +218,18 @@ class CompiledNetwork:
         self._check_batches(prepared, batches)
         cbl = CallbackList(callbacks, mode="test", compiled_network=self, backend=self.backend,
                            num_batches=len(batches), num_epochs=1, num_examples=num_examples)
-        with cbl.guard():
-            cbl.on_test_begin()
-            for batch, indices in enumerate(batches):
-                self.start_batch(indices, prepared)
-                cbl.on_batch_begin(batch)
-                self.simulate(cbl)
-                self.update_metrics(metric_objs, targets, indices)
-                cbl.on_batch_end(batch, metric_objs)
-            cbl.on_test_end(metric_objs)
+        try:
+            with cbl.guard():
+                cbl.on_test_begin()
+                for batch, indices in enumerate(batches):
+                    self.start_batch(indices, prepared)
+                    cbl.on_batch_begin(batch)
+                    self.simulate(cbl)
+                    self.update_metrics(metric_objs, targets, indices)
+                    cbl.on_batch_end(batch, metric_objs)
+                cbl.on_test_end(metric_objs)
+        finally:
+            cbl.close()
         return metric_objs, cbl.get_data()
 
     def predict(self, x: dict, outputs: Any,
@@ -248,16 +251,19 @@ class CompiledNetwork:
         collected: dict[Any, list[np.ndarray]] = {pop: [] for pop in pops}
         cbl = CallbackList(callbacks, mode="test", compiled_network=self, backend=self.backend,
                            num_batches=len(batches), num_epochs=1, num_examples=num_examples)
-        with cbl.guard():
-            cbl.on_test_begin()
-            for batch, indices in enumerate(batches):
-                self.start_batch(indices, prepared)
-                cbl.on_batch_begin(batch)
-                self.simulate(cbl)
-                for pop, value in self.get_batch_readouts(pops).items():
-                    collected[pop].append(value)
-                cbl.on_batch_end(batch, {})
-            cbl.on_test_end({})
+        try:
+            with cbl.guard():
+                cbl.on_test_begin()
+                for batch, indices in enumerate(batches):
+                    self.start_batch(indices, prepared)
+                    cbl.on_batch_begin(batch)
+                    self.simulate(cbl)
+                    for pop, value in self.get_batch_readouts(pops).items():
+                        collected[pop].append(value)
+                    cbl.on_batch_end(batch, {})
+                cbl.on_test_end({})
+        finally:
+            cbl.close()
         return {pop: np.concatenate(parts) for pop, parts in collected.items()}, cbl.get_data()
 
     def __repr__(self) -> str:

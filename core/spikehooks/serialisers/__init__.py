@@ -33,7 +33,7 @@ import numpy as np
 
 from .. import registry
 from ..errors import ConfigurationError, NotCompiledError
-from ._base import CheckpointError, Serialiser, normalise_keys
+from ._base import CheckpointError, CheckpointFormatError, Serialiser, normalise_keys
 from .numpy_serialiser import FORMAT_VERSION, MANIFEST_NAME, NumpySerialiser
 
 
@@ -158,6 +158,7 @@ __all__ = [
     "FORMAT_VERSION",
     "MANIFEST_NAME",
     "CheckpointError",
+    "CheckpointFormatError",
     "NumpySerialiser",
     "Serialiser",
     "load",

@@ -24,6 +24,23 @@ class CheckpointError(SpikehooksError):
         self.path = path
 
 
+class CheckpointFormatError(CheckpointError):
+    """A checkpoint was written in a newer format than this spikehooks reads.
+
+    Never skipped like a damaged checkpoint, never overwritten, never deleted:
+    a newer spikehooks wrote it and can still read it.
+
+    Attributes
+    ----------
+    version : int
+        The format version found.
+    """
+
+    def __init__(self, message: str, *, path: Path, version: int):
+        super().__init__(message, path=path)
+        self.version = version
+
+
 class Serialiser:
     """Base class of serialisers: store and fetch state trees by keys.
 
