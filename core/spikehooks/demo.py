@@ -306,7 +306,7 @@ def run_demo(out: str | Path = "spikehooks-demo", epochs: int | None = None,
             "evaluate": [_origin("batch_progress_bar")]
             + [_origin(name) for name, many in recorders.items() for _ in many],
         },
-        "checkpoints": sorted(p.name for p in (out / "checkpoints").iterdir()),
+        "checkpoints": sorted(p.name for p in (out / "checkpoints").iterdir() if p.is_dir()),
         "figures": figures,
         "versions": _versions(),
     }

@@ -134,9 +134,9 @@ def apply(compiled_network: Any, state: dict[str, Any], callbacks: dict[str, Any
     try:
         learnable, training = state["learnable"], state.get("training")
         epoch = int(state["checkpoint"]["epoch"])
-        with_training = training is not None and callable(
-            getattr(compiled_network, "load_state_dict", None))
-        full = {**training, "learnable": learnable} if with_training else None
+        full = None
+        if training is not None and callable(getattr(compiled_network, "load_state_dict", None)):
+            full = {**training, "learnable": learnable}
         check = getattr(compiled_network, "check_state_dict", None)
         if full is not None and callable(check):
             check(full)

@@ -131,7 +131,7 @@ class RecorderBase(Callback):
         Deferred from set_params so that a run refused by a later
         callback's set_params leaves an earlier recording in the folder.
         """
-        if self._writer is None:
+        if self._writer is None or self.to is None:
             return
         if self._claim is not None and self._claim.held:
             self._claim.mark()

@@ -112,6 +112,7 @@ class _Folder:
         return {"rows": rows, "batches": batches}
 
     def _row_bytes(self, name: str) -> tuple[np.dtype, tuple[int, ...], int]:
+        tail: tuple[int, ...]
         if name == INDEX:
             dtype, tail = np.dtype("<i8"), (len(self._columns), 2)
         else:
@@ -150,12 +151,12 @@ class _Folder:
                 f"{batches} committed rows; the index is corrupt.", path=path)
         ends = self._index[:, :, 0]
         final = [rows[c] for c in self._columns]
+        committed = dict(zip(self._columns, final, strict=True))
         if batches and (np.any(np.diff(ends, axis=0) < 0) or np.any(ends[0] < 0)
                         or ends[-1].tolist() != final):
             raise RecordingError(
                 f"recording file {path} row counts must grow batch by batch up to the "
-                f"committed {dict(zip(self._columns, final))}; they do not. The index is "
-                f"corrupt.", path=path)
+                f"committed {committed}; they do not. The index is corrupt.", path=path)
 
     # ------------------------------------------------------------ reading
     def rows(self, name: str) -> int:

@@ -14,8 +14,8 @@ from spikehooks.errors import ConfigurationError
 from . import _spikes
 from ._base import Estimate, RecorderBase, pop_name, pop_shape
 from ._filters import neuron_ids
-from ._spike_store import BYTES_PER_SPIKE, SpikeStore, spike_lists
 from ._reading import open_recording
+from ._spike_store import BYTES_PER_SPIKE, SpikeStore, spike_lists
 from ._streaming import StreamWriter
 
 
