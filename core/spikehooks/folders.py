@@ -16,7 +16,8 @@ recorder's ``to=`` folder, a future logger's folder) claims it with one
   claims held, in another process by an OS-level lock on
   ``.spikehooks.lock`` (the ``filelock`` package; the operating system drops
   the lock when a process dies, however it dies, so a killed run never
-  blocks its successor).
+  blocks its successor).  The empty lock file stays after the run: deleting
+  a lock file another process may have just opened would let two writers in.
 
 The claims made in the ``set_params`` of a :class:`~spikehooks.CallbackList`
 are released when the run ends, however it ends (the runtime calls
@@ -188,6 +189,10 @@ class FolderClaim:
         self.release()
         if self.folder.exists() and not self.folder.is_dir():
             raise self._error("which is a file, not a folder", None)
+        if self.folder.is_dir():
+            # Refuse a foreign folder before creating anything in it (the lock file);
+            # decided again below, under the lock, which is what counts.
+            self._decide(overwrite, resume)
         # Imported here: the durable writes need numpy's package, and `import spikehooks`
         # (which imports this module through CallbackList) stays free of numpy.
         from .serialisers._durable import makedirs
