@@ -224,19 +224,18 @@ class FolderClaim:
     def _decide(self, overwrite: bool, resume: bool) -> None:
         owner = read_owner(self.folder)
         entries = foreign_entries(self.folder)
+        shown = ", ".join(repr(e) for e in entries[:3]) + (", ..." if len(entries) > 3 else "")
+        holding = f"holding {len(entries)} entries ({shown}) of {describe_owner(owner)}"
         self.replaced_run = None
         if owner is not None and "damaged" not in owner:
             if owner.get("run_id") == self.run_id or resume:
                 self.run_id = str(owner.get("run_id"))
                 return
             if not overwrite:
-                raise self._error(f"holding {len(entries)} entries of {describe_owner(owner)}",
-                                  owner)
+                raise self._error(holding, owner)
             self.replaced_run = str(owner.get("run_id"))
         elif entries and not (overwrite or resume):
-            shown = ", ".join(repr(e) for e in entries[:3]) + (", ..." if len(entries) > 3 else "")
-            raise self._error(f"holding {len(entries)} entries ({shown}) of "
-                              f"{describe_owner(owner)}", owner)
+            raise self._error(holding, owner)
         if self.run_id is None or overwrite:
             self.run_id = uuid.uuid4().hex
 
