@@ -7,6 +7,7 @@ one shape: ``"<object> <param> must be <expected>; got <actual>. <fix>"``.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 
@@ -128,10 +129,46 @@ class NotCompiledError(SpikehooksError, RuntimeError):
     """A compiled network was used outside ``with compiled_net:``."""
 
 
+class CheckpointError(SpikehooksError):
+    """A checkpoint is missing, incomplete or corrupt.
+
+    Raised by serialisers (:mod:`spikehooks.serialisers`, which re-exports it)
+    and the checkpoint plugin.
+
+    Attributes
+    ----------
+    path : pathlib.Path
+        The file (or folder) that was refused.
+    """
+
+    def __init__(self, message: str, *, path: Path):
+        super().__init__(message)
+        self.path = path
+
+
+class CheckpointFormatError(CheckpointError):
+    """A checkpoint was written in a newer format than this spikehooks reads.
+
+    Never skipped like a damaged checkpoint, never overwritten, never deleted:
+    a newer spikehooks wrote it and can still read it.
+
+    Attributes
+    ----------
+    version : int
+        The format version found.
+    """
+
+    def __init__(self, message: str, *, path: Path, version: int):
+        super().__init__(message, path=path)
+        self.version = version
+
+
 __all__ = [
     "AmbiguousNameError",
     "CallbackError",
     "CallbackValidationError",
+    "CheckpointError",
+    "CheckpointFormatError",
     "ConfigurationError",
     "FolderError",
     "MissingDependencyError",
