@@ -162,10 +162,11 @@ class FolderClaim:
         """True between :meth:`acquire` and :meth:`release`."""
         return self._lock is not None
 
-    def _error(self, got: str, owner: dict[str, Any] | None) -> FolderError:
+    def _error(self, got: str, owner: dict[str, Any] | None,
+               fix: str | None = None) -> FolderError:
         return FolderError(
             f"{self.writer} folder must be empty or owned by this run; got {str(self.folder)!r} "
-            f"{got}. {self.fixes}",
+            f"{got}. {self.fixes if fix is None else fix}",
             path=self.folder, owner=owner,
         )
 
@@ -202,14 +203,16 @@ class FolderClaim:
         other = _held.get(key)
         holder = None if other is None else other()
         if holder is not None and holder is not self and holder.held:
-            raise self._error(f"which {holder.writer} is writing in this process", None)
+            raise self._error(f"which {holder.writer} is writing in this process", None,
+                              "Give each writer its own folder.")
         lock, timeout = _file_lock(self.folder / LOCK_FILE)
         try:
             lock.acquire(timeout=0)
         except timeout:
             owner = read_owner(self.folder)
             raise self._error(f"which another process is writing (it holds {LOCK_FILE}; the "
-                              f"folder is owned by {describe_owner(owner)})", owner) from None
+                              f"folder is owned by {describe_owner(owner)})", owner,
+                              "Wait until that run ends, or use another folder.") from None
         try:
             self._decide(overwrite, resume)
         except BaseException:

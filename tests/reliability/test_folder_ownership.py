@@ -201,6 +201,7 @@ def test_a_folder_written_by_another_process_is_refused_even_with_overwrite(tmp_
             net["compiled"].evaluate({net["input"]: net["x"]}, {net["output"]: net["y"]},
                                      callbacks=[recorder])
         assert f"pid {child.pid}" in str(e.value)
+        assert str(e.value).endswith("Wait until that run ends, or use another folder.")
         assert net["compiled"].backend.timestep == 0
         with pytest.raises(FolderError, match="another process"):
             Checkpoint(path=tmp_path / "r", overwrite=True).set_params(
