@@ -161,20 +161,21 @@ def event_macs(num: int) -> int:
     hidden = compiled.network.populations[1]
     total = 0
     with compiled:
+        backend = compiled.backend
         for start in range(0, num, 32):
-            compiled.set_input({inp: x[start:start + 32]})
-            compiled.backend.reset()
-            compiled.set_input({inp: x[start:start + 32]})
-            compiled.backend.add_step_observer(lambda t: None)  # step by step to count
             counts = [0, 0]
 
             def count(t: int, counts: list = counts) -> None:
-                k = compiled.backend.num_examples_in_batch
-                counts[0] += int(compiled.backend.get_spike_mask(inp)[:k].sum())
-                counts[1] += int(compiled.backend.get_spike_mask(hidden)[:k].sum())
+                k = backend.num_examples_in_batch
+                counts[0] += int(backend.get_spike_mask(inp)[:k].sum())
+                counts[1] += int(backend.get_spike_mask(hidden)[:k].sum())
 
-            compiled.backend._observers = [count]
-            compiled.backend.run(STEPS)
+            backend.reset()
+            compiled.set_input({inp: x[start:start + 32]})
+            # Step by step (a step observer) to count every step's spikes.
+            backend.add_step_observer(count)
+            backend.run(STEPS)
+            backend.remove_step_observer(count)
             total += counts[0] * SIZES[1] + counts[1] * SIZES[2]
     return total
 
