@@ -88,7 +88,7 @@ def _add_row(dst, src):
 
 
 @njit(cache=True, nogil=True)
-def _deliver(b, c, conn_i, conn_f, weights, row_ptr, cols, fstate, spikes):
+def _deliver(b, c, conn_i, conn_f, weights, row_ptr, cols, fstate, spikes, fired_ids):
     """Add connection ``c``'s previous-step spikes into its accumulator, entry ``b``."""
     n_pre, n_post = conn_i[c, C_PRE], conn_i[c, C_POST]
     src, out, w0 = conn_i[c, C_SRC_SPIKE], conn_i[c, C_OUT], conn_i[c, C_WEIGHT]
@@ -105,9 +105,14 @@ def _deliver(b, c, conn_i, conn_f, weights, row_ptr, cols, fstate, spikes):
     if not exponential:
         acc[:] = np.float32(0.0)
     sparse = conn_i[c, C_ROW_START] >= 0
+    # Branch-free gathering of the spiking ids, ascending (spikes are rare and
+    # unpredictable: a branch per neuron would mispredict at every spike).
+    num_fired = 0
     for pre in range(n_pre):
-        if not fired[pre]:
-            continue
+        fired_ids[num_fired] = pre
+        num_fired += 1 if fired[pre] else 0
+    for k in range(num_fired):
+        pre = fired_ids[k]
         row = weights[w0 + pre * n_post:w0 + (pre + 1) * n_post]
         if sparse:
             # Absent synapses hold weight 0: skipping them leaves every sum as it is.
@@ -338,10 +343,11 @@ def _run_entry(b, t0, t1, dt, pop_i, pop_f, conn_i, conn_f, inj, weights, row_pt
     num_pops, num_conns = pop_i.shape[0], conn_i.shape[0]
     num_trace = trace_cols.shape[0]
     trace_spk = trace_spikes.shape[0] > 0
+    fired_ids = np.empty(max(spikes.shape[1], 1), dtype=np.int64)
     for t in range(t0, t1):
         now = np.float32(t) * dt
         for c in range(num_conns):
-            _deliver(b, c, conn_i, conn_f, weights, row_ptr, cols, fstate, spikes)
+            _deliver(b, c, conn_i, conn_f, weights, row_ptr, cols, fstate, spikes, fired_ids)
         for p in range(num_pops):
             if pop_i[p, P_INJ_COUNT] > 0 and pop_i[p, P_LONE_DELTA] == 0:
                 _inject(b, p, pop_i, conn_i, conn_f, inj, fstate)
