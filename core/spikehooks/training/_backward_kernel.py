@@ -57,6 +57,7 @@ def _sweep_entry(e, start, num_steps, dt, out_index, mode, min_den, lay_i, lay_f
     q = np.zeros(q_size)
     badj = np.zeros(b_size)
     jump = np.zeros(q_size)
+    fired_ids = np.empty(max(spikes.shape[2], 1), dtype=np.int64)
     g = grads[e]
     g[:] = 0.0
     count = 0
@@ -66,9 +67,14 @@ def _sweep_entry(e, start, num_steps, dt, out_index, mode, min_den, lay_i, lay_f
             pre, n_pre, n_post = con_i[c, K_PRE], con_i[c, K_NPRE], con_i[c, K_NPOST]
             s0, b0, w0 = lay_i[pre, L_SPIKE], con_i[c, K_B], con_i[c, K_W]
             bc = badj[b0:b0 + n_post]
+            # Branch-free gathering of the spiking ids (spikes are rare and unpredictable).
+            num_fired = 0
             for i in range(n_pre):
-                if spikes[n, e, s0 + i]:
-                    _add_into(g[w0 + i * n_post:w0 + (i + 1) * n_post], bc)
+                fired_ids[num_fired] = i
+                num_fired += 1 if spikes[n, e, s0 + i] else 0
+            for k in range(num_fired):
+                i = fired_ids[k]
+                _add_into(g[w0 + i * n_post:w0 + (i + 1) * n_post], bc)
         for li in range(num_layers):
             if lay_i[li, L_KIND] != LIF:
                 continue
