@@ -1,0 +1,260 @@
+"""The :class:`MLflowLogger` callback: a run in MLflow with parameters, metrics and artifacts."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import time
+import warnings
+from typing import Any
+
+from spikehooks.errors import ConfigurationError
+
+from . import _png
+from ._base import LoggerBase, require
+from ._describe import describe_run
+from ._spikes import SpikeReader
+
+#: The embedded default store: an SQLite file in the working directory, as MLflow's
+#: own default, so ``mlflow ui`` started in that directory finds the runs.
+DEFAULT_TRACKING_URI = "sqlite:///mlflow.db"
+
+
+class MLflowLogger(LoggerBase):
+    """Log a training or evaluation run to MLflow.
+
+    At the start of the run it creates an MLflow run (experiment
+    ``experiment``) with the compiler's settings and the network's parts as
+    parameters (``compiler.batch_size``, ``network.hidden``, ...); after each
+    epoch it logs the metrics with the epoch as step (``loss``,
+    ``<metric>``, ``val_<metric>``, ``learning_rate``, ``epoch_time_s``);
+    ``evaluate`` logs ``test_<metric>`` at the last epoch logged.  At the
+    end of training it uploads the newest checkpoint of a ``Checkpoint``
+    callback in the run (``checkpoint/<epoch>/``), the spike raster of every
+    spike recorder in the run (``figures/spikes_<key>.png``) and the paths
+    given in ``artifacts``, then marks the run finished.
+
+    Resuming from a checkpoint continues the same MLflow run (its id is part
+    of the checkpoint).  When that run already holds epochs from the resume
+    epoch on (the first run went on past its last checkpoint), a new run is
+    made with the epochs before the resume point copied into it and the tag
+    ``spikehooks.resumed_from`` naming the old run, so no step is there twice
+    and none is missing.
+
+    A failing call (server unreachable, disk full) warns once and the logger
+    stops logging for the rest of the run, so that the tracking client's
+    retries do not stall every epoch; ``MLFLOW_HTTP_REQUEST_MAX_RETRIES`` and
+    ``MLFLOW_HTTP_REQUEST_TIMEOUT`` bound how long that first call may take.
+
+    Parameters
+    ----------
+    experiment : str
+        Experiment name (created if missing).
+    run_name : str, optional
+        Name of the MLflow run (MLflow picks one when None).
+    tracking_uri : str, optional
+        Where to log; None: ``$MLFLOW_TRACKING_URI``, else
+        ``"sqlite:///mlflow.db"`` in the working directory.  A file store
+        (``"file:./mlruns"``) works where MLflow allows it (from MLflow 3
+        it needs ``MLFLOW_ALLOW_FILE_STORE=true``).
+    artifacts : sequence of str or os.PathLike
+        Files or folders uploaded at the end of training (missing ones are skipped).
+    tags : dict of str to str, optional
+        Tags of the MLflow run.
+
+    Attributes
+    ----------
+    run_id : str or None
+        The MLflow run being logged to (None before the first run).
+
+    Raises
+    ------
+    MissingDependencyError
+        MLflow is not installed (extra ``mlflow``).
+    """
+
+    def __init__(self, experiment: str = "spikehooks", run_name: str | None = None,
+                 tracking_uri: str | None = None, artifacts: Any = (),
+                 tags: dict[str, str] | None = None):
+        super().__init__()
+        for name, value, optional in (("experiment", experiment, False),
+                                      ("run_name", run_name, True),
+                                      ("tracking_uri", tracking_uri, True)):
+            if (value is None and optional) or (isinstance(value, str) and value):
+                continue
+            raise ConfigurationError(
+                f"MLflowLogger {name} must be a non-empty str{' or None' * optional}; got "
+                f"{value!r}. Pass e.g. experiment='digits'."
+            )
+        if isinstance(artifacts, (str, os.PathLike)):
+            artifacts = [artifacts]
+        self._mlflow = require("mlflow", "MLflowLogger", "mlflow", "mlflow-skinny")
+        self.experiment = experiment
+        self.run_name = run_name
+        self.tracking_uri = (tracking_uri or os.environ.get("MLFLOW_TRACKING_URI")
+                             or DEFAULT_TRACKING_URI)
+        self.artifacts = [os.fspath(a) for a in artifacts]
+        self.tags = dict(tags or {})
+        self.owner = f"MLflowLogger(experiment={experiment!r}, tracking_uri={self.tracking_uri!r})"
+        self.run_id: str | None = None
+        self._resumed = False
+        self._client: Any = None
+        self._broken = False
+
+    # --------------------------------------------------------- checkpoints
+    def state_dict(self) -> dict[str, Any]:
+        """Return the MLflow run id, so a resumed run continues it."""
+        return {"run_id": self.run_id or ""}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Continue the MLflow run named in ``state`` (from :meth:`state_dict`)."""
+        self.run_id = str(state.get("run_id") or "") or None
+        self._resumed = self.run_id is not None
+
+    # ------------------------------------------------------------- safety
+    def _safe(self, what: str, function: Any, *args: Any) -> Any:
+        if self._broken:
+            return None
+        failures = self.failures
+        with warnings.catch_warnings():
+            # MLflow and its database layer warn about their own internals (deprecated
+            # SQLAlchemy options...), which a user of the logger cannot act on.
+            warnings.simplefilter("ignore", DeprecationWarning)
+            warnings.simplefilter("ignore", FutureWarning)
+            result = super()._safe(what, function, *args)
+        if self.failures > failures:
+            self._broken = True
+        return result
+
+    # ------------------------------------------------------------ writing
+    def client(self) -> Any:
+        """The ``MlflowClient`` of :attr:`tracking_uri` (made on first use)."""
+        if self._client is None:
+            from mlflow.tracking import MlflowClient
+
+            self._client = MlflowClient(tracking_uri=self.tracking_uri)
+        return self._client
+
+    def set_params(self, **kwargs: Any) -> None:
+        super().set_params(**kwargs)
+        if kwargs.get("mode") != "validate":
+            self._broken = False
+
+    def connect(self) -> None:
+        self.client().get_experiment_by_name(self.experiment)
+
+    def open(self, mode: str, first_step: int) -> None:
+        client = self.client()
+        if self.run_id is not None and mode == "train" and self._resumed:
+            self._continue(first_step)
+        elif self.run_id is None or mode == "train":
+            self._create_run()
+        self._resumed = False
+        client.update_run(self.run_id, status="RUNNING")
+
+    def _create_run(self, tags: dict[str, str] | None = None) -> None:
+        client = self.client()
+        found = client.get_experiment_by_name(self.experiment)
+        experiment_id = (found.experiment_id if found is not None
+                         else client.create_experiment(self.experiment))
+        run = client.create_run(experiment_id, run_name=self.run_name,
+                                tags={**self.tags, **(tags or {})})
+        self.run_id = run.info.run_id
+        from mlflow.entities import Param
+
+        params = [Param(k, v) for k, v in describe_run(self._network).items()]
+        for start in range(0, len(params), 100):  # MLflow takes at most 100 params per batch
+            client.log_batch(self.run_id, params=params[start:start + 100])
+
+    def _continue(self, first_step: int) -> None:
+        """Resume ``run_id`` at ``first_step``, or copy it into a new run if it went past."""
+        client = self.client()
+        old = client.get_run(self.run_id)
+        histories = {key: client.get_metric_history(self.run_id, key)
+                     for key in old.data.metrics}
+        if not any(m.step >= first_step for ms in histories.values() for m in ms):
+            return
+        previous = self.run_id
+        self._create_run({"spikehooks.resumed_from": previous})
+        kept = [m for ms in histories.values() for m in ms if m.step < first_step]
+        for start in range(0, len(kept), 1000):  # MLflow's batch limit for metrics
+            client.log_batch(self.run_id, metrics=kept[start:start + 1000])
+        client.set_tag(previous, "spikehooks.resumed_in", self.run_id)
+
+    def write_epoch(self, epoch: int, row: dict[str, float]) -> None:
+        self._log(epoch, row)
+
+    def write_test(self, step: int, values: dict[str, float]) -> None:
+        self._log(step, values)
+
+    def _log(self, step: int, values: dict[str, float]) -> None:
+        from mlflow.entities import Metric
+
+        now = int(time.time() * 1000)
+        self.client().log_batch(self.run_id, metrics=[Metric(k, float(v), now, step)
+                                                      for k, v in values.items()])
+
+    def close(self, mode: str) -> None:
+        if self.run_id is None:
+            return
+        if mode == "train":
+            self._upload_checkpoint()
+            self._upload_figures()
+            for path in self.artifacts:
+                if os.path.exists(path):
+                    self.log_artifact(path)
+        self.client().set_terminated(self.run_id, "FINISHED")
+
+    def _upload_checkpoint(self) -> None:
+        for callback in self._callbacks:
+            epochs, path = getattr(callback, "epochs", None), getattr(callback, "path", None)
+            if not callable(epochs) or not isinstance(path, str):
+                continue
+            saved = epochs()
+            folder = os.path.join(path, str(saved[-1])) if saved else ""
+            if folder and os.path.isdir(folder):
+                self.client().log_artifacts(self.run_id, folder, f"checkpoint/{saved[-1]}")
+
+    def _upload_figures(self) -> None:
+        if self._backend is None:
+            return
+        reader = SpikeReader(self._callbacks, self._data, self._backend.dt,
+                             self._backend.num_timesteps)
+        summaries = reader.summaries() if reader else []
+        if not summaries:
+            return
+        with tempfile.TemporaryDirectory() as folder:
+            for found in summaries:
+                with open(os.path.join(folder, f"spikes_{found.name}.png"), "wb") as handle:
+                    handle.write(_png.encode_gray(found.raster))
+            self.client().log_artifacts(self.run_id, folder, "figures")
+
+    def log_artifact(self, path: str | os.PathLike[str], artifact_path: str | None = None) -> None:
+        """Upload a file or folder to the run (also after it ended, e.g. figures made later).
+
+        Parameters
+        ----------
+        path : str or os.PathLike
+            A file (uploaded as ``<artifact_path>/<name>``) or folder (its content).
+        artifact_path : str, optional
+            Folder inside the run's artifacts (default: the top, or the
+            folder's own name for a folder).
+        """
+        if self.run_id is None:
+            raise ConfigurationError(
+                f"{self.owner} log_artifact needs a run; got run_id=None. Call it after "
+                f"train() or evaluate() with this logger in callbacks."
+            )
+        path = os.fspath(path)
+        if os.path.isdir(path):
+            name = artifact_path or os.path.basename(os.path.normpath(path))
+            self.client().log_artifacts(self.run_id, path, name)
+        else:
+            self.client().log_artifact(self.run_id, path, artifact_path)
+
+    def __repr__(self) -> str:
+        return (f"MLflowLogger(experiment={self.experiment!r}, run_name={self.run_name!r}, "
+                f"tracking_uri={self.tracking_uri!r})")
+
+
+__all__ = ["DEFAULT_TRACKING_URI", "MLflowLogger"]
