@@ -88,19 +88,17 @@ class LoggerBase(Callback):
         #: The last training epoch this logger wrote (evaluate logs its test metrics there).
         self.last_epoch: int | None = None
 
-    def set_params(self, compiled_network: Any = None, backend: Any = None,
-                   mode: str | None = None, num_batches: int | None = None,
-                   data: dict | None = None, callbacks: Any = (),
-                   validation: bool | None = None, **kwargs: Any) -> None:
-        if mode == "validate":
+    def set_params(self, **kwargs: Any) -> None:
+        """Take the run's network, backend, data, callbacks and batch count."""
+        if kwargs.get("mode") == "validate":
             # The same object may sit in both lists; keep the training loop's state.
             return
-        self._network = compiled_network
-        self._backend = backend
-        self._data = data
-        self._callbacks = list(callbacks)
-        self._num_batches = int(num_batches or 1)
-        self._validation = bool(validation)
+        self._network = kwargs.get("compiled_network")
+        self._backend = kwargs.get("backend")
+        self._data = kwargs.get("data")
+        self._callbacks = list(kwargs.get("callbacks") or ())
+        self._num_batches = int(kwargs.get("num_batches") or 1)
+        self._validation = bool(kwargs.get("validation"))
         self._active = False
         self._opened = False
         self._pending = {}
@@ -199,7 +197,7 @@ class LoggerBase(Callback):
         """Do the slow part of starting (a client, a database) before the first epoch's clock."""
 
     def open(self, mode: str, first_step: int) -> None:
-        """Prepare to write a run (``mode`` "train" or "test") whose first epoch is ``first_step``."""
+        """Prepare to write a run (``mode`` "train" or "test") starting at epoch ``first_step``."""
 
     def write_epoch(self, epoch: int, row: dict[str, float]) -> None:
         """Write one finished training epoch (metrics, ``val_`` metrics, rate, time)."""

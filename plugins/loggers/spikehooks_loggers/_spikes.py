@@ -78,7 +78,7 @@ class SpikeReader:
         found = []
         for recorder in self._recorders:
             value = self._data.get(recorder.key)
-            if not _is_spike_lists(value):
+            if value is None or not _is_spike_lists(value):
                 continue
             times, ids = value
             start, stop = self._seen.get(recorder.key, 0), len(times)

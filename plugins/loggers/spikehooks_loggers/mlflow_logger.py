@@ -61,6 +61,9 @@ class MLflowLogger(LoggerBase):
         Files or folders uploaded at the end of training (missing ones are skipped).
     tags : dict of str to str, optional
         Tags of the MLflow run.
+    artifact_location : str or os.PathLike, optional
+        Where a new experiment keeps its artifacts (MLflow's default: ``./mlruns``
+        for a local store); ignored for an existing experiment.
 
     Attributes
     ----------
@@ -75,7 +78,8 @@ class MLflowLogger(LoggerBase):
 
     def __init__(self, experiment: str = "spikehooks", run_name: str | None = None,
                  tracking_uri: str | None = None, artifacts: Any = (),
-                 tags: dict[str, str] | None = None):
+                 tags: dict[str, str] | None = None,
+                 artifact_location: str | os.PathLike[str] | None = None):
         super().__init__()
         for name, value, optional in (("experiment", experiment, False),
                                       ("run_name", run_name, True),
@@ -95,6 +99,8 @@ class MLflowLogger(LoggerBase):
                              or DEFAULT_TRACKING_URI)
         self.artifacts = [os.fspath(a) for a in artifacts]
         self.tags = dict(tags or {})
+        self.artifact_location = (None if artifact_location is None
+                                  else os.fspath(artifact_location))
         self.owner = f"MLflowLogger(experiment={experiment!r}, tracking_uri={self.tracking_uri!r})"
         self.run_id: str | None = None
         self._resumed = False
@@ -156,7 +162,8 @@ class MLflowLogger(LoggerBase):
         client = self.client()
         found = client.get_experiment_by_name(self.experiment)
         experiment_id = (found.experiment_id if found is not None
-                         else client.create_experiment(self.experiment))
+                         else client.create_experiment(self.experiment,
+                                                       artifact_location=self.artifact_location))
         run = client.create_run(experiment_id, run_name=self.run_name,
                                 tags={**self.tags, **(tags or {})})
         self.run_id = run.info.run_id
@@ -175,7 +182,7 @@ class MLflowLogger(LoggerBase):
         if not any(m.step >= first_step for ms in histories.values() for m in ms):
             return
         previous = self.run_id
-        self._create_run({"spikehooks.resumed_from": previous})
+        self._create_run({"spikehooks.resumed_from": str(previous)})
         kept = [m for ms in histories.values() for m in ms if m.step < first_step]
         for start in range(0, len(kept), 1000):  # MLflow's batch limit for metrics
             client.log_batch(self.run_id, metrics=kept[start:start + 1000])

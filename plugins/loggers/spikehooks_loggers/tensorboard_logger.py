@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 import time
 from typing import Any
 
@@ -23,23 +24,33 @@ class _EventFile:
     """One event file, written synchronously so a failing write raises here, not in a thread."""
 
     def __init__(self, tbx: Any, folder: str, purge_step: int | None):
-        from tensorboardX.event_file_writer import EventsWriter
         from tensorboardX.proto.event_pb2 import Event, SessionLog
+        from tensorboardX.record_writer import RecordWriter
 
         self._Event = Event
-        _folders.make_folder(folder)
-        # time_ns keeps two writers opened within one second in order (TensorBoard
-        # reads the files of a folder sorted by name).
-        self._writer = EventsWriter(os.path.join(folder, "events"), f".{time.time_ns()}")
-        if purge_step is not None:
-            # TensorBoard hides every earlier event at a step >= purge_step: a resumed
-            # run replaces the epochs the crashed run logged after its checkpoint.
-            self._writer.write_event(Event(step=purge_step, wall_time=time.time(),
-                                           session_log=SessionLog(status=SessionLog.START)))
         self._summary = tbx.summary
+        _folders.make_folder(folder)
+        now = time.time()
+        # TensorBoard reads the files of a folder sorted by name: the nanoseconds keep two
+        # files opened within one second in order.
+        name = f"events.out.tfevents.{int(now)}.{socket.gethostname()}.{time.time_ns()}"
+        self._file = RecordWriter(os.path.join(folder, name))
+        try:
+            self._put(Event(wall_time=now, file_version="brain.Event:2"))
+            if purge_step is not None:
+                # TensorBoard hides every earlier event at a step >= purge_step: a
+                # resumed run replaces the epochs the first run logged after its checkpoint.
+                self._put(Event(step=purge_step, wall_time=now,
+                                session_log=SessionLog(status=SessionLog.START)))
+        except Exception:
+            self._file.close()
+            raise
+
+    def _put(self, event: Any) -> None:
+        self._file.write(event.SerializeToString())
 
     def write(self, step: int, summary: Any) -> None:
-        self._writer.write_event(self._Event(step=step, wall_time=time.time(), summary=summary))
+        self._put(self._Event(step=step, wall_time=time.time(), summary=summary))
 
     def scalars(self, step: int, values: dict[str, float]) -> None:
         Summary = type(self._summary.scalar("x", 0.0))
@@ -57,10 +68,10 @@ class _EventFile:
         self.write(step, Summary(value=[Summary.Value(tag=tag, image=image)]))
 
     def flush(self) -> None:
-        self._writer.flush()
+        self._file.flush()
 
     def close(self) -> None:
-        self._writer.close()
+        self._file.close()
 
 
 class TensorBoardLogger(LoggerBase):
