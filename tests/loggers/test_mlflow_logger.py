@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import sys
-import warnings
 
 import pytest
 from _logger_runs import Truth, train
@@ -20,27 +19,19 @@ PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 
 def _client(uri):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)
-        return MlflowClient(tracking_uri=uri)
+    return MlflowClient(tracking_uri=uri)
 
 
 def _history(uri, run_id, key):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)
-        return sorted((m.step, m.value) for m in _client(uri).get_metric_history(run_id, key))
+    return sorted((m.step, m.value) for m in _client(uri).get_metric_history(run_id, key))
 
 
 def _run(uri, run_id):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)
-        return _client(uri).get_run(run_id)
+    return _client(uri).get_run(run_id)
 
 
 def _artifacts(uri, run_id, path=None):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)
-        return sorted(f.path for f in _client(uri).list_artifacts(run_id, path))
+    return sorted(f.path for f in _client(uri).list_artifacts(run_id, path))
 
 
 def test_params_metrics_checkpoint_and_figures_are_in_the_run(mlflow_uri):

@@ -12,6 +12,8 @@ from spikehooks import Callback
 from spikehooks.errors import MissingDependencyError
 from spikehooks.monitor import metric_names
 
+from ._writer import Writer
+
 
 def require(module: str, owner: str, extra: str, package: str) -> Any:
     """Import an optional library or raise one error naming the extra that installs it.
@@ -61,8 +63,11 @@ class LoggerBase(Callback):
 
     Subclasses implement :meth:`open` (called on rank 0 when a run starts
     writing at ``first_step``), :meth:`write_epoch`, :meth:`write_test` and
-    :meth:`close`.  Every call into a subclass goes through :meth:`_safe`:
-    an exception becomes a warning naming the logger, and training goes on.
+    :meth:`close`.  These run in a writer thread (one per run), so training
+    never waits on a disk or a server; what they need from the run is taken
+    in the training thread by :meth:`snapshot`.  An exception in any of them
+    becomes a warning naming the logger, and training goes on.  The run's
+    writes are complete when ``train``/``evaluate`` returns.
 
     A logger acts in the training loop (``callbacks=`` of ``train``) and in
     ``evaluate``; in a validation loop (``validation_callbacks=``) it does
@@ -74,19 +79,21 @@ class LoggerBase(Callback):
     owner = "Logger"
 
     def __init__(self) -> None:
+        #: Writes that failed so far.
         self.failures = 0
+        #: The last training epoch this logger wrote (evaluate logs its test metrics there).
+        self.last_epoch: int | None = None
         self._network: Any = None
         self._backend: Any = None
         self._data: dict | None = None
         self._callbacks: list[Any] = []
         self._num_batches = 1
         self._validation = False
-        self._active = False
+        self._writer: Writer | None = None
         self._opened = False
         self._pending: dict[int, dict[str, float]] = {}
         self._epoch_start = 0.0
-        #: The last training epoch this logger wrote (evaluate logs its test metrics there).
-        self.last_epoch: int | None = None
+        self._notes: list[str] = []
 
     def set_params(self, **kwargs: Any) -> None:
         """Take the run's network, backend, data, callbacks and batch count."""
@@ -99,21 +106,27 @@ class LoggerBase(Callback):
         self._callbacks = list(kwargs.get("callbacks") or ())
         self._num_batches = int(kwargs.get("num_batches") or 1)
         self._validation = bool(kwargs.get("validation"))
-        self._active = False
         self._opened = False
         self._pending = {}
 
+    @property
+    def _active(self) -> bool:
+        """True between the start and the end of a run on rank 0."""
+        return self._writer is not None
+
     # ----------------------------------------------------------- run start
+    def _start(self, run: Any) -> None:
+        if run_rank(run) != 0:
+            return
+        self._writer = Writer(f"{type(self).__name__}-writer", self._note)
+        self._submit("connect", self.connect)
+
     def on_train_begin(self, run: Any) -> None:
-        self._active = run_rank(run) == 0
-        if self._active:
-            self._safe("connect", self.connect)
+        self._start(run)
 
     def on_test_begin(self, run: Any) -> None:
         if run.mode == "test":
-            self._active = run_rank(run) == 0
-            if self._active:
-                self._safe("connect", self.connect)
+            self._start(run)
             self._ensure_open("test", self.last_epoch or 0)
 
     def on_epoch_begin(self, epoch: int, run: Any) -> None:
@@ -127,7 +140,7 @@ class LoggerBase(Callback):
     def _ensure_open(self, mode: str, first_step: int) -> None:
         if self._active and not self._opened:
             self._opened = True
-            self._safe("open the log", self.open, mode, first_step)
+            self._submit("open the log", self.open, mode, first_step)
 
     # ------------------------------------------------------------- epochs
     def on_epoch_end(self, epoch: int, metrics: Any, run: Any) -> None:
@@ -156,56 +169,78 @@ class LoggerBase(Callback):
 
     def _write(self, epoch: int, row: dict[str, float]) -> None:
         self.last_epoch = epoch
-        self._safe(f"write epoch {epoch}", self.write_epoch, epoch, row)
+        self._submit(f"write epoch {epoch}", self.write_epoch, epoch, row,
+                     self.snapshot("train", epoch))
+        self._report()
 
     # --------------------------------------------------------------- ends
     def on_train_end(self, metrics: Any, run: Any) -> None:
         if self._active:
-            self._safe("finish the log", self.close, "train")
-            self._active = False
+            self._finish("train")
 
     def on_test_end(self, metrics: Any, run: Any) -> None:
         if run.mode != "test" or not self._active:
             return
-        step = self.last_epoch or 0
-        self._safe("write the test metrics", self.write_test, step,
-                   metric_values(metrics, "test_"))
-        self._safe("finish the log", self.close, "test")
-        self._active = False
+        self._submit("write the test metrics", self.write_test, self.last_epoch,
+                     metric_values(metrics, "test_"), self.snapshot("test", self.last_epoch))
+        self._finish("test")
+
+    def _finish(self, mode: str) -> None:
+        """Close the log, wait for every write of the run, then warn about failed ones."""
+        self._submit("finish the log", self.close, mode, self.snapshot("close", None))
+        writer, self._writer = self._writer, None
+        assert writer is not None
+        writer.finish()
+        self._report()
 
     # ------------------------------------------------------------- safety
-    def _safe(self, what: str, function: Callable[..., Any], *args: Any) -> Any:
-        """Call ``function``; on any exception warn naming the logger and go on.
+    def _submit(self, what: str, function: Callable[..., Any], *args: Any) -> None:
+        assert self._writer is not None
+        self._writer.submit(what, function, *args)
+
+    def _note(self, what: str, exc: BaseException) -> None:
+        """Writer thread: remember a failed write for :meth:`_report`."""
+        self.failures += 1
+        self._notes.append(self._failure_text(what, exc))
+
+    def _failure_text(self, what: str, exc: BaseException) -> str:
+        return (f"{self.owner} could not {what}: {type(exc).__name__}: {exc}. Training goes on "
+                f"without this log entry ({self.failures} failed so far).")
+
+    def _report(self) -> None:
+        """Training thread: warn about every write that failed since the last report.
 
         Losing a log must never lose the run: a full disk or an unreachable
         tracking server costs the log entry, not the training.
         """
-        try:
-            return function(*args)
-        except Exception as exc:
-            self.failures += 1
-            warnings.warn(
-                f"{self.owner} could not {what}: {type(exc).__name__}: {exc}. Training goes "
-                f"on without this log entry ({self.failures} failed so far).",
-                RuntimeWarning,
-                stacklevel=3,
-            )
-            return None
+        while self._notes:
+            warnings.warn(self._notes.pop(0), RuntimeWarning, stacklevel=3)
 
     # --------------------------------------------------------- subclasses
+    def snapshot(self, what: str, step: int | None) -> Any:
+        """Training thread: copy what a write needs from the run (weights, recordings).
+
+        ``what`` is ``"train"`` (an epoch), ``"test"`` or ``"close"``.
+        The default takes nothing.
+        """
+        return None
+
     def connect(self) -> None:
-        """Do the slow part of starting (a client, a database) before the first epoch's clock."""
+        """Do the slow part of starting (a client, a database) first."""
 
     def open(self, mode: str, first_step: int) -> None:
         """Prepare to write a run (``mode`` "train" or "test") starting at epoch ``first_step``."""
 
-    def write_epoch(self, epoch: int, row: dict[str, float]) -> None:
+    def write_epoch(self, epoch: int, row: dict[str, float], snapshot: Any) -> None:
         """Write one finished training epoch (metrics, ``val_`` metrics, rate, time)."""
         raise NotImplementedError
 
-    def write_test(self, step: int, values: dict[str, float]) -> None:
-        """Write the ``test_`` metrics of an ``evaluate`` run at ``step``."""
+    def write_test(self, epoch: int | None, values: dict[str, float], snapshot: Any) -> None:
+        """Write the ``test_`` metrics of ``evaluate``, run after training epoch ``epoch``.
+
+        ``epoch`` is None when this logger wrote no training epoch.
+        """
         raise NotImplementedError
 
-    def close(self, mode: str) -> None:
+    def close(self, mode: str, snapshot: Any) -> None:
         """Flush and release what :meth:`open` took."""

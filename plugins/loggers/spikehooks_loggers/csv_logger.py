@@ -63,14 +63,14 @@ class CSVLogger(LoggerBase):
         if kept != rows or not os.path.exists(self.filename):
             self._rewrite()
 
-    def write_epoch(self, epoch: int, row: dict[str, float]) -> None:
+    def write_epoch(self, epoch: int, row: dict[str, float], snapshot: Any) -> None:
         self._add({"epoch": epoch, **row})
 
-    def write_test(self, step: int, values: dict[str, float]) -> None:
+    def write_test(self, epoch: int | None, values: dict[str, float], snapshot: Any) -> None:
         target = None
-        if self.last_epoch is not None:
+        if epoch is not None:
             target = next((r for r in reversed(self._rows)
-                           if str(r.get("epoch")) == str(self.last_epoch)), None)
+                           if str(r.get("epoch")) == str(epoch)), None)
         if target is None:
             self._add({"epoch": "", **values})
             return
@@ -87,9 +87,9 @@ class CSVLogger(LoggerBase):
             return
         # The common case: the header holds every column, append one line.
         with open(self.filename, "a", newline="", encoding="utf-8") as handle:
-            self._writer(handle).writerow(row)
+            self._dict_writer(handle).writerow(row)
 
-    def _writer(self, handle: Any) -> csv.DictWriter:
+    def _dict_writer(self, handle: Any) -> csv.DictWriter:
         return csv.DictWriter(handle, fieldnames=self._columns, delimiter=self.separator,
                               restval="", lineterminator="\n")
 
@@ -106,7 +106,7 @@ class CSVLogger(LoggerBase):
             _folders.make_folder(folder)
         temporary = f"{self.filename}.tmp"
         with open(temporary, "w", newline="", encoding="utf-8") as handle:
-            writer = self._writer(handle)
+            writer = self._dict_writer(handle)
             writer.writeheader()
             writer.writerows(self._rows)
         os.replace(temporary, self.filename)

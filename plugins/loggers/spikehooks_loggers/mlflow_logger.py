@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import tempfile
 import time
-import warnings
 from typing import Any
 
 from spikehooks.errors import ConfigurationError
@@ -118,19 +117,25 @@ class MLflowLogger(LoggerBase):
         self._resumed = self.run_id is not None
 
     # ------------------------------------------------------------- safety
-    def _safe(self, what: str, function: Any, *args: Any) -> Any:
+    def _submit(self, what: str, function: Any, *args: Any) -> None:
+        super()._submit(what, self._unless_broken, function, *args)
+
+    def _unless_broken(self, function: Any, *args: Any) -> None:
+        """Writer thread: after one failure, skip the rest of the run's calls.
+
+        Each call to an unreachable server costs the client's whole retry budget.
+        """
         if self._broken:
-            return None
-        failures = self.failures
-        with warnings.catch_warnings():
-            # MLflow and its database layer warn about their own internals (deprecated
-            # SQLAlchemy options...), which a user of the logger cannot act on.
-            warnings.simplefilter("ignore", DeprecationWarning)
-            warnings.simplefilter("ignore", FutureWarning)
-            result = super()._safe(what, function, *args)
-        if self.failures > failures:
+            return
+        try:
+            function(*args)
+        except Exception:
             self._broken = True
-        return result
+            raise
+
+    def _failure_text(self, what: str, exc: BaseException) -> str:
+        return (super()._failure_text(what, exc) + " MLflowLogger stops logging to this run "
+                "until the next train() or evaluate().")
 
     # ------------------------------------------------------------ writing
     def client(self) -> Any:
@@ -188,11 +193,11 @@ class MLflowLogger(LoggerBase):
             client.log_batch(self.run_id, metrics=kept[start:start + 1000])
         client.set_tag(previous, "spikehooks.resumed_in", self.run_id)
 
-    def write_epoch(self, epoch: int, row: dict[str, float]) -> None:
+    def write_epoch(self, epoch: int, row: dict[str, float], snapshot: Any) -> None:
         self._log(epoch, row)
 
-    def write_test(self, step: int, values: dict[str, float]) -> None:
-        self._log(step, values)
+    def write_test(self, epoch: int | None, values: dict[str, float], snapshot: Any) -> None:
+        self._log(epoch or 0, values)
 
     def _log(self, step: int, values: dict[str, float]) -> None:
         from mlflow.entities import Metric
@@ -201,40 +206,42 @@ class MLflowLogger(LoggerBase):
         self.client().log_batch(self.run_id, metrics=[Metric(k, float(v), now, step)
                                                       for k, v in values.items()])
 
-    def close(self, mode: str) -> None:
+    def snapshot(self, what: str, step: int | None) -> Any:
+        """At the end of training: the newest checkpoint folder and the spike rasters."""
+        if what != "close":
+            return None
+        checkpoint = None
+        for callback in self._callbacks:
+            epochs, path = getattr(callback, "epochs", None), getattr(callback, "path", None)
+            if callable(epochs) and isinstance(path, str) and epochs():
+                newest = epochs()[-1]
+                checkpoint = (newest, os.path.join(path, str(newest)))
+        figures = []
+        if self._backend is not None:
+            reader = SpikeReader(self._callbacks, self._data, self._backend.dt,
+                                 self._backend.num_timesteps)
+            figures = [(f"spikes_{s.name}.png", _png.encode_gray(s.raster))
+                       for s in reader.summaries()]
+        return {"checkpoint": checkpoint, "figures": figures}
+
+    def close(self, mode: str, snapshot: Any) -> None:
         if self.run_id is None:
             return
         if mode == "train":
-            self._upload_checkpoint()
-            self._upload_figures()
+            checkpoint = snapshot["checkpoint"]
+            if checkpoint is not None and os.path.isdir(checkpoint[1]):
+                self.client().log_artifacts(self.run_id, checkpoint[1],
+                                            f"checkpoint/{checkpoint[0]}")
+            if snapshot["figures"]:
+                with tempfile.TemporaryDirectory() as folder:
+                    for name, png in snapshot["figures"]:
+                        with open(os.path.join(folder, name), "wb") as handle:
+                            handle.write(png)
+                    self.client().log_artifacts(self.run_id, folder, "figures")
             for path in self.artifacts:
                 if os.path.exists(path):
                     self.log_artifact(path)
         self.client().set_terminated(self.run_id, "FINISHED")
-
-    def _upload_checkpoint(self) -> None:
-        for callback in self._callbacks:
-            epochs, path = getattr(callback, "epochs", None), getattr(callback, "path", None)
-            if not callable(epochs) or not isinstance(path, str):
-                continue
-            saved = epochs()
-            folder = os.path.join(path, str(saved[-1])) if saved else ""
-            if folder and os.path.isdir(folder):
-                self.client().log_artifacts(self.run_id, folder, f"checkpoint/{saved[-1]}")
-
-    def _upload_figures(self) -> None:
-        if self._backend is None:
-            return
-        reader = SpikeReader(self._callbacks, self._data, self._backend.dt,
-                             self._backend.num_timesteps)
-        summaries = reader.summaries() if reader else []
-        if not summaries:
-            return
-        with tempfile.TemporaryDirectory() as folder:
-            for found in summaries:
-                with open(os.path.join(folder, f"spikes_{found.name}.png"), "wb") as handle:
-                    handle.write(_png.encode_gray(found.raster))
-            self.client().log_artifacts(self.run_id, folder, "figures")
 
     def log_artifact(self, path: str | os.PathLike[str], artifact_path: str | None = None) -> None:
         """Upload a file or folder to the run (also after it ended, e.g. figures made later).

@@ -12,7 +12,7 @@ import numpy as np
 from spikehooks.errors import ConfigurationError
 
 from . import _folders, _png
-from ._base import LoggerBase, require
+from ._base import LoggerBase, metric_values, require
 from ._spikes import SpikeReader
 
 #: Sub-folders of ``log_dir``, one TensorBoard "run" each, so that the
@@ -169,45 +169,50 @@ class TensorBoardLogger(LoggerBase):
     def _batch_end(self, batch: int, metrics: Any, run: Any) -> None:
         if not self._active or (batch + 1) % self._batch_every:
             return
-        from ._base import metric_values
-
         step = (run.epoch or 0) * self._num_batches + batch
-        self._safe(f"write batch {batch}", self._file("batch").scalars, step,
-                   metric_values(metrics))
+        self._submit(f"write batch {batch}", self._write_batch, step, metric_values(metrics))
 
-    def write_epoch(self, epoch: int, row: dict[str, float]) -> None:
+    def _write_batch(self, step: int, values: dict[str, float]) -> None:
+        self._file("batch").scalars(step, values)
+
+    def snapshot(self, what: str, step: int | None) -> Any:
+        """Copy the weights (when a histogram is due) and summarise new recorded spikes."""
+        taken: dict[str, Any] = {"weights": {}, "spikes": []}
+        step = step or 0
+        if (what == "train" and self.histogram_freq and step % self.histogram_freq == 0
+                and self._backend is not None):
+            taken["weights"] = {name: np.array(w, dtype=np.float64) for name, w in
+                                self._backend.get_learnable_state().items()}
+        if (what in ("train", "test") and self._spikes is not None
+                and (what == "test" or step % self.spike_freq == 0)):
+            taken["spikes"] = self._spikes.summaries()
+        return taken
+
+    def write_epoch(self, epoch: int, row: dict[str, float], snapshot: Any) -> None:
         train = {k: v for k, v in row.items() if not k.startswith("val_")}
         val = {k[4:]: v for k, v in row.items() if k.startswith("val_")}
         self._file("train").scalars(epoch, train)
         if val:
             self._file("validation").scalars(epoch, val)
-        if self.histogram_freq and epoch % self.histogram_freq == 0:
-            self._weights(epoch)
-        if self._spikes is not None and epoch % self.spike_freq == 0:
-            self._spike_images("train", epoch)
+        self._write_snapshot("train", epoch, snapshot)
         for file in self._files.values():
             file.flush()
 
-    def write_test(self, step: int, values: dict[str, float]) -> None:
+    def write_test(self, epoch: int | None, values: dict[str, float], snapshot: Any) -> None:
         test = self._file("test")
-        test.scalars(step, {k[5:]: v for k, v in values.items()})
-        if self._spikes is not None:
-            self._spike_images("test", step)
+        test.scalars(epoch or 0, {k[5:]: v for k, v in values.items()})
+        self._write_snapshot("test", epoch or 0, snapshot)
         test.flush()
 
-    def _weights(self, epoch: int) -> None:
-        if self._backend is None:
-            return
-        for name, weights in self._backend.get_learnable_state().items():
-            self._file("train").histogram(epoch, f"weights/{name}", np.asarray(weights))
+    def _write_snapshot(self, run: str, step: int, snapshot: Any) -> None:
+        file = self._file(run)
+        for name, weights in snapshot["weights"].items():
+            file.histogram(step, f"weights/{name}", weights)
+        for found in snapshot["spikes"]:
+            file.image(step, f"spikes/{found.name}", found.raster)
+            file.histogram(step, f"rates_hz/{found.name}", found.rates_hz)
 
-    def _spike_images(self, run: str, step: int) -> None:
-        assert self._spikes is not None
-        for found in self._spikes.summaries():
-            self._file(run).image(step, f"spikes/{found.name}", found.raster)
-            self._file(run).histogram(step, f"rates_hz/{found.name}", found.rates_hz)
-
-    def close(self, mode: str) -> None:
+    def close(self, mode: str, snapshot: Any) -> None:
         files, self._files = self._files, {}
         for file in files.values():
             file.close()
