@@ -128,6 +128,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         dataset=args.dataset,
         backend=args.backend,
         seed=args.seed,
+        log=args.log,
     )
     return 0
 
@@ -148,6 +149,8 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--dataset", choices=("digits", "yin-yang"), default="digits")
     d.add_argument("--backend", default="numpy")
     d.add_argument("--seed", type=int, default=0)
+    d.add_argument("--log", choices=("tensorboard", "mlflow", "csv"), default=None,
+                   help="also log the training with the loggers plugin (default: no logger)")
     d.set_defaults(func=_cmd_demo)
     return parser
 
