@@ -9,7 +9,7 @@ import os
 import pytest
 from _logger_runs import SetRank, X, Y, network, train
 
-from spikehooks import InferenceCompiler, cli, registry
+from spikehooks import Callback, CallbackError, InferenceCompiler, cli, registry
 from spikehooks_loggers import CSVLogger, MLflowLogger, TensorBoardLogger
 
 ACC = "sparse_categorical_accuracy"
@@ -68,3 +68,25 @@ def test_spikehooks_plugins_lists_the_loggers_with_their_hooks(capsys):
         assert {"on_train_begin", "on_epoch_end", "on_validation_end",
                 "on_test_end"} <= set(record["hooks"])
     assert "on_batch_end" in records[("callbacks", "tensorboard")]["hooks"]
+
+
+class Crash(Callback):
+    def on_epoch_end(self, epoch, metrics):
+        if epoch == 1:
+            raise RuntimeError("out of memory")
+
+
+def test_a_run_that_crashed_is_closed_when_the_logger_runs_again(mlflow_uri):
+    from mlflow.tracking import MlflowClient
+
+    loggers = [CSVLogger(), TensorBoardLogger("tb"), MLflowLogger("crash", tracking_uri=mlflow_uri)]
+    with pytest.raises(CallbackError, match="out of memory"):
+        train(3, [*loggers, Crash()])
+    train(2, loggers)
+    with open("training.csv", newline="", encoding="utf-8") as handle:
+        assert [r["epoch"] for r in csv.DictReader(handle)] == ["0", "1"]
+    client = MlflowClient(mlflow_uri)
+    experiment = client.get_experiment_by_name("crash").experiment_id
+    runs = {r.info.run_id: r.info.status for r in client.search_runs([experiment])}
+    assert runs.pop(loggers[2].run_id) == "FINISHED"
+    assert list(runs.values()) == ["FAILED"]

@@ -116,6 +116,10 @@ class LoggerBase(Callback):
 
     # ----------------------------------------------------------- run start
     def _start(self, run: Any) -> None:
+        if self._writer is not None:
+            # The previous run ended with an exception, before on_train_end: finish its
+            # writes and release its files (an MLflow run is marked failed).
+            self._finish("abort")
         if run_rank(run) != 0:
             return
         self._writer = Writer(f"{type(self).__name__}-writer", self._note)
@@ -187,7 +191,8 @@ class LoggerBase(Callback):
 
     def _finish(self, mode: str) -> None:
         """Close the log, wait for every write of the run, then warn about failed ones."""
-        self._submit("finish the log", self.close, mode, self.snapshot("close", None))
+        snapshot = None if mode == "abort" else self.snapshot("close", None)
+        self._submit("finish the log", self.close, mode, snapshot)
         writer, self._writer = self._writer, None
         assert writer is not None
         writer.finish()
@@ -243,4 +248,8 @@ class LoggerBase(Callback):
         raise NotImplementedError
 
     def close(self, mode: str, snapshot: Any) -> None:
-        """Flush and release what :meth:`open` took."""
+        """Flush and release what :meth:`open` took.
+
+        ``mode`` is ``"train"``, ``"test"``, or ``"abort"`` for a run that
+        ended with an exception (closed when the logger's next run starts).
+        """

@@ -241,7 +241,7 @@ class MLflowLogger(LoggerBase):
             for path in self.artifacts:
                 if os.path.exists(path):
                     self.log_artifact(path)
-        self.client().set_terminated(self.run_id, "FINISHED")
+        self.client().set_terminated(self.run_id, "FAILED" if mode == "abort" else "FINISHED")
 
     def log_artifact(self, path: str | os.PathLike[str], artifact_path: str | None = None) -> None:
         """Upload a file or folder to the run (also after it ended, e.g. figures made later).
