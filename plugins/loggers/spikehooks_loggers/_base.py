@@ -81,6 +81,8 @@ class LoggerBase(Callback):
     def __init__(self) -> None:
         #: Writes that failed so far.
         self.failures = 0
+        #: CPU seconds spent writing in the writer threads so far (all runs).
+        self.write_cpu_s = 0.0
         #: The last training epoch this logger wrote (evaluate logs its test metrics there).
         self.last_epoch: int | None = None
         self._network: Any = None
@@ -196,6 +198,7 @@ class LoggerBase(Callback):
         writer, self._writer = self._writer, None
         assert writer is not None
         writer.finish()
+        self.write_cpu_s += writer.cpu_s
         self._report()
 
     # ------------------------------------------------------------- safety

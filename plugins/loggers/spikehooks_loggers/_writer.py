@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import queue
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -29,6 +30,8 @@ class Writer:
 
     def __init__(self, name: str, on_error: Callable[[str, BaseException], None]):
         self._queue: queue.Queue[Any] = queue.Queue()
+        #: CPU seconds the writer thread spent in queued calls so far.
+        self.cpu_s = 0.0
         self._on_error = on_error
         self._thread = threading.Thread(target=self._work, name=name, daemon=True)
         self._thread.start()
@@ -48,6 +51,7 @@ class Writer:
             if item is None:
                 return
             what, function, args = item
+            start = time.thread_time()
             try:
                 function(*args)
             except Exception as exc:  # a lost log entry must never end the run
@@ -55,3 +59,5 @@ class Writer:
                     self._on_error(what, exc)
                 except Exception:  # noting it failed too: the thread must still go on
                     pass
+            finally:
+                self.cpu_s += time.thread_time() - start
