@@ -81,8 +81,9 @@ class LoggerBase(Callback):
     def __init__(self) -> None:
         #: Writes that failed so far.
         self.failures = 0
-        #: CPU seconds spent writing in the writer threads so far (all runs).
-        self.write_cpu_s = 0.0
+        #: CPU seconds spent in the writer threads so far (all runs), by task:
+        #: ``"connect"``, ``"open the log"``, ``"write epoch N"``, ``"finish the log"``...
+        self.write_cpu_s: dict[str, float] = {}
         #: The last training epoch this logger wrote (evaluate logs its test metrics there).
         self.last_epoch: int | None = None
         self._network: Any = None
@@ -198,7 +199,8 @@ class LoggerBase(Callback):
         writer, self._writer = self._writer, None
         assert writer is not None
         writer.finish()
-        self.write_cpu_s += writer.cpu_s
+        for task, seconds in writer.cpu_s.items():
+            self.write_cpu_s[task] = self.write_cpu_s.get(task, 0.0) + seconds
         self._report()
 
     # ------------------------------------------------------------- safety

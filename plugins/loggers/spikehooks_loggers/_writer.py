@@ -11,6 +11,7 @@ the user's warning filters apply.
 from __future__ import annotations
 
 import queue
+import re
 import threading
 import time
 from collections.abc import Callable
@@ -30,8 +31,9 @@ class Writer:
 
     def __init__(self, name: str, on_error: Callable[[str, BaseException], None]):
         self._queue: queue.Queue[Any] = queue.Queue()
-        #: CPU seconds the writer thread spent in queued calls so far.
-        self.cpu_s = 0.0
+        #: CPU seconds the writer thread spent in queued calls so far, by task
+        #: (``what`` with numbers replaced by ``N``: ``"write epoch N"``).
+        self.cpu_s: dict[str, float] = {}
         self._on_error = on_error
         self._thread = threading.Thread(target=self._work, name=name, daemon=True)
         self._thread.start()
@@ -60,4 +62,5 @@ class Writer:
                 except Exception:  # noting it failed too: the thread must still go on
                     pass
             finally:
-                self.cpu_s += time.thread_time() - start
+                task = re.sub(r"\d+", "N", what)
+                self.cpu_s[task] = self.cpu_s.get(task, 0.0) + time.thread_time() - start
