@@ -101,6 +101,25 @@ def test_a_resume_behind_the_logged_epochs_copies_them_into_a_new_run(mlflow_uri
     assert new.data.params == old.data.params
 
 
+@pytest.mark.parametrize("interval, sends", [(0, 4), (3600, 1)])
+def test_metrics_go_to_the_store_every_epoch_or_at_the_end(mlflow_uri, monkeypatch, interval,
+                                                           sends):
+    calls = []
+    log_batch = MlflowClient.log_batch
+
+    def counted(self, run_id, metrics=(), **kwargs):
+        if metrics:
+            calls.append(sorted({m.step for m in metrics}))
+        return log_batch(self, run_id, metrics=metrics, **kwargs)
+
+    monkeypatch.setattr(MlflowClient, "log_batch", counted)
+    logger = MLflowLogger(f"interval{interval}", tracking_uri=mlflow_uri,
+                          send_interval_s=interval)
+    train(4, [logger])
+    assert [s for s, _ in _history(mlflow_uri, logger.run_id, "loss")] == [0, 1, 2, 3]
+    assert calls == ([[0], [1], [2], [3]] if sends == 4 else [[0, 1, 2, 3]])
+
+
 def test_the_tracking_uri_comes_from_the_environment(mlflow_uri, monkeypatch):
     monkeypatch.setenv("MLFLOW_TRACKING_URI", mlflow_uri)
     assert MLflowLogger("env").tracking_uri == mlflow_uri
@@ -143,6 +162,7 @@ def test_a_missing_mlflow_names_the_extra(monkeypatch):
 @pytest.mark.parametrize("kwargs, match", [
     ({"experiment": ""}, "experiment must be a non-empty str; got ''"),
     ({"run_name": 3}, "run_name must be a non-empty str or None; got 3"),
+    ({"send_interval_s": -1}, "send_interval_s must be a number >= 0; got -1"),
 ])
 def test_bad_arguments_name_the_parameter(kwargs, match):
     with pytest.raises(ConfigurationError, match=match):
