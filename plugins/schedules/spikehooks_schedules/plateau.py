@@ -3,8 +3,8 @@
 Both check their monitor once per epoch, when its metrics are final: at
 ``on_validation_end`` when train() validates (mlGeNN's order runs the
 validation after ``on_epoch_end``), else at ``on_epoch_end``.  A ``val_``
-monitor reads ``compiled_network.validation_metrics``.  See
-:mod:`spikehooks.monitor` for names.
+monitor reads the validation metrics the run hands on (``run.validation_metrics``).  See
+:mod:`spikehooks.callbacks.monitor` for names.
 """
 
 from __future__ import annotations
@@ -12,20 +12,16 @@ from __future__ import annotations
 from typing import Any
 
 from spikehooks import Callback
+from spikehooks.callbacks.monitor import EpochEndWatcher, Monitor, check_validation_available
+from spikehooks.checks import int_at_least, positive_real
 from spikehooks.errors import ConfigurationError
-from spikehooks.monitor import EpochEndWatcher, Monitor, check_validation_available
 
 from ._optimisers import optimisers_with
-from .schedules import _positive
 
 
 def _patience(value: Any, owner: str, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise ConfigurationError(
-            f"{owner} patience must be an int >= {minimum}; got {value!r}. Pass e.g. "
-            f"patience={max(minimum, 5)}."
-        )
-    return value
+    return int_at_least(value, owner, "patience", f"Pass e.g. patience={max(minimum, 5)}.",
+                        minimum=minimum)
 
 
 class ReduceOnPlateau(EpochEndWatcher, Callback):
@@ -62,7 +58,8 @@ class ReduceOnPlateau(EpochEndWatcher, Callback):
                  min_delta: float = 0.0, mode: str = "auto", min_value: float = 0.0, *,
                  param: str = "alpha", per_batch: bool = False):
         self.monitor = Monitor(monitor, mode, min_delta, "ReduceOnPlateau")
-        if not 0.0 < _positive(factor, "ReduceOnPlateau", "factor") < 1.0:
+        if not 0.0 < positive_real(factor, "ReduceOnPlateau", "factor",
+                                   "Pass a float, e.g. factor=0.5.") < 1.0:
             raise ConfigurationError(
                 f"ReduceOnPlateau factor must be in (0, 1); got {factor!r}. Pass e.g. "
                 f"factor=0.5 to halve the parameter."
@@ -74,7 +71,8 @@ class ReduceOnPlateau(EpochEndWatcher, Callback):
             )
         self.factor = float(factor)
         self.patience = _patience(patience, "ReduceOnPlateau", 0)
-        self.min_value = _positive(min_value, "ReduceOnPlateau", "min_value", allow_zero=True)
+        self.min_value = positive_real(min_value, "ReduceOnPlateau", "min_value",
+                                       "Pass a float, e.g. min_value=0.0.", allow_zero=True)
         self.param = param
         self.per_batch = per_batch
         self.best: float | None = None
@@ -96,8 +94,8 @@ class ReduceOnPlateau(EpochEndWatcher, Callback):
         else:
             self.watch_epoch_end(bool(validation))
 
-    def _check(self, metrics: Any) -> None:
-        value = self.monitor.value(metrics, self._compiled_network)
+    def _check(self, metrics: Any, validation_metrics: Any) -> None:
+        value = self.monitor.value(metrics, validation_metrics)
         if self.monitor.improved(value, self.best):
             self.best, self.wait = value, 0
             return
@@ -108,12 +106,13 @@ class ReduceOnPlateau(EpochEndWatcher, Callback):
                 current = float(getattr(optimiser, self.param))
                 setattr(optimiser, self.param, max(current * self.factor, self.min_value))
 
-    def epoch_complete(self, epoch: int, metrics: Any) -> None:
+    def epoch_complete(self, epoch: int, metrics: Any, validation_metrics: Any) -> None:
         """Check the monitor once the epoch (and its validation) has finished."""
-        self._check(metrics)
+        self._check(metrics, validation_metrics)
 
     def _on_batch_end(self, batch: int, metrics: Any) -> None:
-        self._check(metrics)
+        # per_batch is refused for val_ monitors: no validation metrics mid-epoch.
+        self._check(metrics, None)
 
     def state_dict(self) -> dict[str, Any]:
         """Return the best value seen and the checks waited since."""
@@ -188,9 +187,9 @@ class EarlyStopping(EpochEndWatcher, Callback):
                 "none. Use it in the callbacks of train() inside `with compiled_net:`."
             )
 
-    def epoch_complete(self, epoch: int, metrics: Any) -> None:
+    def epoch_complete(self, epoch: int, metrics: Any, validation_metrics: Any) -> None:
         """Count the epoch; stop training after ``patience`` without improvement."""
-        value = self.monitor.value(metrics, self._compiled_network)
+        value = self.monitor.value(metrics, validation_metrics)
         if self.monitor.improved(value, self.best):
             self.best, self.best_epoch, self.wait = value, epoch, 0
             if self.restore_best:
