@@ -9,8 +9,8 @@ from collections.abc import Callable
 from typing import Any
 
 from spikehooks import Callback
+from spikehooks.callbacks.monitor import metric_names
 from spikehooks.errors import MissingDependencyError
-from spikehooks.monitor import metric_names
 
 from ._writer import Writer
 
