@@ -266,7 +266,8 @@ def run_demo(out: str | Path = "spikehooks-demo", epochs: int | None = None,
 
     named = {
         "batch_progress_bar": {},
-        "checkpoint": {"path": str(out / "checkpoints"), "keep_last": 3},
+        # A demo run replaces the results of an earlier one in the same output folder.
+        "checkpoint": {"path": str(out / "checkpoints"), "keep_last": 3, "overwrite": True},
         "cosine_annealing": {"total_epochs": num_epochs},
     }
     if log is not None:
@@ -340,7 +341,7 @@ def run_demo(out: str | Path = "spikehooks-demo", epochs: int | None = None,
         },
         "log": None if logger is None else {"logger": log, "repr": repr(logger),
                                             "run_id": getattr(logger, "run_id", None)},
-        "checkpoints": sorted(p.name for p in (out / "checkpoints").iterdir()),
+        "checkpoints": sorted(p.name for p in (out / "checkpoints").iterdir() if p.is_dir()),
         "figures": figures,
         "versions": _versions(),
     }
