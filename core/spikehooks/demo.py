@@ -146,7 +146,8 @@ TASKS = {"digits": _digits_task, "yin-yang": _yin_yang_task}
 #: ``--log`` choice -> (registered callback name, its arguments for output folder ``out``).
 LOGGERS = {
     "csv": lambda out: ("csv_logger", {"filename": str(out / "training.csv")}),
-    "tensorboard": lambda out: ("tensorboard", {"log_dir": str(out / "tensorboard")}),
+    "tensorboard": lambda out: ("tensorboard", {"log_dir": str(out / "tensorboard"),
+                                                 "overwrite": True}),
     "mlflow": lambda out: ("mlflow", {
         "experiment": "spikehooks-demo",
         "tracking_uri": os.environ.get("MLFLOW_TRACKING_URI")

@@ -39,16 +39,19 @@ class Truth(Callback):
 
 
 class SetRank(Callback):
-    """What a communicator does on a rank other than 0: the run context says which rank."""
+    """What a communicator does on a rank other than 0: the run context says which rank.
+
+    Placed first, it sets the rank before the other callbacks' ``set_params``.
+    """
 
     def __init__(self, rank):
         self.rank = rank
 
-    def on_train_begin(self, run):
+    def set_params(self, run=None, **kwargs):
         run.rank, run.num_ranks = self.rank, 2
 
-    def on_test_begin(self, run):
-        run.rank, run.num_ranks = self.rank, 2
+    def on_test_begin(self):
+        pass
 
 
 def network():

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import io
+import os
 import sys
 
 import numpy as np
@@ -12,7 +13,7 @@ from _logger_runs import DT, HIDDEN, TIMESTEPS, Truth, train
 from PIL import Image
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-from spikehooks import ConfigurationError, MissingDependencyError
+from spikehooks import ConfigurationError, FolderError, MissingDependencyError
 from spikehooks_checkpoint import Checkpoint
 from spikehooks_loggers import TensorBoardLogger
 from spikehooks_recorders import SpikeRecorder
@@ -88,16 +89,28 @@ def test_batch_scalars_use_the_global_batch_as_step():
 
 
 def test_resume_shows_every_epoch_once_with_the_unbroken_runs_values():
-    train(5, [Checkpoint(path="ref"), TensorBoardLogger("ref", update_freq="batch")])
+    train(5, [Checkpoint(path="ref"), TensorBoardLogger("ref_tb", update_freq="batch")])
     train(4, [Checkpoint(epoch_interval=2), TensorBoardLogger("tb", update_freq="batch")])
     train(5, [Checkpoint(epoch_interval=2), TensorBoardLogger("tb", update_freq="batch")],
           resume_from="latest")
     for run, tag in (("train", "loss"), ("train", ACC), ("batch", ACC)):
-        got, want = _scalars(f"tb/{run}", tag), _scalars(f"ref/{run}", tag)
+        got, want = _scalars(f"tb/{run}", tag), _scalars(f"ref_tb/{run}", tag)
         assert [s for s, _ in got] == [s for s, _ in want] == list(range(len(want)))
         assert got == want
     assert [e.step for e in _read("tb/train").Histograms("weights/conn1/weight")] == [0, 1, 2,
                                                                                      3, 4]
+
+
+def test_a_folder_of_another_run_is_refused_before_training_unless_overwrite():
+    train(2, [TensorBoardLogger("tb")])
+    with pytest.raises(FolderError, match=r"TensorBoardLogger\(log_dir='tb'\) folder must be "
+                                          r"empty or owned by this run.*overwrite=True"):
+        train(3, [TensorBoardLogger("tb")])
+    assert [s for s, _ in _scalars("tb/train", "loss")] == [0, 1]
+    train(3, [TensorBoardLogger("tb", overwrite=True)])
+    # The new run from epoch 0 hides the old one's events.
+    assert [s for s, _ in _scalars("tb/train", "loss")] == [0, 1, 2]
+    assert len(os.listdir("tb/train")) == 2
 
 
 def test_evaluate_writes_test_metrics_at_the_last_epoch():

@@ -1,12 +1,17 @@
-"""The one place loggers decide where they write: checked at construction, made at first write.
+"""The one place loggers decide where they write: checked at construction, claimed per run.
 
-Kept in one module so that folder ownership (a run identity inside every
-folder spikehooks writes) can be adopted here for all loggers at once.
+A folder a logger owns (TensorBoard's ``log_dir``) is claimed with the core's
+:class:`spikehooks.folders.FolderClaim` when the run is set up: one writer at
+a time, a run identity inside it, and a folder holding another run's files
+refused unless the run resumes or says ``overwrite=True``.  A CSV file is one
+file in a folder others may share, and an MLflow store belongs to MLflow, so
+neither is claimed.
 """
 
 from __future__ import annotations
 
 import os
+from typing import Any
 
 from spikehooks.errors import ConfigurationError
 
@@ -40,6 +45,15 @@ def check_file(path: str | os.PathLike[str], owner: str, param: str) -> str:
             f"e.g. {param}={os.path.join(path, 'training.csv')!r}."
         )
     return path
+
+
+def log_dir_claim(path: str, owner: str) -> Any:
+    """The claim a logger makes on its own folder ``path`` (acquired in ``set_params``)."""
+    from spikehooks.folders import FolderClaim
+
+    return FolderClaim(path, kind="tensorboard", writer=owner, fixes=(
+        "Pass resume_from=... to train() to continue that run, overwrite=True to log a new "
+        "run there (TensorBoard then shows it from its first epoch on), or another log_dir."))
 
 
 def make_folder(path: str) -> str:

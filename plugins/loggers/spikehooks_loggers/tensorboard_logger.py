@@ -12,7 +12,7 @@ import numpy as np
 from spikehooks.errors import ConfigurationError
 
 from . import _folders, _png
-from ._base import LoggerBase, metric_values, require
+from ._base import LoggerBase, metric_values, require, run_rank
 from ._spikes import SpikeReader
 
 #: Sub-folders of ``log_dir``, one TensorBoard "run" each, so that the
@@ -101,6 +101,11 @@ class TensorBoardLogger(LoggerBase):
         Spike raster and rate histogram of every spike recorder in the run
         every ``N`` epochs (the recorders' own ``example_filter`` and
         ``epochs`` decide what is recorded); 0: never.
+    overwrite : bool
+        Log a new run into a ``log_dir`` that holds another run's files (they
+        stay; TensorBoard shows the new run from its first epoch on).  Without
+        it such a folder is refused before the run starts, unless the run
+        resumes (``train(..., resume_from=...)``).
 
     Raises
     ------
@@ -111,7 +116,7 @@ class TensorBoardLogger(LoggerBase):
     attached_hooks = ("on_batch_end",)
 
     def __init__(self, log_dir: str | os.PathLike[str] = "logs", update_freq: Any = "epoch",
-                 histogram_freq: int = 1, spike_freq: int = 1):
+                 histogram_freq: int = 1, spike_freq: int = 1, overwrite: bool = False):
         super().__init__()
         self.log_dir = _folders.check_folder(log_dir, "TensorBoardLogger", "log_dir")
         self.owner = f"TensorBoardLogger(log_dir={self.log_dir!r})"
@@ -130,6 +135,13 @@ class TensorBoardLogger(LoggerBase):
                     f"TensorBoardLogger {name} must be an int >= 0; got {value!r}. Pass e.g. "
                     f"{name}=1 (every epoch) or {name}=0 (never)."
                 )
+        if not isinstance(overwrite, bool):
+            raise ConfigurationError(
+                f"TensorBoardLogger overwrite must be True or False; got {overwrite!r}. Pass "
+                f"overwrite=True to log a new run into a folder holding another run's files."
+            )
+        self.overwrite = overwrite
+        self._claim = _folders.log_dir_claim(self.log_dir, self.owner)
         self.update_freq = update_freq
         self.histogram_freq = histogram_freq
         self.spike_freq = spike_freq
@@ -142,6 +154,11 @@ class TensorBoardLogger(LoggerBase):
         super().set_params(**kwargs)
         if kwargs.get("mode") == "validate":
             return
+        if run_rank(kwargs.get("run")) == 0:
+            # Refuse a folder of another run (or one being written) before the run starts;
+            # the core releases the claim when the run ends.
+            self._claim.acquire(overwrite=self.overwrite,
+                                resume=kwargs.get("resume_from") is not None)
         self.__dict__.pop("on_batch_end", None)
         if self._batch_every and kwargs.get("mode") == "train":
             self.on_batch_end = self._batch_end
@@ -162,6 +179,8 @@ class TensorBoardLogger(LoggerBase):
             purge = None
             if run != "test":
                 purge = self._first_step * (self._num_batches if run == "batch" else 1)
+            if self._claim.held:
+                self._claim.mark()
             file = _EventFile(self._tbx, os.path.join(self.log_dir, run), purge)
             self._files[run] = file
         return file
@@ -219,7 +238,8 @@ class TensorBoardLogger(LoggerBase):
 
     def __repr__(self) -> str:
         return (f"TensorBoardLogger(log_dir={self.log_dir!r}, update_freq={self.update_freq!r}, "
-                f"histogram_freq={self.histogram_freq!r}, spike_freq={self.spike_freq!r})")
+                f"histogram_freq={self.histogram_freq!r}, spike_freq={self.spike_freq!r}, "
+                f"overwrite={self.overwrite!r})")
 
 
 __all__ = ["RUNS", "TensorBoardLogger"]
