@@ -15,7 +15,7 @@ from spikehooks import Callback
 from spikehooks.errors import ConfigurationError
 from spikehooks.monitor import EpochEndWatcher, Monitor, check_validation_available
 
-from ._optimisers import optimisers_with
+from ._optimisers import optimisers_with, set_param
 from .schedules import _positive
 
 
@@ -56,7 +56,7 @@ class ReduceOnPlateau(EpochEndWatcher, Callback):
         then counts batches).  Not possible with ``val_`` monitors.
     """
 
-    attached_hooks = ("on_epoch_end", "on_validation_end", "on_batch_end")
+    attached_hooks = ("on_epoch_end", "on_validation_end", "on_epoch_begin", "on_batch_end")
 
     def __init__(self, monitor: str, factor: float = 0.1, patience: int = 10,
                  min_delta: float = 0.0, mode: str = "auto", min_value: float = 0.0, *,
@@ -81,6 +81,7 @@ class ReduceOnPlateau(EpochEndWatcher, Callback):
         self.wait = 0
         self._optimisers: list[Any] = []
         self._compiled_network: Any = None
+        self._epoch = 0
 
     def set_params(self, compiled_network: Any = None, metrics: Any = None,
                    validation: bool | None = None, **kwargs: Any) -> None:
@@ -91,12 +92,14 @@ class ReduceOnPlateau(EpochEndWatcher, Callback):
         # Reset here, not in on_train_begin: a checkpoint restores state in between.
         self.best, self.wait = None, 0
         self._compiled_network = compiled_network
+        self._epoch = 0
         if self.per_batch:
+            self.on_epoch_begin = self._on_epoch_begin
             self.on_batch_end = self._on_batch_end
         else:
             self.watch_epoch_end(bool(validation))
 
-    def _check(self, metrics: Any) -> None:
+    def _check(self, metrics: Any, when: str) -> None:
         value = self.monitor.value(metrics, self._compiled_network)
         if self.monitor.improved(value, self.best):
             self.best, self.wait = value, 0
@@ -106,14 +109,18 @@ class ReduceOnPlateau(EpochEndWatcher, Callback):
             self.wait = 0
             for optimiser in self._optimisers:
                 current = float(getattr(optimiser, self.param))
-                setattr(optimiser, self.param, max(current * self.factor, self.min_value))
+                set_param(optimiser, self.param, max(current * self.factor, self.min_value),
+                          type(self).__name__, when)
 
     def epoch_complete(self, epoch: int, metrics: Any) -> None:
         """Check the monitor once the epoch (and its validation) has finished."""
-        self._check(metrics)
+        self._check(metrics, f"the end of epoch {epoch}")
+
+    def _on_epoch_begin(self, epoch: int) -> None:
+        self._epoch = epoch  # named in the error if a reduction is refused
 
     def _on_batch_end(self, batch: int, metrics: Any) -> None:
-        self._check(metrics)
+        self._check(metrics, f"epoch {self._epoch}, batch {batch}")
 
     def state_dict(self) -> dict[str, Any]:
         """Return the best value seen and the checks waited since."""

@@ -21,7 +21,7 @@ from typing import Any
 from spikehooks import Callback
 from spikehooks.errors import ConfigurationError
 
-from ._optimisers import optimisers_with
+from ._optimisers import optimisers_with, set_param
 
 
 def _positive(value: Any, owner: str, name: str, *, allow_zero: bool = False) -> float:
@@ -72,7 +72,8 @@ class OptimiserParamSchedule(Callback):
     def on_epoch_begin(self, epoch: int) -> None:
         for optimiser in self._optimisers:
             current = getattr(optimiser, self.param_name)
-            setattr(optimiser, self.param_name, float(self.func(epoch, current)))
+            set_param(optimiser, self.param_name, self.func(epoch, current),
+                      type(self).__name__, f"epoch {epoch}")
 
     def __repr__(self) -> str:
         return f"OptimiserParamSchedule({self.param_name!r}, {self.func!r})"
@@ -108,16 +109,18 @@ class _ClosedFormSchedule(Callback):
         if self.per_batch:
             self.on_batch_begin = self._on_batch_begin
 
-    def _apply(self, progress: float) -> None:
+    def _apply(self, progress: float, when: str) -> None:
         for optimiser, initial in zip(self._optimisers, self._initial, strict=True):
-            setattr(optimiser, self.param, float(self.value(progress, initial)))
+            set_param(optimiser, self.param, self.value(progress, initial),
+                      type(self).__name__, when)
 
     def on_epoch_begin(self, epoch: int) -> None:
         self._epoch = epoch
-        self._apply(float(epoch))
+        self._apply(float(epoch), f"epoch {epoch}")
 
     def _on_batch_begin(self, batch: int) -> None:
-        self._apply(self._epoch + batch / self._num_batches)
+        self._apply(self._epoch + batch / self._num_batches,
+                    f"epoch {self._epoch}, batch {batch}")
 
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in vars(self).items() if not k.startswith("_"))
