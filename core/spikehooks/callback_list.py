@@ -17,6 +17,7 @@ A :class:`CallbackList` is built once per ``train``/``evaluate``.  It
 from __future__ import annotations
 
 import contextlib
+import inspect
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
@@ -34,7 +35,13 @@ from ._callback_validation import (
     validation_error,
 )
 from .callback import LIFECYCLE_METHODS
-from .errors import CallbackError, CallbackValidationError, ConfigurationError
+from .errors import (
+    CallbackError,
+    CallbackValidationError,
+    ConfigurationError,
+    NonFiniteError,
+    SpikehooksError,
+)
 from .run_context import RunContext
 
 
@@ -140,18 +147,25 @@ class CallbackList:
         # (a recorder may open a file there), then rebuild: set_params may
         # attach hooks as instance attributes.
         self._build_hooks(self.callbacks, plugins)
+        # Callbacks get a snapshot: none may add, remove or reorder the run's callbacks.
+        snapshot = tuple(self.callbacks)
         for callback in self.callbacks:
             if hasattr(callback, "set_params"):
-                callback.set_params(
-                    data=self.data,
-                    compiled_network=compiled_network,
-                    backend=backend,
-                    num_batches=num_batches,
-                    num_epochs=num_epochs,
-                    mode=mode,
-                    callbacks=self.callbacks,
-                    **params,
-                )
+                try:
+                    callback.set_params(
+                        data=self.data,
+                        compiled_network=compiled_network,
+                        backend=backend,
+                        num_batches=num_batches,
+                        num_epochs=num_epochs,
+                        mode=mode,
+                        callbacks=snapshot,
+                        **params,
+                    )
+                except SpikehooksError:
+                    raise  # a deliberate refusal, which names its callback already
+                except Exception as exc:
+                    raise _callback_error(callback, "set_params", exc, {}) from exc
         self._set_first()
         self._build_hooks(self.callbacks, plugins)
 
@@ -241,20 +255,39 @@ class CallbackList:
 
         A callback whose key is None is stored under its index in the list,
         with a warning.
+
+        Raises
+        ------
+        CallbackError
+            A callback's ``get_data`` raised (or did not return ``(key,
+            data)``); the error's ``cb_data`` holds every other callback's data.
         """
+        cb_data, failure = self._collect()
+        if failure is not None:
+            callback, exc = failure
+            raise _callback_error(callback, "get_data", exc, cb_data) from exc
+        return cb_data
+
+    def _collect(self) -> tuple[dict[Any, Any], tuple[Any, Exception] | None]:
+        """Return the data of every callback whose ``get_data`` works, and the first failure."""
         cb_data: dict[Any, Any] = {}
         owners: dict[Any, Any] = {}
+        failure: tuple[Any, Exception] | None = None
         for index, callback in enumerate(self.callbacks):
             get_data = getattr(callback, "get_data", None)
             if get_data is None or _is_base_get_data(callback):
                 continue
-            key, value = get_data()
+            try:
+                key, value = get_data()
+            except Exception as exc:  # one broken callback must not cost the others' data
+                failure = failure or (callback, exc)
+                continue
             if key is None:
                 warnings.warn(
                     f"{type(callback).__qualname__} has no key; its data is stored under "
                     f"its index {index} in the callback list. Pass key=... to name it.",
                     UserWarning,
-                    stacklevel=2,
+                    stacklevel=3,
                 )
                 key = index
             if key in owners:
@@ -265,7 +298,7 @@ class CallbackList:
                 )
             owners[key] = callback
             cb_data[key] = value
-        return cb_data
+        return cb_data, failure
 
     # --------------------------------------------------------------- errors
     @contextlib.contextmanager
@@ -286,24 +319,21 @@ class CallbackList:
             # Ctrl-C (or a hung plugin interrupted by hand): keep what was recorded.
             exc.cb_data = self._data_or_empty()  # type: ignore[attr-defined]
             raise
+        except NonFiniteError as exc:
+            exc.cb_data = self._data_or_empty()
+            raise
         except Exception as exc:
             owner = self._owner_in_traceback(exc)
             if owner is None:
                 raise
             plugin, hook = owner
-            cb_data = self._data_or_empty()
-            raise CallbackError(
-                f"{describe(plugin)}.{hook} raised {type(exc).__name__}: {exc}. "
-                f"The data recorded so far is in this error's cb_data.",
-                callback=plugin,
-                hook=hook,
-                cb_data=cb_data,
-            ) from exc
+            raise _callback_error(plugin, hook, exc, self._data_or_empty()) from exc
 
     def _data_or_empty(self) -> dict[Any, Any]:
+        """The data of every callback whose ``get_data`` works (the others are left out)."""
         try:
-            return self.get_data()
-        except Exception:  # the data itself may be what broke
+            return self._collect()[0]
+        except Exception:  # duplicate keys: nothing can be keyed safely
             return {}
 
     def _owner_in_traceback(self, exc: BaseException) -> tuple[Any, str] | None:
@@ -318,6 +348,18 @@ class CallbackList:
     def __repr__(self) -> str:
         names = ", ".join(type(c).__name__ for c in self.callbacks)
         return f"CallbackList([{names}], mode={self.run.mode!r})"
+
+
+def _callback_error(callback: Any, method: str, exc: BaseException,
+                    cb_data: dict[Any, Any]) -> CallbackError:
+    """Return the CallbackError naming ``callback``'s class, ``method`` and key."""
+    key = None if inspect.ismodule(callback) else getattr(callback, "key", None)
+    whose = "" if inspect.ismodule(callback) else f" The callback's key is {key!r};"
+    return CallbackError(
+        f"{describe(callback)}.{method} raised {type(exc).__name__}: {exc}.{whose} the data "
+        f"recorded so far is in this error's cb_data.",
+        callback=callback, hook=method, key=key, cb_data=cb_data,
+    )
 
 
 def _code_of(function: Any) -> Any:

@@ -18,6 +18,7 @@ from ..losses import Loss
 from ..neurons import LeakyIntegrate, LeakyIntegrateFire
 from ..optimisers import Optimiser
 from ..synapses import Exponential
+from ..training._finite import check_mode
 from .compiler import Compiler, check_positive_int
 
 #: mlGeNN's EventProp defaults for the models (``SequentialNetwork(default_params)``).
@@ -80,6 +81,12 @@ class EventPropCompiler(Compiler):
     min_jump_denominator : float
         Guard (> 0): EventProp's jump divides by ``I - v_thresh`` at each spike;
         values below this are raised to it (counted in ``compiled_net.clamped_jumps``).
+    on_non_finite : {"raise", "warn"}
+        What a NaN or infinite loss, gradient or weight at the end of a batch
+        does: ``"raise"`` (default) a :class:`~spikehooks.errors.NonFiniteError`
+        naming the epoch, batch and first offending connection, before the
+        epoch ends (no checkpoint of it is written); ``"warn"`` one
+        :class:`~spikehooks.errors.NonFiniteWarning` per ``train()`` call.
     max_spikes, strict_buffer_checking : int, bool
         Accepted for mlGeNN compatibility: this trainer keeps every spike (no ring buffer).
     per_timestep_loss : bool
@@ -94,7 +101,8 @@ class EventPropCompiler(Compiler):
                  reg_nu_upper: Any = 0.0, max_spikes: int = 500,
                  strict_buffer_checking: bool = False, per_timestep_loss: bool = False,
                  ttfs_alpha: float = 0.01, softmax_temperature: float = 1.0,
-                 min_jump_denominator: float = 1e-3, **kwargs: Any):
+                 min_jump_denominator: float = 1e-3, on_non_finite: str = "raise",
+                 **kwargs: Any):
         super().__init__(batch_size=batch_size, dt=dt, backend=backend, rng_seed=rng_seed,
                          **kwargs)
         if not getattr(self._backend_class, "supports_training", False):
@@ -121,6 +129,7 @@ class EventPropCompiler(Compiler):
                                                 positive=True)
         self.min_jump_denominator = _check_float(min_jump_denominator, "min_jump_denominator",
                                                  positive=True)
+        self.on_non_finite = check_mode(on_non_finite)
         self.reg_lambda_upper = reg_lambda_upper
         self.reg_lambda_lower = reg_lambda_lower
         self.reg_nu_upper = reg_nu_upper

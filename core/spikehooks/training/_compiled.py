@@ -13,6 +13,7 @@ from ..compilers.compiled_network import CompiledNetwork
 from ..errors import ConfigurationError
 from ._backward import OutputDrive, backward
 from ._drive import output_drive
+from ._finite import FiniteGuard
 from ._forward import ForwardResult
 from ._recorder import ForwardRecorder
 
@@ -182,6 +183,8 @@ class CompiledTrainingNetwork(CompiledNetwork):
             start_epoch = self._restore(cbl, resume_from)
         self._next_epoch = int(start_epoch)
         self.stop_training = False
+        self._finite = FiniteGuard(self.compiler.on_non_finite,
+                                   [c.name for c in self._conns], self.output.name)
         self.backend.add_step_observer(self._observe)
         try:
             with cbl.guard():
@@ -247,7 +250,7 @@ class CompiledTrainingNetwork(CompiledNetwork):
                 self.simulate(cbl)
             finally:
                 self._observing = False
-            losses.append(self._learn(labels[indices]) * len(indices))
+            losses.append(self._learn(labels[indices], epoch, batch) * len(indices))
             self.update_metrics(metric_objs, targets, indices)
             cbl.on_batch_end(batch, metric_objs)
             if self.stop_training and batch < len(batches) - 1:
@@ -262,8 +265,11 @@ class CompiledTrainingNetwork(CompiledNetwork):
             cbl.on_validation_end(epoch, validation["metrics"])
         return True
 
-    def _learn(self, labels: np.ndarray) -> float:
-        """Backward pass and optimiser step for the batch just simulated; return its loss."""
+    def _learn(self, labels: np.ndarray, epoch: int, batch: int) -> float:
+        """Backward pass and optimiser step for the batch just simulated; return its loss.
+
+        Non-finite losses and gradients are caught before the step, weights after it.
+        """
         compiler, graph = self.compiler, self.graph
         fwd = self._recorder.result()
         real = len(labels)
@@ -280,9 +286,11 @@ class CompiledTrainingNetwork(CompiledNetwork):
         result = backward(graph, weights, fwd, drive, reg=self._regulariser(fwd, real),
                           min_denominator=compiler.min_jump_denominator)
         self.clamped_jumps += result.clamped
+        self._finite.before_update(epoch, batch, value, result.gradients)
         keys = [f"{conn.name}/weight" for conn in self._conns]
         self.optimisers[0].update(dict(zip(keys, weights, strict=True)),
                                   dict(zip(keys, result.gradients, strict=True)))
+        self._finite.after_update(epoch, batch, weights)
         return value
 
     def _regulariser(self, fwd: Any, real: int) -> list[np.ndarray | None] | None:
