@@ -286,10 +286,11 @@ class CompiledTrainingNetwork(CompiledNetwork):
         result = backward(graph, weights, fwd, drive, reg=self._regulariser(fwd, real),
                           min_denominator=compiler.min_jump_denominator)
         self.clamped_jumps += result.clamped
-        self._finite.before_update(epoch, batch, value, result.gradients)
+        self._finite.before_update(epoch, batch, value, result.gradients, weights)
         keys = [f"{conn.name}/weight" for conn in self._conns]
-        self.optimisers[0].update(dict(zip(keys, weights, strict=True)),
-                                  dict(zip(keys, result.gradients, strict=True)))
+        with np.errstate(over="ignore", invalid="ignore"):  # the guard reports these itself
+            self.optimisers[0].update(dict(zip(keys, weights, strict=True)),
+                                      dict(zip(keys, result.gradients, strict=True)))
         self._finite.after_update(epoch, batch, weights)
         return value
 

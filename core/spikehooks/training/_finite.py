@@ -42,7 +42,9 @@ def check_mode(value: object) -> str:
 def first_non_finite(arrays: Sequence[np.ndarray]) -> tuple[int, tuple[int, ...]] | None:
     """Return ``(position in arrays, index)`` of the first NaN or inf entry, or None."""
     for position, array in enumerate(arrays):
-        if np.isfinite(array.sum()):
+        with np.errstate(over="ignore", invalid="ignore"):  # an overflowing sum is checked below
+            total = array.sum()
+        if np.isfinite(total):
             continue
         bad = np.argwhere(~np.isfinite(array))
         if len(bad):
@@ -72,8 +74,21 @@ class FiniteGuard:
         self.warned = False
 
     def before_update(self, epoch: int, batch: int, loss: float,
-                      gradients: Sequence[np.ndarray]) -> None:
-        """Check the batch's loss and gradients (the weights are still unchanged)."""
+                      gradients: Sequence[np.ndarray], weights: Sequence[np.ndarray]) -> None:
+        """Check the weights the batch ran with, then its gradients and loss.
+
+        The weights were checked after the last step, but a callback or a
+        loaded state may have changed them since; naming them first points at
+        the cause rather than at the gradients it spoilt.
+        """
+        found = first_non_finite(weights)
+        if found is not None:
+            position, index = found
+            self._report(epoch, batch, "weight", position, index,
+                         f"connection {self.names[position]!r} weight{list(index)} was "
+                         f"{weights[position][index]} before the optimiser step (set outside "
+                         f"the optimiser: by a callback or a loaded state)")
+            return
         found = first_non_finite(gradients)
         if found is not None:
             position, index = found

@@ -6,8 +6,10 @@ import os
 import warnings
 from typing import Any
 
+import numpy as np
+
 from spikehooks import Callback, registry
-from spikehooks.errors import ConfigurationError
+from spikehooks.errors import ConfigurationError, NonFiniteWarning
 from spikehooks.monitor import EpochEndWatcher, Monitor, check_validation_available
 from spikehooks.serialisers import CheckpointError, Serialiser
 
@@ -138,10 +140,15 @@ class Checkpoint(EpochEndWatcher, Callback):
     def save(self, epoch: int, value: float | None = None) -> Any:
         """Write the checkpoint of ``epoch`` now, then prune to ``keep_last``.
 
+        Weights holding NaN or inf are never saved (nor older checkpoints
+        pruned for them): a :class:`~spikehooks.errors.NonFiniteWarning` names
+        the epoch and the array, and the last good checkpoint stays the newest.
+
         Returns
         -------
         object
-            What the serialiser returned (the folder, for numpy).
+            What the serialiser returned (the folder, for numpy), or None when
+            the weights were not finite.
         """
         network = self._compiled_network
         training = None
@@ -150,6 +157,15 @@ class Checkpoint(EpochEndWatcher, Callback):
             learnable = training.pop("learnable")
         else:
             learnable = network.backend.get_learnable_state()
+        bad = [name for name, array in learnable.items()
+               if not np.isfinite(np.asarray(array, dtype=np.float64)).all()]
+        if bad:
+            warnings.warn(
+                f"Checkpoint did not save epoch {epoch}: {', '.join(bad)} hold NaN or inf. "
+                f"The newest checkpoint in {self.path!r} is the last good state.",
+                NonFiniteWarning, stacklevel=2,
+            )
+            return None
         callbacks = {
             name: callback.state_dict()
             for name, callback in callback_ids(self._callbacks).items()
