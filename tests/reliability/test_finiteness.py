@@ -50,7 +50,8 @@ def test_a_checkpointed_nan_rate_is_refused_on_load():
     state = Adam(0.1).state_dict()
     state["params"]["alpha"] = math.nan
     target = Adam(0.1)
-    with pytest.raises(ConfigurationError, match="Adam alpha must be a finite number >= 0; got nan"):
+    with pytest.raises(ConfigurationError, match="Adam alpha must be a finite number >= 0; "
+                                                 "got nan"):
         target.load_state_dict(state)
     assert target.alpha == 0.1
 
