@@ -232,9 +232,10 @@ def run_demo(out: str | Path = "spikehooks-demo", epochs: int | None = None,
         raise ConfigurationError(
             f"spikehooks demo dataset must be one of {sorted(TASKS)}; got {dataset!r}."
         )
-    if epochs is not None and (isinstance(epochs, bool) or not isinstance(epochs, int)
-                               or epochs < 1):
+    if epochs is not None and (isinstance(epochs, bool)
+                               or not isinstance(epochs, (int, np.integer)) or epochs < 1):
         raise ConfigurationError(f"spikehooks demo epochs must be an int >= 1; got {epochs!r}.")
+    epochs = None if epochs is None else int(epochs)
     from ._demo_plots import save_figures
     from .compilers import EventPropCompiler
 

@@ -239,13 +239,6 @@ def create(kind: str, spec: Any, *, expected: type | tuple[type, ...] | None = N
                 f"got {type(kwargs).__name__}. Write ({name!r}, {{...}})."
             )
     else:
-        if expected is not None and not isinstance(spec, expected):
-            exp = expected if isinstance(expected, tuple) else (expected,)
-            raise ConfigurationError(
-                f"{kind} must be a {' or '.join(t.__name__ for t in exp)}, a registered name "
-                f"or a (name, kwargs) pair; got {type(spec).__name__} {spec!r}. Known names: "
-                f"{', '.join(names(kind)) or 'none'}."
-            )
         return spec
     factory = resolve(kind, name)
     try:

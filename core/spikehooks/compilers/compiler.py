@@ -8,6 +8,7 @@ import numpy as np
 
 from .. import registry
 from ..errors import ConfigurationError
+from ._memory import check_batch_fits
 
 
 def check_positive_int(value: Any, owner: str, name: str) -> int:
@@ -70,9 +71,11 @@ class Compiler:
                 f"{owner} dt must be a finite number > 0 (ms); got {dt!r}. Pass e.g. dt=1.0."
             )
         self.dt = float(dt)
-        if not isinstance(rng_seed, (int, np.integer)) or isinstance(rng_seed, bool):
+        if (not isinstance(rng_seed, (int, np.integer)) or isinstance(rng_seed, bool)
+                or rng_seed < 0):
             raise ConfigurationError(
-                f"{owner} rng_seed must be an int; got {rng_seed!r}. Pass e.g. rng_seed=0."
+                f"{owner} rng_seed must be an int >= 0 (numpy's seeds are non-negative); got "
+                f"{rng_seed!r}. Pass e.g. rng_seed=0."
             )
         self.rng_seed = int(rng_seed)
         if not reset_time_between_batches:
@@ -91,6 +94,9 @@ class Compiler:
             name, self._backend_kwargs = backend
         self._backend_class = registry.resolve("backends", name)
 
+    #: True when training keeps every timestep of a batch (counted by the memory check).
+    keeps_history = False
+
     def build_backend(self, network: Any, num_timesteps: int,
                       num_recording_timesteps: int | None = None) -> Any:
         """Create the backend simulating ``network`` with this compiler's settings."""
@@ -99,6 +105,8 @@ class Compiler:
                 f"{type(self).__name__} network must hold at least one population; got an "
                 f"empty {type(network).__name__}. Create populations inside `with network:`."
             )
+        check_batch_fits(type(self).__name__, network, self.batch_size, num_timesteps,
+                         num_recording_timesteps or num_timesteps, self.keeps_history)
         try:
             return self._backend_class(
                 network,

@@ -95,6 +95,8 @@ class EventPropCompiler(Compiler):
         Reset switches and GeNN-only flags of :class:`Compiler`.
     """
 
+    keeps_history = True
+
     def __init__(self, example_timesteps: int, losses: Any, optimiser: Any = "adam",
                  batch_size: int = 1, dt: float = 1.0, backend: Any = "numpy",
                  rng_seed: int = 0, reg_lambda_upper: Any = 0.0, reg_lambda_lower: Any = 0.0,

@@ -85,7 +85,7 @@ class Checkpoint(EpochEndWatcher, Callback):
                                         ("keep_last", keep_last, True)):
             if value is None and allow_none:
                 continue
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
                 raise ConfigurationError(
                     f"Checkpoint {name} must be an int >= 1{' or None' * allow_none}; "
                     f"got {value!r}. Pass e.g. {name}=1"
@@ -97,13 +97,19 @@ class Checkpoint(EpochEndWatcher, Callback):
                 "Checkpoint monitor must name a metric when save_best_only=True; got None. "
                 "Pass e.g. monitor='val_accuracy'."
             )
+        if isinstance(serialiser, (os.PathLike, bytes)):
+            raise ConfigurationError(
+                f"Checkpoint serialiser must be a Serialiser or a registered name such as "
+                f"'numpy'; got the path {os.fspath(serialiser)!r}. The folder is the path "
+                f"argument: Checkpoint(path={os.fspath(serialiser)!r})."
+            )
         self.serialiser: Serialiser = registry.create("serialisers", serialiser,
                                                       expected=Serialiser)
-        self.epoch_interval = epoch_interval
+        self.epoch_interval = int(epoch_interval)
         self.path = os.fspath(path)
         self.monitor = None if monitor is None else Monitor(monitor, mode, 0.0, "Checkpoint")
         self.save_best_only = bool(save_best_only)
-        self.keep_last = keep_last
+        self.keep_last = None if keep_last is None else int(keep_last)
         self.best: float | None = None
         self.best_epoch: int | None = None
         self._compiled_network: Any = None
@@ -238,8 +244,8 @@ class Checkpoint(EpochEndWatcher, Callback):
             if not epochs:
                 return 0
             state = self._load_latest(epochs)
-        elif isinstance(resume_from, int) and not isinstance(resume_from, bool):
-            state = self.serialiser.load((self.path, resume_from))
+        elif isinstance(resume_from, (int, np.integer)) and not isinstance(resume_from, bool):
+            state = self.serialiser.load((self.path, int(resume_from)))
         else:
             state = self.serialiser.load((resume_from,))
         return self._apply(compiled_network, state)

@@ -9,6 +9,7 @@ monitor reads ``compiled_network.validation_metrics``.  See
 
 from __future__ import annotations
 
+from numbers import Integral
 from typing import Any
 
 from spikehooks import Callback
@@ -20,12 +21,12 @@ from .schedules import _positive
 
 
 def _patience(value: Any, owner: str, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+    if isinstance(value, bool) or not isinstance(value, Integral) or value < minimum:
         raise ConfigurationError(
             f"{owner} patience must be an int >= {minimum}; got {value!r}. Pass e.g. "
             f"patience={max(minimum, 5)}."
         )
-    return value
+    return int(value)
 
 
 class ReduceOnPlateau(EpochEndWatcher, Callback):
