@@ -136,6 +136,7 @@ class CallbackList:
                     plugin=callback,
                 )
             check_set_params(callback)
+            _check_run_mode(callback, mode)
         self._check_keys()
 
         plugins: list[Any] = []
@@ -348,6 +349,25 @@ class CallbackList:
     def __repr__(self) -> str:
         names = ", ".join(type(c).__name__ for c in self.callbacks)
         return f"CallbackList([{names}], mode={self.run.mode!r})"
+
+
+#: Where a callback list of each mode comes from, for messages.
+_LIST_OF_MODE = {"train": "the callbacks of train()",
+                 "validate": "the validation_callbacks of train()",
+                 "test": "the callbacks of evaluate()"}
+
+
+def _check_run_mode(callback: Any, mode: str) -> None:
+    """Refuse a callback that declares it cannot act in a ``mode`` run (``run_modes``)."""
+    modes = getattr(callback, "run_modes", None)
+    if modes is None or mode in modes:
+        return
+    where = " or ".join(_LIST_OF_MODE.get(m, m) for m in modes)
+    raise ConfigurationError(
+        f"{describe(callback)} cannot act in {_LIST_OF_MODE.get(mode, mode + ' runs')}: it "
+        f"only works in {where} (run_modes={tuple(modes)!r}). Move it there; to watch "
+        f"validation metrics from the training callbacks, monitor a 'val_' metric."
+    )
 
 
 def _callback_error(callback: Any, method: str, exc: BaseException,

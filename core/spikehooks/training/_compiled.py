@@ -336,7 +336,12 @@ class CompiledTrainingNetwork(CompiledNetwork):
         elif split > 0.0:
             held = int(num_examples * split)
             if held == 0:
-                return None
+                raise ConfigurationError(
+                    f"train validation_split must hold out at least one example; got "
+                    f"validation_split={split!r} of {num_examples} examples, which holds out "
+                    f"none. Pass validation_split >= {1 / num_examples:.3g}, or 0 for no "
+                    f"validation."
+                )
             v_prepared, v_y = prepared, y
             v_indices = np.arange(num_examples - held, num_examples)
             v_num = num_examples

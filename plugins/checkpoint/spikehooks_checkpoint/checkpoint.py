@@ -78,6 +78,9 @@ class Checkpoint(EpochEndWatcher, Callback):
         Keep only the ``keep_last`` newest checkpoints, deleting older ones.
     """
 
+    # Acts on the training loop (epochs, the optimiser): useless anywhere else.
+    run_modes = ("train",)
+
     def __init__(self, serialiser: Any = "numpy", epoch_interval: int = 1,
                  path: str | os.PathLike[str] = "checkpoints", monitor: str | None = None,
                  mode: str = "auto", save_best_only: bool = False, keep_last: int | None = None):

@@ -57,6 +57,9 @@ class ReduceOnPlateau(EpochEndWatcher, Callback):
         then counts batches).  Not possible with ``val_`` monitors.
     """
 
+    # Acts on the training loop (epochs, the optimiser): useless anywhere else.
+    run_modes = ("train",)
+
     attached_hooks = ("on_epoch_end", "on_validation_end", "on_epoch_begin", "on_batch_end")
 
     def __init__(self, monitor: str, factor: float = 0.1, patience: int = 10,
@@ -163,6 +166,9 @@ class EarlyStopping(EpochEndWatcher, Callback):
     stopped_epoch : int or None
         The epoch after which training was stopped.
     """
+
+    # Acts on the training loop (epochs, the optimiser): useless anywhere else.
+    run_modes = ("train",)
 
     def __init__(self, monitor: str, patience: int, min_delta: float = 0.0,
                  mode: str = "auto", restore_best: bool = False):

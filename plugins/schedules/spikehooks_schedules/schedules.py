@@ -54,6 +54,9 @@ class OptimiserParamSchedule(Callback):
     ...     "alpha", lambda epoch, alpha: alpha * 0.5 if epoch and epoch % 10 == 0 else alpha)
     """
 
+    # Acts on the training loop (epochs, the optimiser): useless anywhere else.
+    run_modes = ("train",)
+
     def __init__(self, param_name: str, func: Callable[[int, float], float]):
         if not callable(func):
             raise ConfigurationError(
@@ -81,6 +84,9 @@ class OptimiserParamSchedule(Callback):
 
 class _ClosedFormSchedule(Callback):
     """A schedule ``value(progress, initial)``, applied per epoch or per batch."""
+
+    # Acts on the training loop (epochs, the optimiser): useless anywhere else.
+    run_modes = ("train",)
 
     attached_hooks: tuple[str, ...] = ("on_batch_begin",)
 
