@@ -365,8 +365,8 @@ def _check_run_mode(callback: Any, mode: str) -> None:
     where = " or ".join(_LIST_OF_MODE.get(m, m) for m in modes)
     raise ConfigurationError(
         f"{describe(callback)} cannot act in {_LIST_OF_MODE.get(mode, mode + ' runs')}: it "
-        f"only works in {where} (run_modes={tuple(modes)!r}). Move it there; to watch "
-        f"validation metrics from the training callbacks, monitor a 'val_' metric."
+        f"only works in {where} (run_modes={tuple(modes)!r}). Use it in {where}; to react "
+        f"to validation metrics from there, monitor a 'val_' metric."
     )
 
 
