@@ -29,7 +29,7 @@ import pluggy
 
 from benchmarks._common import make_parser
 from spikehooks import Callback, CallbackList, hookspecs
-from spikehooks._callback_validation import CallbackPluginManager
+from spikehooks.callbacks._callback_validation import CallbackPluginManager
 
 
 class Tick(Callback):

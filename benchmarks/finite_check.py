@@ -38,8 +38,8 @@ from benchmarks._common import (
     run_as_script,
 )
 from benchmarks.training import _digits, _yin_yang
-from spikehooks.training import _compiled
-from spikehooks.training._finite import FiniteGuard
+from spikehooks.compilers import compiled_training_network as _compiled
+from spikehooks.training import FiniteGuard
 
 
 class _NoCheck(FiniteGuard):

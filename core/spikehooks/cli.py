@@ -25,11 +25,10 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any, NoReturn
 
-from . import plugins as global_plugins
-from . import registry
 from ._env import env_flag
-from .callback import LIFECYCLE_METHODS
+from .callbacks.callback import LIFECYCLE_METHODS
 from .errors import ConfigurationError, SpikehooksError
+from .plugins import global_plugins, registry
 
 #: Environment variable that makes the command show tracebacks (as ``--debug``).
 DEBUG_ENV = "SPIKEHOOKS_DEBUG"

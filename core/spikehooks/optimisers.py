@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from .checks import positive_real, real
 from .errors import ConfigurationError
 
 
@@ -117,16 +118,9 @@ class Optimiser:
         return f"{type(self).__name__}({args})"
 
 
-def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
-
-
 def check_positive(value: Any, owner: str, name: str, example: str) -> None:
     """Refuse a non-number, NaN, inf or a value <= 0 (a negative rate ascends the loss)."""
-    if not _is_number(value) or not np.isfinite(value) or value <= 0:
-        raise ConfigurationError(
-            f"{owner} {name} must be a finite number > 0; got {value!r}. Pass {example}."
-        )
+    positive_real(value, owner, name, f"Pass {example}.")
 
 
 def _positive(name: str, example: str) -> Any:
@@ -139,19 +133,16 @@ def _positive(name: str, example: str) -> Any:
 def _rate(example: str) -> Any:
     """A learning rate set after construction may be 0 (frozen; a schedule's floor)."""
     def check(value: Any, owner: str) -> None:
-        if not _is_number(value) or not np.isfinite(value) or value < 0:
-            raise ConfigurationError(
-                f"{owner} alpha must be a finite number >= 0; got {value!r}. Pass {example} "
-                f"(a negative rate ascends the loss, NaN or inf destroys the weights)."
-            )
+        real(value, owner, "alpha", "a finite number >= 0",
+             f"Pass {example} (a negative rate ascends the loss, NaN or inf destroys the "
+             f"weights).", lambda v: v >= 0)
 
     return check
 
 
 def _unit_interval(name: str, fix: str) -> Any:
     def check(value: Any, owner: str) -> None:
-        if not _is_number(value) or not 0.0 <= value < 1.0:
-            raise ConfigurationError(f"{owner} {name} must be in [0, 1); got {value!r}. {fix}")
+        real(value, owner, name, "in [0, 1)", fix, lambda v: 0.0 <= v < 1.0)
 
     return check
 
@@ -186,10 +177,11 @@ class Adam(Optimiser):
     ):
         super().__init__()
         check_positive(alpha, "Adam", "alpha", "e.g. alpha=1e-3")
-        self.alpha = float(alpha)
-        self.beta1 = float(beta1)
-        self.beta2 = float(beta2)
-        self.epsilon = float(epsilon)
+        # Each assignment is checked (and stored as a float) by __setattr__.
+        self.alpha = alpha
+        self.beta1 = beta1
+        self.beta2 = beta2
+        self.epsilon = epsilon
 
     def _update_one(self, key: str, weight: np.ndarray, grad: np.ndarray) -> None:
         m = self._slot("m", key, weight.shape)
@@ -225,8 +217,8 @@ class SGD(Optimiser):
     def __init__(self, alpha: float, momentum: float = 0.0):
         super().__init__()
         check_positive(alpha, "SGD", "alpha", "e.g. alpha=0.01")
-        self.alpha = float(alpha)
-        self.momentum = float(momentum)
+        self.alpha = alpha
+        self.momentum = momentum
 
     def _update_one(self, key: str, weight: np.ndarray, grad: np.ndarray) -> None:
         if self.momentum:

@@ -29,10 +29,11 @@ from types import ModuleType
 
 import pluggy
 
-from . import hookspecs, registry
-from ._env import env_flag, env_names
-from .callback import LIFECYCLE_METHODS
-from .errors import PluginError
+from .._env import env_flag, env_names
+from ..callbacks import hookspecs
+from ..callbacks.callback import LIFECYCLE_METHODS
+from ..errors import PluginError
+from . import registry
 
 GROUP_KIND = "plugins"
 
