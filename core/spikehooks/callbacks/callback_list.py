@@ -161,6 +161,7 @@ class CallbackList:
                         num_batches=num_batches,
                         num_epochs=num_epochs,
                         mode=mode,
+                        run=self.run,
                         callbacks=snapshot,
                         **params,
                     )

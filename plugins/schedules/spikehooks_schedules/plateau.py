@@ -3,7 +3,7 @@
 Both check their monitor once per epoch, when its metrics are final: at
 ``on_validation_end`` when train() validates (mlGeNN's order runs the
 validation after ``on_epoch_end``), else at ``on_epoch_end``.  A ``val_``
-monitor reads ``compiled_network.validation_metrics``.  See
+monitor reads the validation metrics the run hands on (``run.validation_metrics``).  See
 :mod:`spikehooks.callbacks.monitor` for names.
 """
 
@@ -55,7 +55,7 @@ class ReduceOnPlateau(EpochEndWatcher, Callback):
     # Acts on the training loop (epochs, the optimiser): useless anywhere else.
     run_modes = ("train",)
 
-    attached_hooks = ("on_epoch_end", "on_validation_end", "on_epoch_begin", "on_batch_end")
+    attached_hooks = ("on_epoch_end", "on_validation_end", "on_batch_end")
 
     def __init__(self, monitor: str, factor: float = 0.1, patience: int = 10,
                  min_delta: float = 0.0, mode: str = "auto", min_value: float = 0.0, *,
@@ -82,26 +82,25 @@ class ReduceOnPlateau(EpochEndWatcher, Callback):
         self.wait = 0
         self._optimisers: list[Any] = []
         self._compiled_network: Any = None
-        self._epoch = 0
+        self._run: Any = None
 
     def set_params(self, compiled_network: Any = None, metrics: Any = None,
-                   validation: bool | None = None, **kwargs: Any) -> None:
+                   validation: bool | None = None, run: Any = None, **kwargs: Any) -> None:
         if metrics is not None:
             self.monitor.find(metrics)
         check_validation_available(self.monitor, validation)
+        self._run = run  # its epoch is named if a per-batch reduction is refused
         self._optimisers = optimisers_with(compiled_network, self.param, "ReduceOnPlateau")
         # Reset here, not in on_train_begin: a checkpoint restores state in between.
         self.best, self.wait = None, 0
         self._compiled_network = compiled_network
-        self._epoch = 0
         if self.per_batch:
-            self.on_epoch_begin = self._on_epoch_begin
             self.on_batch_end = self._on_batch_end
         else:
             self.watch_epoch_end(bool(validation))
 
-    def _check(self, metrics: Any, when: str) -> None:
-        value = self.monitor.value(metrics, self._compiled_network)
+    def _check(self, metrics: Any, validation_metrics: Any, when: str) -> None:
+        value = self.monitor.value(metrics, validation_metrics)
         if self.monitor.improved(value, self.best):
             self.best, self.wait = value, 0
             return
@@ -113,15 +112,14 @@ class ReduceOnPlateau(EpochEndWatcher, Callback):
                 set_param(optimiser, self.param, max(current * self.factor, self.min_value),
                           type(self).__name__, when)
 
-    def epoch_complete(self, epoch: int, metrics: Any) -> None:
+    def epoch_complete(self, epoch: int, metrics: Any, validation_metrics: Any) -> None:
         """Check the monitor once the epoch (and its validation) has finished."""
-        self._check(metrics, f"the end of epoch {epoch}")
-
-    def _on_epoch_begin(self, epoch: int) -> None:
-        self._epoch = epoch  # named in the error if a reduction is refused
+        self._check(metrics, validation_metrics, f"the end of epoch {epoch}")
 
     def _on_batch_end(self, batch: int, metrics: Any) -> None:
-        self._check(metrics, f"epoch {self._epoch}, batch {batch}")
+        # per_batch is refused for val_ monitors: no validation metrics mid-epoch.
+        epoch = getattr(self._run, "epoch", None)
+        self._check(metrics, None, f"epoch {epoch}, batch {batch}")
 
     def state_dict(self) -> dict[str, Any]:
         """Return the best value seen and the checks waited since."""
@@ -199,9 +197,9 @@ class EarlyStopping(EpochEndWatcher, Callback):
                 "none. Use it in the callbacks of train() inside `with compiled_net:`."
             )
 
-    def epoch_complete(self, epoch: int, metrics: Any) -> None:
+    def epoch_complete(self, epoch: int, metrics: Any, validation_metrics: Any) -> None:
         """Count the epoch; stop training after ``patience`` without improvement."""
-        value = self.monitor.value(metrics, self._compiled_network)
+        value = self.monitor.value(metrics, validation_metrics)
         if self.monitor.improved(value, self.best):
             self.best, self.best_epoch, self.wait = value, epoch, 0
             if self.restore_best:
