@@ -45,6 +45,9 @@ from .plugins import registry
 #: Test examples whose spikes and voltages are recorded for the figures.
 RECORDED_EXAMPLES = 4
 
+#: Training epochs per data set when ``epochs`` is None (each well under two minutes).
+DEFAULT_EPOCHS = {"digits": 20, "yin-yang": 10}
+
 
 @dataclass
 class DemoTask:
@@ -99,7 +102,7 @@ def _digits_task(seed: int) -> DemoTask:
                          "batch_size": batch_size,
                          "losses": "sparse_categorical_crossentropy",
                          "optimiser": Adam(1e-2)},
-        default_epochs=20,
+        default_epochs=DEFAULT_EPOCHS["digits"],
     )
 
 
@@ -137,7 +140,7 @@ def _yin_yang_task(seed: int) -> DemoTask:
         compiler_kwargs={"example_timesteps": int(round(example_time / dt)), "dt": dt,
                          "batch_size": batch_size, "losses": RelativeMeanSquareError(2.0),
                          "optimiser": Adam(3e-3, 0.9, 0.99)},
-        default_epochs=10,
+        default_epochs=DEFAULT_EPOCHS["yin-yang"],
     )
 
 
@@ -250,9 +253,10 @@ def run_demo(out: str | Path = "spikehooks-demo", epochs: int | None = None,
         raise ConfigurationError(
             f"spikehooks demo dataset must be one of {sorted(TASKS)}; got {dataset!r}."
         )
-    if epochs is not None and (isinstance(epochs, bool) or not isinstance(epochs, int)
-                               or epochs < 1):
+    if epochs is not None and (isinstance(epochs, bool)
+                               or not isinstance(epochs, (int, np.integer)) or epochs < 1):
         raise ConfigurationError(f"spikehooks demo epochs must be an int >= 1; got {epochs!r}.")
+    epochs = None if epochs is None else int(epochs)
     if log is not None and log not in LOGGERS:
         raise ConfigurationError(
             f"spikehooks demo log must be one of {sorted(LOGGERS)} or None; got {log!r}."
@@ -261,7 +265,6 @@ def run_demo(out: str | Path = "spikehooks-demo", epochs: int | None = None,
     from .compilers import EventPropCompiler
 
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
     task = TASKS[dataset](seed)
     num_epochs = epochs if epochs is not None else task.default_epochs
 
@@ -280,6 +283,7 @@ def run_demo(out: str | Path = "spikehooks-demo", epochs: int | None = None,
 
     compiler = EventPropCompiler(backend=backend, rng_seed=seed, **task.compiler_kwargs)
     compiled_net = compiler.compile(task.network)
+    out.mkdir(parents=True, exist_ok=True)  # only once the settings were accepted
     timings: dict[str, float] = {}
     with compiled_net, stop_on_interrupt(compiled_net) as interrupt:
         start = time.perf_counter()
