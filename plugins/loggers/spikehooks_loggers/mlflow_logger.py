@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import tempfile
 import time
+import uuid
 from typing import Any
 
 from spikehooks.errors import ConfigurationError
@@ -33,10 +34,11 @@ class MLflowLogger(LoggerBase):
     spike recorder in the run (``figures/spikes_<key>.png``) and the paths
     given in ``artifacts``, then marks the run finished.
 
-    Resuming from a checkpoint continues the same MLflow run (its id is part
-    of the checkpoint).  When that run already holds epochs from the resume
-    epoch on (the first run went on past its last checkpoint), a new run is
-    made with the epochs before the resume point copied into it and the tag
+    Resuming from a checkpoint continues the same MLflow run (the checkpoint
+    holds the logger's run key, which the MLflow run carries as a tag).
+    When that run already holds epochs from the resume epoch on (the first
+    run went on past its last checkpoint), a new run is made with the epochs
+    before the resume point copied into it and the tag
     ``spikehooks.resumed_from`` naming the old run, so no step is there twice
     and none is missing.
 
@@ -117,19 +119,27 @@ class MLflowLogger(LoggerBase):
                                   else os.fspath(artifact_location))
         self.owner = f"MLflowLogger(experiment={experiment!r}, tracking_uri={self.tracking_uri!r})"
         self.run_id: str | None = None
-        self._resumed = False
+        #: This training run's key, made in the training thread when it starts (the
+        #: MLflow run id comes later, from the writer thread); the MLflow run carries
+        #: it as the tag ``spikehooks_key_<key>``, and checkpoints store it.
+        self.run_key: str | None = None
+        self._resume_key: str | None = None
         self._client: Any = None
         self._broken = False
 
     # --------------------------------------------------------- checkpoints
     def state_dict(self) -> dict[str, Any]:
-        """Return the MLflow run id, so a resumed run continues it."""
-        return {"run_id": self.run_id or ""}
+        """Return the run's key, so a resumed run finds and continues its MLflow run."""
+        return {"run_key": self.run_key or ""}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        """Continue the MLflow run named in ``state`` (from :meth:`state_dict`)."""
-        self.run_id = str(state.get("run_id") or "") or None
-        self._resumed = self.run_id is not None
+        """Continue the MLflow run whose key is in ``state`` (from :meth:`state_dict`)."""
+        self._resume_key = str(state.get("run_key") or "") or None
+
+    def on_train_begin(self, run: Any) -> None:
+        # A new key for every training run, known before its first checkpoint.
+        self.run_key = uuid.uuid4().hex
+        super().on_train_begin(run)
 
     # ------------------------------------------------------------- safety
     def _submit(self, what: str, function: Any, *args: Any) -> None:
@@ -172,12 +182,30 @@ class MLflowLogger(LoggerBase):
     def open(self, mode: str, first_step: int) -> None:
         self._unsent, self._last_send = [], time.monotonic()
         client = self.client()
-        if self.run_id is not None and mode == "train" and self._resumed:
-            self._continue(first_step)
-        elif self.run_id is None or mode == "train":
+        if mode == "train":
+            resume_key, self._resume_key = self._resume_key, None
+            previous = None if resume_key is None else self._find_run(resume_key)
+            if previous is not None:
+                self.run_id = previous
+                self._continue(first_step)
+            else:
+                self._create_run()
+        elif self.run_id is None:
             self._create_run()
-        self._resumed = False
         client.update_run(self.run_id, status="RUNNING")
+
+    def _key_tag(self) -> dict[str, str]:
+        return {} if self.run_key is None else {f"spikehooks_key_{self.run_key}": "1"}
+
+    def _find_run(self, key: str) -> str | None:
+        """The id of the MLflow run carrying the key ``key`` (None when there is none)."""
+        found = self.client().get_experiment_by_name(self.experiment)
+        if found is None:
+            return None
+        runs = self.client().search_runs([found.experiment_id],
+                                         filter_string=f"tags.spikehooks_key_{key} = '1'",
+                                         max_results=1)
+        return runs[0].info.run_id if runs else None
 
     def _create_run(self, tags: dict[str, str] | None = None) -> None:
         client = self.client()
@@ -186,7 +214,7 @@ class MLflowLogger(LoggerBase):
                          else client.create_experiment(self.experiment,
                                                        artifact_location=self.artifact_location))
         run = client.create_run(experiment_id, run_name=self.run_name,
-                                tags={**self.tags, **(tags or {})})
+                                tags={**self.tags, **(tags or {}), **self._key_tag()})
         self.run_id = run.info.run_id
         from mlflow.entities import Param
 
@@ -201,6 +229,8 @@ class MLflowLogger(LoggerBase):
         histories = {key: client.get_metric_history(self.run_id, key)
                      for key in old.data.metrics}
         if not any(m.step >= first_step for ms in histories.values() for m in ms):
+            for name, value in self._key_tag().items():
+                client.set_tag(self.run_id, name, value)
             return
         previous = self.run_id
         self._create_run({"spikehooks.resumed_from": str(previous)})
