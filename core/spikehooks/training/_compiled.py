@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Sequence
 from typing import Any
 
@@ -110,9 +111,11 @@ class CompiledTrainingNetwork(CompiledNetwork):
         x, y : dict
             Input population -> data set; output population -> labels (or targets).
         num_epochs : int
-            Train epochs ``start_epoch .. num_epochs - 1``.
+            How many epochs to train, counted from ``start_epoch`` (mlGeNN's
+            meaning): the planned run is epochs ``start_epoch ..
+            start_epoch + num_epochs - 1``.
         start_epoch : int
-            First epoch index (overridden by ``resume_from``).
+            Index of the first epoch of the planned run.
         shuffle : bool
             Shuffle the training examples every epoch (seeded by ``rng_seed``).
         metrics : str, Metric, (str, dict) or dict
@@ -128,6 +131,11 @@ class CompiledTrainingNetwork(CompiledNetwork):
         resume_from : object, optional
             Passed to the ``restore(compiled_network, resume_from) -> epoch``
             method of a callback (the checkpoint plugin's ``Checkpoint``).
+            Training continues at the epoch it returns and still ends after
+            epoch ``start_epoch + num_epochs - 1``, so re-running a job with
+            the same arguments finishes the planned run (and trains nothing
+            once it is complete).  Nothing to restore: the run starts at
+            ``start_epoch``.
 
         Returns
         -------
@@ -141,14 +149,10 @@ class CompiledTrainingNetwork(CompiledNetwork):
                     or value < minimum):
                 raise ConfigurationError(
                     f"train {name} must be an int >= {minimum}; got {value!r}. Pass e.g. "
-                    f"num_epochs=10 (epochs start_epoch .. num_epochs - 1 are trained)."
+                    f"num_epochs=10 (epochs start_epoch .. start_epoch + num_epochs - 1 are "
+                    f"trained, as in mlGeNN)."
                 )
-        if resume_from is None and start_epoch >= num_epochs:
-            raise ConfigurationError(
-                f"train start_epoch must be below num_epochs; got start_epoch={start_epoch} "
-                f"and num_epochs={num_epochs}, which trains nothing. num_epochs is the index "
-                f"after the last epoch: pass num_epochs={start_epoch + 1} or more."
-            )
+        end_epoch = int(start_epoch) + int(num_epochs)
         outputs = _data.check_targets_dict(self.network, y)
         if outputs != [self.output]:
             raise ConfigurationError(
@@ -179,14 +183,14 @@ class CompiledTrainingNetwork(CompiledNetwork):
                                 num_examples=sum(len(b) for b in validation["batches"]))
             validation["callbacks"] = vcbl
         if resume_from is not None:
-            start_epoch = self._restore(cbl, resume_from)
+            start_epoch = self._restore(cbl, resume_from, int(start_epoch))
         self._next_epoch = int(start_epoch)
         self.stop_training = False
         self.backend.add_step_observer(self._observe)
         try:
             with cbl.guard():
                 cbl.on_train_begin()
-                for epoch in range(start_epoch, num_epochs):
+                for epoch in range(start_epoch, end_epoch):
                     # A callback may stop training before an epoch starts (e.g. an
                     # early stop restored from a checkpoint in on_train_begin).
                     if self.stop_training:
@@ -209,10 +213,14 @@ class CompiledTrainingNetwork(CompiledNetwork):
         if self._observing:
             self._recorder(t)
 
-    def _restore(self, cbl: CallbackList, resume_from: Any) -> int:
+    def _restore(self, cbl: CallbackList, resume_from: Any, start_epoch: int) -> int:
         for callback in cbl.callbacks:
             restore = getattr(callback, "restore", None)
             if callable(restore):
+                # A restorer that accepts start_epoch returns it when there is nothing to
+                # restore, so a first run with resume_from="latest" starts where planned.
+                if "start_epoch" in inspect.signature(restore).parameters:
+                    return int(restore(self, resume_from, start_epoch=start_epoch))
                 return int(restore(self, resume_from))
         raise ConfigurationError(
             f"train resume_from needs a callback that can restore a checkpoint; got "

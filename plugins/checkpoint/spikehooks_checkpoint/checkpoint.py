@@ -189,7 +189,8 @@ class Checkpoint(EpochEndWatcher, Callback):
         self.best, self.best_epoch = state["best"], state["best_epoch"]
 
     # ------------------------------------------------------------ restoring
-    def restore(self, compiled_network: Any, resume_from: Any = "latest") -> int:
+    def restore(self, compiled_network: Any, resume_from: Any = "latest",
+                start_epoch: int = 0) -> int:
         """Load a checkpoint into the run; return the epoch to continue from.
 
         Called by ``train(..., resume_from=...)`` after ``set_params``.
@@ -201,9 +202,12 @@ class Checkpoint(EpochEndWatcher, Callback):
         resume_from : "latest", int or path
             ``"latest"``: the newest checkpoint under ``path`` that verifies
             (a damaged newer one is skipped with a warning naming its file;
-            no checkpoint at all: start at epoch 0).  An int: the checkpoint
+            no checkpoint at all: start at ``start_epoch``).  An int: the checkpoint
             of that epoch.  Anything else: the keys (for numpy, the folder)
             of one checkpoint.
+        start_epoch : int
+            The first epoch of the planned run, returned when ``"latest"``
+            finds no checkpoint (``train`` passes its own).
 
         Returns
         -------
@@ -220,7 +224,7 @@ class Checkpoint(EpochEndWatcher, Callback):
         if isinstance(resume_from, str) and resume_from == "latest":
             epochs = self.epochs()
             if not epochs:
-                return 0
+                return int(start_epoch)
             state = self._load_latest(epochs)
         elif isinstance(resume_from, int) and not isinstance(resume_from, bool):
             state = self.serialiser.load((self.path, resume_from))
