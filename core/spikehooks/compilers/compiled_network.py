@@ -176,6 +176,17 @@ class CompiledNetwork:
 
         return save(self, keys, serialiser)
 
+    def save_connectivity(self, keys: Any = (), serialiser: Any = "numpy") -> Any:
+        """Write the synapses of sparse connections beside ``keys`` (mlGeNN's method).
+
+        ``network.load(keys, serialiser)`` then rebuilds those synapses.  See
+        :func:`spikehooks.serialisers.save_connectivity`.
+        """
+        self._check_loaded("save_connectivity")
+        from ..serialisers import save_connectivity
+
+        return save_connectivity(self, keys, serialiser)
+
     def load(self, keys: Any = (), serialiser: Any = "numpy") -> None:
         """Load learnable state saved under ``keys``; a damaged file is refused, naming it.
 

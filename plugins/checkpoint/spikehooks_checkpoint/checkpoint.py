@@ -42,7 +42,7 @@ class Checkpoint(EpochEndWatcher, Callback):
 
     At the end of epoch ``e`` with ``e % epoch_interval == 0`` (mlGeNN's
     rule: epoch 0 included), writes the checkpoint ``(path, e)``, with the
-    numpy serialiser the folder ``path/e/``.  Each holds
+    numpy serialiser the folder ``path/e/`` (``(e,)`` without a path).  Each holds
 
     - ``learnable``: the weights, which ``network.load((path, e))`` reads;
     - ``training``: the rest of ``compiled_network.state_dict()``
@@ -62,8 +62,13 @@ class Checkpoint(EpochEndWatcher, Callback):
         Default ``"numpy"``.
     epoch_interval : int
         Save after epochs ``0, k, 2k, ...`` (>= 1).
-    path : str or os.PathLike
+    path : str or os.PathLike, optional
         First key of every checkpoint (the folder for the numpy serialiser).
+        Default: ``"checkpoints"`` when ``serialiser`` is given by name; none
+        when it is a serialiser object, so that, as in mlGeNN,
+        ``Checkpoint(Numpy("ckpt"))`` keys the checkpoint of epoch ``e``
+        ``(e,)`` (the folder ``ckpt/e/``) and ``network.load((e,),
+        serialiser)`` reads it.
     monitor : str, optional
         A metric, ``[val_][<population>/]<metric>``: ``"accuracy"``,
         ``"val_accuracy"``, ``"output/accuracy"``.  Its value is stored
@@ -77,7 +82,7 @@ class Checkpoint(EpochEndWatcher, Callback):
     """
 
     def __init__(self, serialiser: Any = "numpy", epoch_interval: int = 1,
-                 path: str | os.PathLike[str] = "checkpoints", monitor: str | None = None,
+                 path: str | os.PathLike[str] | None = None, monitor: str | None = None,
                  mode: str = "auto", save_best_only: bool = False, keep_last: int | None = None):
         for name, value, allow_none in (("epoch_interval", epoch_interval, False),
                                         ("keep_last", keep_last, True)):
@@ -98,7 +103,11 @@ class Checkpoint(EpochEndWatcher, Callback):
         self.serialiser: Serialiser = registry.create("serialisers", serialiser,
                                                       expected=Serialiser)
         self.epoch_interval = epoch_interval
-        self.path = os.fspath(path)
+        # mlGeNN's Checkpoint(Numpy(path)) keys checkpoints (epoch,) under the
+        # serialiser's own folder; a serialiser given by name gets "checkpoints".
+        if path is None and not isinstance(serialiser, Serialiser):
+            path = "checkpoints"
+        self.path: str | None = None if path is None else os.fspath(path)
         self.monitor = None if monitor is None else Monitor(monitor, mode, 0.0, "Checkpoint")
         self.save_best_only = bool(save_best_only)
         self.keep_last = keep_last
@@ -165,19 +174,23 @@ class Checkpoint(EpochEndWatcher, Callback):
                 "value": value,
             },
         }
-        where = self.serialiser.save((self.path, epoch), state)
+        where = self.serialiser.save(self.keys(epoch), state)
         if self.keep_last is not None:
             for old in self.epochs()[: -self.keep_last]:
                 if old != epoch:
-                    self.serialiser.delete((self.path, old))
+                    self.serialiser.delete(self.keys(old))
         return where
+
+    def keys(self, epoch: Any) -> tuple[Any, ...]:
+        """Return the serialiser keys of the checkpoint of ``epoch``."""
+        return (epoch,) if self.path is None else (self.path, epoch)
 
     def epochs(self) -> list[int]:
         """Return the epochs with a checkpoint folder under ``path``, ascending.
 
         Includes incomplete ones; :meth:`restore` verifies before using one.
         """
-        names = self.serialiser.list_keys((self.path,))
+        names = self.serialiser.list_keys(() if self.path is None else (self.path,))
         return sorted(int(n) for n in names if n.isdigit())
 
     def state_dict(self) -> dict[str, Any]:
@@ -227,7 +240,7 @@ class Checkpoint(EpochEndWatcher, Callback):
                 return int(start_epoch)
             state = self._load_latest(epochs)
         elif isinstance(resume_from, int) and not isinstance(resume_from, bool):
-            state = self.serialiser.load((self.path, resume_from))
+            state = self.serialiser.load(self.keys(resume_from))
         else:
             state = self.serialiser.load((resume_from,))
         return self._apply(compiled_network, state)
@@ -236,7 +249,7 @@ class Checkpoint(EpochEndWatcher, Callback):
         refused = []
         for epoch in reversed(epochs):
             try:
-                return self.serialiser.load((self.path, epoch))
+                return self.serialiser.load(self.keys(epoch))
             except CheckpointError as exc:
                 refused.append(exc)
                 warnings.warn(
