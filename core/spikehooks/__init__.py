@@ -17,6 +17,7 @@ from .errors import (
     CallbackError,
     CallbackValidationError,
     ConfigurationError,
+    DuplicateKeyError,
     MissingDependencyError,
     NotCompiledError,
     PluginError,
@@ -39,6 +40,7 @@ _LAZY = {
     "InferenceCompiler": ".compilers",
     "EventPropCompiler": ".compilers",
     "CompiledNetwork": ".compilers",
+    "CompiledTrainingNetwork": ".compilers",
     "BatchProgressBar": ".progress",
 }
 
@@ -64,6 +66,7 @@ __all__ = [
     "CallbackList",
     "CallbackValidationError",
     "ConfigurationError",
+    "DuplicateKeyError",
     "MissingDependencyError",
     "NotCompiledError",
     "PluginError",

@@ -34,7 +34,12 @@ from ._callback_validation import (
     validation_error,
 )
 from .callback import LIFECYCLE_METHODS
-from .errors import CallbackError, CallbackValidationError, ConfigurationError
+from .errors import (
+    CallbackError,
+    CallbackValidationError,
+    ConfigurationError,
+    DuplicateKeyError,
+)
 from .run_context import RunContext
 
 
@@ -163,7 +168,7 @@ class CallbackList:
             if key is None:
                 continue
             if key in owners:
-                raise CallbackValidationError(
+                raise DuplicateKeyError(
                     f"callback keys must be unique; got key {key!r} on both "
                     f"{owners[key]!r} and {callback!r}. Give each callback its own key=.",
                     plugin=callback,
@@ -258,7 +263,7 @@ class CallbackList:
                 )
                 key = index
             if key in owners:
-                raise CallbackValidationError(
+                raise DuplicateKeyError(
                     f"callback keys must be unique; got key {key!r} from both "
                     f"{owners[key]!r} and {callback!r}. Give each callback its own key=.",
                     plugin=callback,

@@ -77,6 +77,18 @@ class CallbackValidationError(PluginError, TypeError):
     """A callback or plugin implements a hook with a wrong name or signature."""
 
 
+class DuplicateKeyError(CallbackValidationError, KeyError):
+    """Two callbacks of one run share a key.
+
+    Also a :class:`KeyError`, as mlGeNN raises for duplicate recorder keys,
+    so ported ``except KeyError`` code keeps working.
+    """
+
+    def __str__(self) -> str:
+        # KeyError would show the message quoted; show it as written.
+        return str(self.args[0]) if self.args else ""
+
+
 class CallbackError(SpikehooksError):
     """An exception raised inside a callback during a run.
 
@@ -116,6 +128,7 @@ __all__ = [
     "CallbackError",
     "CallbackValidationError",
     "ConfigurationError",
+    "DuplicateKeyError",
     "MissingDependencyError",
     "NotCompiledError",
     "PluginError",

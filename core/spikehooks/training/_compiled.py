@@ -29,9 +29,12 @@ class CompiledTrainingNetwork(CompiledNetwork):
 
     Attributes
     ----------
-    optimisers : list of Optimiser
-        The weight optimiser (one); its hyperparameters may be changed between
-        batches by callbacks.
+    optimisers : list of (Optimiser, list of str)
+        mlGeNN's structure: one ``(optimiser, variables)`` pair per
+        optimiser, ``variables`` naming the learnable state it updates
+        (``"<connection name>/weight"``), so ``for o, _ in
+        compiled_net.optimisers`` ports unchanged.  Hyperparameters may be
+        changed between batches by callbacks.
     stop_training : bool
         Set to True (by a callback) to end :meth:`train` after the current batch.
     clamped_jumps : int
@@ -50,7 +53,8 @@ class CompiledTrainingNetwork(CompiledNetwork):
         self.populations = populations
         self.output = populations[graph.output]
         self.loss = loss
-        self.optimisers = [optimiser]
+        self._conns = [c for c in network.connections]
+        self.optimisers = [(optimiser, [f"{c.name}/weight" for c in self._conns])]
         self.stop_training = False
         self.clamped_jumps = 0
         self.epoch_loss: float | None = None
@@ -59,7 +63,6 @@ class CompiledTrainingNetwork(CompiledNetwork):
         self._next_epoch = 0
         self._recorder = ForwardRecorder(graph, populations, backend)
         self._observing = False
-        self._conns = [c for c in network.connections]
 
     # ------------------------------------------------------------------ state
     def state_dict(self) -> dict[str, Any]:
@@ -73,7 +76,7 @@ class CompiledTrainingNetwork(CompiledNetwork):
         """
         return {
             "learnable": self.backend.get_learnable_state(),
-            "optimisers": [opt.state_dict() for opt in self.optimisers],
+            "optimisers": [opt.state_dict() for opt, _ in self.optimisers],
             "rng": self._rng.bit_generator.state,
             "epoch": self._next_epoch,
         }
@@ -92,7 +95,7 @@ class CompiledTrainingNetwork(CompiledNetwork):
                 f"{len(state['optimisers'])}. Load state saved from the same compiler."
             )
         self.backend.set_learnable_state(state["learnable"])
-        for opt, opt_state in zip(self.optimisers, state["optimisers"], strict=True):
+        for (opt, _), opt_state in zip(self.optimisers, state["optimisers"], strict=True):
             opt.load_state_dict(opt_state)
         self._rng.bit_generator.state = state["rng"]
         self._next_epoch = int(state["epoch"])
@@ -288,8 +291,8 @@ class CompiledTrainingNetwork(CompiledNetwork):
         result = backward(graph, weights, fwd, drive, reg=self._regulariser(fwd, real),
                           min_denominator=compiler.min_jump_denominator)
         self.clamped_jumps += result.clamped
-        keys = [f"{conn.name}/weight" for conn in self._conns]
-        self.optimisers[0].update(dict(zip(keys, weights, strict=True)),
+        optimiser, keys = self.optimisers[0]
+        optimiser.update(dict(zip(keys, weights, strict=True)),
                                   dict(zip(keys, result.gradients, strict=True)))
         return value
 

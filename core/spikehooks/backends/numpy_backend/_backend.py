@@ -140,6 +140,19 @@ class NumpyBackend(ProtocolMethods):
     def _conn_state(self, connection: Any) -> ConnectionState:
         return connection_entry(self._conns, connection)
 
+    def live_vars(self, population: Any) -> dict[str, np.ndarray]:
+        """Return the writable state arrays of ``population``, by backend name.
+
+        float32 ``(batch_size, num_neurons)``; writes take effect at once.
+        Behind mlGeNN-style ``compiled_net.neuron_populations[pop].vars``.
+        """
+        return self._state(population).vars
+
+    def live_weight(self, connection: Any) -> tuple[np.ndarray, np.ndarray | None]:
+        """Return the writable float32 ``(num_pre, num_post)`` weights and the sparse mask."""
+        cst = self._conn_state(connection)
+        return cst.weight, cst.mask
+
     # ------------------------------------------------------- running (own API)
     def reset(self, *, reset_vars: bool = True, reset_in_syn: bool = True) -> None:
         """Prepare a new batch: timestep 0, empty recording window.
