@@ -9,7 +9,7 @@ import numpy as np
 
 from ...connectivity import OneToOne
 from ...errors import ConfigurationError
-from ...neurons import IntegrateFireInput, PoissonInput, SpikeInput
+from ...neurons import PoissonInput, SpikeInput
 from ...synapses import Delta
 from .._lookup import check_batch_input, connection_entry, population_entry, readout_of
 from . import _kernels, _synaptic
@@ -102,7 +102,7 @@ class NumpyBackend(ProtocolMethods):
                 )
         for pop in self.network.populations:
             self._pops[pop] = PopulationState(pop, self.batch_size,
-                                              self.num_recording_timesteps, self._rng)
+                                              self.num_recording_timesteps, self._rng, self.dt)
         for conn in self.network.connections:
             self._conns[conn] = ConnectionState(conn, self.batch_size, self._rng)
         deliveries, updates = [], []
@@ -194,7 +194,7 @@ class NumpyBackend(ProtocolMethods):
         k = check_batch_input(population, len(examples), self.batch_size)
         if isinstance(neuron, SpikeInput):
             pst.input = _batch_spike_times(examples, self.batch_size, population.num_neurons)
-        elif isinstance(neuron, IntegrateFireInput):
+        elif getattr(neuron, "frame_input", False):
             frames = pst.input
             frames[:, :k] = np.swapaxes(examples, 0, 1)
             frames[:, k:] = 0.0
