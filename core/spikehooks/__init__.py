@@ -10,12 +10,14 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from .callback import Callback
-from .callback_list import CallbackList
+from . import _moved_modules
+from .callbacks import Callback, CallbackList, RunContext
+from .callbacks.hookspecs import HOOK_API_VERSION, hookimpl, hookspec
 from .errors import (
     AmbiguousNameError,
     CallbackError,
     CallbackValidationError,
+    CheckpointError,
     ConfigurationError,
     DuplicateKeyError,
     MissingDependencyError,
@@ -24,8 +26,9 @@ from .errors import (
     SpikehooksError,
     UnknownNameError,
 )
-from .hookspecs import HOOK_API_VERSION, hookimpl, hookspec
-from .run_context import RunContext
+from .plugins import registry as registry
+
+_moved_modules.install()
 
 __version__ = "0.1.0"
 
@@ -41,7 +44,7 @@ _LAZY = {
     "EventPropCompiler": ".compilers",
     "CompiledNetwork": ".compilers",
     "CompiledTrainingNetwork": ".compilers",
-    "BatchProgressBar": ".progress",
+    "BatchProgressBar": ".callbacks",
 }
 
 
@@ -65,6 +68,7 @@ __all__ = [
     "CallbackError",
     "CallbackList",
     "CallbackValidationError",
+    "CheckpointError",
     "ConfigurationError",
     "DuplicateKeyError",
     "MissingDependencyError",

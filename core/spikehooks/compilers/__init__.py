@@ -6,22 +6,11 @@ so a new compiler is added with one import line.
 
 from __future__ import annotations
 
-from typing import Any
-
 from .compiled_network import CompiledNetwork as CompiledNetwork
+from .compiled_training_network import CompiledTrainingNetwork as CompiledTrainingNetwork
 from .compiler import Compiler as Compiler
 from .event_prop_compiler import EventPropCompiler as EventPropCompiler
 from .inference_compiler import InferenceCompiler as InferenceCompiler
-
-
-def __getattr__(name: str) -> Any:
-    # Imported on first use: the training network imports this package's modules.
-    if name == "CompiledTrainingNetwork":
-        from ..training._compiled import CompiledTrainingNetwork
-
-        return CompiledTrainingNetwork
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
 
 __all__ = [
     "CompiledNetwork",

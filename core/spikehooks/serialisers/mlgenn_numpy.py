@@ -19,8 +19,8 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import ConfigurationError
-from ._base import CheckpointError, normalise_keys
+from ..errors import CheckpointError, ConfigurationError
+from ._base import normalise_keys
 from ._durable import makedirs, write_atomic
 from .numpy_serialiser import MANIFEST_NAME, NumpySerialiser
 
