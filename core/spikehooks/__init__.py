@@ -25,6 +25,7 @@ from .errors import (
     PluginError,
     SpikehooksError,
     UnknownNameError,
+    UnsupportedFeatureError,
 )
 from .plugins import registry as registry
 
@@ -77,6 +78,7 @@ __all__ = [
     "RunContext",
     "SpikehooksError",
     "UnknownNameError",
+    "UnsupportedFeatureError",
     "hookimpl",
     "hookspec",
     *_LAZY,

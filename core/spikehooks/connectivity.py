@@ -159,4 +159,11 @@ def _describe(value: Any) -> str:
     return repr(value)
 
 
+def __getattr__(name: str) -> Any:
+    # mlGeNN names not offered yet are refused with what to use instead.
+    from ._mlgenn_missing import refuse
+
+    return refuse(__name__, name)
+
+
 __all__ = ["Connectivity", "Dense", "FixedProbability", "Initializer", "OneToOne"]

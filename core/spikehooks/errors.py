@@ -120,6 +120,14 @@ class MissingDependencyError(SpikehooksError, ImportError):
     """
 
 
+class UnsupportedFeatureError(SpikehooksError, ImportError):
+    """An mlGeNN feature spikehooks does not offer; the message says what to use instead.
+
+    An ``ImportError``, since it is raised by ``from spikehooks.<module> import
+    <mlGeNN name>``.
+    """
+
+
 class NotCompiledError(SpikehooksError, RuntimeError):
     """A compiled network was used outside ``with compiled_net:``."""
 
@@ -153,4 +161,5 @@ __all__ = [
     "PluginError",
     "SpikehooksError",
     "UnknownNameError",
+    "UnsupportedFeatureError",
 ]

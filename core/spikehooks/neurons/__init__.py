@@ -10,6 +10,8 @@ Each is also registered by name (``"leaky_integrate_fire"``...).
 
 from __future__ import annotations
 
+from typing import Any
+
 from ._base import InputNeuron, Neuron
 from .input import IntegrateFireInput, PoissonInput, SpikeInput
 from .integrate_fire import IntegrateFire, LeakyIntegrateFire
@@ -18,6 +20,14 @@ from .mlgenn_models import AdaptiveLeakyIntegrateFire, BinarySpikeInput, LeakyIn
 
 #: mlGeNN's name of the base class of input models (``isinstance(neuron, Input)``).
 Input = InputNeuron
+
+
+def __getattr__(name: str) -> Any:
+    # mlGeNN names not offered yet are refused with what to use instead.
+    from .._mlgenn_missing import refuse
+
+    return refuse(__name__, name)
+
 
 __all__ = [
     "AdaptiveLeakyIntegrateFire",
