@@ -220,8 +220,11 @@ class Connection:
                                                  "Connection connectivity")
         self.synapse: Synapse = create("synapses", synapse, Synapse, "Connection synapse")
         _infer_shapes(self.connectivity, source, target)
-        self.connectivity.check(source.num_neurons, target.num_neurons,
-                                f"Connection {name or f'{source.name}->{target.name}'!r}")
+        owner = f"Connection {name or f'{source.name}->{target.name}'!r}"
+        check_synapse = getattr(self.synapse, "check", None)
+        if check_synapse is not None:
+            check_synapse(target.num_neurons, owner)
+        self.connectivity.check(source.num_neurons, target.num_neurons, owner)
         self.name: str = network._add_connection(self, name)
         source.outgoing.append(self)
         target.incoming.append(self)

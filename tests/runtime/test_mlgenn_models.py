@@ -19,6 +19,7 @@ from spikehooks.neurons import (
     LeakyIntegrateFire,
     LeakyIntegrateFireInput,
 )
+from spikehooks.synapses import Exponential
 from spikehooks_recorders import SpikeRecorder, VarRecorder
 
 T, DT = 40, 1.0
@@ -230,3 +231,24 @@ def test_var_readout_is_v_at_the_end_of_the_example():
         y_pred, _ = compiled.predict({inp: x}, out)
     # Spikes of steps 0 and 1 arrive in steps 1 and 2: V = 2 * x @ w after 3 steps.
     np.testing.assert_array_equal(y_pred[out], 2.0 * (x @ w))
+
+
+def test_per_neuron_synapse_time_constants_decay_each_target_on_its_own():
+    taus = np.array([2.0, 5.0, 10.0])
+    network = SequentialNetwork()
+    with network:
+        inp = InputLayer(BinarySpikeInput(input_frames=2, input_frame_timesteps=1), 1)
+        out = Layer(Dense(np.ones((1, 3), dtype=np.float32)),
+                    IntegrateFire(v_thresh=1e30, readout="var"), synapse=Exponential(taus))
+    x = np.array([[[1.0], [0.0]]], dtype=np.float32)  # one input spike, in step 0
+    compiled = InferenceCompiler(evaluate_timesteps=T, batch_size=1).compile(network)
+    with compiled:
+        y, _ = compiled.predict({inp: x}, out)
+    # The spike lands in inSyn in step 1; V sums inSyn * ExpDecay**k over steps 1..T-1.
+    decay = np.exp(-DT / taus)
+    expected = (1 - decay ** (T - 1)) / (1 - decay)
+    np.testing.assert_allclose(y[out][0], expected, rtol=1e-5)
+    with pytest.raises(ConfigurationError, match=r"one value per target neuron \(3\)"):
+        with SequentialNetwork():
+            InputLayer(BinarySpikeInput(), 1)
+            Layer(Dense(1.0), IntegrateFire(), 3, synapse=Exponential(np.ones(2)))

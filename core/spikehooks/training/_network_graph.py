@@ -129,6 +129,12 @@ def _layer(pop: Any, dt: float) -> Layer:
 def _conn(conn: Any, pre: int, post: int, target: Layer, backend: Any, dt: float) -> Conn:
     synapse = conn.synapse
     mask = backend.get_weight_mask(conn)
+    if getattr(synapse, "heterogeneous", False):
+        raise ConfigurationError(
+            f"EventPropCompiler connection {conn.name!r} Exponential tau must be one number "
+            f"for EventProp training; got per-neuron values. Per-neuron synapse time constants "
+            f"work with InferenceCompiler."
+        )
     if isinstance(synapse, Exponential):
         beta = synapse.exp_decay(dt)
         scale = synapse.i_scale(dt) if synapse.scale_i else np.float32(1.0)

@@ -253,6 +253,11 @@ def postsynaptic_spec(synapse: Any, dt: float) -> ModelSpec:
     if isinstance(synapse, Delta):
         return ModelSpec("SpikehooksDelta", sim_code="injectCurrent(inSyn);\ninSyn = 0.0;\n")
     if isinstance(synapse, Exponential):
+        if synapse.heterogeneous:
+            raise ConfigurationError(
+                "Exponential tau must be one number on the genn backend; got per-neuron "
+                "values. Evaluate with backend='numpy', which simulates them."
+            )
         params = {"ExpDecay": float(synapse.exp_decay(dt))}
         inject = "injectCurrent(inSyn);\n"
         if synapse.scale_i:
