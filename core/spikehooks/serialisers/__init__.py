@@ -31,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import CheckpointError, ConfigurationError, NotCompiledError
+from ..errors import CheckpointError, CheckpointFormatError, ConfigurationError, NotCompiledError
 from ..plugins import registry
 from ._base import Serialiser, normalise_keys
 from .mlgenn_numpy import Numpy, has_mlgenn_files, import_mlgenn
@@ -235,6 +235,7 @@ __all__ = [
     "FORMAT_VERSION",
     "MANIFEST_NAME",
     "CheckpointError",
+    "CheckpointFormatError",
     "Numpy",
     "NumpySerialiser",
     "Serialiser",

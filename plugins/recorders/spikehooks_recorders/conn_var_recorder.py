@@ -11,7 +11,8 @@ from spikehooks.errors import ConfigurationError
 
 from ._base import Estimate, RecorderBase, pop_name, pop_shape
 from ._filters import neuron_ids
-from ._streaming import StreamWriter, open_recording
+from ._reading import open_recording
+from ._streaming import StreamWriter
 
 
 def _end(conn: Any, which: str) -> Any:
@@ -51,7 +52,7 @@ class ConnVarRecorder(RecorderBase):
         of each batch holding a selected example.
     var : str, optional
         Another name for ``genn_var``.
-    epochs, phase, max_bytes, to
+    epochs, phase, max_bytes, to, overwrite
         As for :class:`SpikeRecorder`; ``to=`` needs ``per="batch"``.
 
     Data
@@ -76,8 +77,9 @@ class ConnVarRecorder(RecorderBase):
                  example_filter: Any = None, src_neuron_filter: Any = None,
                  trg_neuron_filter: Any = None, *, per: str = "timestep",
                  var: str | None = None, epochs: Any = None, phase: Any = None,
-                 max_bytes: Any = None, to: str | os.PathLike | None = None):
-        super().__init__(key, example_filter, epochs, phase, max_bytes, to)
+                 max_bytes: Any = None, to: str | os.PathLike | None = None,
+                 overwrite: bool = False):
+        super().__init__(key, example_filter, epochs, phase, max_bytes, to, overwrite)
         if (genn_var is None) == (var is None):
             raise ConfigurationError(
                 f"{self._owner} must be given the variable once, as genn_var= (mlGeNN's name) "
