@@ -15,6 +15,7 @@ mlGeNN does.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -86,11 +87,15 @@ class Exponential(Synapse):
 
     def exp_decay(self, dt: float) -> Any:
         """Return ``ExpDecay = float32(exp(-dt / tau))`` (float32 array for per-neuron tau)."""
-        return np.exp(-dt / self.tau).astype(np.float32)[()]
+        if self.heterogeneous:
+            return np.exp(-dt / self.tau).astype(np.float32)
+        return np.float32(math.exp(-dt / self.tau))
 
     def i_scale(self, dt: float) -> Any:
         """Return ``IScale = float32((tau / dt) * (1 - exp(-dt / tau)))``."""
-        return np.asarray((self.tau / dt) * (1.0 - np.exp(-dt / self.tau))).astype(np.float32)[()]
+        if self.heterogeneous:
+            return ((self.tau / dt) * (1.0 - np.exp(-dt / self.tau))).astype(np.float32)
+        return np.float32((self.tau / dt) * (1.0 - math.exp(-dt / self.tau)))
 
     def __repr__(self) -> str:
         tau = f"<array {self.tau.shape}>" if self.heterogeneous else self.tau
