@@ -10,11 +10,13 @@ numerics it calls, on plain :class:`Graph` records and NumPy arrays:
   from the compiled backend's trace, as a :class:`ForwardResult`;
 - :func:`output_drive`: the loss and its drive of the adjoint system;
 - :func:`backward`: the adjoint pass, giving the weight gradients (compiled
-  on the compiled backend: ``_backward_compiled``).
+  on the compiled backend: ``_backward_compiled``);
+- :class:`FiniteGuard`: the end-of-batch check for NaN and inf.
 """
 
 from ._backward import BackwardResult, OutputDrive, backward
 from ._drive import output_drive
+from ._finite import FiniteGuard, check_mode, first_non_finite
 from ._forward import ForwardResult, forward
 from ._graph import Conn, Graph, Layer, make_conn, make_layer
 from ._network_graph import build_graph
@@ -24,6 +26,7 @@ from ._trace_recorder import TraceRecorder, make_forward_recorder
 __all__ = [
     "BackwardResult",
     "Conn",
+    "FiniteGuard",
     "ForwardRecorder",
     "ForwardResult",
     "TraceRecorder",
@@ -32,7 +35,9 @@ __all__ = [
     "OutputDrive",
     "backward",
     "build_graph",
+    "check_mode",
     "forward",
+    "first_non_finite",
     "make_conn",
     "make_forward_recorder",
     "make_layer",
