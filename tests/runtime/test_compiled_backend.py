@@ -233,7 +233,7 @@ def test_a_model_without_a_compiled_kernel_is_refused_naming_it():
         odd = Population(Custom(), 2, name="odd")
         Connection(src, odd, Dense(1.0))
     with pytest.raises(ConfigurationError, match=r"population 'odd' has neuron model Custom\. "
-                                                 r"Build it with backend='numpy'"):
+                                                 r"The NumPy backend runs"):
         InferenceCompiler(5, backend="compiled").compile(net)
 
 

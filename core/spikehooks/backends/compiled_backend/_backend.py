@@ -66,7 +66,7 @@ class CompiledBackend(NumpyBackend):
         # The same states, built in the same order, draw the same initial values.
         for pop in self.network.populations:
             self._pops[pop] = PopulationState(pop, self.batch_size,
-                                              self.num_recording_timesteps, self._rng)
+                                              self.num_recording_timesteps, self._rng, self.dt)
         for conn in self.network.connections:
             self._conns[conn] = ConnectionState(conn, self.batch_size, self._rng)
         ordered = {c: self._conns[c] for pop in self.network.populations for c in pop.incoming}

@@ -4,10 +4,28 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from ...checks import int_at_least
+from ...connectivity import Dense, FixedProbability, OneToOne
 from ...errors import ConfigurationError
-from ._layout import neuron_kind, readout_kind
+from ...neurons import (
+    IntegrateFire,
+    IntegrateFireInput,
+    LeakyIntegrate,
+    LeakyIntegrateFire,
+    PoissonInput,
+    SpikeInput,
+)
+from ...readouts import AvgVar, FirstSpikeTime, MaxVar, SpikeCount, SumVar
+from ...synapses import Delta, Exponential
 from ._numba import max_threads, require_numba
+
+NEURONS = (IntegrateFireInput, SpikeInput, PoissonInput, IntegrateFire, LeakyIntegrateFire,
+           LeakyIntegrate)
+READOUTS = (SumVar, MaxVar, AvgVar, SpikeCount, FirstSpikeTime)
+SYNAPSES = (Delta, Exponential)
+CONNECTIVITY = (Dense, FixedProbability, OneToOne)
 
 #: Options the compiled backend accepts besides the compiler's own settings.
 OPTIONS = ("num_threads",)
@@ -41,18 +59,32 @@ def check_num_threads(num_threads: Any) -> int:
 
 
 def unsupported_feature(network: Any) -> str | None:
-    """Return a description of the first feature of ``network`` the kernel cannot run."""
+    """Return a description of the first feature of ``network`` the kernel cannot run.
+
+    The kernel has code for the built-in models exactly (a subclass may
+    change the rules, so it is refused), with scalar parameters.
+    """
     for pop in network.populations:
         neuron = pop.neuron
-        if neuron_kind(neuron) is None:
+        if type(neuron) not in NEURONS:
             return f"population {pop.name!r} has neuron model {type(neuron).__name__}"
-        if readout_kind(neuron.readout) is None:
+        per_neuron = sorted(getattr(neuron, "heterogeneous", dict)())
+        if per_neuron:
+            return f"population {pop.name!r} has per-neuron parameters {per_neuron}"
+        if neuron.readout is not None and type(neuron.readout) not in READOUTS:
             return (f"population {pop.name!r} has readout "
                     f"{type(neuron.readout).__name__}")
     for conn in network.connections:
         if not conn.source.neuron.spiking:
             return (f"connection {conn.name!r} comes from non-spiking population "
                     f"{conn.source.name!r}")
+        if type(conn.synapse) not in SYNAPSES:
+            return f"connection {conn.name!r} has synapse {type(conn.synapse).__name__}"
+        if np.ndim(getattr(conn.synapse, "tau", 0.0)) > 0:
+            return f"connection {conn.name!r} has per-neuron synapse time constants"
+        if type(conn.connectivity) not in CONNECTIVITY:
+            return (f"connection {conn.name!r} has connectivity "
+                    f"{type(conn.connectivity).__name__}")
     return None
 
 
@@ -61,8 +93,10 @@ def check_supported(network: Any) -> None:
     feature = unsupported_feature(network)
     if feature is not None:
         raise ConfigurationError(
-            f"compiled backend network must use only models the compiled kernel has code "
-            f"for; got {feature}. Build it with backend='numpy', or use a built-in model."
+            f"compiled backend network must use only what the compiled kernel has code "
+            f"for (the built-in models with scalar parameters); got {feature}. The NumPy "
+            f"backend runs every built-in model and per-neuron parameter: pass "
+            f"backend='numpy', or leave backend out to fall back to it."
         )
 
 
