@@ -253,3 +253,24 @@ def test_without_numba_the_default_is_the_numpy_backend_with_one_log_line(monkey
     assert first.backend.name == second.backend.name == "numpy"
     lines = [r.getMessage() for r in caplog.records if r.name == "spikehooks.backends"]
     assert len(lines) == 1 and "numba is not installed" in lines[0]
+
+
+def test_per_neuron_parameters_fall_back_to_numpy_by_default_and_are_refused_by_name(caplog):
+    def network():
+        net = Network()
+        with net:
+            src = Population(SpikeInput(), 3, name="src")
+            lif = Population(LeakyIntegrateFire(v_thresh=np.linspace(0.5, 1.5, 4)), 4,
+                             name="varied")
+            Connection(src, lif, Dense(0.5))
+        return net
+
+    with caplog.at_level("WARNING", logger="spikehooks.backends"):
+        compiled = InferenceCompiler(5).compile(network())
+    assert compiled.backend.name == "numpy"
+    assert any("population 'varied' has per-neuron parameters ['v_thresh']" in r.getMessage()
+               for r in caplog.records)
+    with pytest.raises(ConfigurationError,
+                       match=r"got population 'varied' has per-neuron parameters \['v_thresh'\]\. "
+                             r"The NumPy backend runs"):
+        InferenceCompiler(5, backend="compiled").compile(network())
