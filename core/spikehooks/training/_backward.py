@@ -14,15 +14,32 @@ differences of the discrete loss.  At a LIF spike, whose time is piecewise
 constant in discrete time, the continuous-time jump of Wunderlich & Pehle
 (2021) replaces the reset's zero derivative::
 
-    q_n = [q_a I + tau_m sum_c W_c u_c - tau_m dl/dt_k] / (I - v_thresh) + reg
+    q_n = [g q_a I + tau_m sum_c W_c u_c - tau_m dl/dt_k] / (I - v_thresh) + reg
 
-with ``q_a = alpha q_{n+1}`` (just after the reset), ``I - v_thresh`` the
-stored denominator and ``u_c`` the rate at which delaying the spike changes
-the loss through connection ``c``'s target, ``u = k alpha q_post / tau_m_post
-- b / tau_s`` (exponential; ``k = 1`` with ``scale_i``) or
-``u = -b / tau_m_post`` (delta).  A spike emitted in step ``n`` reaches the
-targets' ``inSyn`` in step ``n + 1``, so the weight gradient and ``u`` use the
-adjoints of step ``n + 1``: ``dL/dW_c += spikes_pre[n]^T b_c[n + 1]``.
+with ``q_a = alpha q_{n+1}`` (just after the reset) and ``I - v_thresh`` the
+stored denominator.  The two rates in the bracket are *forward differences
+of the discrete model over one step*, i.e. what moving the spike from step
+``n`` to ``n + 1`` changes:
+
+- the reset: ``V[n + 1]`` becomes 0 instead of ``(1 - alpha) I``, a rate of
+  ``(1 - alpha) I q_{n+1} / dt``; hence ``g = (1 - alpha) tau_m / (alpha dt)``
+  (-> 1 as ``dt`` -> 0);
+- the arrival at connection ``c``'s targets moves from step ``n + 1`` to
+  ``n + 2``: ``u_c = -(b_c[n + 2] - b_c[n + 1]) / dt``.
+
+The continuous-time forms (``q_a I / tau_m`` and ``lambda_V - lambda_I``
+sampled at ``n + 1``) differ from these by ``O(dt / tau)`` per spike.  That
+error is systematic: under a constant readout drive the continuous terms do
+not cancel on the discrete adjoints (``u`` keeps ``-(1 - alpha)/dt +
+alpha/tau_m`` of ``q``), and the reset makes a spike-time change persist
+through all of a neuron's later spikes, so on trials with hundreds of
+spikes per neuron it summed to a hidden-layer gradient pointing the wrong
+way.  The forward differences cancel exactly at the fixed point and keep
+the per-interval persistence factor at 1 to second order in ``dt``.
+
+A spike emitted in step ``n`` reaches the targets' ``inSyn`` in step
+``n + 1``, so the weight gradient uses the adjoints of step ``n + 1``:
+``dL/dW_c += spikes_pre[n]^T b_c[n + 1]``.
 This is ``-tau_s sum_k lambda_I(t_k)`` of the paper with ``b = -tau_s
 lambda_I``, ``q = -tau_m lambda_V``.
 """
@@ -114,14 +131,14 @@ def backward(
     any_spikes = [np.asarray(s.reshape(num_steps, -1).any(axis=1)) for s in fwd.spikes]
     clamped = 0
 
+    # b one step later (n + 2 while step n is processed), for the spike-delay rate.
+    b_later = [np.zeros_like(bc) for bc in b]
     alpha = [float(lay.alpha) for lay in layers]
     c_in = [float(layers[c.post].neuron_scale) * float(c.syn_scale) for c in conns]
-    # k: jump of the continuous current per unit weight (1 with scale_i on both sides).
-    k_exp = [
-        c_in[index] / ((1.0 - alpha[c.post]) * (c.tau_s / graph.dt) * (1.0 - float(c.beta)))
-        if c.synapse == "exponential"
-        else 0.0
-        for index, c in enumerate(conns)
+    # Moving a reset from step n to n + 1 changes V[n + 1] by -(1 - alpha) I: per ms,
+    # (1 - alpha) / dt times I, where the continuous jump has alpha / tau_m (on q_a).
+    reset_gain = [
+        (1.0 - a) * lay.tau_m / (a * graph.dt) for a, lay in zip(alpha, layers, strict=True)
     ]
 
     # Per-step source of the output layer's q.
@@ -160,17 +177,9 @@ def backward(
                 continue
             fb = np.zeros(len(rows))
             for index in lay.outgoing:
-                conn = conns[index]
-                post = layers[conn.post]
-                if conn.synapse == "exponential":
-                    u = (k_exp[index] * alpha[conn.post] / post.tau_m) * q[conn.post][rows]
-                    u -= b[index][rows] / conn.tau_s
-                else:
-                    # V jumps: delaying it also loses the readout's running loss
-                    # over the delay (the l_V(before) - l_V(after) term).
-                    u = -b[index][rows] / post.tau_m
-                    if conn.post == out_index and not ttfs and n + 1 < num_steps:
-                        u += (c_in[index] / graph.dt) * direct(n + 1)[rows]
+                # Delaying the spike by one step moves its arrival from n + 1 to n + 2:
+                # the loss changes at the rate u = -(b[n + 2] - b[n + 1]) / dt per unit weight.
+                u = (b_later[index][rows] - b[index][rows]) * (-1.0 / graph.dt)
                 fb += np.einsum("kj,kj->k", u, w64[index][cols])
             jumps[li] = fb * lay.tau_m
 
@@ -193,7 +202,7 @@ def backward(
                 if low.any():
                     clamped += int(low.sum())
                     den = np.maximum(den, min_denominator)
-                numer = ql[rows, cols] * (den + float(lay.v_thresh)) + jumps[li]
+                numer = reset_gain[li] * ql[rows, cols] * (den + float(lay.v_thresh)) + jumps[li]
                 if li == out_index and ttfs:
                     first = fwd.event_step[rows, cols] == n
                     numer -= np.where(first, lay.tau_m * drive.spike_time_grad[rows, cols], 0.0)
@@ -203,6 +212,7 @@ def backward(
                     ql[rows, cols] += term[rows, cols]
         for index, conn in enumerate(conns):
             bc = b[index]
+            b_later[index][:] = bc
             if conn.synapse == "exponential":
                 bc *= float(conn.beta)
             else:
