@@ -44,7 +44,7 @@ def simulate_exact(graph, weights, input_spikes, *, iterations=40):
         Layer 0 the input; hidden LIF layers fed through exponential synapses
         (any connections, recurrent ones included); one output (LI or LIF).
         ``scale_i=True`` conventions: a weight is the jump of ``I`` (exponential)
-        or of ``V`` (delta).
+        or of ``V`` by ``neuron_scale * w`` (delta, as in the discrete model).
     weights : list of array, shape (P, n_pre, n_post)
     input_spikes : bool array, shape (N, B, n_in)
 
@@ -97,7 +97,7 @@ def simulate_exact(graph, weights, input_spikes, *, iterations=40):
                 arrive_v[conn.post] += np.einsum(
                     "pbi,pij->pbj", spikes * _kernel(rest, post.tau_m, ts), w)
             else:
-                arrive_v[conn.post] += np.einsum(
+                arrive_v[conn.post] += float(post.neuron_scale) * np.einsum(
                     "pbi,pij->pbj", spikes * np.exp(-rest / post.tau_m), w)
             events.append((conn, spikes, w))
         new = [np.zeros(s) for s in shape]

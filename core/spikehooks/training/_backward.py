@@ -14,28 +14,30 @@ differences of the discrete loss.  At a LIF spike, whose time is piecewise
 constant in discrete time, the continuous-time jump of Wunderlich & Pehle
 (2021) replaces the reset's zero derivative::
 
-    q_n = [g q_a I + tau_m sum_c W_c u_c - tau_m dl/dt_k] / (I - v_thresh) + reg
+    q_n = [q_a I + tau_m sum_c W_c u_c - tau_m dl/dt_k] / (I - V) + reg
 
-with ``q_a = alpha q_{n+1}`` (just after the reset) and ``I - v_thresh`` the
-stored denominator.  The two rates in the bracket are *forward differences
-of the discrete model over one step*, i.e. what moving the spike from step
-``n`` to ``n + 1`` changes:
+with ``q_a = alpha q_{n+1}`` (just after the reset), ``I`` the current of
+the step and ``V`` the voltage of the step before the reset (both stored by
+the forward pass).  Two choices make this consistent with the discrete
+model, which matters on long trials (see docs/training.md):
 
-- the reset: ``V[n + 1]`` becomes 0 instead of ``(1 - alpha) I``, a rate of
-  ``(1 - alpha) I q_{n+1} / dt``; hence ``g = (1 - alpha) tau_m / (alpha dt)``
-  (-> 1 as ``dt`` -> 0);
-- the arrival at connection ``c``'s targets moves from step ``n + 1`` to
-  ``n + 2``: ``u_c = -(b_c[n + 2] - b_c[n + 1]) / dt``.
+- the spike-delay rate is a forward difference over one step: the arrival
+  at connection ``c``'s targets moves from step ``n + 1`` to ``n + 2``,
+  ``u_c = -(b_c[n + 2] - b_c[n + 1]) / dt``.  The continuous form
+  ``lambda_V - lambda_I`` sampled at ``n + 1`` keeps a bias of
+  ``(alpha / tau_m - (1 - alpha) / dt) q`` under a constant readout drive,
+  where the exact rate is 0;
+- the denominator is ``I - V``, not ``I - v_thresh``: with ``I`` constant
+  over the step, ``(I - v_thresh) / (I - V) = alpha^-x`` where ``x`` is the
+  fraction of the step after the crossing, so ``q_n`` carries the decay from
+  the crossing to the end of the step that ``alpha^steps`` leaves out.  The
+  reset makes a change of a spike time persist through all later spikes of
+  the neuron; with ``I - v_thresh`` the per-spike factor is ``alpha^x``
+  instead of 1, which compounds over hundreds of spikes.
 
-The continuous-time forms (``q_a I / tau_m`` and ``lambda_V - lambda_I``
-sampled at ``n + 1``) differ from these by ``O(dt / tau)`` per spike.  That
-error is systematic: under a constant readout drive the continuous terms do
-not cancel on the discrete adjoints (``u`` keeps ``-(1 - alpha)/dt +
-alpha/tau_m`` of ``q``), and the reset makes a spike-time change persist
-through all of a neuron's later spikes, so on trials with hundreds of
-spikes per neuron it summed to a hidden-layer gradient pointing the wrong
-way.  The forward differences cancel exactly at the fixed point and keep
-the per-interval persistence factor at 1 to second order in ``dt``.
+Both biases are ``O(dt / tau)`` per spike and vanish as ``dt`` -> 0; before
+they were removed, trials with ~150 spikes per neuron gave a hidden-layer
+gradient pointing against the exact one.
 
 A spike emitted in step ``n`` reaches the targets' ``inSyn`` in step
 ``n + 1``, so the weight gradient uses the adjoints of step ``n + 1``:
@@ -113,7 +115,8 @@ def backward(
     reg : list of (numpy.ndarray of float64, shape (batch, size)) or None, optional
         Per layer, added to ``q`` after each spike jump (firing-rate regulariser).
     min_denominator : float
-        Jump denominators below this (> 0) are raised to it (counted in ``clamped``).
+        Jump denominators ``I - V`` below this (> 0) are raised to it (counted in
+        ``clamped``).
 
     Returns
     -------
@@ -135,11 +138,6 @@ def backward(
     b_later = [np.zeros_like(bc) for bc in b]
     alpha = [float(lay.alpha) for lay in layers]
     c_in = [float(layers[c.post].neuron_scale) * float(c.syn_scale) for c in conns]
-    # Moving a reset from step n to n + 1 changes V[n + 1] by -(1 - alpha) I: per ms,
-    # (1 - alpha) / dt times I, where the continuous jump has alpha / tau_m (on q_a).
-    reset_gain = [
-        (1.0 - a) * lay.tau_m / (a * graph.dt) for a, lay in zip(alpha, layers, strict=True)
-    ]
 
     # Per-step source of the output layer's q.
     g = drive.readout_grad
@@ -195,14 +193,15 @@ def backward(
                 ql -= out.tau_m * drive.final_kick
             if li in jumps:
                 rows, cols = fired[li]
-                dens = fwd.denominators[li]
-                assert dens is not None  # every LIF layer has them
+                dens, curs = fwd.denominators[li], fwd.currents
+                assert dens is not None and curs is not None  # every LIF layer has them
                 den = dens[n][rows, cols].astype(np.float64)
+                cur = curs[li][n][rows, cols].astype(np.float64)  # type: ignore[index]
                 low = den < min_denominator
                 if low.any():
                     clamped += int(low.sum())
                     den = np.maximum(den, min_denominator)
-                numer = reset_gain[li] * ql[rows, cols] * (den + float(lay.v_thresh)) + jumps[li]
+                numer = ql[rows, cols] * cur + jumps[li]
                 if li == out_index and ttfs:
                     first = fwd.event_step[rows, cols] == n
                     numer -= np.where(first, lay.tau_m * drive.spike_time_grad[rows, cols], 0.0)

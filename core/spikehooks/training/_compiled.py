@@ -268,7 +268,7 @@ class CompiledTrainingNetwork(CompiledNetwork):
         fwd = self._recorder.result()
         real = len(labels)
         real_fwd = ForwardResult(fwd.spikes, fwd.denominators, fwd.readout[:real],
-                                 fwd.event_step[:real])
+                                 fwd.event_step[:real], fwd.currents)
         value, drive = output_drive(
             graph.layers[graph.output].readout, real_fwd, labels, self.loss,
             num_steps=graph.num_steps, dt=graph.dt,

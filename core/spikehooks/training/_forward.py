@@ -10,9 +10,12 @@ Per step ``n`` (the backend's order, all float32):
    accumulates; afterwards exponential ``J *= beta``, delta ``J = 0``.
 
 Kept for the backward pass: every population's spikes as a boolean raster
-and, for every LIF spike, the jump denominator ``I - v_thresh`` where
-``I = neuron_scale Isyn / (1 - alpha)`` is the continuous-time current of
-``tau_m dV/dt = -V + I`` during the step of the crossing.
+and, for every LIF spike, the continuous-time current
+``I = neuron_scale Isyn / (1 - alpha)`` of ``tau_m dV/dt = -V + I`` during
+the step of the crossing and the jump denominator ``I - V``, with ``V`` the
+membrane voltage of that step before the reset (mlGeNN's stored value).
+``(I - v_thresh) / (I - V) = alpha^-x``, where ``x`` is the fraction of the
+step left after the crossing, if ``I`` is constant over the step.
 """
 
 from __future__ import annotations
@@ -36,8 +39,8 @@ class ForwardResult:
     spikes : list of numpy.ndarray of bool, shape (num_steps, batch, size)
         Per layer, ``spikes[l][n, b, i]`` is True when neuron ``i`` fired in step ``n``.
     denominators : list of numpy.ndarray of float32 or None
-        Per LIF layer, shape (num_steps, batch, size): ``I - v_thresh`` at
-        each spike, 0 elsewhere; None for other layers.
+        Per LIF layer, shape (num_steps, batch, size): ``I - V`` at each
+        spike (``V`` before the reset), 0 elsewhere; None for other layers.
     readout : numpy.ndarray of float32, shape (batch, num_outputs)
         The output layer's readout (``-t_first`` in ms for first_spike_time,
         :data:`SILENT` for a silent neuron).
@@ -45,12 +48,16 @@ class ForwardResult:
         Step of the readout's event: the step of ``VMax`` (max_var, -1 if
         ``V`` never exceeded 0) or of the first spike (first_spike_time,
         -1 if silent); zeros for other readouts.
+    currents : list of numpy.ndarray of float32 or None
+        Per LIF layer, shape (num_steps, batch, size): ``I`` at each spike,
+        0 elsewhere; None for other layers.
     """
 
     spikes: list[np.ndarray]
     denominators: list[np.ndarray | None]
     readout: np.ndarray
     event_step: np.ndarray
+    currents: list[np.ndarray | None] | None = None
 
 
 def forward(graph: Graph, weights: list[np.ndarray], input_spikes: np.ndarray) -> ForwardResult:
@@ -74,6 +81,10 @@ def forward(graph: Graph, weights: list[np.ndarray], input_spikes: np.ndarray) -
     spikes: list[np.ndarray] = [np.zeros((num_steps, batch, lay.size), bool) for lay in layers]
     spikes[0] = np.asarray(input_spikes, dtype=bool)
     dens: list[np.ndarray | None] = [
+        np.zeros((num_steps, batch, lay.size), np.float32) if lay.kind == "lif" else None
+        for lay in layers
+    ]
+    currents: list[np.ndarray | None] = [
         np.zeros((num_steps, batch, lay.size), np.float32) if lay.kind == "lif" else None
         for lay in layers
     ]
@@ -108,9 +119,10 @@ def forward(graph: Graph, weights: list[np.ndarray], input_spikes: np.ndarray) -
                 if fired.any():
                     any_spikes[li][n] = True
                     spikes[li][n] = fired
-                    den = dens[li]
-                    assert den is not None
-                    den[n][fired] = current_scale[li] * isyn[fired] - lay.v_thresh
+                    den, cur = dens[li], currents[li]
+                    assert den is not None and cur is not None
+                    cur[n][fired] = current_scale[li] * isyn[fired]
+                    den[n][fired] = cur[n][fired] - vl[fired]
                     vl[fired] = vl[fired] - lay.v_thresh if lay.relative_reset else 0.0
                     if li == graph.output:
                         first = fired & (event < 0)
@@ -138,4 +150,4 @@ def forward(graph: Graph, weights: list[np.ndarray], input_spikes: np.ndarray) -
         readout = acc
         if out.readout != "max_var":
             event[:] = 0
-    return ForwardResult(spikes, dens, readout, event)
+    return ForwardResult(spikes, dens, readout, event, currents)
