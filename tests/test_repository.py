@@ -14,17 +14,17 @@ ROOT = Path(__file__).resolve().parents[1]
 #: The core's public API, type-checked in CI.
 TYPED_MODULES = [
     "core/spikehooks/__init__.py",
-    "core/spikehooks/callback.py",
-    "core/spikehooks/callback_list.py",
-    "core/spikehooks/hookspecs.py",
-    "core/spikehooks/registry.py",
-    "core/spikehooks/plugins.py",
+    "core/spikehooks/callbacks/callback.py",
+    "core/spikehooks/callbacks/callback_list.py",
+    "core/spikehooks/callbacks/hookspecs.py",
+    "core/spikehooks/plugins/registry.py",
+    "core/spikehooks/plugins/global_plugins.py",
     "core/spikehooks/errors.py",
-    "core/spikehooks/run_context.py",
-    "core/spikehooks/progress.py",
+    "core/spikehooks/callbacks/run_context.py",
+    "core/spikehooks/callbacks/progress.py",
     "core/spikehooks/cli.py",
-    "core/spikehooks/_hookcall.py",
-    "core/spikehooks/_callback_validation.py",
+    "core/spikehooks/callbacks/_hookcall.py",
+    "core/spikehooks/callbacks/_callback_validation.py",
     "core/spikehooks/backends/protocol.py",
 ]
 
