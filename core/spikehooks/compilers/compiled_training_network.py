@@ -285,7 +285,8 @@ class CompiledTrainingNetwork(CompiledNetwork):
         if not compiler.regularised:
             return None
         out = graph.layers[graph.output]
-        scale = {"avg_var": out.tau_m, "first_spike_time": 1.0}.get(
+        scale = {"avg_var": out.tau_m, "avg_var_exp_weight": out.tau_m,
+                 "first_spike_time": 1.0}.get(
             out.readout, out.tau_m * graph.num_steps)
         terms: list[np.ndarray | None] = []
         for index, (pop, lay) in enumerate(zip(self.populations, graph.layers, strict=True)):

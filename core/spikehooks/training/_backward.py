@@ -143,12 +143,17 @@ def backward(
     g = drive.readout_grad
     if out.readout == "avg_var":
         g = g * float(np.float32(1.0 / num_steps))
+    # avg_var_exp_weight: the forward pass's float32 weight of each step.
+    exp_weights = (np.exp(-np.arange(num_steps) / num_steps).astype(np.float32)
+                   * np.float32(1.0 / num_steps)).astype(np.float64)
     ttfs = out.readout == "first_spike_time"
 
     def direct(step: int) -> np.ndarray:
         """The voltage readout's own ``dL/dV`` at ``step``."""
         if out.readout == "max_var":
             return np.where(fwd.event_step == step, drive.readout_grad, 0.0)
+        if out.readout == "avg_var_exp_weight":
+            return g * exp_weights[step]
         return g
 
     # Before the first source the adjoints are all zero: start there.

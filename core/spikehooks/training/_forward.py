@@ -133,6 +133,8 @@ def forward(graph: Graph, weights: list[np.ndarray], input_spikes: np.ndarray) -
                     acc += vl
                 elif lay.readout == "avg_var":
                     acc += inv_steps * vl
+                elif lay.readout == "avg_var_exp_weight":
+                    acc += (np.float32(np.exp(-n / num_steps)) * inv_steps) * vl
                 else:
                     larger = vl > acc
                     acc[larger] = vl[larger]

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 #: Readouts an LI output may use.
-VOLTAGE_READOUTS = ("sum_var", "avg_var", "max_var")
+VOLTAGE_READOUTS = ("sum_var", "avg_var", "avg_var_exp_weight", "max_var")
 
 
 @dataclass
@@ -39,7 +39,8 @@ class Layer:
     bias : numpy.float32
         Constant input added every step (LI).
     readout : str or None
-        ``sum_var``, ``avg_var``, ``max_var`` (LI) or ``first_spike_time`` (LIF output).
+        ``sum_var``, ``avg_var``, ``avg_var_exp_weight``, ``max_var`` (LI) or
+        ``first_spike_time`` (LIF output).
     """
 
     size: int

@@ -9,12 +9,12 @@ import numpy as np
 
 from ..errors import ConfigurationError
 from ..neurons import LeakyIntegrate, LeakyIntegrateFire
-from ..readouts import AvgVar, FirstSpikeTime, MaxVar, SumVar
+from ..readouts import AvgVar, AvgVarExpWeight, FirstSpikeTime, MaxVar, SumVar
 from ..synapses import Delta, Exponential
-from ._graph import Conn, Graph, Layer
+from ._graph import VOLTAGE_READOUTS, Conn, Graph, Layer
 
 _READOUT_NAMES = {SumVar: "sum_var", AvgVar: "avg_var", MaxVar: "max_var",
-                  FirstSpikeTime: "first_spike_time"}
+                  AvgVarExpWeight: "avg_var_exp_weight", FirstSpikeTime: "first_spike_time"}
 
 
 def build_graph(network: Any, backend: Any, num_steps: int, dt: float) -> tuple[Graph, list]:
@@ -104,9 +104,10 @@ def _layer(pop: Any, dt: float) -> Layer:
                      v_thresh=np.float32(neuron.v_thresh), readout=readout,
                      relative_reset=neuron.relative_reset)
     if isinstance(neuron, LeakyIntegrate):
-        if readout not in ("sum_var", "avg_var", "max_var"):
+        if readout not in VOLTAGE_READOUTS:
             raise ConfigurationError(
-                f"{owner} readout must be 'sum_var', 'avg_var' or 'max_var' for a LeakyIntegrate "
+                f"{owner} readout must be 'sum_var', 'avg_var', 'avg_var_exp_weight' or "
+                f"'max_var' for a LeakyIntegrate "
                 f"output; got {type(neuron.readout).__name__ if neuron.readout else None}."
             )
         alpha = neuron.alpha(dt)

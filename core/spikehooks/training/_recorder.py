@@ -113,6 +113,7 @@ class ForwardRecorder:
         """Return the batch's :class:`ForwardResult` (arrays shared, valid until :meth:`begin`)."""
         readout = self.backend.get_readout(self._out_pop).reshape(self.event.shape)
         event = self.event
-        if self.graph.layers[self.graph.output].readout in ("sum_var", "avg_var"):
+        if self.graph.layers[self.graph.output].readout in ("sum_var", "avg_var",
+                                                                "avg_var_exp_weight"):
             event = np.zeros_like(event)
         return ForwardResult(self.spikes, self.dens, readout, event, self.currents)
