@@ -9,12 +9,25 @@
   time-to-first-spike encoding.
 - :func:`load_digits`: scikit-learn's embedded digits, split (optional extra
   ``datasets``).
+- :func:`preprocess_tonic_spikes`, :func:`calc_max_spikes`,
+  :func:`calc_latest_spike_time`, :func:`batch_spikes`,
+  :func:`calc_start_spikes`: mlGeNN's helpers for event data sets (tonic's
+  structured arrays, no tonic needed); :func:`generate_shd_like_events`, a
+  small generated data set with SHD's shape and dtype.
 """
 
 from __future__ import annotations
 
 from .digits import DigitsSplit, load_digits
 from .encoding import linear_latency_encode_data, log_latency_encode_data
+from .events import (
+    batch_spikes,
+    calc_latest_spike_time,
+    calc_max_spikes,
+    calc_start_spikes,
+    generate_shd_like_events,
+    preprocess_tonic_spikes,
+)
 from .spikes import PreprocessedSpikes, preprocess_spikes
 from .yin_yang import (
     CLASS_NAMES,
@@ -28,12 +41,18 @@ __all__ = [
     "CLASS_NAMES",
     "DigitsSplit",
     "PreprocessedSpikes",
+    "batch_spikes",
+    "calc_latest_spike_time",
+    "calc_max_spikes",
+    "calc_start_spikes",
     "encode_yin_yang",
+    "generate_shd_like_events",
     "generate_yin_yang_dataset",
     "linear_latency_encode_data",
     "load_digits",
     "log_latency_encode_data",
     "make_yin_yang",
     "preprocess_spikes",
+    "preprocess_tonic_spikes",
     "yin_yang_class",
 ]
