@@ -155,3 +155,51 @@ def test_step_along_minus_one_layer_gradient_lowers_long_trial_loss(case, conn):
     moved[conn] = (ws[conn] - step).astype(np.float32)
     new_value = _spikehooks(graph, moved, raster, readout, loss, y, kwargs)[0]
     assert new_value < value
+
+
+@pytest.mark.parametrize(("dt", "w_mean", "hidden_cos"), [(0.25, 0.6, 0.99), (1.0, 0.25, 0.9)])
+def test_recurrent_hidden_layer_gradients_match_exact_reference(dt, w_mean, hidden_cos):
+    """input -> LIF (with LIF -> LIF recurrence) -> avg_var: measured hidden cosines
+    1.00 (dt 0.25) and 0.92-0.97 (dt 1), output 1.00."""
+    graph = Graph(
+        [make_layer("input", N_IN, dt), make_layer("lif", N_HID, dt),
+         make_layer("li", N_OUT, dt, readout="avg_var")],
+        [make_conn(0, 1, dt), make_conn(1, 1, dt), make_conn(1, 2, dt)], STEPS, dt,
+    )
+    rng = np.random.default_rng(7)
+    rates = rng.uniform(0.1, 0.3, (BATCH, N_IN))
+    raster = rng.uniform(size=(STEPS, BATCH, N_IN)) < rates
+    ws = [rng.normal(w_mean, 0.1, (N_IN, N_HID)).astype(np.float32),
+          rng.normal(0.0, 0.1, (N_HID, N_HID)).astype(np.float32),
+          rng.normal(0.0, 1.0, (N_HID, N_OUT)).astype(np.float32)]
+    loss = SparseCategoricalCrossentropy()
+    _, fwd, result = _spikehooks(graph, ws, raster, "avg_var", loss, LABELS, {})
+    assert fwd.spikes[1].sum(axis=0).min() > 100
+    assert result.clamped == 0
+    entries = {0: [(i, j) for i in range(0, N_IN, 6) for j in range(N_HID)],
+               1: [(i, j) for i in range(N_HID) for j in range(0, N_HID, 2)],
+               2: [(i, j) for i in range(0, N_HID, 2) for j in range(N_OUT)]}
+    sets = []
+    for conn, ents in entries.items():
+        for entry in ents:
+            for sign in (1.0, -1.0):
+                w = [np.array(x, dtype=np.float64) for x in ws]
+                w[conn][entry] += sign * 1e-6
+                sets.append(w)
+    readouts, counts = simulate_exact(
+        graph, [np.stack([s[c] for s in sets]) for c in range(3)], raster)
+    values = np.array([loss.value_and_grad(r, LABELS)[0] for r in readouts])
+    slopes = (values[0::2] - values[1::2]) / 2e-6
+    total = counts[1].reshape(len(sets), -1).sum(-1)
+    stable = total[0::2] == total[1::2]
+    start = 0
+    for conn, ents in entries.items():
+        keep = stable[start:start + len(ents)]
+        ref = slopes[start:start + len(ents)][keep]
+        start += len(ents)
+        got = np.array([result.gradients[conn][e] for e in ents])[keep]
+        assert keep.sum() >= 0.8 * len(ents)
+        cosine = got @ ref / (np.linalg.norm(got) * np.linalg.norm(ref))
+        ratio = np.linalg.norm(got) / np.linalg.norm(ref)
+        assert cosine > (hidden_cos if conn < 2 else 0.99), (conn, cosine)
+        assert 0.5 < ratio < 2.0, (conn, ratio)

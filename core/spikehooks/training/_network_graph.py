@@ -38,11 +38,13 @@ def build_graph(network: Any, backend: Any, num_steps: int, dt: float) -> tuple[
     conns = []
     for conn in network.connections:
         pre, post = index[conn.source], index[conn.target]
-        if pre >= post:
+        if layers[post].kind == "input":
+            kind = "recurrent " if pre == post else ""
             raise ConfigurationError(
-                f"EventPropCompiler connection {conn.name!r} must go forward (source created "
-                f"before target); got {conn.source.name!r} -> {conn.target.name!r}. Recurrent "
-                f"connections are not supported by this trainer."
+                f"EventPropCompiler connection {conn.name!r} must end at a LeakyIntegrateFire or "
+                f"LeakyIntegrate population; got a {kind}connection {conn.source.name!r} -> "
+                f"{conn.target.name!r} into the input population {conn.target.name!r}, whose "
+                f"spikes are given. Connect to a hidden population instead."
             )
         if layers[pre].kind == "li":
             raise ConfigurationError(
