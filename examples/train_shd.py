@@ -9,9 +9,10 @@ integrators read out with ``avg_var_exp_weight``, its initialisation,
 regularisation (``reg_lambda_upper = reg_lambda_lower = 2.5e-10``,
 ``reg_nu_upper = 14``) and Adam; trials are 1 ms steps up to the latest
 spike.  The learning rate is 0.005 instead of mlGeNN's 0.001, so that the
-small data set is learnt in 10 epochs.  With the real data (tonic installed, SHD downloaded), replace
-``generate_shd_like_events`` by ``tonic.datasets.SHD(save_to=...)``: the
-preprocessing lines stay as they are.
+small data set is learnt in 10 epochs.  With the real data (tonic
+installed, SHD downloaded), replace ``generate_shd_like_events`` by
+``tonic.datasets.SHD(save_to=...)``: the preprocessing lines stay as they
+are.
 
 Run ``python examples/train_shd.py`` (defaults: 64 hidden neurons, 600
 training examples of 20 classes, batch 32, 10 epochs: about 4 minutes on
