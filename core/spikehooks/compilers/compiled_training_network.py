@@ -167,6 +167,7 @@ class CompiledTrainingNetwork(CompiledNetwork):
         self.validation_metrics = None
         if validation:
             self.validation_metrics = validation["metrics"]
+            cbl.run.validation_metrics = validation["metrics"]
             vcbl = CallbackList(validation_callbacks, mode="validate", compiled_network=self,
                                 backend=self.backend, num_batches=len(validation["batches"]),
                                 num_epochs=num_epochs, metrics=validation["metrics"],
@@ -233,7 +234,7 @@ class CompiledTrainingNetwork(CompiledNetwork):
         self._check_batches(prepared, batches)
         losses = []
         for batch, indices in enumerate(batches):
-            self.start_batch(indices, prepared)
+            self.start_batch(indices, prepared, cbl.run)
             cbl.on_batch_begin(batch)
             self._recorder.begin()
             self._observing = True
@@ -337,14 +338,8 @@ class CompiledTrainingNetwork(CompiledNetwork):
         metric_objs = validation["metrics"]
         for metric in metric_objs.values():
             metric.reset()
-        vcbl.on_test_begin()
-        for batch, indices in enumerate(validation["batches"]):
-            self.start_batch(indices, validation["prepared"])
-            vcbl.on_batch_begin(batch)
-            self.simulate(vcbl)
-            self.update_metrics(metric_objs, validation["targets"], indices)
-            vcbl.on_batch_end(batch, metric_objs)
-        vcbl.on_test_end(metric_objs)
+        self.run_inference(vcbl, validation["prepared"], validation["batches"], metric_objs,
+                           validation["targets"])
 
 
 def _pad(array: np.ndarray, batch: int) -> np.ndarray:

@@ -181,7 +181,7 @@ class RecorderBase(Callback):
             self._active = False
             return
         self._batch_epoch = epoch
-        indices = np.asarray(self._backend.example_indices, dtype=np.int64)
+        indices = np.asarray(run.example_indices, dtype=np.int64)
         self._local = self._examples.select(indices)
         self._batch_examples = indices[self._local]
         self._active = bool(self._local.size)
