@@ -393,3 +393,33 @@ def test_avg_var_exp_weight_readout_is_mlgenns_exponentially_weighted_mean():
     np.testing.assert_allclose(readout, np.einsum("t,tbk->bk", weights, v), rtol=1e-5,
                                atol=1e-6)
     assert np.abs(readout).max() > 1e-3
+
+
+def test_lower_regulariser_pushes_quiet_neurons_up_and_upper_ignores_them():
+    """mlGeNN's meaning: below reg_nu_upper spikes per example the *lower* strength acts
+    (pushing firing up); above it the upper one.  avg_var_exp_weight has avg_var's scale."""
+    from spikehooks.training._backward import OutputDrive, backward
+
+    nu = 1000.0  # far above any neuron's count: every neuron is "too quiet"
+    for lower, upper in ((1.0, 0.0), (0.0, 1.0)):
+        net, inp, out = _compiled(batch_size=8, reg_lambda_lower=lower, reg_lambda_upper=upper,
+                                  reg_nu_upper=nu, readout="avg_var_exp_weight")
+        x, _ = _data(8)
+        with net:
+            net.start_batch(np.arange(8), {inp: x})
+            net._recorder.begin()
+            net._observing = True
+            net.backend.add_step_observer(net._observe)
+            net.backend.run(STEPS)
+        fwd = net._recorder.result()
+        terms = net._regulariser(fwd, 8)
+        counts = fwd.spikes[1].sum(axis=(0, 1))
+        np.testing.assert_allclose(terms[1][0], 20.0 * 20.0 * lower * (counts - 8 * nu) / 64.0)
+        zero = np.zeros((8, N_OUT))
+        weights = [net.backend.get_weight(c) for c in net.network.connections]
+        grads = backward(net.graph, weights, fwd, OutputDrive(zero, zero, zero),
+                         reg=terms).gradients
+        if lower:
+            assert grads[0].sum() < 0  # descending it raises the input weights
+        else:
+            assert not grads[0].any()
