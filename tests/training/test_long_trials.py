@@ -6,7 +6,7 @@ smooth between spike-count changes).  spikehooks simulates the discrete
 model at ``dt = 1`` ms, which differs from the exact dynamics by ``O(dt)``
 per spike (it has ~7% fewer spikes here), so the two gradients agree in
 direction and size, not digit for digit.  The tolerances below are stated in
-docs/training.md; the pre-fix gradients failed them with cosines near -0.97.
+docs/training.md; the pre-fix hidden-layer gradients failed them (cosines -0.95).
 
 The descent tests use only spikehooks' own discrete loss: a small step along
 minus one layer's gradient must lower the loss of a fixed batch.
