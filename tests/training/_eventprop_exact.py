@@ -6,8 +6,9 @@ integration).  Each population obeys ``tau_m dV/dt = -V + I``,
 found inside the step by bisection on the closed-form ``V(s)``, it resets to 0
 at that instant and keeps integrating for the rest of the step.  A spike
 reaches its targets one step after it is emitted, at the same offset within
-the step (the transmission delay of the discrete model), and input spikes of
-step ``n`` arrive at the start of step ``n + 1``.  The loss is therefore a
+the step (the transmission delay of the discrete model), plus the synapse's
+delay in whole steps when the connection has ``delays``, and input spikes of
+step ``n`` arrive at the start of step ``n + 1`` (plus their delay).  The loss is therefore a
 smooth function of every weight as long as no spike appears or disappears:
 central finite differences with a small ``eps`` are precise even on long
 trials with hundreds of spikes per neuron, where the staircase of a
@@ -60,9 +61,6 @@ def simulate_exact(graph, weights, input_spikes, *, iterations=40):
     shape = [(num_sets, batch, lay.size) for lay in layers]
     v = [np.zeros(s) for s in shape]
     cur = [np.zeros(s) for s in shape]
-    # Spikes emitted in the previous step and their offset within it (ms).
-    prev = [np.zeros(s) for s in shape]
-    offset = [np.zeros(s) for s in shape]
     counts = [np.zeros(s, dtype=np.int64) for s in shape]
     out_index = graph.output
     out = layers[out_index]
@@ -70,10 +68,14 @@ def simulate_exact(graph, weights, input_spikes, *, iterations=40):
     acc = np.zeros(shape[out_index])
     trace = np.zeros((num_sets, num_steps, batch, out.size))
     first = np.full(shape[out_index], -1.0)
+    max_delay = max([int(c.delays.max()) for c in conns if c.delays is not None], default=0)
+    # history[l][k]: (spikes, offsets) of layer l emitted k steps before the previous step.
+    history = [[(np.zeros(s), np.zeros(s)) for _ in range(max_delay + 1)] for s in shape]
     for n in range(num_steps):
-        prev[0] = np.broadcast_to(
-            input_spikes[n - 1].astype(float) if n else np.zeros(shape[0][1:]), shape[0]
-        )
+        for k in range(max_delay + 1):
+            m = n - 1 - k
+            sp = input_spikes[m].astype(float) if m >= 0 else np.zeros(shape[0][1:])
+            history[0][k] = (np.broadcast_to(sp, shape[0]), np.zeros(shape[0]))
         # Evolve every population's own state over the step, then add arrivals.
         v_end, cur_end = [], []
         for li, lay in enumerate(layers):
@@ -83,23 +85,26 @@ def simulate_exact(graph, weights, input_spikes, *, iterations=40):
         # Arrivals at offset o: I jumps by w (exponential) or V by w (delta).
         arrive_i = [np.zeros(s) for s in shape]  # jump of I at each neuron, decayed to step end
         arrive_v = [np.zeros(s) for s in shape]  # effect on V at step end
-        events = []  # per layer: (offset array, weights into it) for crossing search
+        events = []  # (connection, spikes, weights, offsets) arriving in this step
         for conn, w in zip(conns, weights, strict=True):
             post = layers[conn.post]
-            spikes = prev[conn.pre]
-            if not spikes.any():
-                continue
-            rest = dt - offset[conn.pre]
-            if conn.synapse == "exponential":
-                ts = conn.tau_s
-                arrive_i[conn.post] += np.einsum(
-                    "pbi,pij->pbj", spikes * np.exp(-rest / ts), w)
-                arrive_v[conn.post] += np.einsum(
-                    "pbi,pij->pbj", spikes * _kernel(rest, post.tau_m, ts), w)
-            else:
-                arrive_v[conn.post] += float(post.neuron_scale) * np.einsum(
-                    "pbi,pij->pbj", spikes * np.exp(-rest / post.tau_m), w)
-            events.append((conn, spikes, w))
+            parts = [(0, w)] if conn.delays is None else [
+                (int(k), w * (conn.delays == k)) for k in np.unique(conn.delays)]
+            for k, w_k in parts:
+                spikes, off = history[conn.pre][k]
+                if not spikes.any():
+                    continue
+                rest = dt - off
+                if conn.synapse == "exponential":
+                    ts = conn.tau_s
+                    arrive_i[conn.post] += np.einsum(
+                        "pbi,pij->pbj", spikes * np.exp(-rest / ts), w_k)
+                    arrive_v[conn.post] += np.einsum(
+                        "pbi,pij->pbj", spikes * _kernel(rest, post.tau_m, ts), w_k)
+                else:
+                    arrive_v[conn.post] += float(post.neuron_scale) * np.einsum(
+                        "pbi,pij->pbj", spikes * np.exp(-rest / post.tau_m), w_k)
+                events.append((conn, spikes, w_k, off))
         new = [np.zeros(s) for s in shape]
         new_off = [np.zeros(s) for s in shape]
         for li, lay in enumerate(layers):
@@ -115,11 +120,11 @@ def simulate_exact(graph, weights, input_spikes, *, iterations=40):
             if fired.any():
                 idx = np.nonzero(fired)
                 crossing = _crossing_time(
-                    idx, v[li], cur[li], events, li, layers, offset, dt, lay, ts, iterations)
-                i_at = _current_at(crossing, idx, cur[li], events, li, ts, offset)
+                    idx, v[li], cur[li], events, li, layers, dt, lay, ts, iterations)
+                i_at = _current_at(crossing, idx, cur[li], events, li, ts)
                 rest = dt - crossing
                 end_v[idx] = i_at * _kernel(rest, lay.tau_m, ts) + _late_arrivals(
-                    crossing, idx, events, li, offset, dt, lay, ts)
+                    crossing, idx, events, li, dt, lay, ts)
                 if np.any(end_v[idx] >= float(lay.v_thresh)):
                     raise ValueError("reference: two spikes of one neuron in one step; lower dt")
                 new[li][idx] = 1.0
@@ -130,7 +135,8 @@ def simulate_exact(graph, weights, input_spikes, *, iterations=40):
                     first[hit] = (n - 1) * dt + new_off[li][hit]
             v[li] = end_v
             cur[li] = cur_end[li] + arrive_i[li]
-        prev, offset = new, new_off
+        for li in range(1, len(layers)):
+            history[li] = [(new[li], new_off[li])] + history[li][:-1]
         if out.readout in ("sum_var", "avg_var", "avg_var_exp_weight", "max_var", "var"):
             vo = v[out_index]
             if out.readout == "sum_var":
@@ -150,15 +156,15 @@ def simulate_exact(graph, weights, input_spikes, *, iterations=40):
     return acc, counts
 
 
-def _state_at(s, idx, v0, i0, events, li, layers, offset, lay, ts):
+def _state_at(s, idx, v0, i0, events, li, layers, lay, ts):
     """V of the neurons ``idx`` at offset ``s`` (array over idx) within the step."""
     p, b, j = idx
     val = _v_at(s, v0[idx], i0[idx], lay.tau_m, ts)
-    for conn, spikes, w in events:
+    for conn, spikes, w, off in events:
         if conn.post != li:
             continue
         sp = spikes[p, b]  # (k, n_pre)
-        lag = s[:, None] - offset[conn.pre][p, b]
+        lag = s[:, None] - off[p, b]
         on = sp * (lag > 0)
         wj = w[p, :, j]  # (k, n_pre)
         if conn.synapse == "exponential":
@@ -168,14 +174,14 @@ def _state_at(s, idx, v0, i0, events, li, layers, offset, lay, ts):
     return val
 
 
-def _late_arrivals(s, idx, events, li, offset, dt, lay, ts):
+def _late_arrivals(s, idx, events, li, dt, lay, ts):
     """V at the step's end caused by arrivals after offset ``s`` (after a reset at ``s``)."""
     p, b, j = idx
     val = np.zeros(len(p))
-    for conn, spikes, w in events:
+    for conn, spikes, w, offsets in events:
         if conn.post != li:
             continue
-        off = offset[conn.pre][p, b]
+        off = offsets[p, b]
         late = spikes[p, b] * (off >= s[:, None])
         rest = dt - off
         if conn.synapse == "exponential":
@@ -185,19 +191,19 @@ def _late_arrivals(s, idx, events, li, offset, dt, lay, ts):
     return val
 
 
-def _current_at(s, idx, i0, events, li, ts, offset):
+def _current_at(s, idx, i0, events, li, ts):
     p, b, j = idx
     val = i0[idx] * np.exp(-s / ts)
-    for conn, spikes, w in events:
+    for conn, spikes, w, off in events:
         if conn.post != li or conn.synapse != "exponential":
             continue
-        lag = s[:, None] - offset[conn.pre][p, b]
+        lag = s[:, None] - off[p, b]
         on = spikes[p, b] * (lag > 0)
         val = val + np.sum(on * w[p, :, j] * np.exp(-np.maximum(lag, 0.0) / ts), axis=1)
     return val
 
 
-def _crossing_time(idx, v0, i0, events, li, layers, offset, dt, lay, ts, iterations):
+def _crossing_time(idx, v0, i0, events, li, layers, dt, lay, ts, iterations):
     """First offset in (0, dt] where V reaches threshold (Illinois false position).
 
     V has at most one extremum inside a step, so with V(0) < theta <= V(dt)
@@ -206,7 +212,7 @@ def _crossing_time(idx, v0, i0, events, li, layers, offset, dt, lay, ts, iterati
     theta = float(lay.v_thresh)
 
     def f(s):
-        return _state_at(s, idx, v0, i0, events, li, layers, offset, lay, ts) - theta
+        return _state_at(s, idx, v0, i0, events, li, layers, lay, ts) - theta
 
     lo = np.zeros(len(idx[0]))
     hi = np.full(len(idx[0]), dt)

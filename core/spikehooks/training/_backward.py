@@ -136,6 +136,14 @@ def backward(
 
     # b one step later (n + 2 while step n is processed), for the spike-delay rate.
     b_later = [np.zeros_like(bc) for bc in b]
+    # Delayed connections keep b of every step: a spike of step n through a synapse of
+    # delay k samples b[n + 1 + k] (and b[n + 2 + k] for its delay rate).
+    delayed = {index: c for index, c in enumerate(conns) if c.delays is not None}
+    b_hist = {
+        index: np.zeros((num_steps + int(c.delays.max()) + 3, batch, layers[c.post].size))
+        for index, c in delayed.items()  # type: ignore[union-attr]
+    }
+    groups = {index: c.delay_groups(w64[index]) for index, c in delayed.items()}
     alpha = [float(lay.alpha) for lay in layers]
     c_in = [float(layers[c.post].neuron_scale) * float(c.syn_scale) for c in conns]
 
@@ -169,7 +177,7 @@ def backward(
         }
         # Synapse phase: adjoints still hold step n + 1.
         for index, conn in enumerate(conns):
-            if conn.pre in fired:
+            if conn.pre in fired and index not in delayed:
                 rows = np.unique(fired[conn.pre][0])
                 spikes = fwd.spikes[conn.pre][n][rows].T.astype(np.float64)
                 grads[index] += spikes @ b[index][rows]
@@ -182,6 +190,12 @@ def backward(
             for index in lay.outgoing:
                 # Delaying the spike by one step moves its arrival from n + 1 to n + 2:
                 # the loss changes at the rate u = -(b[n + 2] - b[n + 1]) / dt per unit weight.
+                if index in delayed:
+                    hist = b_hist[index]
+                    for k, w_k in groups[index]:
+                        u = (hist[n + 2 + k][rows] - hist[n + 1 + k][rows]) * (-1.0 / graph.dt)
+                        fb += np.einsum("kj,kj->k", u, w_k[cols])
+                    continue
                 u = (b_later[index][rows] - b[index][rows]) * (-1.0 / graph.dt)
                 fb += np.einsum("kj,kj->k", u, w64[index][cols])
             jumps[li] = fb * lay.tau_m
@@ -222,7 +236,16 @@ def backward(
             else:
                 bc[:] = 0.0
             bc += c_in[index] * q[conn.post]
+            if index in delayed:
+                b_hist[index][n] = bc
 
+    for index, conn in delayed.items():
+        pre = fwd.spikes[conn.pre].astype(np.float64)
+        assert conn.delays is not None
+        for k, _ in groups[index]:
+            sampled = np.tensordot(pre, b_hist[index][1 + k:num_steps + 1 + k],
+                                   axes=([0, 1], [0, 1]))
+            grads[index] += sampled * (conn.delays == k)
     for index, conn in enumerate(conns):
         if conn.mask is not None:
             grads[index] *= conn.mask

@@ -101,11 +101,28 @@ def forward(graph: Graph, weights: list[np.ndarray], input_spikes: np.ndarray) -
     any_spikes = [np.zeros(num_steps, bool) for _ in layers]
     any_spikes[0] = np.asarray(spikes[0].reshape(num_steps, -1).any(axis=1))
 
+    # Delayed connections: input in flight, by arrival step modulo (max delay + 1).
+    rings = {
+        index: np.zeros((int(c.delays.max()) + 1, batch, layers[c.post].size), np.float32)
+        for index, c in enumerate(conns) if c.delays is not None
+    }
+    groups = {index: conns[index].delay_groups(weights[index]) for index in rings}
+
     for n in range(num_steps):
-        if n:
-            for index, conn in enumerate(conns):
-                if any_spikes[conn.pre][n - 1]:
+        for index, conn in enumerate(conns):
+            fired_before = n > 0 and any_spikes[conn.pre][n - 1]
+            if index not in rings:
+                if fired_before:
                     j[index] += spikes[conn.pre][n - 1].astype(np.float32) @ weights[index]
+                continue
+            ring = rings[index]
+            if fired_before:
+                pre = spikes[conn.pre][n - 1].astype(np.float32)
+                for k, w_k in groups[index]:
+                    slot = ring[(n + k) % len(ring)]
+                    slot += pre @ w_k
+            j[index] += ring[n % len(ring)]
+            ring[n % len(ring)] = 0.0
         for li in range(1, len(layers)):
             lay = layers[li]
             isyn = np.zeros((batch, lay.size), np.float32)

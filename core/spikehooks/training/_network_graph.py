@@ -125,12 +125,13 @@ def _layer(pop: Any, dt: float) -> Layer:
 def _conn(conn: Any, pre: int, post: int, target: Layer, backend: Any, dt: float) -> Conn:
     synapse = conn.synapse
     mask = backend.get_weight_mask(conn)
+    delays = backend.get_delays(conn)
     if isinstance(synapse, Exponential):
         beta = synapse.exp_decay(dt)
         scale = synapse.i_scale(dt) if synapse.scale_i else np.float32(1.0)
-        return Conn(pre, post, "exponential", synapse.tau, beta, scale, mask)
+        return Conn(pre, post, "exponential", synapse.tau, beta, scale, mask, delays)
     if isinstance(synapse, Delta) and target.kind == "li":
-        return Conn(pre, post, "delta", 0.0, np.float32(0.0), np.float32(1.0), mask)
+        return Conn(pre, post, "delta", 0.0, np.float32(0.0), np.float32(1.0), mask, delays)
     raise ConfigurationError(
         f"EventPropCompiler connection {conn.name!r} synapse must be Exponential (or Delta into "
         f"a LeakyIntegrate output); got {type(synapse).__name__} into a {target.kind.upper()} "
