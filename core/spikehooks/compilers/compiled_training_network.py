@@ -10,8 +10,16 @@ import numpy as np
 from ..callbacks.callback_list import CallbackList
 from ..checks import int_at_least, real
 from ..errors import ConfigurationError
-from ..training import ForwardRecorder, ForwardResult, OutputDrive, backward, output_drive
+from ..training import (
+    FiniteGuard,
+    ForwardRecorder,
+    ForwardResult,
+    OutputDrive,
+    backward,
+    output_drive,
+)
 from . import _data
+from ._training_state import check_training_state
 from .compiled_network import CompiledNetwork
 
 _DEFAULT_CALLBACKS = ("batch_progress_bar",)
@@ -75,19 +83,25 @@ class CompiledTrainingNetwork(CompiledNetwork):
             "epoch": self._next_epoch,
         }
 
+    def check_state_dict(self, state: dict[str, Any]) -> None:
+        """Refuse a training state this network cannot load, changing nothing.
+
+        Checks the keys, that ``learnable`` holds exactly this network's
+        weight arrays with their shapes, that every optimiser state fits its
+        optimiser (class, moments of the weights' shapes), the RNG state's
+        generator and the epoch.
+
+        Raises
+        ------
+        ConfigurationError
+            Naming what does not fit.
+        """
+        check_training_state(state, self.backend.get_learnable_state(), self.optimisers,
+                             self._rng)
+
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        """Restore what :meth:`state_dict` returned."""
-        missing = {"learnable", "optimisers", "rng", "epoch"} - set(state)
-        if missing:
-            raise ConfigurationError(
-                f"training state must have keys learnable, optimisers, rng and epoch; missing "
-                f"{sorted(missing)}. Pass what state_dict() returned."
-            )
-        if len(state["optimisers"]) != len(self.optimisers):
-            raise ConfigurationError(
-                f"training state optimisers must hold {len(self.optimisers)} state(s); got "
-                f"{len(state['optimisers'])}. Load state saved from the same compiler."
-            )
+        """Restore what :meth:`state_dict` returned (all checked before anything changes)."""
+        self.check_state_dict(state)
         self.backend.set_learnable_state(state["learnable"])
         for opt, opt_state in zip(self.optimisers, state["optimisers"], strict=True):
             opt.load_state_dict(opt_state)
@@ -160,23 +174,41 @@ class CompiledTrainingNetwork(CompiledNetwork):
         num_batches = -(-len(train_indices) // self.batch_size)
         # set_params gets the metrics, so a callback can check a monitored name up front,
         # and `validation`, so a callback watching metrics knows when an epoch is final.
+        # resume_from reaches set_params: a callback writing a folder (Checkpoint) may
+        # continue the run owning it instead of refusing it.
         cbl = CallbackList(callbacks, mode="train", compiled_network=self, backend=self.backend,
                            num_batches=num_batches, num_epochs=num_epochs, metrics=metric_objs,
-                           num_examples=len(train_indices), validation=bool(validation))
+                           num_examples=len(train_indices), validation=bool(validation),
+                           resume_from=resume_from)
         vcbl = None
-        self.validation_metrics = None
-        if validation:
-            self.validation_metrics = validation["metrics"]
-            cbl.run.validation_metrics = validation["metrics"]
-            vcbl = CallbackList(validation_callbacks, mode="validate", compiled_network=self,
-                                backend=self.backend, num_batches=len(validation["batches"]),
-                                num_epochs=num_epochs, metrics=validation["metrics"],
-                                num_examples=sum(len(b) for b in validation["batches"]))
-            validation["callbacks"] = vcbl
-        if resume_from is not None:
-            start_epoch = self._restore(cbl, resume_from)
+        try:
+            self.validation_metrics = None
+            if validation:
+                self.validation_metrics = validation["metrics"]
+                cbl.run.validation_metrics = validation["metrics"]
+                vcbl = CallbackList(validation_callbacks, mode="validate", compiled_network=self,
+                                    backend=self.backend, num_batches=len(validation["batches"]),
+                                    num_epochs=num_epochs, metrics=validation["metrics"],
+                                    num_examples=sum(len(b) for b in validation["batches"]))
+                validation["callbacks"] = vcbl
+            if resume_from is not None:
+                start_epoch = self._restore(cbl, resume_from)
+            return self._run(cbl, vcbl, start_epoch, num_epochs, train_indices, shuffle,
+                             prepared, labels, targets, metric_objs, validation)
+        finally:
+            cbl.close()
+            if vcbl is not None:
+                vcbl.close()
+
+    def _run(self, cbl: CallbackList, vcbl: CallbackList | None, start_epoch: int,
+             num_epochs: int, train_indices: np.ndarray, shuffle: bool, prepared: dict,
+             labels: np.ndarray, targets: dict, metric_objs: dict,
+             validation: dict | None) -> tuple:
+        """The epochs of :meth:`train`, from ``start_epoch``; returns what train returns."""
         self._next_epoch = int(start_epoch)
         self.stop_training = False
+        self._finite = FiniteGuard(self.compiler.on_non_finite,
+                                   [c.name for c in self._conns], self.output.name)
         self.backend.add_step_observer(self._observe)
         try:
             with cbl.guard():
@@ -242,7 +274,7 @@ class CompiledTrainingNetwork(CompiledNetwork):
                 self.simulate(cbl)
             finally:
                 self._observing = False
-            losses.append(self._learn(labels[indices]) * len(indices))
+            losses.append(self._learn(labels[indices], epoch, batch) * len(indices))
             self.update_metrics(metric_objs, targets, indices)
             cbl.on_batch_end(batch, metric_objs)
             if self.stop_training and batch < len(batches) - 1:
@@ -257,8 +289,11 @@ class CompiledTrainingNetwork(CompiledNetwork):
             cbl.on_validation_end(epoch, validation["metrics"])
         return True
 
-    def _learn(self, labels: np.ndarray) -> float:
-        """Backward pass and optimiser step for the batch just simulated; return its loss."""
+    def _learn(self, labels: np.ndarray, epoch: int, batch: int) -> float:
+        """Backward pass and optimiser step for the batch just simulated; return its loss.
+
+        Non-finite losses and gradients are caught before the step, weights after it.
+        """
         compiler, graph = self.compiler, self.graph
         fwd = self._recorder.result()
         real = len(labels)
@@ -275,9 +310,12 @@ class CompiledTrainingNetwork(CompiledNetwork):
         result = backward(graph, weights, fwd, drive, reg=self._regulariser(fwd, real),
                           min_denominator=compiler.min_jump_denominator)
         self.clamped_jumps += result.clamped
+        self._finite.before_update(epoch, batch, value, result.gradients, weights)
         keys = [f"{conn.name}/weight" for conn in self._conns]
-        self.optimisers[0].update(dict(zip(keys, weights, strict=True)),
-                                  dict(zip(keys, result.gradients, strict=True)))
+        with np.errstate(over="ignore", invalid="ignore"):  # the guard reports these itself
+            self.optimisers[0].update(dict(zip(keys, weights, strict=True)),
+                                      dict(zip(keys, result.gradients, strict=True)))
+        self._finite.after_update(epoch, batch, weights)
         return value
 
     def _regulariser(self, fwd: Any, real: int) -> list[np.ndarray | None] | None:
@@ -320,7 +358,12 @@ class CompiledTrainingNetwork(CompiledNetwork):
         elif split > 0.0:
             held = int(num_examples * split)
             if held == 0:
-                return None
+                raise ConfigurationError(
+                    f"train validation_split must hold out at least one example; got "
+                    f"validation_split={split!r} of {num_examples} examples, which holds out "
+                    f"none. Pass validation_split >= {1 / num_examples:.3g}, or 0 for no "
+                    f"validation."
+                )
             v_prepared, v_y = prepared, y
             v_indices = np.arange(num_examples - held, num_examples)
             v_num = num_examples

@@ -3,7 +3,11 @@
 Per step ``n`` (the backend's order, all float32):
 
 1. every spike emitted in step ``n - 1`` adds its weight row to its
-   connection's ``inSyn`` (``J``);
+   connection's ``inSyn`` (``J``), one row at a time in ascending
+   presynaptic id per example (the backend's default ``"sequential"``
+   accumulation), so each example's float32 sums are rounded the same way
+   whatever the batch size, CPU or BLAS library; ``accumulation="blas"``
+   uses one matrix product instead, as the backend's ``"blas"`` option;
 2. per population, ``Isyn = sum_conn syn_scale * J``; LIF:
    ``V = alpha V + neuron_scale Isyn``, spike if ``V >= v_thresh``, then
    ``V = 0``; LI: ``V = alpha V + neuron_scale Isyn + bias``, then the readout
@@ -60,7 +64,8 @@ class ForwardResult:
     currents: list[np.ndarray | None] | None = None
 
 
-def forward(graph: Graph, weights: list[np.ndarray], input_spikes: np.ndarray) -> ForwardResult:
+def forward(graph: Graph, weights: list[np.ndarray], input_spikes: np.ndarray,
+            accumulation: str = "sequential") -> ForwardResult:
     """Run one batch forward from rest, keeping spikes and jump denominators.
 
     Parameters
@@ -71,11 +76,22 @@ def forward(graph: Graph, weights: list[np.ndarray], input_spikes: np.ndarray) -
         One per connection, dense pre-major (absent synapses 0).
     input_spikes : numpy.ndarray of bool, shape (num_steps, batch, n_input)
         The input layer's spikes per step.
+    accumulation : {"sequential", "blas"}
+        How simultaneous spikes are summed into ``inSyn``: weight rows one by
+        one in ascending presynaptic id (exact GeNN order, independent of the
+        batch size and of the machine), or one BLAS product per step (its
+        blocking, and so the last bits, depend on the batch size and the
+        BLAS kernel).
 
     Returns
     -------
     ForwardResult
     """
+    if accumulation not in ("sequential", "blas"):
+        raise ValueError(
+            f"forward accumulation must be 'sequential' or 'blas'; got {accumulation!r}."
+        )
+    blas = accumulation == "blas"
     num_steps, batch = input_spikes.shape[:2]
     layers, conns = graph.layers, graph.conns
     spikes: list[np.ndarray] = [np.zeros((num_steps, batch, lay.size), bool) for lay in layers]
@@ -111,18 +127,24 @@ def forward(graph: Graph, weights: list[np.ndarray], input_spikes: np.ndarray) -
     for n in range(num_steps):
         for index, conn in enumerate(conns):
             fired_before = n > 0 and any_spikes[conn.pre][n - 1]
-            if index not in rings:
+            if index in rings:
+                ring = rings[index]
                 if fired_before:
-                    j[index] += spikes[conn.pre][n - 1].astype(np.float32) @ weights[index]
+                    pre = spikes[conn.pre][n - 1].astype(np.float32)
+                    for k, w_k in groups[index]:
+                        slot = ring[(n + k) % len(ring)]
+                        slot += pre @ w_k
+                j[index] += ring[n % len(ring)]
+                ring[n % len(ring)] = 0.0
+            elif not fired_before:
                 continue
-            ring = rings[index]
-            if fired_before:
-                pre = spikes[conn.pre][n - 1].astype(np.float32)
-                for k, w_k in groups[index]:
-                    slot = ring[(n + k) % len(ring)]
-                    slot += pre @ w_k
-            j[index] += ring[n % len(ring)]
-            ring[n % len(ring)] = 0.0
+            elif blas:
+                j[index] += spikes[conn.pre][n - 1].astype(np.float32) @ weights[index]
+            else:
+                # nonzero is row-major: per example, pre ids ascending; add.at
+                # adds them one at a time in that order (plain float32 adds).
+                rows, cols = np.nonzero(spikes[conn.pre][n - 1])
+                np.add.at(j[index], rows, weights[index][cols])
         for li in range(1, len(layers)):
             lay = layers[li]
             isyn = np.zeros((batch, lay.size), np.float32)
