@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._backward import BackwardResult, OutputDrive
+from ._backward import BackwardResult, OutputDrive, backward
 from ._forward import ForwardResult
 from ._graph import Graph
 
@@ -25,8 +25,12 @@ def backward_compiled(
 
     Same parameters and result; ``num_threads`` spreads batch entries over
     threads (default: one).  Gradients agree with the
-    NumPy sweep to float64 rounding.
+    NumPy sweep to float64 rounding.  Synaptic delays have no compiled code:
+    a graph with them is swept by the NumPy sweep (the compiled backend
+    refuses delays, so only a direct call gets here with them).
     """
+    if any(conn.delays is not None for conn in graph.conns):
+        return backward(graph, weights, fwd, drive, reg=reg, min_denominator=min_denominator)
     from ..backends.compiled_backend._numba import register_twin, use_threads
     from ._backward_kernel import MAX_VAR, TTFS, VOLTAGE, sweep, sweep_serial
 
@@ -35,7 +39,7 @@ def backward_compiled(
     out = layers[graph.output]
     reg = reg or [None] * len(layers)
     lay_i = np.full((len(layers), 7), -1, dtype=np.int64)
-    lay_f = np.zeros((len(layers), 3), dtype=np.float64)
+    lay_f = np.zeros((len(layers), 2), dtype=np.float64)
     outgoing: list[int] = []
     q_size = reg_size = 0
     for li, lay in enumerate(layers):
@@ -47,26 +51,23 @@ def backward_compiled(
             row[6] = reg_size
             reg_size += lay.size
         q_size += lay.size
-        lay_f[li] = (float(lay.alpha), float(lay.tau_m), float(lay.v_thresh))
+        lay_f[li] = (float(lay.alpha), float(lay.tau_m))
     con_i = np.zeros((len(conns), 7), dtype=np.int64)
-    con_f = np.zeros((len(conns), 4), dtype=np.float64)
+    con_f = np.zeros((len(conns), 2), dtype=np.float64)
     b_size = w_size = 0
     for index, conn in enumerate(conns):
         n_pre, n_post = layers[conn.pre].size, layers[conn.post].size
         exponential = conn.synapse == "exponential"
         con_i[index] = (conn.pre, conn.post, int(exponential), b_size, w_size, n_pre, n_post)
         c_in = float(layers[conn.post].neuron_scale) * float(conn.syn_scale)
-        alpha_post = float(layers[conn.post].alpha)
-        k_exp = (c_in / ((1.0 - alpha_post) * (conn.tau_s / graph.dt) * (1.0 - float(conn.beta)))
-                 if exponential else 0.0)
-        con_f[index] = (c_in, k_exp, float(conn.beta) if exponential else 0.0,
-                        float(conn.tau_s) if exponential else 1.0)
+        con_f[index] = (c_in, float(conn.beta) if exponential else 0.0)
         b_size += n_post
         w_size += n_pre * n_post
     flat_w = np.concatenate([np.asarray(w, dtype=np.float64).reshape(-1) for w in weights])
     spikes = np.concatenate(fwd.spikes, axis=2)
-    dens = np.concatenate([d if d is not None else np.zeros(s.shape, np.float32)
-                           for d, s in zip(fwd.denominators, fwd.spikes, strict=True)], axis=2)
+    dens = _joined(fwd.denominators, fwd.spikes)
+    assert fwd.currents is not None  # every forward pass keeps them
+    curs = _joined(fwd.currents, fwd.spikes)
     regs = [r for r in reg if r is not None]
     reg_arr = (np.concatenate(regs, axis=1).astype(np.float64) if regs
                else np.zeros((batch, 1), dtype=np.float64))
@@ -75,6 +76,11 @@ def backward_compiled(
     g = np.asarray(drive.readout_grad, dtype=np.float64)
     if out.readout == "avg_var":
         g = g * float(np.float32(1.0 / num_steps))
+    step_w = np.ones(num_steps, dtype=np.float64)
+    if out.readout == "avg_var_exp_weight":
+        # The forward pass's float32 weight of each step (as the NumPy sweep).
+        step_w = (np.exp(-np.arange(num_steps) / num_steps).astype(np.float32)
+                  * np.float32(1.0 / num_steps)).astype(np.float64)
     start = num_steps - 1
     if ttfs and not drive.final_kick.any() and not regs:
         hit = fwd.event_step[drive.spike_time_grad != 0]
@@ -87,7 +93,7 @@ def backward_compiled(
         register_twin(sweep, sweep_serial)
     kernel(start, num_steps, float(graph.dt), graph.output, mode, float(min_denominator),
           lay_i, lay_f, con_i, con_f, np.asarray(outgoing or [0], dtype=np.int64), flat_w,
-          spikes, dens, np.asarray(fwd.event_step, dtype=np.int64), g,
+          spikes, dens, curs, np.asarray(fwd.event_step, dtype=np.int64), g, step_w,
           np.asarray(drive.spike_time_grad, dtype=np.float64),
           np.asarray(drive.final_kick, dtype=np.float64), reg_arr, max(q_size, 1),
           max(b_size, 1), grads, clamped)
@@ -101,6 +107,12 @@ def backward_compiled(
             grad *= conn.mask
         result.append(grad)
     return BackwardResult(result, int(clamped.sum()) if start >= 0 else 0)
+
+
+def _joined(arrays: list[np.ndarray | None], spikes: list[np.ndarray]) -> np.ndarray:
+    """Join per-layer float32 (num_steps, batch, size) arrays along neurons (None: zeros)."""
+    return np.concatenate([a if a is not None else np.zeros(s.shape, np.float32)
+                           for a, s in zip(arrays, spikes, strict=True)], axis=2)
 
 
 __all__ = ["backward_compiled"]

@@ -17,11 +17,11 @@ from numba import njit, prange
 L_KIND, L_SIZE, L_Q, L_SPIKE, L_OUT_START, L_OUT_COUNT, L_REG = range(7)
 INPUT, LIF, LI = range(3)
 # Layer float64 columns.
-LF_ALPHA, LF_TAU_M, LF_V_THRESH = range(3)
+LF_ALPHA, LF_TAU_M = range(2)
 # Connection table columns (int64).
 K_PRE, K_POST, K_EXP, K_B, K_W, K_NPRE, K_NPOST = range(7)
 # Connection float64 columns.
-KF_C_IN, KF_K_EXP, KF_BETA, KF_TAU_S = range(4)
+KF_C_IN, KF_BETA = range(2)
 # Output readout modes.
 VOLTAGE, MAX_VAR, TTFS = range(3)
 
@@ -50,12 +50,15 @@ def _update_b(b, q_post, exponential, beta, c_in):
 
 @njit(cache=True, nogil=True)
 def _sweep_entry(e, start, num_steps, dt, out_index, mode, min_den, lay_i, lay_f, con_i, con_f,
-                 outgoing, weights, spikes, dens, event_step, readout_grad, spike_time_grad,
-                 final_kick, reg, q_size, b_size, grads, clamped):
+                 outgoing, weights, spikes, dens, curs, event_step, readout_grad, step_w,
+                 spike_time_grad, final_kick, reg, q_size, b_size, grads, clamped):
     """Sweep batch entry ``e`` (see :func:`sweep`)."""
     num_layers, num_conns = lay_i.shape[0], con_i.shape[0]
     q = np.zeros(q_size)
     badj = np.zeros(b_size)
+    # b one step later (n + 2 while step n is processed), for the spike-delay rate.
+    blater = np.zeros(b_size)
+    inv_dt = -1.0 / dt
     jump = np.zeros(q_size)
     fired_ids = np.empty(max(spikes.shape[2], 1), dtype=np.int64)
     g = grads[e]
@@ -85,29 +88,13 @@ def _sweep_entry(e, start, num_steps, dt, out_index, mode, min_den, lay_i, lay_f
                 fb = 0.0
                 for k in range(lay_i[li, L_OUT_COUNT]):
                     c = outgoing[lay_i[li, L_OUT_START] + k]
-                    post = con_i[c, K_POST]
                     n_post, b0, w0 = con_i[c, K_NPOST], con_i[c, K_B], con_i[c, K_W]
-                    qp = lay_i[post, L_Q]
-                    tau_post = lay_f[post, LF_TAU_M]
                     row = w0 + i * n_post
-                    if con_i[c, K_EXP] != 0:
-                        factor = con_f[c, KF_K_EXP] * lay_f[post, LF_ALPHA] / tau_post
-                        tau_s = con_f[c, KF_TAU_S]
-                        for j in range(n_post):
-                            u = factor * q[qp + j] - badj[b0 + j] / tau_s
-                            fb += u * weights[row + j]
-                    else:
-                        kick = post == out_index and mode != TTFS and n + 1 < num_steps
-                        scale = con_f[c, KF_C_IN] / dt
-                        for j in range(n_post):
-                            u = -badj[b0 + j] / tau_post
-                            if kick:
-                                if mode == MAX_VAR:
-                                    if event_step[e, j] == n + 1:
-                                        u += scale * readout_grad[e, j]
-                                else:
-                                    u += scale * readout_grad[e, j]
-                            fb += u * weights[row + j]
+                    # Delaying the spike by one step moves its arrival from n + 1 to
+                    # n + 2: u = -(b[n + 2] - b[n + 1]) / dt per unit weight.
+                    for j in range(n_post):
+                        u = (blater[b0 + j] - badj[b0 + j]) * inv_dt
+                        fb += u * weights[row + j]
                 jump[q0 + i] = fb * lay_f[li, LF_TAU_M]
         # Neuron phase: move every layer to step n.
         for li in range(num_layers):
@@ -116,12 +103,13 @@ def _sweep_entry(e, start, num_steps, dt, out_index, mode, min_den, lay_i, lay_f
                 continue
             size, q0, s0 = lay_i[li, L_SIZE], lay_i[li, L_Q], lay_i[li, L_SPIKE]
             alpha, tau_m = lay_f[li, LF_ALPHA], lay_f[li, LF_TAU_M]
-            v_thresh = lay_f[li, LF_V_THRESH]
             ql = q[q0:q0 + size]
             _scale(ql, alpha)
             if li == out_index:
                 for i in range(size):
-                    if mode == VOLTAGE or (mode == MAX_VAR and event_step[e, i] == n):
+                    if mode == VOLTAGE:
+                        ql[i] += readout_grad[e, i] * step_w[n]
+                    elif mode == MAX_VAR and event_step[e, i] == n:
                         ql[i] += readout_grad[e, i]
                     if n == num_steps - 1:
                         ql[i] -= tau_m * final_kick[e, i]
@@ -134,7 +122,7 @@ def _sweep_entry(e, start, num_steps, dt, out_index, mode, min_den, lay_i, lay_f
                 if den < min_den:
                     count += 1
                     den = min_den
-                numer = ql[i] * (den + v_thresh) + jump[q0 + i]
+                numer = ql[i] * np.float64(curs[n, e, s0 + i]) + jump[q0 + i]
                 if li == out_index and mode == TTFS and event_step[e, i] == n:
                     numer -= tau_m * spike_time_grad[e, i]
                 value = numer / den
@@ -147,24 +135,30 @@ def _sweep_entry(e, start, num_steps, dt, out_index, mode, min_den, lay_i, lay_f
             qp = lay_i[con_i[c, K_POST], L_Q]
             exp = con_i[c, K_EXP] != 0
             beta, c_in = con_f[c, KF_BETA], con_f[c, KF_C_IN]
+            blater[b0:b0 + n_post] = badj[b0:b0 + n_post]
             _update_b(badj[b0:b0 + n_post], q[qp:qp + n_post], exp, beta, c_in)
     clamped[e] = count
 
 
 @njit(cache=True, parallel=True)
 def sweep(start, num_steps, dt, out_index, mode, min_den, lay_i, lay_f, con_i, con_f,
-          outgoing, weights, spikes, dens, event_step, readout_grad, spike_time_grad,
-          final_kick, reg, q_size, b_size, grads, clamped):
+          outgoing, weights, spikes, dens, curs, event_step, readout_grad, step_w,
+          spike_time_grad, final_kick, reg, q_size, b_size, grads, clamped):
     """Sweep the adjoints from step ``start`` down to 0, for every batch entry in parallel.
 
     Parameters
     ----------
     spikes : numpy.ndarray of bool, shape (num_steps, batch, neurons of all layers)
     dens : numpy.ndarray of float32, same shape
-        Jump denominators at LIF spikes.
+        Jump denominators ``I - V`` at LIF spikes (``V`` before the reset).
+    curs : numpy.ndarray of float32, same shape
+        The current ``I`` at LIF spikes.
     event_step, readout_grad, spike_time_grad, final_kick
         The output drive, shape (batch, num_outputs) (``readout_grad`` already
         scaled by ``1 / num_steps`` for avg_var).
+    step_w : numpy.ndarray of float64, shape (num_steps,)
+        Weight of each step's voltage readout source (all 1 except for
+        avg_var_exp_weight, the forward pass's float32 weights).
     reg : numpy.ndarray of float64, shape (batch, columns)
         Regulariser increments of the layers with ``L_REG >= 0``.
     grads : numpy.ndarray of float64, shape (batch, weights)
@@ -174,16 +168,16 @@ def sweep(start, num_steps, dt, out_index, mode, min_den, lay_i, lay_f, con_i, c
     """
     for e in prange(spikes.shape[1]):
         _sweep_entry(e, start, num_steps, dt, out_index, mode, min_den, lay_i, lay_f, con_i,
-                     con_f, outgoing, weights, spikes, dens, event_step, readout_grad,
-                     spike_time_grad, final_kick, reg, q_size, b_size, grads, clamped)
+                     con_f, outgoing, weights, spikes, dens, curs, event_step, readout_grad,
+                     step_w, spike_time_grad, final_kick, reg, q_size, b_size, grads, clamped)
 
 
 @njit(cache=True, nogil=True)
 def sweep_serial(start, num_steps, dt, out_index, mode, min_den, lay_i, lay_f, con_i, con_f,
-                 outgoing, weights, spikes, dens, event_step, readout_grad, spike_time_grad,
-                 final_kick, reg, q_size, b_size, grads, clamped):
+                 outgoing, weights, spikes, dens, curs, event_step, readout_grad, step_w,
+                 spike_time_grad, final_kick, reg, q_size, b_size, grads, clamped):
     """:func:`sweep` on the calling thread alone."""
     for e in range(spikes.shape[1]):
         _sweep_entry(e, start, num_steps, dt, out_index, mode, min_den, lay_i, lay_f, con_i,
-                     con_f, outgoing, weights, spikes, dens, event_step, readout_grad,
-                     spike_time_grad, final_kick, reg, q_size, b_size, grads, clamped)
+                     con_f, outgoing, weights, spikes, dens, curs, event_step, readout_grad,
+                     step_w, spike_time_grad, final_kick, reg, q_size, b_size, grads, clamped)

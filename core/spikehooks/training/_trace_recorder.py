@@ -1,7 +1,7 @@
 """Keep what EventProp needs from a backend that traces the whole batch in compiled code.
 
 The compiled backend copies every step's spikes and the LIF layers'
-synaptic input into trace arrays inside its time loop, so the training
+synaptic input and voltage into trace arrays inside its time loop, so the training
 forward pass makes no Python call per step.  The arrays of the
 :class:`ForwardResult` are then computed from the trace with the same
 float32 operations :class:`ForwardRecorder` applies step by step, so both
@@ -45,13 +45,23 @@ class TraceRecorder:
             index: np.float32(lay.neuron_scale / (np.float32(1.0) - lay.alpha))
             for index, lay in enumerate(layers) if lay.kind == "lif"
         }
-        self._variables = [(populations[index], "Isyn") for index in self._current_scale]
+        self._variables = [(populations[index], name) for index in self._current_scale
+                           for name in ("Isyn", "V")]
         self._max_var = out.readout == "max_var"
         if self._max_var:
             self._variables.append((self._out_pop, "VMax"))
         steps, batch = graph.num_steps, backend.batch_size
         self._silent = [np.zeros((steps, batch, lay.size), bool) for lay in layers]
         self._vmax_start: np.ndarray | None = None
+        # The last batch's arrays, as ForwardRecorder's attributes of the same names.
+        self.spikes: list[np.ndarray] = [np.zeros((steps, batch, lay.size), bool)
+                                         for lay in layers]
+        self.dens: list[np.ndarray | None] = [
+            np.zeros((steps, batch, lay.size), np.float32) if lay.kind == "lif" else None
+            for lay in layers
+        ]
+        self.currents: list[np.ndarray | None] = [
+            None if d is None else np.zeros_like(d) for d in self.dens]
 
     def begin(self) -> None:
         """Start tracing the batch about to run (the backend has just been reset)."""
@@ -68,17 +78,21 @@ class TraceRecorder:
         layers = graph.layers
         spikes: list[np.ndarray] = []
         dens: list[np.ndarray | None] = []
+        currents: list[np.ndarray | None] = []
         for index, (pop, lay) in enumerate(zip(self.populations, layers, strict=True)):
             # Views of the trace: valid until the next begin(), like ForwardRecorder's arrays.
             mask = self._silent[index] if lay.kind == "li" else backend.traced_spikes(pop)
             spikes.append(mask)
             if index in self._current_scale:
+                cur = np.empty(mask.shape, dtype=np.float32)
                 den = np.empty(mask.shape, dtype=np.float32)
-                denominators_at_spikes(mask, backend.traced_var(pop, "Isyn"),
-                                       np.float32(self._current_scale[index]),
-                                       np.float32(lay.v_thresh), den)
+                jump_terms_at_spikes(mask, backend.traced_var(pop, "Isyn"),
+                                     backend.traced_var(pop, "V"),
+                                     np.float32(self._current_scale[index]), lay, cur, den)
+                currents.append(cur)
                 dens.append(den)
             else:
+                currents.append(None)
                 dens.append(None)
         out = layers[graph.output]
         event = np.full((backend.batch_size, out.size), -1, np.int64)
@@ -93,25 +107,35 @@ class TraceRecorder:
             last = grew.shape[0] - 1 - np.argmax(grew[::-1], axis=0)
             event = np.where(grew.any(axis=0), last, -1).astype(np.int64)
         readout = backend.get_readout(self._out_pop).reshape(event.shape)
-        if out.readout in ("sum_var", "avg_var"):
+        if out.readout in ("sum_var", "avg_var", "avg_var_exp_weight"):
             event = np.zeros_like(event)
         backend.stop_trace()
-        return ForwardResult(spikes, dens, readout, event)
+        self.spikes, self.dens, self.currents = spikes, dens, currents
+        return ForwardResult(spikes, dens, readout, event, currents)
 
 
-def denominators_at_spikes(mask: np.ndarray, isyn: np.ndarray, scale: np.float32,
-                           v_thresh: np.float32, out: np.ndarray) -> None:
-    """``out = scale * isyn - v_thresh`` where ``mask``, else 0 (float32, compiled).
+def jump_terms_at_spikes(mask: np.ndarray, isyn: np.ndarray, v_end: np.ndarray,
+                         scale: np.float32, layer: Any, cur: np.ndarray,
+                         den: np.ndarray) -> None:
+    """Fill ``cur`` with ``I`` and ``den`` with ``I - V`` at spikes, else 0 (float32, compiled).
+
+    The same float32 operations as :class:`ForwardRecorder`: ``I = scale * isyn``
+    and ``V = v_prev * alpha + neuron_scale * isyn``, the voltage of the step
+    before the reset, from the previous step's end voltage ``v_prev``.
 
     Parameters
     ----------
     mask : numpy.ndarray of bool, shape (steps, batch, n)
-    isyn : numpy.ndarray of float32, same shape
-    out : numpy.ndarray of float32, same shape
+    isyn, v_end : numpy.ndarray of float32, same shape
+        Traced synaptic input and end-of-step (after the reset) voltage.
+    layer : Layer
+        The LIF layer (its ``alpha`` and ``neuron_scale``).
+    cur, den : numpy.ndarray of float32, same shape
     """
-    from ._trace_kernel import denominators
+    from ._trace_kernel import jump_terms
 
-    denominators(mask, isyn, scale, v_thresh, out)
+    jump_terms(mask, isyn, v_end, scale, np.float32(layer.alpha),
+               np.float32(layer.neuron_scale), cur, den)
 
 
 def make_forward_recorder(graph: Graph, populations: list[Any], backend: Any) -> Any:

@@ -7,11 +7,10 @@ from typing import Any
 
 import numpy as np
 
-from ...errors import ConfigurationError
 from ..numpy_backend import NumpyBackend
 from ..numpy_backend._state import ConnectionState, PopulationState
 from ._checks import check_num_threads, check_options, check_supported
-from ._layout import Layout
+from ._layout import Layout, exp_step_weights
 
 log = logging.getLogger(__name__)
 
@@ -57,13 +56,7 @@ class CompiledBackend(NumpyBackend):
 
     # ------------------------------------------------------------ building
     def _build(self) -> None:
-        for conn in self.network.connections:
-            if conn.connectivity.delay:
-                raise ConfigurationError(
-                    f"Connection {conn.name!r} delay must be 0 on the compiled backend; got "
-                    f"{conn.connectivity.delay}. Remove the delay."
-                )
-        # The same states, built in the same order, draw the same initial values.
+        # (Delays were refused by check_supported.)  The same states, built in the same order, draw the same initial values.
         for pop in self.network.populations:
             self._pops[pop] = PopulationState(pop, self.batch_size,
                                               self.num_recording_timesteps, self._rng, self.dt)
@@ -76,6 +69,7 @@ class CompiledBackend(NumpyBackend):
         self._spike_input_ids: tuple = ()
         self._spike_times = np.full(1, np.inf, dtype=np.float32)
         self._pointers = np.zeros(max(self._layout.num_pointers, 1), dtype=np.int64)
+        self._step_weights = np.zeros(0, dtype=np.float32)
         self._no_trace_f = np.zeros((0, 0, 0), dtype=np.float32)
         self._no_trace_spikes = np.zeros((0, 0, 0), dtype=bool)
         self._trace_f = self._no_trace_f
@@ -108,6 +102,10 @@ class CompiledBackend(NumpyBackend):
         lay = self._layout
         self._prepare_spike_inputs()
         uniforms = self._draw_uniforms(t1 - t0)
+        if lay.has_exp_weight and len(self._step_weights) < t1:
+            # avg_var_exp_weight's step weights, grown if a run goes past num_timesteps.
+            self._step_weights = exp_step_weights(self.num_timesteps,
+                                                  max(t1, self.num_timesteps))
         kernel = run_steps_serial
         if self.batch_size > 1 and use_threads(self.num_threads):
             kernel = run_steps
@@ -116,7 +114,7 @@ class CompiledBackend(NumpyBackend):
                   lay.inj, lay.weights, lay.row_ptr, lay.cols, lay.fstate, lay.spikes,
                   lay.record, lay.consts, lay.data_f, lay.data_b, uniforms,
                   self._spike_times, self._pointers, self._trace_cols, self._trace_f,
-                  self._trace_spikes)
+                  self._trace_spikes, self._step_weights)
 
     def _draw_uniforms(self, num_steps: int) -> np.ndarray:
         """Poisson draws of ``num_steps`` steps, in the NumPy backend's order.

@@ -17,13 +17,14 @@ from ...neurons import (
     PoissonInput,
     SpikeInput,
 )
-from ...readouts import AvgVar, FirstSpikeTime, MaxVar, SpikeCount, SumVar
+from ...initializers import Initializer
+from ...readouts import AvgVar, AvgVarExpWeight, FirstSpikeTime, MaxVar, SpikeCount, SumVar
 from ...synapses import Delta, Exponential
 from ._numba import max_threads, require_numba
 
 NEURONS = (IntegrateFireInput, SpikeInput, PoissonInput, IntegrateFire, LeakyIntegrateFire,
            LeakyIntegrate)
-READOUTS = (SumVar, MaxVar, AvgVar, SpikeCount, FirstSpikeTime)
+READOUTS = (SumVar, MaxVar, AvgVar, AvgVarExpWeight, SpikeCount, FirstSpikeTime)
 SYNAPSES = (Delta, Exponential)
 CONNECTIVITY = (Dense, FixedProbability, OneToOne)
 
@@ -62,7 +63,8 @@ def unsupported_feature(network: Any) -> str | None:
     """Return a description of the first feature of ``network`` the kernel cannot run.
 
     The kernel has code for the built-in models exactly (a subclass may
-    change the rules, so it is refused), with scalar parameters.
+    change the rules, so it is refused), with scalar parameters and without
+    synaptic delays.
     """
     for pop in network.populations:
         neuron = pop.neuron
@@ -85,7 +87,17 @@ def unsupported_feature(network: Any) -> str | None:
         if type(conn.connectivity) not in CONNECTIVITY:
             return (f"connection {conn.name!r} has connectivity "
                     f"{type(conn.connectivity).__name__}")
+        if has_delays(conn.connectivity):
+            return f"connection {conn.name!r} has synaptic delays"
     return None
+
+
+def has_delays(connectivity: Any) -> bool:
+    """Whether a connectivity may give a synapse a delay (an initializer always may)."""
+    delay = getattr(connectivity, "delay", 0)
+    if isinstance(delay, Initializer):
+        return True
+    return bool(np.any(np.asarray(delay) != 0))
 
 
 def check_supported(network: Any) -> None:
@@ -94,11 +106,12 @@ def check_supported(network: Any) -> None:
     if feature is not None:
         raise ConfigurationError(
             f"compiled backend network must use only what the compiled kernel has code "
-            f"for (the built-in models with scalar parameters); got {feature}. The NumPy "
-            f"backend runs every built-in model and per-neuron parameter: pass "
+            f"for (the built-in models with scalar parameters, no synaptic delays); got "
+            f"{feature}. The NumPy backend runs every built-in model, per-neuron parameter "
+            f"and delay: pass "
             f"backend='numpy', or leave backend out to fall back to it."
         )
 
 
-__all__ = ["OPTIONS", "check_num_threads", "check_options", "check_supported",
+__all__ = ["OPTIONS", "check_num_threads", "check_options", "check_supported", "has_delays",
            "unsupported_feature"]

@@ -22,6 +22,7 @@ import numpy as np
 from numba import njit, prange
 
 from ._tables import (
+    AVG_EXP,
     AVG_VAR,
     C_EXPONENTIAL,
     C_ONE_TO_ONE,
@@ -149,7 +150,7 @@ def _inject_one(total, acc, scaled, scale, first, exponential, decay):
 
 
 @njit(cache=True, nogil=True)
-def _readout_after_v(b, p, pop_i, pop_f, fstate, i, v):
+def _readout_after_v(b, p, pop_i, pop_f, fstate, i, v, step_w):
     kind = pop_i[p, P_READOUT]
     col = pop_i[p, P_ACC] + i
     if kind == SUM_VAR:
@@ -161,6 +162,8 @@ def _readout_after_v(b, p, pop_i, pop_f, fstate, i, v):
             fstate[b, col] = v
     elif kind == AVG_VAR:
         fstate[b, col] = fstate[b, col] + v * pop_f[p, PF_AVG_SCALE]
+    elif kind == AVG_EXP:
+        fstate[b, col] = fstate[b, col] + v * step_w
 
 
 @njit(cache=True, nogil=True)
@@ -207,7 +210,10 @@ def _lif_plain(V, isyn, fired, alpha, one_minus_alpha, thresh, reset, drop, scal
 
 @njit(cache=True, nogil=True)
 def _li(V, isyn, bias, has_bias, alpha, one_minus_alpha, scale_i, acc, readout, avg_scale):
-    """LeakyIntegrate and its voltage readout on one entry's slices (vectorisable)."""
+    """LeakyIntegrate and its voltage readout on one entry's slices (vectorisable).
+
+    ``avg_scale`` is avg_var's ``1 / T``, or avg_var_exp_weight's weight of the step.
+    """
     for i in range(V.shape[0]):
         v = V[i] * alpha
         v = v + (isyn[i] * one_minus_alpha if scale_i else isyn[i])
@@ -220,14 +226,17 @@ def _li(V, isyn, bias, has_bias, alpha, one_minus_alpha, scale_i, acc, readout, 
             # np.maximum: NaN wins.
             if v > acc[i] or v != v:
                 acc[i] = v
-        elif readout == AVG_VAR:
+        elif readout == AVG_VAR or readout == AVG_EXP:
             acc[i] = acc[i] + v * avg_scale
 
 
 @njit(cache=True, nogil=True)
 def _update(b, t, r, batch, p, pop_i, pop_f, fstate, spikes, consts, data_f, data_b, uniforms,
-            spike_times, pointers, now):
-    """Update, fire and reset population ``p`` for entry ``b`` at step ``t``."""
+            spike_times, pointers, now, step_w):
+    """Update, fire and reset population ``p`` for entry ``b`` at step ``t``.
+
+    ``step_w`` is avg_var_exp_weight's float32 weight of step ``t``.
+    """
     kind, n = pop_i[p, P_KIND], pop_i[p, P_N]
     vcol, scol = pop_i[p, P_V], pop_i[p, P_SPIKE]
     if kind == IF_INPUT:
@@ -262,7 +271,7 @@ def _update(b, t, r, batch, p, pop_i, pop_f, fstate, spikes, consts, data_f, dat
         isyn = pop_i[p, P_ISYN]
         for i in range(n):
             v = fstate[b, vcol + i] + fstate[b, isyn + i]
-            _readout_after_v(b, p, pop_i, pop_f, fstate, i, v)
+            _readout_after_v(b, p, pop_i, pop_f, fstate, i, v, step_w)
             fired = v >= thresh
             spikes[b, scol + i] = fired
             fstate[b, vcol + i] = reset if fired else v
@@ -299,7 +308,7 @@ def _update(b, t, r, batch, p, pop_i, pop_f, fstate, spikes, consts, data_f, dat
             else:
                 v = v * alpha
                 v = v + current
-            _readout_after_v(b, p, pop_i, pop_f, fstate, i, v)
+            _readout_after_v(b, p, pop_i, pop_f, fstate, i, v, step_w)
             fired = v >= thresh
             if refractory:
                 fired = fired and refrac <= np.float32(0.0)
@@ -317,8 +326,9 @@ def _update(b, t, r, batch, p, pop_i, pop_f, fstate, spikes, consts, data_f, dat
         V = fstate[b, vcol:vcol + n]
         readout = pop_i[p, P_READOUT]
         acc = fstate[b, pop_i[p, P_ACC]:pop_i[p, P_ACC] + n] if readout != NO_READOUT else V
+        scale = step_w if readout == AVG_EXP else pop_f[p, PF_AVG_SCALE]
         _li(V, fstate[b, isyn:isyn + n], consts[bias:bias + n] if bias >= 0 else V, bias >= 0,
-            alpha, one_minus_alpha, scale_i, acc, readout, pop_f[p, PF_AVG_SCALE])
+            alpha, one_minus_alpha, scale_i, acc, readout, scale)
 
 
 @njit(cache=True, nogil=True)
@@ -337,7 +347,7 @@ def _record(b, t, p, pop_i, spikes, record):
 @njit(cache=True, nogil=True)
 def _run_entry(b, t0, t1, dt, pop_i, pop_f, conn_i, conn_f, inj, weights, row_ptr, cols,
                fstate, spikes, record, consts, data_f, data_b, uniforms, spike_times, pointers,
-               trace_cols, trace_f, trace_spikes):
+               trace_cols, trace_f, trace_spikes, step_weights):
     """Simulate timesteps ``t0 .. t1 - 1`` of batch entry ``b``."""
     batch = fstate.shape[0]
     num_pops, num_conns = pop_i.shape[0], conn_i.shape[0]
@@ -346,13 +356,14 @@ def _run_entry(b, t0, t1, dt, pop_i, pop_f, conn_i, conn_f, inj, weights, row_pt
     fired_ids = np.empty(max(spikes.shape[1], 1), dtype=np.int64)
     for t in range(t0, t1):
         now = np.float32(t) * dt
+        step_w = step_weights[t] if step_weights.shape[0] > t else np.float32(0.0)
         for c in range(num_conns):
             _deliver(b, c, conn_i, conn_f, weights, row_ptr, cols, fstate, spikes, fired_ids)
         for p in range(num_pops):
             if pop_i[p, P_INJ_COUNT] > 0 and pop_i[p, P_LONE_DELTA] == 0:
                 _inject(b, p, pop_i, conn_i, conn_f, inj, fstate)
             _update(b, t, t - t0, batch, p, pop_i, pop_f, fstate, spikes, consts, data_f,
-                    data_b, uniforms, spike_times, pointers, now)
+                    data_b, uniforms, spike_times, pointers, now, step_w)
             if pop_i[p, P_REC] >= 0:
                 _record(b, t, p, pop_i, spikes, record)
         for k in range(num_trace):
@@ -365,7 +376,7 @@ def _run_entry(b, t0, t1, dt, pop_i, pop_f, conn_i, conn_f, inj, weights, row_pt
 @njit(cache=True, parallel=True, nogil=True)
 def run_steps(t0, t1, dt, pop_i, pop_f, conn_i, conn_f, inj, weights, row_ptr, cols, fstate,
               spikes, record, consts, data_f, data_b, uniforms, spike_times, pointers,
-              trace_cols, trace_f, trace_spikes):
+              trace_cols, trace_f, trace_spikes, step_weights):
     """Simulate timesteps ``t0 .. t1 - 1`` of every batch entry.
 
     Parameters
@@ -399,19 +410,21 @@ def run_steps(t0, t1, dt, pop_i, pop_f, conn_i, conn_f, inj, weights, row_ptr, c
     trace_f : numpy.ndarray of float32, shape (num_timesteps, batch, len(trace_cols))
     trace_spikes : numpy.ndarray of bool, shape (num_timesteps, batch, spiking neurons)
         Every step's spikes (size 0: not traced).
+    step_weights : numpy.ndarray of float32, shape (at least t1,) or (0,)
+        avg_var_exp_weight's weight of every step (empty: no such readout).
     """
     for b in prange(fstate.shape[0]):
         _run_entry(b, t0, t1, dt, pop_i, pop_f, conn_i, conn_f, inj, weights, row_ptr, cols,
                    fstate, spikes, record, consts, data_f, data_b, uniforms, spike_times,
-                   pointers, trace_cols, trace_f, trace_spikes)
+                   pointers, trace_cols, trace_f, trace_spikes, step_weights)
 
 
 @njit(cache=True, nogil=True)
 def run_steps_serial(t0, t1, dt, pop_i, pop_f, conn_i, conn_f, inj, weights, row_ptr, cols,
                      fstate, spikes, record, consts, data_f, data_b, uniforms, spike_times,
-                     pointers, trace_cols, trace_f, trace_spikes):
+                     pointers, trace_cols, trace_f, trace_spikes, step_weights):
     """:func:`run_steps` on the calling thread alone (one thread or one entry: no hand-off)."""
     for b in range(fstate.shape[0]):
         _run_entry(b, t0, t1, dt, pop_i, pop_f, conn_i, conn_f, inj, weights, row_ptr, cols,
                    fstate, spikes, record, consts, data_f, data_b, uniforms, spike_times,
-                   pointers, trace_cols, trace_f, trace_spikes)
+                   pointers, trace_cols, trace_f, trace_spikes, step_weights)

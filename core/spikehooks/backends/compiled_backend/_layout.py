@@ -22,7 +22,7 @@ from ...neurons import (
     PoissonInput,
     SpikeInput,
 )
-from ...readouts import AvgVar, FirstSpikeTime, MaxVar, SpikeCount, SumVar
+from ...readouts import AvgVar, AvgVarExpWeight, FirstSpikeTime, MaxVar, SpikeCount, SumVar
 from ...synapses import Delta, Exponential
 from . import _tables as T
 
@@ -30,7 +30,8 @@ _KINDS = ((IntegrateFireInput, T.IF_INPUT), (SpikeInput, T.SPIKE_INPUT),
           (PoissonInput, T.POISSON), (LeakyIntegrateFire, T.LIF), (IntegrateFire, T.IF),
           (LeakyIntegrate, T.LI))
 _READOUTS = ((SumVar, T.SUM_VAR), (MaxVar, T.MAX_VAR), (AvgVar, T.AVG_VAR),
-             (SpikeCount, T.SPIKE_COUNT), (FirstSpikeTime, T.FIRST_SPIKE))
+             (AvgVarExpWeight, T.AVG_EXP), (SpikeCount, T.SPIKE_COUNT),
+             (FirstSpikeTime, T.FIRST_SPIKE))
 
 
 def kind_of(obj: Any, table: tuple) -> int | None:
@@ -131,6 +132,8 @@ class Layout:
         # Poisson signs share the offsets of their limits in data_f.
         self.data_b = np.zeros(max(dflt, 1), dtype=bool)
         self.num_spike_columns = scols
+        self.has_exp_weight = any(isinstance(pop.neuron.readout, AvgVarExpWeight)
+                                  for pop in pop_list)
 
         # --- populations: rebind the NumPy backend's arrays to views of the flat ones.
         self.pop_i = np.full((len(pop_list), T.POP_INT_COLUMNS), -1, dtype=np.int64)
@@ -269,6 +272,27 @@ class Layout:
         self.cols = np.concatenate(cols) if cols else np.zeros(1, dtype=np.int64)
 
 
+def exp_step_weights(num_timesteps: int, count: int) -> np.ndarray:
+    """avg_var_exp_weight's float32 weight of steps ``0 .. count - 1``, as NumPy's backend has it.
+
+    Parameters
+    ----------
+    num_timesteps : int
+        ``T``, the backend's steps per example.
+    count : int
+        Steps to cover (``count > T`` when a run goes on past ``T``).
+
+    Returns
+    -------
+    numpy.ndarray of float32, shape (count,)
+        ``float32(exp(-t / T)) * float32(1 / T)`` for step ``t``, each computed
+        like the NumPy backend's scalar (no vectorised ``exp``, which may round
+        differently).
+    """
+    return np.array([np.float32(np.exp(-t / num_timesteps)) * np.float32(1.0 / num_timesteps)
+                     for t in range(count)], dtype=np.float32)
+
+
 def _rebind(view: np.ndarray, old: np.ndarray) -> np.ndarray:
     """Copy ``old`` into ``view`` (a slice of a flat array) and return the view."""
     view[...] = old
@@ -281,4 +305,4 @@ def _readonly(arr: np.ndarray) -> np.ndarray:
     return view
 
 
-__all__ = ["Layout", "neuron_kind", "readout_kind"]
+__all__ = ["Layout", "exp_step_weights", "neuron_kind", "readout_kind"]

@@ -11,7 +11,7 @@ from __future__ import annotations
 # Population kinds.
 IF_INPUT, SPIKE_INPUT, POISSON, IF, LIF, LI = range(6)
 # Readout kinds.
-NO_READOUT, SUM_VAR, MAX_VAR, AVG_VAR, SPIKE_COUNT, FIRST_SPIKE = range(6)
+NO_READOUT, SUM_VAR, MAX_VAR, AVG_VAR, SPIKE_COUNT, FIRST_SPIKE, AVG_EXP = range(7)
 
 # Columns of the population int table (-1: absent).
 (P_KIND, P_N, P_V, P_REFRAC, P_INPUT, P_ISYN, P_SPIKE, P_REC, P_READOUT, P_ACC,
