@@ -56,7 +56,8 @@ class CompiledBackend(NumpyBackend):
 
     # ------------------------------------------------------------ building
     def _build(self) -> None:
-        # (Delays were refused by check_supported.)  The same states, built in the same order, draw the same initial values.
+        # Delays were refused by check_supported.  The same states, built in the same
+        # order, draw the same initial values.
         for pop in self.network.populations:
             self._pops[pop] = PopulationState(pop, self.batch_size,
                                               self.num_recording_timesteps, self._rng, self.dt)

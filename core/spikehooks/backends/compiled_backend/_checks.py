@@ -9,6 +9,7 @@ import numpy as np
 from ...checks import int_at_least
 from ...connectivity import Dense, FixedProbability, OneToOne
 from ...errors import ConfigurationError
+from ...initializers import Initializer
 from ...neurons import (
     IntegrateFire,
     IntegrateFireInput,
@@ -17,7 +18,6 @@ from ...neurons import (
     PoissonInput,
     SpikeInput,
 )
-from ...initializers import Initializer
 from ...readouts import AvgVar, AvgVarExpWeight, FirstSpikeTime, MaxVar, SpikeCount, SumVar
 from ...synapses import Delta, Exponential
 from ._numba import max_threads, require_numba
