@@ -40,7 +40,9 @@ def bytes_per_example(network: Any, num_timesteps: int, num_recording_timesteps:
         Timesteps between pulls of the spike recording buffer.
     keeps_history : bool
         True for training: every layer's spikes (1 byte) and every LIF layer's
-        jump denominators (float32) are kept for every timestep.
+        currents and jump denominators (float32 each) are kept for every timestep
+        (the compiled backend's trace adds the synaptic input and voltage it
+        derives them from; the bound stays a lower one).
     """
     total = 0
     for pop in network.populations:
@@ -52,7 +54,7 @@ def bytes_per_example(network: Any, num_timesteps: int, num_recording_timesteps:
         if pop.record_spikes:
             total += num_recording_timesteps * 4 * -(-n // 32)
         if keeps_history:
-            total += num_timesteps * n * (5 if neuron.spiking and not neuron.is_input else 1)
+            total += num_timesteps * n * (9 if neuron.spiking and not neuron.is_input else 1)
     for conn in network.connections:
         total += 4 * conn.target.num_neurons  # inSyn
     return total
