@@ -6,12 +6,18 @@ A :class:`CallbackList` is built once per ``train``/``evaluate``.  It
    through the registry,
 2. registers every callback object and every loaded global plugin with a
    pluggy ``PluginManager``, so pluggy validates names and signatures,
-3. precomputes for every hook one fast callable, an attribute of the same
+3. calls ``set_params`` once, then ``set_first`` on the first callback of
+   each ``first_of_type_key``, then ``before_run()`` on the objects the
+   callbacks share through ``run.share``,
+4. precomputes for every hook one fast callable, an attribute of the same
    name (``callback_list.on_batch_end(batch, metrics)``), that calls the
    implementations in the order the user listed the callbacks
    (``tryfirst``/``trylast`` honoured, global plugins after callbacks),
-4. calls ``set_params`` once, then ``set_first`` on the first callback of
-   each ``first_of_type_key``.
+   leaving out what each callback's ``skipped_hooks()`` names.
+
+Global plugins are validated once per process, when they are loaded; their
+implementations are reused by every run.  It also owns the callbacks'
+identity and state (:meth:`CallbackList.state_dict`).
 """
 
 from __future__ import annotations
@@ -25,7 +31,7 @@ import pluggy
 
 from ..errors import CallbackError, CallbackValidationError, ConfigurationError
 from ..plugins import registry
-from . import _hookcall, hookspecs
+from . import _hookcall, callback_state, hookspecs
 from ._callback_validation import (
     PROJECT,
     CallbackPluginManager,
@@ -114,6 +120,7 @@ class CallbackList:
             data=self.data,
             num_batches=num_batches,
             num_epochs=num_epochs,
+            callback_list=self,
         )
         for callback in self.callbacks:
             if isinstance(callback, type):
@@ -136,11 +143,11 @@ class CallbackList:
         if global_plugins:
             from ..plugins.global_plugins import load_global_plugins
 
-            plugins = [p.module for p in load_global_plugins()]
+            plugins = load_global_plugins()
         # Validate every implementation before any set_params has side effects
-        # (a recorder may open a file there), then rebuild: set_params may
-        # attach hooks as instance attributes.
-        self._build_hooks(self.callbacks, plugins)
+        # (a recorder may open a file there).
+        impls = self._collect_impls(self.callbacks, plugins)
+        attached = [_attached(callback) for callback in self.callbacks]
         for callback in self.callbacks:
             if hasattr(callback, "set_params"):
                 callback.set_params(
@@ -155,7 +162,14 @@ class CallbackList:
                     **params,
                 )
         self._set_first()
-        self._build_hooks(self.callbacks, plugins)
+        if any(_attached(c) != before for c, before in zip(self.callbacks, attached, strict=True)):
+            # Older style: set_params set hooks as instance attributes; find them.
+            impls = self._collect_impls(self.callbacks, plugins)
+        for shared in list(self.run.shared.values()):
+            before_run = getattr(shared, "before_run", None)
+            if before_run is not None:
+                before_run()
+        self._build_callers(impls)
 
     # ------------------------------------------------------------- building
     def _check_keys(self) -> None:
@@ -172,36 +186,38 @@ class CallbackList:
                 )
             owners[key] = callback
 
-    def _build_hooks(self, callbacks: Sequence[Any], plugins: Sequence[Any]) -> None:
-        self._impl_owner: dict[Any, tuple[Any, str]] = {}
+    def _collect_impls(self, callbacks: Sequence[Any],
+                       plugins: Sequence[Any]) -> dict[str, list[Any]]:
+        """Validate the callbacks' hook methods; return hook -> implementations in call order.
+
+        ``plugins`` are loaded global plugins, validated when loaded: their
+        implementations are reused, not registered again.
+        """
         pm = CallbackPluginManager(PROJECT)
         pm.add_hookspecs(hookspecs)
         order: dict[int, int] = {}
-        for index, plugin in enumerate(list(callbacks) + list(plugins)):
+        for index, callback in enumerate(callbacks):
             try:
-                pm.register(plugin, name=f"{index}:{describe(plugin)}")
+                pm.register(callback, name=f"{index}:{describe(callback)}")
                 pm.check_pending()
             except pluggy.PluginValidationError as exc:
-                raise validation_error(plugin, exc) from exc
+                raise validation_error(callback, exc) from exc
             except ValueError as exc:
                 raise CallbackValidationError(
-                    f"callbacks must not repeat an object; got {describe(plugin)} "
-                    f"{plugin!r} twice. Create a second instance instead.",
-                    plugin=plugin,
+                    f"callbacks must not repeat an object; got {describe(callback)} "
+                    f"{callback!r} twice. Create a second instance instead.",
+                    plugin=callback,
                 ) from exc
-            order[id(plugin)] = index
+            order[id(callback)] = index
+        found = {hook: list(getattr(pm.hook, hook).get_hookimpls()) for hook in LIFECYCLE_METHODS}
+        for index, plugin in enumerate(plugins, start=len(callbacks)):
+            order[id(plugin.module)] = index
+            for hook, impl in plugin.impls:
+                found[hook].append(impl)
 
-        for hook in LIFECYCLE_METHODS:
-            caller = getattr(pm.hook, hook)
-            impls = sorted(
-                caller.get_hookimpls(),
-                key=lambda impl: (
-                    0 if impl.tryfirst else 2 if impl.trylast else 1,
-                    order[id(impl.plugin)],
-                ),
-            )
-            functions = []
-            for impl in impls:
+        impls: dict[str, list[Any]] = {}
+        for hook, hook_impls in found.items():
+            for impl in hook_impls:
                 if impl.hookwrapper or impl.wrapper:
                     raise CallbackValidationError(
                         f"{describe(impl.plugin)}.{hook} is a hook wrapper; spikehooks hooks "
@@ -209,6 +225,28 @@ class CallbackList:
                         f"implementation ({signature_text(hook)}).",
                         plugin=impl.plugin,
                     )
+            impls[hook] = sorted(
+                hook_impls,
+                key=lambda impl: (
+                    0 if impl.tryfirst else 2 if impl.trylast else 1,
+                    order[id(impl.plugin)],
+                ),
+            )
+        return impls
+
+    def _build_callers(self, impls: dict[str, list[Any]]) -> None:
+        """Set one fast callable per hook, without the hooks callbacks skip this run."""
+        skipped = {
+            id(callback): frozenset(callback.skipped_hooks())
+            for callback in self.callbacks
+            if callable(getattr(callback, "skipped_hooks", None))
+        }
+        self._impl_owner: dict[Any, tuple[Any, str]] = {}
+        for hook, hook_impls in impls.items():
+            functions = []
+            for impl in hook_impls:
+                if hook in skipped.get(id(impl.plugin), ()):
+                    continue
                 fn = _hookcall.adapt(impl.function, impl.argnames, hook, self.run)
                 self._impl_owner[_code_of(impl.function)] = (impl.plugin, hook)
                 functions.append(fn)
@@ -236,6 +274,25 @@ class CallbackList:
     def implements(self, hook: str) -> bool:
         """Return True when at least one callback or plugin implements ``hook``."""
         return not _hookcall.is_noop(getattr(self, hook))
+
+    # ---------------------------------------------------------------- state
+    def state_dict(self) -> dict[str, Any]:
+        """Return ``{name: state}`` of every callback with ``state_dict()``/``load_state_dict()``.
+
+        Names are stable across runs built from the same callback list:
+        ``"Class[key]"``, or ``"Class#n"`` for the n-th keyless callback of a
+        class (see :func:`spikehooks.callbacks.callback_state.callback_ids`).
+        """
+        return callback_state.state_dict(self.callbacks)
+
+    def load_state_dict(self, state: dict[str, Any], *, source: str = "The state") -> None:
+        """Give each stateful callback its entry of ``state`` (what :meth:`state_dict` returned).
+
+        A stateful callback without an entry starts afresh and entries of
+        callbacks not in this list are ignored, each with a warning naming
+        them and ``source``.
+        """
+        callback_state.load_state_dict(self.callbacks, state, source=source)
 
     # ----------------------------------------------------------------- data
     def get_data(self) -> dict[Any, Any]:
@@ -320,6 +377,12 @@ class CallbackList:
     def __repr__(self) -> str:
         names = ", ".join(type(c).__name__ for c in self.callbacks)
         return f"CallbackList([{names}], mode={self.run.mode!r})"
+
+
+def _attached(callback: Any) -> dict[str, int]:
+    """The hooks set as instance attributes of ``callback`` (older style), by identity."""
+    attrs = getattr(callback, "__dict__", {})
+    return {hook: id(attrs[hook]) for hook in LIFECYCLE_METHODS if hook in attrs}
 
 
 def _code_of(function: Any) -> Any:

@@ -8,13 +8,17 @@ network and read back from there.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:
     import numpy as np
 
     from ..backends.protocol import Backend
+    from .callback_list import CallbackList
+
+T = TypeVar("T")
 
 
 def _no_examples() -> np.ndarray:
@@ -58,6 +62,12 @@ class RunContext:
         This process's rank in a run spread over several processes (0 alone).
     num_ranks : int
         Processes taking part in the run (1 alone).
+    callback_list : CallbackList or None
+        The dispatcher of this run: the one owner of the callbacks' identity
+        and state (``run.callback_list.state_dict()``).
+    shared : dict
+        Per-run objects the callbacks of this run share, by a key their
+        distribution owns; see :meth:`share`.
     """
 
     mode: str = "test"
@@ -72,6 +82,29 @@ class RunContext:
     validation_metrics: dict | None = None
     rank: int = 0
     num_ranks: int = 1
+    callback_list: CallbackList | None = None
+    shared: dict[str, Any] = field(default_factory=dict)
+
+    def share(self, key: str, factory: Callable[[], T]) -> T:
+        """Return the run's one object under ``key``, made by ``factory()`` on first request.
+
+        Callbacks of one run that pool something (the recorders' memory
+        budget, the pull of the spike buffers) meet in this object instead of
+        looking for each other in the callback list.  After every callback's
+        ``set_params`` the dispatcher calls ``before_run()`` on each shared
+        object that defines it, in creation order: the place to check what
+        the members registered and refuse the run before anything runs.
+
+        Parameters
+        ----------
+        key : str
+            Unique to its owner, e.g. ``"spikehooks_recorders:budget"``.
+        factory : callable
+            Makes the object on first request.
+        """
+        if key not in self.shared:
+            self.shared[key] = factory()
+        return self.shared[key]  # type: ignore[no-any-return]
 
     def start_batch(self, example_indices: np.ndarray) -> None:
         """Record the data-set indices of the batch about to run (int64, 1-D)."""

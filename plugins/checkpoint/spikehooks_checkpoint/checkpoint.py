@@ -6,36 +6,13 @@ import os
 import warnings
 from typing import Any
 
-from spikehooks import Callback, registry
+from spikehooks import Callback, hookimpl, registry
+from spikehooks.callbacks import callback_state
+from spikehooks.callbacks.callback_state import callback_ids
 from spikehooks.callbacks.monitor import EpochEndWatcher, Monitor, check_validation_available
 from spikehooks.checks import integer
 from spikehooks.errors import ConfigurationError
 from spikehooks.serialisers import CheckpointError, Serialiser
-
-
-def callback_ids(callbacks: list[Any]) -> dict[str, Any]:
-    """Name every callback stably: ``"Class[key]"`` when it has a key, else ``"Class#n"``.
-
-    ``n`` counts the keyless callbacks of the same class in list order, so
-    the same callback list gives the same names in a resumed run.
-    """
-    ids: dict[str, Any] = {}
-    counts: dict[str, int] = {}
-    for callback in callbacks:
-        name = type(callback).__qualname__
-        key = getattr(callback, "key", None)
-        if key is not None:
-            ids[f"{name}[{key!r}]"] = callback
-        else:
-            ids[f"{name}#{counts.get(name, 0)}"] = callback
-            counts[name] = counts.get(name, 0) + 1
-    return ids
-
-
-def _stateful(callback: Any) -> bool:
-    return callable(getattr(callback, "state_dict", None)) and callable(
-        getattr(callback, "load_state_dict", None)
-    )
 
 
 class Checkpoint(EpochEndWatcher, Callback):
@@ -104,12 +81,9 @@ class Checkpoint(EpochEndWatcher, Callback):
         self.best: float | None = None
         self.best_epoch: int | None = None
         self._compiled_network: Any = None
-        self._callbacks: list[Any] = []
+        self._run: Any = None
 
-    # Save after every other callback has finished the epoch, so their state is final.
-    epoch_end_trylast = True
-
-    def set_params(self, compiled_network: Any = None, callbacks: Any = (),
+    def set_params(self, compiled_network: Any = None, run: Any = None,
                    metrics: Any = None, validation: bool | None = None,
                    **kwargs: Any) -> None:
         if self.monitor is not None:
@@ -117,8 +91,19 @@ class Checkpoint(EpochEndWatcher, Callback):
                 self.monitor.find(metrics)
             check_validation_available(self.monitor, validation)
         self._compiled_network = compiled_network
-        self._callbacks = list(callbacks)
+        self._run = run
         self.watch_epoch_end(bool(validation))
+
+    # Save after every other callback has finished the epoch, so their state is final.
+    @hookimpl(trylast=True)
+    def on_epoch_end(self, epoch: int, metrics: Any, run: Any) -> None:
+        """Save at the end of the epoch, unless the run validates (then after validation)."""
+        super().on_epoch_end(epoch, metrics, run)
+
+    @hookimpl(trylast=True)
+    def on_validation_end(self, epoch: int, metrics: Any) -> None:
+        """Save the epoch once its validation has finished."""
+        super().on_validation_end(epoch, metrics)
 
     # --------------------------------------------------------------- saving
     def epoch_complete(self, epoch: int, metrics: Any, validation_metrics: Any) -> None:
@@ -149,11 +134,7 @@ class Checkpoint(EpochEndWatcher, Callback):
             learnable = training.pop("learnable")
         else:
             learnable = network.backend.get_learnable_state()
-        callbacks = {
-            name: callback.state_dict()
-            for name, callback in callback_ids(self._callbacks).items()
-            if _stateful(callback)
-        }
+        callbacks = self._callbacks_state()
         state = {
             "learnable": learnable,
             "training": training,
@@ -252,33 +233,27 @@ class Checkpoint(EpochEndWatcher, Callback):
             compiled_network.load_state_dict({**training, "learnable": learnable})
         else:
             compiled_network.backend.set_learnable_state(learnable)
-        saved = dict(state.get("callbacks") or {})
-        # Restored outside a run (no set_params yet): only this callback's own state.
-        for name, callback in callback_ids(self._callbacks or [self]).items():
-            if not _stateful(callback):
-                continue
-            if name in saved:
-                callback.load_state_dict(saved.pop(name))
-            else:
-                warnings.warn(
-                    f"Checkpoint has no state for callback {name}; it starts afresh. Resume "
-                    f"with the same callback list to restore every callback.",
-                    UserWarning,
-                    stacklevel=3,
-                )
-        if saved:
-            warnings.warn(
-                f"Checkpoint holds state for callbacks not in this run: {sorted(saved)}; "
-                f"ignored.",
-                UserWarning,
-                stacklevel=3,
-            )
+        self._load_callbacks_state(dict(state.get("callbacks") or {}))
         # Saved at the end of its epoch: training continues with the next one.
         return int(state["checkpoint"]["epoch"]) + 1
+
+    def _callbacks_state(self) -> dict[str, Any]:
+        """The state of the run's callbacks, named and collected by the core."""
+        if self._run is not None and self._run.callback_list is not None:
+            return self._run.callback_list.state_dict()
+        return callback_state.state_dict([self])
+
+    def _load_callbacks_state(self, saved: dict[str, Any]) -> None:
+        if self._run is not None and self._run.callback_list is not None:
+            self._run.callback_list.load_state_dict(saved, source="Checkpoint")
+        else:
+            # Restored outside a run (no set_params yet): only this callback's own state.
+            callback_state.load_state_dict([self], saved, source="Checkpoint")
 
     def __repr__(self) -> str:
         return (f"Checkpoint(serialiser={self.serialiser!r}, epoch_interval="
                 f"{self.epoch_interval!r}, path={self.path!r})")
+
 
 
 __all__ = ["Checkpoint", "callback_ids"]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -41,6 +40,40 @@ class Estimate:
         self.exact = exact
 
 
+class RecordingBudget:
+    """The memory estimates of one run's recorders, checked against ``SPIKEHOOKS_RECORDING_BUDGET``.
+
+    Shared through ``run.share(RecordingBudget.KEY, RecordingBudget)``: each
+    recorder adds its estimate in ``set_params``; the dispatcher calls
+    :meth:`before_run` once all have, before anything is simulated.
+    """
+
+    KEY = "spikehooks_recorders:budget"
+
+    def __init__(self) -> None:
+        self.parts: list[tuple[str, int]] = []
+
+    def add(self, owner: str, nbytes: int | None) -> None:
+        """Count a recorder's estimate (None, unknown: counted as 0)."""
+        self.parts.append((owner, 0 if nbytes is None else int(nbytes)))
+
+    def before_run(self) -> None:
+        """Refuse the run when the recorders together exceed the budget."""
+        budget = env_budget()
+        if budget is None:
+            return
+        total = sum(nbytes for _, nbytes in self.parts)
+        if total > budget:
+            parts = "; ".join(f"{owner}: {format_bytes(nbytes)}" for owner, nbytes in self.parts)
+            raise ConfigurationError(
+                f"Recorders of this run must fit SPIKEHOOKS_RECORDING_BUDGET; got "
+                f"{format_bytes(budget)} but they would hold about {format_bytes(total)} "
+                f"in memory ({parts}). To fix: narrow the largest one with "
+                f"example_filter=/neuron_filter=, stream it to disk with to='some/folder', "
+                f"or raise the budget. Nothing was simulated."
+            )
+
+
 class RecorderBase(Callback):
     """Shared machinery of :class:`SpikeRecorder`, :class:`VarRecorder` and
     :class:`ConnVarRecorder` (not used directly)."""
@@ -70,12 +103,19 @@ class RecorderBase(Callback):
         self._epoch: int | None = None
         self._writer: Any = None
         self._data_dict: dict | None = None
+        self._pending: tuple[Any, str | None] | None = None
 
     # ------------------------------------------------------------ set-up
     def set_params(self, data: dict | None = None, backend: Any = None, mode: str | None = None,
                    num_batches: int | None = None, num_epochs: int | None = None,
-                   callbacks: Sequence[Any] = (), **kwargs: Any) -> None:
-        """Validate against the run, check the memory budget, then prepare storage."""
+                   run: Any = None, **kwargs: Any) -> None:
+        """Validate against the run and check the memory budget.
+
+        The storage of the new run is made when the run starts (its first
+        ``on_test_begin``/``on_train_begin``), so a run refused before it
+        starts (by this recorder, a later callback or the run's total budget)
+        leaves the previous recording in place.
+        """
         if backend is None:
             raise ConfigurationError(
                 f"{self._owner} needs the run's backend; got set_params without backend=. "
@@ -93,16 +133,13 @@ class RecorderBase(Callback):
         self.estimated_bytes = None if est is None else est.nbytes
         if est is not None:
             self._check_budget(est)
-        peers = [c for c in callbacks if isinstance(c, RecorderBase)]
-        if peers and peers[0] is self:
-            self._check_total(peers, backend, examples, num_epochs, mode, exact)
+        budget = RecordingBudget() if run is None else run.share(RecordingBudget.KEY,
+                                                                 RecordingBudget)
+        budget.add(self._owner, None if est is None else est.nbytes)
         self._epoch = None
         self._active = False
-        self._writer = None
-        storage = self._prepare(backend, mode)
+        self._pending = (backend, mode)
         self._data_dict = data
-        if data is not None:
-            data[self.key] = storage
 
     # --------------------------------------------------------- run start
     def on_test_begin(self) -> None:
@@ -112,11 +149,20 @@ class RecorderBase(Callback):
         self._start_storage()
 
     def _start_storage(self) -> None:
-        """Write the streaming folder once the run has really started.
+        """Make the run's storage, and write the streaming folder, once the run has started.
 
         Deferred from set_params so that a run refused by a later
-        callback's set_params leaves an earlier recording in the folder.
+        callback's set_params leaves an earlier recording in memory and in
+        the folder.  Validation calls ``on_test_begin`` every epoch: the
+        storage is made at the first.
         """
+        if self._pending is not None:
+            backend, mode = self._pending
+            self._pending = None
+            self._writer = None
+            storage = self._prepare(backend, mode)
+            if self._data_dict is not None:
+                self._data_dict[self.key] = storage
         if self._writer is None:
             return
         self._writer.start()
@@ -142,29 +188,6 @@ class RecorderBase(Callback):
             f"{format_bytes(est.nbytes)} in memory ({est.text}). To fix: "
             f"{self._fix_hint}, or stream to disk with to='some/folder'. Nothing was simulated."
         )
-
-    def _check_total(self, peers: list[RecorderBase], backend: Any, examples: int | None,
-                     num_epochs: int | None, mode: str | None, exact: bool) -> None:
-        budget = env_budget()
-        if budget is None:
-            return
-        parts = []
-        total = 0
-        for peer in peers:
-            if peer is not self:
-                peer._validate(backend)
-            est = peer._estimate(backend, examples, num_epochs, mode, exact)
-            nbytes = 0 if est is None else est.nbytes
-            total += nbytes
-            parts.append(f"{peer._owner}: {format_bytes(nbytes)}")
-        if total > budget:
-            raise ConfigurationError(
-                f"Recorders of this run must fit SPIKEHOOKS_RECORDING_BUDGET; got "
-                f"{format_bytes(budget)} but they would hold about {format_bytes(total)} "
-                f"in memory ({'; '.join(parts)}). To fix: narrow the largest one with "
-                f"example_filter=/neuron_filter=, stream it to disk with to='some/folder', "
-                f"or raise the budget. Nothing was simulated."
-            )
 
     # ------------------------------------------------------------ gating
     def on_epoch_begin(self, epoch: int) -> None:

@@ -107,6 +107,12 @@ class VarRecorder(RecorderBase):
                 f"{self._owner} record_every must be at most the {backend.num_timesteps} "
                 f"timesteps of a batch; got {self.record_every}. Lower record_every."
             )
+        if self._shared and self.neuron_filter is not None:
+            warnings.warn(
+                f"{self._owner}: variable {self._name!r} of population "
+                f"{pop_name(self.pop)!r} is shared by all neurons; neuron_filter is ignored.",
+                UserWarning, stacklevel=4,
+            )
 
     @property
     def num_neurons(self) -> int:
@@ -132,12 +138,6 @@ class VarRecorder(RecorderBase):
         return Estimate(per * held, text, exact)
 
     def _prepare(self, backend: Any, mode: str | None) -> Any:
-        if self._shared and self.neuron_filter is not None:
-            warnings.warn(
-                f"{self._owner}: variable {self._name!r} of population "
-                f"{pop_name(self.pop)!r} is shared by all neurons; neuron_filter is ignored.",
-                UserWarning, stacklevel=3,
-            )
         self._dt = float(backend.dt)
         self._num_steps = int(backend.num_timesteps)
         rows = self._rows(backend)
