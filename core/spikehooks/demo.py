@@ -240,7 +240,7 @@ def run_demo(out: str | Path = "spikehooks-demo", epochs: int | None = None,
     task = TASKS[dataset](seed)
     num_epochs = epochs if epochs is not None else task.default_epochs
 
-    named = {
+    named: dict[str, dict[str, Any]] = {
         "batch_progress_bar": {},
         "checkpoint": {"path": str(out / "checkpoints"), "keep_last": 3},
         "cosine_annealing": {"total_epochs": num_epochs},

@@ -104,7 +104,7 @@ class RunContext:
         """
         if key not in self.shared:
             self.shared[key] = factory()
-        return self.shared[key]  # type: ignore[no-any-return]
+        return self.shared[key]
 
     def start_batch(self, example_indices: np.ndarray) -> None:
         """Record the data-set indices of the batch about to run (int64, 1-D)."""

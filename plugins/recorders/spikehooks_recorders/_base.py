@@ -165,6 +165,7 @@ class RecorderBase(Callback):
                 self._data_dict[self.key] = storage
         if self._writer is None:
             return
+        assert self.to is not None  # a writer exists only with to=
         self._writer.start()
         if self._data_dict is not None:
             self._data_dict[self.key] = open_recording(self.to)

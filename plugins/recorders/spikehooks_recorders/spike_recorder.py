@@ -180,9 +180,12 @@ class SpikeRecorder(RecorderBase):
                 "population": pop_name(self.pop), "shape": list(self._shape or ()),
                 "dt": self._dt, "num_timesteps": self._num_steps, "neuron_ids": ids}
 
-    def set_params(self, backend: Any = None, run: Any = None, **kwargs: Any) -> None:
+    def set_params(self, data: dict | None = None, backend: Any = None, mode: str | None = None,
+                   num_batches: int | None = None, num_epochs: int | None = None,
+                   run: Any = None, **kwargs: Any) -> None:
         """Validate and check the budget; join the run's recorders sharing the buffer pull."""
-        super().set_params(backend=backend, run=run, **kwargs)
+        super().set_params(data=data, backend=backend, mode=mode, num_batches=num_batches,
+                           num_epochs=num_epochs, run=run, **kwargs)
         self._is_first = False
         self._pull = SharedPull() if run is None else run.share(SharedPull.KEY, SharedPull)
         self._pull.recording.discard(self)
