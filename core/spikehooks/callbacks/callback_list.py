@@ -120,7 +120,7 @@ class CallbackList:
             data=self.data,
             num_batches=num_batches,
             num_epochs=num_epochs,
-            callback_list=self,
+            _callbacks=self,
         )
         for callback in self.callbacks:
             if isinstance(callback, type):
@@ -158,7 +158,6 @@ class CallbackList:
                     num_epochs=num_epochs,
                     mode=mode,
                     run=self.run,
-                    callbacks=self.callbacks,
                     **params,
                 )
         self._set_first()

@@ -62,9 +62,6 @@ class RunContext:
         This process's rank in a run spread over several processes (0 alone).
     num_ranks : int
         Processes taking part in the run (1 alone).
-    callback_list : CallbackList or None
-        The dispatcher of this run: the one owner of the callbacks' identity
-        and state (``run.callback_list.state_dict()``).
     shared : dict
         Per-run objects the callbacks of this run share, by a key their
         distribution owns; see :meth:`share`.
@@ -82,8 +79,27 @@ class RunContext:
     validation_metrics: dict | None = None
     rank: int = 0
     num_ranks: int = 1
-    callback_list: CallbackList | None = None
     shared: dict[str, Any] = field(default_factory=dict)
+    # The dispatcher of this run, which owns the callbacks' identity and state.
+    # Callbacks never get the list itself: they ask through the methods below.
+    _callbacks: CallbackList | None = field(default=None, repr=False)
+
+    def callback_state_dict(self) -> dict[str, Any]:
+        """Return the state of this run's callbacks, ``{stable name: state}``.
+
+        What a checkpoint saves: see :meth:`spikehooks.CallbackList.state_dict`.
+        Empty outside a run.
+        """
+        return {} if self._callbacks is None else self._callbacks.state_dict()
+
+    def load_callback_state_dict(self, state: dict[str, Any], *,
+                                 source: str = "The state") -> None:
+        """Give this run's callbacks their saved state (what :meth:`callback_state_dict` returned).
+
+        See :meth:`spikehooks.CallbackList.load_state_dict`.
+        """
+        if self._callbacks is not None:
+            self._callbacks.load_state_dict(state, source=source)
 
     def share(self, key: str, factory: Callable[[], T]) -> T:
         """Return the run's one object under ``key``, made by ``factory()`` on first request.

@@ -239,13 +239,13 @@ class Checkpoint(EpochEndWatcher, Callback):
 
     def _callbacks_state(self) -> dict[str, Any]:
         """The state of the run's callbacks, named and collected by the core."""
-        if self._run is not None and self._run.callback_list is not None:
-            return self._run.callback_list.state_dict()
+        if self._run is not None:
+            return self._run.callback_state_dict()
         return callback_state.state_dict([self])
 
     def _load_callbacks_state(self, saved: dict[str, Any]) -> None:
-        if self._run is not None and self._run.callback_list is not None:
-            self._run.callback_list.load_state_dict(saved, source="Checkpoint")
+        if self._run is not None:
+            self._run.load_callback_state_dict(saved, source="Checkpoint")
         else:
             # Restored outside a run (no set_params yet): only this callback's own state.
             callback_state.load_state_dict([self], saved, source="Checkpoint")
