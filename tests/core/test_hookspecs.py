@@ -108,7 +108,16 @@ def test_run_context_shares_one_object_per_key_and_checks_it_before_the_run():
 def test_run_context_defaults_describe_one_process_before_the_first_batch():
     run = RunContext()
     assert (run.rank, run.num_ranks, run.num_examples_in_batch) == (0, 1, 0)
+    assert run.batch_size is None
     assert run.example_indices.dtype == np.int64 and run.example_indices.shape == (0,)
     assert run.validation_metrics is None
     run.start_batch(np.array([4, 7], dtype=np.int64))
     assert run.num_examples_in_batch == 2 and run.example_indices.tolist() == [4, 7]
+
+
+def test_the_run_context_takes_the_batch_size_from_the_backend():
+    class Backend:
+        batch_size = 8
+
+    cbl = CallbackList([], backend=Backend(), global_plugins=False)
+    assert cbl.run.batch_size == 8 and cbl.run.backend is not None

@@ -118,6 +118,7 @@ class CallbackList:
             compiled_network=compiled_network,
             backend=backend,
             data=self.data,
+            batch_size=getattr(backend, "batch_size", None),
             num_batches=num_batches,
             num_epochs=num_epochs,
             _callbacks=self,

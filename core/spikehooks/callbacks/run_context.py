@@ -42,6 +42,9 @@ class RunContext:
         The backend simulating it (the only interface plugins may use).
     data : dict
         The ``cb_data`` dictionary callbacks store their data in.
+    batch_size : int or None
+        The compiled batch size (entries simulated in parallel), from the
+        backend.
     num_batches : int or None
         Batches per epoch (or in the data set, for inference).
     num_epochs : int or None
@@ -71,6 +74,7 @@ class RunContext:
     compiled_network: Any = None
     backend: Backend | None = None
     data: dict = field(default_factory=dict)
+    batch_size: int | None = None
     num_batches: int | None = None
     num_epochs: int | None = None
     epoch: int | None = None
