@@ -13,7 +13,9 @@ A :class:`CallbackList` is built once per ``train``/``evaluate``.  It
    name (``callback_list.on_batch_end(batch, metrics)``), that calls the
    implementations in the order the user listed the callbacks
    (``tryfirst``/``trylast`` honoured, global plugins after callbacks),
-   leaving out what each callback's ``skipped_hooks()`` names.
+   leaving out what each callback's ``skipped_hooks()`` names,
+5. holds the folders the callbacks claimed (``spikehooks.folders``) until
+   :meth:`close`, which the runtime calls when the run ends.
 
 Global plugins are validated once per process, when they are loaded; their
 implementations are reused by every run.  It also owns the callbacks'
@@ -29,6 +31,7 @@ from typing import Any
 
 import pluggy
 
+from .. import folders
 from ..errors import CallbackError, CallbackValidationError, ConfigurationError
 from ..plugins import registry
 from . import _hookcall, callback_state, hookspecs
@@ -149,26 +152,35 @@ class CallbackList:
         # (a recorder may open a file there).
         impls = self._collect_impls(self.callbacks, plugins)
         attached = [_attached(callback) for callback in self.callbacks]
-        for callback in self.callbacks:
-            if hasattr(callback, "set_params"):
-                callback.set_params(
-                    data=self.data,
-                    compiled_network=compiled_network,
-                    backend=backend,
-                    num_batches=num_batches,
-                    num_epochs=num_epochs,
-                    mode=mode,
-                    run=self.run,
-                    **params,
-                )
-        self._set_first()
-        if any(_attached(c) != before for c, before in zip(self.callbacks, attached, strict=True)):
-            # Older style: set_params set hooks as instance attributes; find them.
-            impls = self._collect_impls(self.callbacks, plugins)
-        for shared in list(self.run.shared.values()):
-            before_run = getattr(shared, "before_run", None)
-            if before_run is not None:
-                before_run()
+        # Folders claimed in set_params (spikehooks.folders) are held until close();
+        # a refused run releases what the callbacks before the refusal claimed.
+        self._claims: list[folders.FolderClaim] = []
+        with folders.collect_claims(self._claims):
+            try:
+                for callback in self.callbacks:
+                    if hasattr(callback, "set_params"):
+                        callback.set_params(
+                            data=self.data,
+                            compiled_network=compiled_network,
+                            backend=backend,
+                            num_batches=num_batches,
+                            num_epochs=num_epochs,
+                            mode=mode,
+                            run=self.run,
+                            **params,
+                        )
+                self._set_first()
+                if any(_attached(c) != before
+                       for c, before in zip(self.callbacks, attached, strict=True)):
+                    # Older style: set_params set hooks as instance attributes; find them.
+                    impls = self._collect_impls(self.callbacks, plugins)
+                for shared in list(self.run.shared.values()):
+                    before_run = getattr(shared, "before_run", None)
+                    if before_run is not None:
+                        before_run()
+            except BaseException:
+                folders.release_all(self._claims)
+                raise
         self._build_callers(impls)
 
     # ------------------------------------------------------------- building
@@ -325,6 +337,13 @@ class CallbackList:
             owners[key] = callback
             cb_data[key] = value
         return cb_data
+
+    def close(self) -> None:
+        """Release the folders the callbacks claimed in ``set_params``; idempotent.
+
+        The runtime calls it when the run ends, however it ends.
+        """
+        folders.release_all(self._claims)
 
     # --------------------------------------------------------------- errors
     @contextlib.contextmanager

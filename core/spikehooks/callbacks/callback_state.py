@@ -10,9 +10,13 @@ that class in list order.
 
 from __future__ import annotations
 
+import contextlib
+import copy
 import warnings
 from collections.abc import Iterable
 from typing import Any
+
+from ..errors import CallbackError
 
 
 def callback_ids(callbacks: Iterable[Any]) -> dict[str, Any]:
@@ -54,11 +58,12 @@ def state_dict(callbacks: Iterable[Any]) -> dict[str, Any]:
 
 def load_state_dict(callbacks: Iterable[Any], state: dict[str, Any], *,
                     source: str = "The state") -> None:
-    """Give every stateful callback its saved state, by name.
+    """Give every stateful callback its saved state, by name, all or nothing.
 
     A stateful callback without saved state starts afresh, and saved state
     of a callback not in ``callbacks`` is ignored; each case warns, naming
-    the callbacks.
+    the callbacks.  A callback that refuses its state (raises) leaves every
+    callback as it was: those already loaded get their previous state back.
 
     Parameters
     ----------
@@ -68,20 +73,39 @@ def load_state_dict(callbacks: Iterable[Any], state: dict[str, Any], *,
         What :func:`state_dict` returned.
     source : str
         Where the state comes from, for the warnings (e.g. ``"Checkpoint"``).
+
+    Raises
+    ------
+    CallbackError
+        A callback refused its state (``hook`` is ``"load_state_dict"``, the
+        callback's exception the ``__cause__``); no callback was changed.
     """
     saved = dict(state or {})
-    for name, callback in callback_ids(callbacks).items():
-        if not is_stateful(callback):
-            continue
-        if name in saved:
-            callback.load_state_dict(saved.pop(name))
-        else:
+    stateful = {name: cb for name, cb in callback_ids(callbacks).items() if is_stateful(cb)}
+    before = {name: copy.deepcopy(cb.state_dict()) for name, cb in stateful.items()
+              if name in saved}
+    loaded: list[str] = []
+    for name, callback in stateful.items():
+        if name not in saved:
             warnings.warn(
                 f"{source} has no state for callback {name}; it starts afresh. Resume "
                 f"with the same callback list to restore every callback.",
                 UserWarning,
                 stacklevel=3,
             )
+            continue
+        try:
+            callback.load_state_dict(saved.pop(name))
+        except Exception as exc:
+            for done in loaded:
+                stateful[done].load_state_dict(before[done])
+            with contextlib.suppress(Exception):  # undo what the refusing one half-loaded
+                callback.load_state_dict(before[name])
+            raise CallbackError(
+                f"callback {name} refused its saved state ({type(exc).__name__}: {exc})",
+                callback=callback, hook="load_state_dict", cb_data={},
+            ) from exc
+        loaded.append(name)
     if saved:
         warnings.warn(
             f"{source} holds state for callbacks not in this run: {sorted(saved)}; ignored.",

@@ -9,10 +9,11 @@ import numpy as np
 
 from spikehooks.callbacks.callback import Callback
 from spikehooks.errors import ConfigurationError
+from spikehooks.folders import FolderClaim
 
 from ._filters import ExampleFilter
 from ._gating import Gate, env_budget, format_bytes, parse_bytes
-from ._streaming import open_recording
+from ._reading import open_recording
 
 
 def pop_name(pop: Any) -> str:
@@ -81,7 +82,7 @@ class RecorderBase(Callback):
     _fix_hint = "record fewer examples (example_filter=...)"
 
     def __init__(self, key: Any, example_filter: Any, epochs: Any, phase: Any,
-                 max_bytes: Any, to: str | os.PathLike | None):
+                 max_bytes: Any, to: str | os.PathLike | None, overwrite: bool = False):
         self.key = key
         self._owner = f"{type(self).__name__}(key={key!r})"
         self._examples = ExampleFilter(example_filter, self._owner)
@@ -93,6 +94,17 @@ class RecorderBase(Callback):
                 f"{self._owner} to must name a folder; got the file {self.to!r}. Pass a folder "
                 f"path (created if missing), e.g. to='recordings/spikes'."
             )
+        if not isinstance(overwrite, bool):
+            raise ConfigurationError(
+                f"{self._owner} overwrite must be True or False; got {overwrite!r}. Pass "
+                f"overwrite=True to replace what the to= folder holds."
+            )
+        self.overwrite = overwrite
+        # The to= folder belongs to one run and one writer (spikehooks.folders).
+        self._claim = None if self.to is None else FolderClaim(
+            self.to, kind="recording", writer=self._owner,
+            fixes="Pass overwrite=True to replace it, or another to= folder.",
+        )
         #: Bytes the recorder will hold in memory by the end of the run
         #: (set in ``set_params``; None before, or when the run's size is unknown).
         self.estimated_bytes: int | None = None
@@ -138,6 +150,8 @@ class RecorderBase(Callback):
         budget.add(self._owner, None if est is None else est.nbytes)
         self._epoch = None
         self._active = False
+        if self._claim is not None:
+            self._claim.acquire(overwrite=self.overwrite)
         self._pending = (backend, mode)
         self._data_dict = data
 
@@ -163,9 +177,10 @@ class RecorderBase(Callback):
             storage = self._prepare(backend, mode)
             if self._data_dict is not None:
                 self._data_dict[self.key] = storage
-        if self._writer is None:
+        if self._writer is None or self.to is None:
             return
-        assert self.to is not None  # a writer exists only with to=
+        if self._claim is not None and self._claim.held:
+            self._claim.mark()
         self._writer.start()
         if self._data_dict is not None:
             self._data_dict[self.key] = open_recording(self.to)
