@@ -38,10 +38,10 @@ from . import _hookcall, callback_state, hookspecs
 from ._callback_validation import (
     PROJECT,
     CallbackPluginManager,
+    check_not_wrapper,
     check_set_params,
     describe,
     is_callback,
-    signature_text,
     validation_error,
 )
 from .callback import LIFECYCLE_METHODS
@@ -151,7 +151,7 @@ class CallbackList:
         # Validate every implementation before any set_params has side effects
         # (a recorder may open a file there).
         impls = self._collect_impls(self.callbacks, plugins)
-        attached = [_attached(callback) for callback in self.callbacks]
+        attached = [_hookcall.attached(callback) for callback in self.callbacks]
         # Folders claimed in set_params (spikehooks.folders) are held until close();
         # a refused run releases what the callbacks before the refusal claimed.
         self._claims: list[folders.FolderClaim] = []
@@ -170,7 +170,7 @@ class CallbackList:
                             **params,
                         )
                 self._set_first()
-                if any(_attached(c) != before
+                if any(_hookcall.attached(c) != before
                        for c, before in zip(self.callbacks, attached, strict=True)):
                     # Older style: set_params set hooks as instance attributes; find them.
                     impls = self._collect_impls(self.callbacks, plugins)
@@ -230,13 +230,7 @@ class CallbackList:
         impls: dict[str, list[Any]] = {}
         for hook, hook_impls in found.items():
             for impl in hook_impls:
-                if impl.hookwrapper or impl.wrapper:
-                    raise CallbackValidationError(
-                        f"{describe(impl.plugin)}.{hook} is a hook wrapper; spikehooks hooks "
-                        f"do not support wrapper=True or hookwrapper=True. Use a plain "
-                        f"implementation ({signature_text(hook)}).",
-                        plugin=impl.plugin,
-                    )
+                check_not_wrapper(impl, hook)
             impls[hook] = sorted(
                 hook_impls,
                 key=lambda impl: (
@@ -260,7 +254,7 @@ class CallbackList:
                 if hook in skipped.get(id(impl.plugin), ()):
                     continue
                 fn = _hookcall.adapt(impl.function, impl.argnames, hook, self.run)
-                self._impl_owner[_code_of(impl.function)] = (impl.plugin, hook)
+                self._impl_owner[_hookcall.code_of(impl.function)] = (impl.plugin, hook)
                 functions.append(fn)
             setattr(self, hook, _hookcall.chain(functions, len(LIFECYCLE_METHODS[hook])))
 
@@ -396,16 +390,6 @@ class CallbackList:
     def __repr__(self) -> str:
         names = ", ".join(type(c).__name__ for c in self.callbacks)
         return f"CallbackList([{names}], mode={self.run.mode!r})"
-
-
-def _attached(callback: Any) -> dict[str, int]:
-    """The hooks set as instance attributes of ``callback`` (older style), by identity."""
-    attrs = getattr(callback, "__dict__", {})
-    return {hook: id(attrs[hook]) for hook in LIFECYCLE_METHODS if hook in attrs}
-
-
-def _code_of(function: Any) -> Any:
-    return getattr(getattr(function, "__func__", function), "__code__", None)
 
 
 def _is_base_get_data(callback: Any) -> bool:
