@@ -70,6 +70,11 @@ class Callback:
         attributes in ``set_params`` (the dispatcher then rebuilds its tables);
         declared so that listings show them.  Prefer methods and
         :meth:`skipped_hooks`.
+    run_modes : tuple of str or None
+        The runs the callback can act in, among ``"train"`` (the callbacks of
+        ``train()``), ``"validate"`` (its ``validation_callbacks``) and
+        ``"test"`` (``evaluate()``).  A list of another mode refuses it before
+        the run, naming the list.  ``None`` (default): any run.
     """
 
     first_of_type_key: Any = None
@@ -78,6 +83,9 @@ class Callback:
     #: (depending on the run), listed by ``spikehooks plugins`` with the
     #: methods it defines.
     attached_hooks: tuple[str, ...] = ()
+
+    #: The run modes the callback can act in (None: any); checked before the run.
+    run_modes: tuple[str, ...] | None = None
 
     def skipped_hooks(self) -> Collection[str]:
         """Return the lifecycle methods this callback defines but the current run does not need.
