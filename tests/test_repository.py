@@ -17,6 +17,7 @@ TYPED_PACKAGES = [
     "plugins/recorders/spikehooks_recorders",
     "plugins/checkpoint/spikehooks_checkpoint",
     "plugins/schedules/spikehooks_schedules",
+    "plugins/loggers/spikehooks_loggers",
 ]
 
 
