@@ -161,8 +161,8 @@ class Connection:
         self.connectivity: Connectivity = create("connectivity", connectivity, Connectivity,
                                                  "Connection connectivity")
         self.synapse: Synapse = create("synapses", synapse, Synapse, "Connection synapse")
-        self.connectivity.check(source.num_neurons, target.num_neurons,
-                                f"Connection {name or f'{source.name}->{target.name}'!r}")
+        self.connectivity.check_shapes(source.shape, target.shape,
+                                       f"Connection {name or f'{source.name}->{target.name}'!r}")
         self.name: str = network._add_connection(self, name)
         source.outgoing.append(self)
         target.incoming.append(self)

@@ -193,8 +193,9 @@ class Layer(Population):
         Connectivity from the previous layer, e.g. ``Dense(w)``.
     neuron : Neuron, str or (str, dict)
         The neuron model.
-    shape : int or tuple of int
-        Shape of the layer.
+    shape : int or tuple of int, optional
+        Shape of the layer; None infers it from convolution or pooling
+        connectivity (e.g. ``(oh, ow, filters)`` after :class:`Conv2D`).
     synapse : Synapse, str or (str, dict)
         Synapse model of the connection (default ``"delta"``).
     record_spikes : bool
@@ -208,7 +209,7 @@ class Layer(Population):
         The connection from the previous layer (named ``"conn<i>"``).
     """
 
-    def __init__(self, connectivity: Any, neuron: Any, shape: Any, synapse: Any = "delta",
+    def __init__(self, connectivity: Any, neuron: Any, shape: Any = None, synapse: Any = "delta",
                  record_spikes: bool = False, name: str | None = None):
         network = _sequential_network("Layer", "Layer(Dense(w), LeakyIntegrateFire(), 128)")
         if not network.layers:
@@ -217,6 +218,8 @@ class Layer(Population):
                 "Create an InputLayer first."
             )
         previous = network.layers[-1]
+        if shape is None:
+            connectivity, shape = _infer_shape(connectivity, previous, name)
         super().__init__(neuron, shape, record_spikes, name)
         try:
             self.connection = Connection(previous, self, connectivity, synapse)
@@ -224,6 +227,19 @@ class Layer(Population):
             network.populations.remove(self)
             raise
         network.layers.append(self)
+
+
+def _infer_shape(connectivity: Any, previous: Population, name: str | None) -> tuple[Any, Any]:
+    """Resolve ``connectivity``; return it and the shape it gives the layer after ``previous``."""
+    from .connectivity import Connectivity, TiedConnectivity
+
+    owner = f"Layer {name or ''}".rstrip()
+    resolved = create("connectivity", connectivity, Connectivity, f"{owner} connectivity")
+    if not isinstance(resolved, TiedConnectivity):
+        raise ConfigurationError(
+            f"{owner} shape must be given for {type(resolved).__name__} connectivity; got None. "
+            f"Only convolution and pooling connectivity infer it; pass shape=...")
+    return resolved, resolved.bind(previous.shape, owner)
 
 
 __all__ = [

@@ -9,6 +9,7 @@ import numpy as np
 
 from ..callbacks.callback_list import CallbackList
 from ..checks import int_at_least, real
+from ..connectivity import TiedConnectivity
 from ..errors import ConfigurationError
 from ..training import ForwardRecorder, ForwardResult, OutputDrive, backward, output_drive
 from . import _data
@@ -51,6 +52,8 @@ class CompiledTrainingNetwork(CompiledNetwork):
         self.optimisers = [optimiser]
         self.stop_training = False
         self.clamped_jumps = 0
+        #: ``+dL/dw`` of the last batch by learnable key (kernels for convolutions).
+        self.last_gradients: dict[str, np.ndarray] = {}
         self.epoch_loss: float | None = None
         self.validation_metrics: dict | None = None
         self._rng = np.random.default_rng(compiler.rng_seed)
@@ -295,12 +298,23 @@ class CompiledTrainingNetwork(CompiledNetwork):
         drive = OutputDrive(*(_pad(a, self.batch_size) for a in
                               (drive.readout_grad, drive.spike_time_grad, drive.final_kick)))
         weights = [self.backend.get_weight(conn) for conn in self._conns]
-        result = backward(graph, weights, fwd, drive, reg=self._regulariser(fwd, real),
+        tied = [conn.connectivity if isinstance(conn.connectivity, TiedConnectivity) else None
+                for conn in self._conns]
+        # The adjoint sweep works on dense matrices; a tied connection's kernel
+        # is expanded once per batch and its gradient summed back over the
+        # synapses sharing each kernel entry.
+        dense = [w if t is None else t.expand(w) for w, t in zip(weights, tied, strict=True)]
+        result = backward(graph, dense, fwd, drive, reg=self._regulariser(fwd, real),
                           min_denominator=compiler.min_jump_denominator)
         self.clamped_jumps += result.clamped
-        keys = [f"{conn.name}/weight" for conn in self._conns]
-        self.optimisers[0].update(dict(zip(keys, weights, strict=True)),
-                                  dict(zip(keys, result.gradients, strict=True)))
+        params, grads = {}, {}
+        for conn, w, t, g in zip(self._conns, weights, tied, result.gradients, strict=True):
+            if t is not None and not t.trainable:
+                continue
+            params[f"{conn.name}/weight"] = w
+            grads[f"{conn.name}/weight"] = g if t is None else t.reduce(g)
+        self.last_gradients = grads
+        self.optimisers[0].update(params, grads)
         return value
 
     def _regulariser(self, fwd: Any, real: int) -> list[np.ndarray | None] | None:
