@@ -46,6 +46,16 @@ class Readout:
         return f"{type(self).__name__}()"
 
 
+class Var(Readout):
+    """The output variable itself at the end of the example (mlGeNN's ``"var"``).
+
+    Few-spike neurons read their accumulated input ``Fx``.
+    """
+
+    var_name = "Fx"
+    user_name = "fx"
+
+
 class SumVar(Readout):
     """Sum of the membrane voltage ``V`` over the example's timesteps."""
 
@@ -84,4 +94,4 @@ class FirstSpikeTime(Readout):
     needs_spikes = True
 
 
-__all__ = ["AvgVar", "FirstSpikeTime", "MaxVar", "Readout", "SpikeCount", "SumVar"]
+__all__ = ["AvgVar", "FirstSpikeTime", "MaxVar", "Readout", "SpikeCount", "SumVar", "Var"]

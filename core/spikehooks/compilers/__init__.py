@@ -10,4 +10,5 @@ from .compiled_network import CompiledNetwork as CompiledNetwork
 from .compiled_training_network import CompiledTrainingNetwork as CompiledTrainingNetwork
 from .compiler import Compiler as Compiler
 from .event_prop_compiler import EventPropCompiler as EventPropCompiler
+from .few_spike_compiler import FewSpikeCompiler as FewSpikeCompiler
 from .inference_compiler import InferenceCompiler as InferenceCompiler

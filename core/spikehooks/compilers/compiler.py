@@ -82,6 +82,14 @@ class Compiler:
                 f"{type(self).__name__} network must hold at least one population; got an "
                 f"empty {type(network).__name__}. Create populations inside `with network:`."
             )
+        for pop in network.populations:
+            needs = getattr(pop.neuron, "compiler", None)
+            if needs is not None and type(self).__name__ != needs:
+                raise ConfigurationError(
+                    f"{type(self).__name__} population {pop.name!r} must have a neuron this "
+                    f"compiler simulates; got {type(pop.neuron).__name__}, which only "
+                    f"{needs} runs. Compile the network with {needs}."
+                )
         try:
             return self._backend_class(
                 network,

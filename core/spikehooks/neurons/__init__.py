@@ -9,11 +9,14 @@ Each is also registered by name (``"leaky_integrate_fire"``...).
 from __future__ import annotations
 
 from ._base import InputNeuron, Neuron
+from .few_spike import FewSpikeRelu, FewSpikeReluInput
 from .input import IntegrateFireInput, PoissonInput, SpikeInput
 from .integrate_fire import IntegrateFire, LeakyIntegrateFire
 from .leaky_integrate import LeakyIntegrate
 
 __all__ = [
+    "FewSpikeRelu",
+    "FewSpikeReluInput",
     "InputNeuron",
     "IntegrateFire",
     "IntegrateFireInput",
