@@ -42,6 +42,9 @@ from .plugins import registry
 #: Test examples whose spikes and voltages are recorded for the figures.
 RECORDED_EXAMPLES = 4
 
+#: Training epochs per data set when ``epochs`` is None (each well under two minutes).
+DEFAULT_EPOCHS = {"digits": 20, "yin-yang": 10}
+
 
 @dataclass
 class DemoTask:
@@ -96,7 +99,7 @@ def _digits_task(seed: int) -> DemoTask:
                          "batch_size": batch_size,
                          "losses": "sparse_categorical_crossentropy",
                          "optimiser": Adam(1e-2)},
-        default_epochs=20,
+        default_epochs=DEFAULT_EPOCHS["digits"],
     )
 
 
@@ -134,7 +137,7 @@ def _yin_yang_task(seed: int) -> DemoTask:
         compiler_kwargs={"example_timesteps": int(round(example_time / dt)), "dt": dt,
                          "batch_size": batch_size, "losses": RelativeMeanSquareError(2.0),
                          "optimiser": Adam(3e-3, 0.9, 0.99)},
-        default_epochs=10,
+        default_epochs=DEFAULT_EPOCHS["yin-yang"],
     )
 
 
@@ -229,14 +232,14 @@ def run_demo(out: str | Path = "spikehooks-demo", epochs: int | None = None,
         raise ConfigurationError(
             f"spikehooks demo dataset must be one of {sorted(TASKS)}; got {dataset!r}."
         )
-    if epochs is not None and (isinstance(epochs, bool) or not isinstance(epochs, int)
-                               or epochs < 1):
+    if epochs is not None and (isinstance(epochs, bool)
+                               or not isinstance(epochs, (int, np.integer)) or epochs < 1):
         raise ConfigurationError(f"spikehooks demo epochs must be an int >= 1; got {epochs!r}.")
+    epochs = None if epochs is None else int(epochs)
     from ._demo_plots import save_figures
     from .compilers import EventPropCompiler
 
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
     task = TASKS[dataset](seed)
     num_epochs = epochs if epochs is not None else task.default_epochs
 
@@ -251,6 +254,7 @@ def run_demo(out: str | Path = "spikehooks-demo", epochs: int | None = None,
 
     compiler = EventPropCompiler(backend=backend, rng_seed=seed, **task.compiler_kwargs)
     compiled_net = compiler.compile(task.network)
+    out.mkdir(parents=True, exist_ok=True)  # only once the settings were accepted
     timings: dict[str, float] = {}
     with compiled_net, stop_on_interrupt(compiled_net) as interrupt:
         start = time.perf_counter()

@@ -15,6 +15,8 @@ mlGeNN does.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from ._default_params import NetworkDefaults
@@ -59,11 +61,11 @@ class Exponential(Synapse):
 
     def exp_decay(self, dt: float) -> np.float32:
         """Return ``ExpDecay = float32(exp(-dt / tau))``."""
-        return np.float32(np.exp(-dt / self.tau))
+        return np.float32(math.exp(-dt / self.tau))
 
     def i_scale(self, dt: float) -> np.float32:
         """Return ``IScale = float32((tau / dt) * (1 - exp(-dt / tau)))``."""
-        return np.float32((self.tau / dt) * (1.0 - np.exp(-dt / self.tau)))
+        return np.float32((self.tau / dt) * (1.0 - math.exp(-dt / self.tau)))
 
     def __repr__(self) -> str:
         return f"Exponential(tau={self.tau}, scale_i={self.scale_i})"

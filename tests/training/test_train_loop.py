@@ -224,10 +224,11 @@ def test_training_forward_spikes_match_inference():
     np.testing.assert_array_equal(seen, trained_spikes)
 
 
-def test_array_kernel_forward_equals_the_backend_bitwise():
+@pytest.mark.parametrize("accumulation", ["sequential", "blas"])
+def test_array_kernel_forward_equals_the_backend_bitwise(accumulation):
     from spikehooks.training._forward import forward
 
-    net, inp, out = _compiled(batch_size=8, backend=("numpy", {"accumulation": "blas"}))
+    net, inp, out = _compiled(batch_size=8, backend=("numpy", {"accumulation": accumulation}))
     x, _ = _data(8)
     with net:
         net.start_batch(np.arange(8), {inp: x})
@@ -237,7 +238,7 @@ def test_array_kernel_forward_equals_the_backend_bitwise():
         net.backend.run(STEPS)
         recorded = net._recorder.result()
     weights = [net.backend.get_weight(c) for c in net.network.connections]
-    kernel = forward(net.graph, weights, recorded.spikes[0])
+    kernel = forward(net.graph, weights, recorded.spikes[0], accumulation=accumulation)
     np.testing.assert_array_equal(kernel.spikes[1], recorded.spikes[1])
     np.testing.assert_array_equal(kernel.denominators[1], recorded.denominators[1])
     assert kernel.readout.tobytes() == recorded.readout.tobytes()

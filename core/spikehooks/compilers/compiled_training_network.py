@@ -11,7 +11,14 @@ from ..callbacks.callback_list import CallbackList
 from ..checks import int_at_least, real
 from ..connectivity import TiedConnectivity
 from ..errors import ConfigurationError
-from ..training import ForwardRecorder, ForwardResult, OutputDrive, backward, output_drive
+from ..training import (
+    FiniteGuard,
+    ForwardRecorder,
+    ForwardResult,
+    OutputDrive,
+    backward,
+    output_drive,
+)
 from . import _data
 from ._training_state import check_training_state
 from .compiled_network import CompiledNetwork
@@ -203,6 +210,8 @@ class CompiledTrainingNetwork(CompiledNetwork):
         """The epochs of :meth:`train`, from ``start_epoch``; returns what train returns."""
         self._next_epoch = int(start_epoch)
         self.stop_training = False
+        self._finite = FiniteGuard(self.compiler.on_non_finite,
+                                   [c.name for c in self._conns], self.output.name)
         self.backend.add_step_observer(self._observe)
         try:
             with cbl.guard():
@@ -268,7 +277,7 @@ class CompiledTrainingNetwork(CompiledNetwork):
                 self.simulate(cbl)
             finally:
                 self._observing = False
-            losses.append(self._learn(labels[indices]) * len(indices))
+            losses.append(self._learn(labels[indices], epoch, batch) * len(indices))
             self.update_metrics(metric_objs, targets, indices)
             cbl.on_batch_end(batch, metric_objs)
             if self.stop_training and batch < len(batches) - 1:
@@ -283,8 +292,11 @@ class CompiledTrainingNetwork(CompiledNetwork):
             cbl.on_validation_end(epoch, validation["metrics"])
         return True
 
-    def _learn(self, labels: np.ndarray) -> float:
-        """Backward pass and optimiser step for the batch just simulated; return its loss."""
+    def _learn(self, labels: np.ndarray, epoch: int, batch: int) -> float:
+        """Backward pass and optimiser step for the batch just simulated; return its loss.
+
+        Non-finite losses and gradients are caught before the step, weights after it.
+        """
         compiler, graph = self.compiler, self.graph
         fwd = self._recorder.result()
         real = len(labels)
@@ -307,14 +319,16 @@ class CompiledTrainingNetwork(CompiledNetwork):
         result = backward(graph, dense, fwd, drive, reg=self._regulariser(fwd, real),
                           min_denominator=compiler.min_jump_denominator)
         self.clamped_jumps += result.clamped
-        params, grads = {}, {}
-        for conn, w, t, g in zip(self._conns, weights, tied, result.gradients, strict=True):
-            if t is not None and not t.trainable:
-                continue
-            params[f"{conn.name}/weight"] = w
-            grads[f"{conn.name}/weight"] = g if t is None else t.reduce(g)
-        self.last_gradients = grads
-        self.optimisers[0].update(params, grads)
+        grads = [g if t is None else t.reduce(g)
+                 for g, t in zip(result.gradients, tied, strict=True)]
+        self._finite.before_update(epoch, batch, value, grads, weights)
+        trained = [(f"{conn.name}/weight", w, g)
+                   for conn, w, t, g in zip(self._conns, weights, tied, grads, strict=True)
+                   if t is None or t.trainable]
+        self.last_gradients = {key: g for key, _, g in trained}
+        with np.errstate(over="ignore", invalid="ignore"):  # the guard reports these itself
+            self.optimisers[0].update({key: w for key, w, _ in trained}, self.last_gradients)
+        self._finite.after_update(epoch, batch, weights)
         return value
 
     def _regulariser(self, fwd: Any, real: int) -> list[np.ndarray | None] | None:
@@ -356,7 +370,12 @@ class CompiledTrainingNetwork(CompiledNetwork):
         elif split > 0.0:
             held = int(num_examples * split)
             if held == 0:
-                return None
+                raise ConfigurationError(
+                    f"train validation_split must hold out at least one example; got "
+                    f"validation_split={split!r} of {num_examples} examples, which holds out "
+                    f"none. Pass validation_split >= {1 / num_examples:.3g}, or 0 for no "
+                    f"validation."
+                )
             v_prepared, v_y = prepared, y
             v_indices = np.arange(num_examples - held, num_examples)
             v_num = num_examples

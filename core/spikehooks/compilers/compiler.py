@@ -7,6 +7,7 @@ from typing import Any
 from ..checks import int_at_least, integer, real
 from ..errors import ConfigurationError
 from ..plugins import registry
+from ._memory import check_batch_fits
 
 
 def check_positive_int(value: Any, owner: str, name: str) -> int:
@@ -57,7 +58,9 @@ class Compiler:
         self.batch_size = check_positive_int(batch_size, owner, "batch_size")
         self.dt = real(dt, owner, "dt", "a finite number > 0 (ms)", "Pass e.g. dt=1.0.",
                        lambda v: v > 0)
-        self.rng_seed = integer(rng_seed, owner, "rng_seed", "an int", "Pass e.g. rng_seed=0.")
+        self.rng_seed = integer(rng_seed, owner, "rng_seed",
+                                "an int >= 0 (numpy's seeds are non-negative)",
+                                "Pass e.g. rng_seed=0.", lambda v: v >= 0)
         if not reset_time_between_batches:
             raise ConfigurationError(
                 f"{owner} reset_time_between_batches must be True; got False. spikehooks "
@@ -73,6 +76,9 @@ class Compiler:
         if isinstance(backend, tuple) and len(backend) == 2 and isinstance(backend[1], dict):
             name, self._backend_kwargs = backend
         self._backend_class = registry.resolve("backends", name)
+
+    #: True when training keeps every timestep of a batch (counted by the memory check).
+    keeps_history = False
 
     def build_backend(self, network: Any, num_timesteps: int,
                       num_recording_timesteps: int | None = None) -> Any:
@@ -90,6 +96,8 @@ class Compiler:
                     f"compiler simulates; got {type(pop.neuron).__name__}, which only "
                     f"{needs} runs. Compile the network with {needs}."
                 )
+        check_batch_fits(type(self).__name__, network, self.batch_size, num_timesteps,
+                         num_recording_timesteps or num_timesteps, self.keeps_history)
         try:
             return self._backend_class(
                 network,

@@ -17,7 +17,7 @@ from ..neurons import LeakyIntegrate, LeakyIntegrateFire
 from ..optimisers import Optimiser
 from ..plugins import registry
 from ..synapses import Exponential
-from ..training import build_graph
+from ..training import build_graph, check_mode
 from .compiled_training_network import CompiledTrainingNetwork
 from .compiler import Compiler, check_positive_int
 
@@ -76,6 +76,12 @@ class EventPropCompiler(Compiler):
     min_jump_denominator : float
         Guard (> 0): EventProp's jump divides by ``I - v_thresh`` at each spike;
         values below this are raised to it (counted in ``compiled_net.clamped_jumps``).
+    on_non_finite : {"raise", "warn"}
+        What a NaN or infinite loss, gradient or weight at the end of a batch
+        does: ``"raise"`` (default) a :class:`~spikehooks.errors.NonFiniteError`
+        naming the epoch, batch and first offending connection, before the
+        epoch ends (no checkpoint of it is written); ``"warn"`` one
+        :class:`~spikehooks.errors.NonFiniteWarning` per ``train()`` call.
     max_spikes, strict_buffer_checking : int, bool
         Accepted for mlGeNN compatibility: this trainer keeps every spike (no ring buffer).
     per_timestep_loss : bool
@@ -84,13 +90,16 @@ class EventPropCompiler(Compiler):
         Reset switches and GeNN-only flags of :class:`Compiler`.
     """
 
+    keeps_history = True
+
     def __init__(self, example_timesteps: int, losses: Any, optimiser: Any = "adam",
                  batch_size: int = 1, dt: float = 1.0, backend: Any = "numpy",
                  rng_seed: int = 0, reg_lambda_upper: Any = 0.0, reg_lambda_lower: Any = 0.0,
                  reg_nu_upper: Any = 0.0, max_spikes: int = 500,
                  strict_buffer_checking: bool = False, per_timestep_loss: bool = False,
                  ttfs_alpha: float = 0.01, softmax_temperature: float = 1.0,
-                 min_jump_denominator: float = 1e-3, **kwargs: Any):
+                 min_jump_denominator: float = 1e-3, on_non_finite: str = "raise",
+                 **kwargs: Any):
         super().__init__(batch_size=batch_size, dt=dt, backend=backend, rng_seed=rng_seed,
                          **kwargs)
         if not getattr(self._backend_class, "supports_training", False):
@@ -117,6 +126,7 @@ class EventPropCompiler(Compiler):
                                                 positive=True)
         self.min_jump_denominator = _check_float(min_jump_denominator, "min_jump_denominator",
                                                  positive=True)
+        self.on_non_finite = check_mode(on_non_finite)
         self.reg_lambda_upper = reg_lambda_upper
         self.reg_lambda_lower = reg_lambda_lower
         self.reg_nu_upper = reg_nu_upper

@@ -117,12 +117,16 @@ class InputNeuron(Neuron):
         owner = f"input of population {population.name!r}"
         expected = self.example_shape(population.shape)
         try:
-            arr = np.asarray(x, dtype=np.float32)
+            raw = np.asarray(x)
+            if raw.dtype.kind not in "biuf":  # complex, strings, objects: nothing to cast safely
+                raise TypeError(f"dtype {raw.dtype}")
+            arr = raw.astype(np.float32, copy=False)
         except (TypeError, ValueError) as exc:
             raise ConfigurationError(
-                f"{owner} must be a numeric array of shape (n_examples, "
-                f"{', '.join(map(str, expected))}); got {type(x).__name__}. Convert it with "
-                f"numpy.asarray."
+                f"{owner} must be a real-valued (bool, int or float) array of shape "
+                f"(n_examples, {', '.join(map(str, expected))}); got {type(x).__name__} "
+                f"({exc}). Convert it with numpy.asarray(..., dtype=numpy.float32), taking "
+                f"the real part or the magnitude of complex data yourself."
             ) from exc
         if arr.ndim == 0 or arr.shape[1:] != expected:
             raise ConfigurationError(

@@ -128,6 +128,11 @@ class SpikeInput(InputNeuron):
                     f"{population.num_neurons} to preprocess_spikes."
                 )
             times = np.asarray(times)
+            if times.dtype.kind not in "iuf":
+                raise ConfigurationError(
+                    f"{owner} example {index} spike_times must be real numbers in ms; got dtype "
+                    f"{times.dtype}. Rebuild it with preprocess_spikes from float times."
+                )
             if len(times) != (int(end[-1]) if len(end) else 0) or not np.all(np.isfinite(times)):
                 raise ConfigurationError(
                     f"{owner} example {index} spike_times must be finite with one entry per "

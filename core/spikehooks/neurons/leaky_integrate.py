@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any, ClassVar
 
 import numpy as np
@@ -43,7 +44,7 @@ class LeakyIntegrate(Neuron):
 
     def alpha(self, dt: float) -> np.float32:
         """Return ``Alpha = float32(exp(-dt / tau_mem))``."""
-        return np.float32(np.exp(-dt / self.tau_mem))
+        return np.float32(math.exp(-dt / self.tau_mem))
 
 
 __all__ = ["LeakyIntegrate"]
