@@ -148,6 +148,26 @@ def digits(quick: bool, epochs: int) -> dict[str, Any]:
     return figures
 
 
+def inference_figures(quick: bool) -> list[dict[str, Any]]:
+    """Examples per second of the (untrained) digits network, batch 1 and 32, both modes."""
+    x, y, _, _ = load_digits()
+    x, y = x[:64 if quick else 512], y[:64 if quick else 512]
+    spikes = linear_latency_encode_data((x * 255).astype(np.uint8), 18.0, 2.0)
+    rows = []
+    for batch in (1, 32):
+        for mode in ("sequential", "blas"):
+            net, inp, out = digits_network(batch, batch * 64)
+            num = min(len(spikes), 64 if batch == 1 else len(spikes))
+            compiled = InferenceCompiler(TIMESTEPS, batch_size=batch,
+                                         backend=("numpy", {"accumulation": mode})).compile(net)
+            with compiled:
+                timing = median_time(lambda c=compiled, i=inp, o=out, n=num: c.evaluate(
+                    {i: spikes[:n]}, {o: y[:n]}, callbacks=[]), repeats=3, warmup=1)
+            rows.append({"batch_size": batch, "accumulation": mode,
+                         "examples_per_s": num / timing.median_s})
+    return rows
+
+
 def _inference(net: Any, inp: Any, out: Any, state: dict, batch: int, x: list,
                y: np.ndarray) -> tuple[float, float]:
     """Examples per second of evaluate at ``batch`` (on up to 128 examples at batch 1)."""
