@@ -71,3 +71,20 @@ def test_var_recorder_filters_a_3d_population_like_numpy():
     np.testing.assert_array_equal(data["chan1"][0], full[:, :, :, 1].reshape(STEPS, -1))
     np.testing.assert_array_equal(data["pairs"][0], full[:, [0, 3], [2, 1], [3, 0]])
     assert np.abs(full).max() > 0
+
+
+def test_conn_var_recorder_records_the_dense_weights_of_a_convolution():
+    from spikehooks_recorders import ConnVarRecorder
+
+    net, inp, hidden, last, out = conv_net(kernel(), W_OUT)
+    compiled = InferenceCompiler(evaluate_timesteps=STEPS).compile(net)
+    with compiled:
+        _, data = compiled.evaluate({inp: inputs(1)}, {out: np.zeros(1, int)}, callbacks=[
+            ConnVarRecorder(hidden.connection, "weight", key="g",
+                            src_neuron_filter=([0, 2], [1, 3], [0, 0]),
+                            trg_neuron_filter=np.s_[0, 1, :])])
+    dense = hidden.connection.connectivity.expand(kernel())
+    # Flat C-order ids: sources (0, 1, 0) -> 1 and (2, 3, 0) -> 15, both under the
+    # kernel of targets (0, 1, f) -> 4 + f.
+    np.testing.assert_array_equal(data["g"][0], dense[np.ix_([1, 15], [4, 5, 6, 7])])
+    assert np.abs(data["g"][0]).max() > 0
