@@ -19,6 +19,7 @@ from .errors import (
     CallbackValidationError,
     CheckpointError,
     ConfigurationError,
+    DuplicateKeyError,
     FolderError,
     MissingDependencyError,
     NonFiniteError,
@@ -27,6 +28,7 @@ from .errors import (
     PluginError,
     SpikehooksError,
     UnknownNameError,
+    UnsupportedFeatureError,
 )
 from .plugins import registry as registry
 
@@ -45,6 +47,7 @@ _LAZY = {
     "InferenceCompiler": ".compilers",
     "EventPropCompiler": ".compilers",
     "CompiledNetwork": ".compilers",
+    "CompiledTrainingNetwork": ".compilers",
     "BatchProgressBar": ".callbacks",
 }
 
@@ -71,6 +74,7 @@ __all__ = [
     "CallbackValidationError",
     "CheckpointError",
     "ConfigurationError",
+    "DuplicateKeyError",
     "FolderError",
     "MissingDependencyError",
     "NonFiniteError",
@@ -80,6 +84,7 @@ __all__ = [
     "RunContext",
     "SpikehooksError",
     "UnknownNameError",
+    "UnsupportedFeatureError",
     "hookimpl",
     "hookspec",
     *_LAZY,

@@ -138,6 +138,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         dataset=args.dataset,
         backend=args.backend,
         seed=args.seed,
+        log=args.log,
     )
     return 0
 
@@ -249,6 +250,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "training needs one that supports EventProp")
     d.add_argument("--seed", type=_int_at_least(0), default=0,
                    help="seed of the data split, initial weights and shuffling")
+    d.add_argument("--log", choices=("tensorboard", "mlflow", "csv"), default=None,
+                   help="also log the run with the loggers plugin (default: no logger)")
     d.set_defaults(func=_cmd_demo)
     return parser
 

@@ -78,6 +78,18 @@ class CallbackValidationError(PluginError, TypeError):
     """A callback or plugin implements a hook with a wrong name or signature."""
 
 
+class DuplicateKeyError(CallbackValidationError, KeyError):
+    """Two callbacks of one run share a key.
+
+    Also a :class:`KeyError`, as mlGeNN raises for duplicate recorder keys,
+    so ported ``except KeyError`` code keeps working.
+    """
+
+    def __str__(self) -> str:
+        # KeyError would show the message quoted; show it as written.
+        return str(self.args[0]) if self.args else ""
+
+
 class CallbackError(SpikehooksError):
     """An exception raised inside a callback during a run.
 
@@ -130,6 +142,14 @@ class MissingDependencyError(SpikehooksError, ImportError):
     """An optional dependency (an extra such as ``plot`` or ``datasets``) is not installed.
 
     The message names the package and the install line.
+    """
+
+
+class UnsupportedFeatureError(SpikehooksError, ImportError):
+    """An mlGeNN feature spikehooks does not offer; the message says what to use instead.
+
+    An ``ImportError``, since it is raised by ``from spikehooks.<module> import
+    <mlGeNN name>``.
     """
 
 
@@ -211,6 +231,7 @@ __all__ = [
     "CheckpointError",
     "CheckpointFormatError",
     "ConfigurationError",
+    "DuplicateKeyError",
     "FolderError",
     "MissingDependencyError",
     "NonFiniteError",
@@ -219,4 +240,5 @@ __all__ = [
     "PluginError",
     "SpikehooksError",
     "UnknownNameError",
+    "UnsupportedFeatureError",
 ]

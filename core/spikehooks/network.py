@@ -158,16 +158,18 @@ class InputLayer(Population):
     ----------
     neuron : Neuron, str or (str, dict)
         An input model, e.g. ``IntegrateFireInput(v_thresh=5.0)``.
-    shape : int or tuple of int
-        Shape of the input.
+    shape : int, tuple of int or None
+        Shape of the input; None: inferred from the next layer's connectivity.
     record_spikes : bool
         Allocate a spike recording buffer.
+    record_spike_events : bool
+        Only False (see :class:`Population`).
     name : str, optional
         Unique name; default ``"pop<i>"``.
     """
 
-    def __init__(self, neuron: Any, shape: Any, record_spikes: bool = False,
-                 name: str | None = None):
+    def __init__(self, neuron: Any, shape: Any = None, record_spikes: bool = False,
+                 record_spike_events: bool = False, name: str | None = None):
         network = _sequential_network("InputLayer", "InputLayer(IntegrateFireInput(), 784)")
         if network.layers:
             raise ConfigurationError(
@@ -180,7 +182,7 @@ class InputLayer(Population):
                 f"InputLayer neuron must be an input model (IntegrateFireInput, SpikeInput, "
                 f"PoissonInput); got {type(model).__name__}. Use Layer for other models."
             )
-        super().__init__(model, shape, record_spikes, name)
+        super().__init__(model, shape, record_spikes, record_spike_events, name)
         network.layers.append(self)
 
 
@@ -193,13 +195,15 @@ class Layer(Population):
         Connectivity from the previous layer, e.g. ``Dense(w)``.
     neuron : Neuron, str or (str, dict)
         The neuron model.
-    shape : int or tuple of int, optional
-        Shape of the layer; None infers it from convolution or pooling
-        connectivity (e.g. ``(oh, ow, filters)`` after :class:`Conv2D`).
+    shape : int, tuple of int or None
+        Shape of the layer; None: inferred from ``connectivity`` (a ``Dense``
+        weight array or ``OneToOne``), as in mlGeNN.
     synapse : Synapse, str or (str, dict)
         Synapse model of the connection (default ``"delta"``).
     record_spikes : bool
         Allocate a spike recording buffer.
+    record_spike_events : bool
+        Only False (see :class:`Population`).
     name : str, optional
         Unique population name; default ``"pop<i>"``.
 
@@ -210,7 +214,8 @@ class Layer(Population):
     """
 
     def __init__(self, connectivity: Any, neuron: Any, shape: Any = None, synapse: Any = "delta",
-                 record_spikes: bool = False, name: str | None = None):
+                 record_spikes: bool = False, record_spike_events: bool = False,
+                 name: str | None = None):
         network = _sequential_network("Layer", "Layer(Dense(w), LeakyIntegrateFire(), 128)")
         if not network.layers:
             raise ConfigurationError(
@@ -218,28 +223,13 @@ class Layer(Population):
                 "Create an InputLayer first."
             )
         previous = network.layers[-1]
-        if shape is None:
-            connectivity, shape = _infer_shape(connectivity, previous, name)
-        super().__init__(neuron, shape, record_spikes, name)
+        super().__init__(neuron, shape, record_spikes, record_spike_events, name)
         try:
             self.connection = Connection(previous, self, connectivity, synapse)
         except ConfigurationError:
             network.populations.remove(self)
             raise
         network.layers.append(self)
-
-
-def _infer_shape(connectivity: Any, previous: Population, name: str | None) -> tuple[Any, Any]:
-    """Resolve ``connectivity``; return it and the shape it gives the layer after ``previous``."""
-    from .connectivity import Connectivity, TiedConnectivity
-
-    owner = f"Layer {name or ''}".rstrip()
-    resolved = create("connectivity", connectivity, Connectivity, f"{owner} connectivity")
-    if not isinstance(resolved, TiedConnectivity):
-        raise ConfigurationError(
-            f"{owner} shape must be given for {type(resolved).__name__} connectivity; got None. "
-            f"Only convolution and pooling connectivity infer it; pass shape=...")
-    return resolved, resolved.bind(previous.shape, owner)
 
 
 __all__ = [

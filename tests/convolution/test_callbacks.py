@@ -86,5 +86,8 @@ def test_conn_var_recorder_records_the_dense_weights_of_a_convolution():
     dense = hidden.connection.connectivity.expand(kernel())
     # Flat C-order ids: sources (0, 1, 0) -> 1 and (2, 3, 0) -> 15, both under the
     # kernel of targets (0, 1, f) -> 4 + f.
-    np.testing.assert_array_equal(data["g"][0], dense[np.ix_([1, 15], [4, 5, 6, 7])])
-    assert np.abs(data["g"][0]).max() > 0
+    recorded = data["g"][0]  # one (2, 4) block per timestep
+    assert recorded.shape == (STEPS, 2, 4)
+    for block in recorded:
+        np.testing.assert_array_equal(block, dense[np.ix_([1, 15], [4, 5, 6, 7])])
+    assert np.abs(recorded).max() > 0

@@ -57,7 +57,7 @@ def test_explicit_target_shape_must_match_the_output():
 
 
 def test_dense_layer_still_needs_a_shape():
-    with pytest.raises(ConfigurationError, match=r"shape must be given for Dense"):
+    with pytest.raises(ConfigurationError, match=r"Dense cannot infer it"):
         _layer(4, Dense(1.0))
 
 

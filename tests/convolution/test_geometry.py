@@ -105,3 +105,16 @@ def test_connectivity_is_available_by_registered_name():
                      LeakyIntegrateFire())
     assert type(conv_layer.connection.connectivity) is Conv2D
     assert (conv_layer.shape, pool.shape) == ((4, 4, 4), (2, 2, 4))
+
+
+def test_a_population_without_shape_gets_the_output_shape_from_its_connection():
+    from spikehooks import Connection, Network, Population
+
+    net = Network()
+    with net:
+        inp = Population(SpikeInput(), (8, 8, 2))
+        conv = Population(LeakyIntegrateFire(), None)
+        pool = Population(LeakyIntegrateFire(), None)
+        Connection(inp, conv, Conv2D(1.0, 4, 3, conv_padding="same", conv_strides=2))
+        Connection(conv, pool, AvgPool2D(2, flatten=True))
+    assert (conv.shape, pool.shape) == ((4, 4, 4), (16,))

@@ -75,7 +75,7 @@ def test_a_schedule_setting_a_bad_rate_is_refused_naming_schedule_epoch_and_valu
         _train(net, [schedule])
     assert info.value.callback is schedule and info.value.hook == "on_epoch_begin"
     assert isinstance(info.value.__cause__, ConfigurationError)
-    assert net["compiled"].optimisers[0].alpha == 0.01
+    assert net["compiled"].optimisers[0][0].alpha == 0.01
 
 
 # ------------------------------------------------------------ non-finite training

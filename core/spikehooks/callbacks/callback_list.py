@@ -31,6 +31,7 @@ from ..errors import (
     CallbackError,
     CallbackValidationError,
     ConfigurationError,
+    DuplicateKeyError,
     NonFiniteError,
     SpikehooksError,
 )
@@ -191,7 +192,7 @@ class CallbackList:
             if key is None:
                 continue
             if key in owners:
-                raise CallbackValidationError(
+                raise DuplicateKeyError(
                     f"callback keys must be unique; got key {key!r} on both "
                     f"{owners[key]!r} and {callback!r}. Give each callback its own key=.",
                     plugin=callback,
@@ -305,7 +306,7 @@ class CallbackList:
                 )
                 key = index
             if key in owners:
-                raise CallbackValidationError(
+                raise DuplicateKeyError(
                     f"callback keys must be unique; got key {key!r} from both "
                     f"{owners[key]!r} and {callback!r}. Give each callback its own key=.",
                     plugin=callback,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Sequence
 from typing import Any
 
@@ -35,9 +36,12 @@ class CompiledTrainingNetwork(CompiledNetwork):
 
     Attributes
     ----------
-    optimisers : list of Optimiser
-        The weight optimiser (one); its hyperparameters may be changed between
-        batches by callbacks.
+    optimisers : list of (Optimiser, list of str)
+        mlGeNN's structure: one ``(optimiser, variables)`` pair per
+        optimiser, ``variables`` naming the learnable state it updates
+        (``"<connection name>/weight"``), so ``for o, _ in
+        compiled_net.optimisers`` ports unchanged.  Hyperparameters may be
+        changed between batches by callbacks.
     stop_training : bool
         Set to True (by a callback) to end :meth:`train` after the current batch.
     clamped_jumps : int
@@ -56,7 +60,10 @@ class CompiledTrainingNetwork(CompiledNetwork):
         self.populations = populations
         self.output = populations[graph.output]
         self.loss = loss
-        self.optimisers = [optimiser]
+        self._conns = [c for c in network.connections]
+        # Pooling (AvgPool2D) has a fixed kernel: the optimiser leaves it alone.
+        self.optimisers = [(optimiser, [f"{c.name}/weight" for c in self._conns
+                                        if getattr(c.connectivity, "trainable", True)])]
         self.stop_training = False
         self.clamped_jumps = 0
         #: ``+dL/dw`` of the last batch by learnable key (kernels for convolutions).
@@ -67,7 +74,6 @@ class CompiledTrainingNetwork(CompiledNetwork):
         self._next_epoch = 0
         self._recorder = ForwardRecorder(graph, populations, backend)
         self._observing = False
-        self._conns = [c for c in network.connections]
 
     # ------------------------------------------------------------------ state
     def state_dict(self) -> dict[str, Any]:
@@ -81,7 +87,7 @@ class CompiledTrainingNetwork(CompiledNetwork):
         """
         return {
             "learnable": self.backend.get_learnable_state(),
-            "optimisers": [opt.state_dict() for opt in self.optimisers],
+            "optimisers": [opt.state_dict() for opt, _ in self.optimisers],
             "rng": self._rng.bit_generator.state,
             "epoch": self._next_epoch,
         }
@@ -99,14 +105,14 @@ class CompiledTrainingNetwork(CompiledNetwork):
         ConfigurationError
             Naming what does not fit.
         """
-        check_training_state(state, self.backend.get_learnable_state(), self.optimisers,
-                             self._rng)
+        check_training_state(state, self.backend.get_learnable_state(),
+                             [opt for opt, _ in self.optimisers], self._rng)
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         """Restore what :meth:`state_dict` returned (all checked before anything changes)."""
         self.check_state_dict(state)
         self.backend.set_learnable_state(state["learnable"])
-        for opt, opt_state in zip(self.optimisers, state["optimisers"], strict=True):
+        for (opt, _), opt_state in zip(self.optimisers, state["optimisers"], strict=True):
             opt.load_state_dict(opt_state)
         self._rng.bit_generator.state = state["rng"]
         self._next_epoch = int(state["epoch"])
@@ -125,9 +131,11 @@ class CompiledTrainingNetwork(CompiledNetwork):
         x, y : dict
             Input population -> data set; output population -> labels (or targets).
         num_epochs : int
-            Train epochs ``start_epoch .. num_epochs - 1``.
+            How many epochs to train, counted from ``start_epoch`` (mlGeNN's
+            meaning): the planned run is epochs ``start_epoch ..
+            start_epoch + num_epochs - 1``.
         start_epoch : int
-            First epoch index (overridden by ``resume_from``).
+            Index of the first epoch of the planned run.
         shuffle : bool
             Shuffle the training examples every epoch (seeded by ``rng_seed``).
         metrics : str, Metric, (str, dict) or dict
@@ -143,6 +151,11 @@ class CompiledTrainingNetwork(CompiledNetwork):
         resume_from : object, optional
             Passed to the ``restore(compiled_network, resume_from) -> epoch``
             method of a callback (the checkpoint plugin's ``Checkpoint``).
+            Training continues at the epoch it returns and still ends after
+            epoch ``start_epoch + num_epochs - 1``, so re-running a job with
+            the same arguments finishes the planned run (and trains nothing
+            once it is complete).  Nothing to restore: the run starts at
+            ``start_epoch``.
 
         Returns
         -------
@@ -153,13 +166,9 @@ class CompiledTrainingNetwork(CompiledNetwork):
         for name, value, minimum in (("num_epochs", num_epochs, 1),
                                      ("start_epoch", start_epoch, 0)):
             int_at_least(value, "train", name, "Pass e.g. num_epochs=10 (epochs start_epoch "
-                         ".. num_epochs - 1 are trained).", minimum=minimum)
-        if resume_from is None and start_epoch >= num_epochs:
-            raise ConfigurationError(
-                f"train start_epoch must be below num_epochs; got start_epoch={start_epoch} "
-                f"and num_epochs={num_epochs}, which trains nothing. num_epochs is the index "
-                f"after the last epoch: pass num_epochs={start_epoch + 1} or more."
-            )
+                         ".. start_epoch + num_epochs - 1 are trained, as in mlGeNN).",
+                         minimum=minimum)
+        end_epoch = int(start_epoch) + int(num_epochs)
         outputs = _data.check_targets_dict(self.network, y)
         if outputs != [self.output]:
             raise ConfigurationError(
@@ -195,8 +204,8 @@ class CompiledTrainingNetwork(CompiledNetwork):
                                     num_examples=sum(len(b) for b in validation["batches"]))
                 validation["callbacks"] = vcbl
             if resume_from is not None:
-                start_epoch = self._restore(cbl, resume_from)
-            return self._run(cbl, vcbl, start_epoch, num_epochs, train_indices, shuffle,
+                start_epoch = self._restore(cbl, resume_from, int(start_epoch))
+            return self._run(cbl, vcbl, start_epoch, end_epoch, train_indices, shuffle,
                              prepared, labels, targets, metric_objs, validation)
         finally:
             cbl.close()
@@ -204,10 +213,11 @@ class CompiledTrainingNetwork(CompiledNetwork):
                 vcbl.close()
 
     def _run(self, cbl: CallbackList, vcbl: CallbackList | None, start_epoch: int,
-             num_epochs: int, train_indices: np.ndarray, shuffle: bool, prepared: dict,
+             end_epoch: int, train_indices: np.ndarray, shuffle: bool, prepared: dict,
              labels: np.ndarray, targets: dict, metric_objs: dict,
              validation: dict | None) -> tuple:
-        """The epochs of :meth:`train`, from ``start_epoch``; returns what train returns."""
+        """The epochs ``start_epoch .. end_epoch - 1`` of :meth:`train`; returns what train
+        returns."""
         self._next_epoch = int(start_epoch)
         self.stop_training = False
         self._finite = FiniteGuard(self.compiler.on_non_finite,
@@ -216,7 +226,7 @@ class CompiledTrainingNetwork(CompiledNetwork):
         try:
             with cbl.guard():
                 cbl.on_train_begin()
-                for epoch in range(start_epoch, num_epochs):
+                for epoch in range(start_epoch, end_epoch):
                     # A callback may stop training before an epoch starts (e.g. an
                     # early stop restored from a checkpoint in on_train_begin).
                     if self.stop_training:
@@ -239,10 +249,14 @@ class CompiledTrainingNetwork(CompiledNetwork):
         if self._observing:
             self._recorder(t)
 
-    def _restore(self, cbl: CallbackList, resume_from: Any) -> int:
+    def _restore(self, cbl: CallbackList, resume_from: Any, start_epoch: int) -> int:
         for callback in cbl.callbacks:
             restore = getattr(callback, "restore", None)
             if callable(restore):
+                # A restorer that accepts start_epoch returns it when there is nothing to
+                # restore, so a first run with resume_from="latest" starts where planned.
+                if "start_epoch" in inspect.signature(restore).parameters:
+                    return int(restore(self, resume_from, start_epoch=start_epoch))
                 return int(restore(self, resume_from))
         raise ConfigurationError(
             f"train resume_from needs a callback that can restore a checkpoint; got "
@@ -322,12 +336,12 @@ class CompiledTrainingNetwork(CompiledNetwork):
         grads = [g if t is None else t.reduce(g)
                  for g, t in zip(result.gradients, tied, strict=True)]
         self._finite.before_update(epoch, batch, value, grads, weights)
-        trained = [(f"{conn.name}/weight", w, g)
-                   for conn, w, t, g in zip(self._conns, weights, tied, grads, strict=True)
-                   if t is None or t.trainable]
-        self.last_gradients = {key: g for key, _, g in trained}
+        optimiser, keys = self.optimisers[0]
+        by_key = {f"{conn.name}/weight": (w, g)
+                  for conn, w, g in zip(self._conns, weights, grads, strict=True)}
+        self.last_gradients = {key: by_key[key][1] for key in keys}
         with np.errstate(over="ignore", invalid="ignore"):  # the guard reports these itself
-            self.optimisers[0].update({key: w for key, w, _ in trained}, self.last_gradients)
+            optimiser.update({key: by_key[key][0] for key in keys}, self.last_gradients)
         self._finite.after_update(epoch, batch, weights)
         return value
 

@@ -15,6 +15,15 @@ def check_positive_int(value: Any, owner: str, name: str) -> int:
     return int_at_least(value, owner, name, f"Pass e.g. {name}=32.")
 
 
+def check_model_name(name: Any) -> None:
+    """Refuse a ``compile(network, name)`` name that is not a string or None."""
+    if name is not None and (not isinstance(name, str) or not name):
+        raise ConfigurationError(
+            f"compile name must be a non-empty string or None; got {name!r}. Pass e.g. "
+            f"compile(network, 'latency_mnist') as in mlGeNN."
+        )
+
+
 class Compiler:
     """Base class of compilers: settings shared by inference and training.
 
@@ -116,9 +125,9 @@ class Compiler:
                 f"{sorted(self._backend_kwargs)} ({exc}). Check the backend's parameters."
             ) from exc
 
-    def compile(self, network: Any) -> Any:
+    def compile(self, network: Any, name: str | None = None) -> Any:
         """Turn ``network`` into a compiled network (implemented by subclasses)."""
         raise NotImplementedError
 
 
-__all__ = ["Compiler", "check_positive_int"]
+__all__ = ["Compiler", "check_model_name", "check_positive_int"]

@@ -19,7 +19,7 @@ from ..plugins import registry
 from ..synapses import Exponential
 from ..training import build_graph, check_mode
 from .compiled_training_network import CompiledTrainingNetwork
-from .compiler import Compiler, check_positive_int
+from .compiler import Compiler, check_model_name, check_positive_int
 
 #: mlGeNN's EventProp defaults for the models (``SequentialNetwork(default_params)``).
 default_params: dict[type, dict[str, Any]] = {
@@ -164,14 +164,18 @@ class EventPropCompiler(Compiler):
             spec = spec[output]
         return registry.create("losses", spec, expected=Loss)
 
-    def compile(self, network: Any) -> Any:
-        """Build ``network`` for training; returns a compiled training network."""
+    def compile(self, network: Any, name: str | None = None) -> Any:
+        """Build ``network`` for training; returns a compiled training network.
+
+        ``name`` is mlGeNN's model name; it becomes ``compiled_net.name``.
+        """
+        check_model_name(name)
 
         backend = self.build_backend(network, self.example_timesteps)
-        for name in ("add_step_observer", "get_spike_mask", "get_synaptic_input", "get_weight"):
-            if not hasattr(backend, name):
+        for method in ("add_step_observer", "get_spike_mask", "get_synaptic_input", "get_weight"):
+            if not hasattr(backend, method):
                 raise ConfigurationError(
-                    f"EventPropCompiler backend must offer {name}() (the NumPy backend does); "
+                    f"EventPropCompiler backend must offer {method}() (the NumPy backend does); "
                     f"got {type(backend).__name__}. Use backend='numpy'."
                 )
         graph, pops = build_graph(network, backend, self.example_timesteps, self.dt)
@@ -184,8 +188,10 @@ class EventPropCompiler(Compiler):
                 f"got RelativeMeanSquareError, which compares first-spike times. Use "
                 f"'sparse_categorical_crossentropy'."
             )
-        return CompiledTrainingNetwork(network, backend, self, self.example_timesteps, graph,
-                                       pops, loss, self.optimiser)
+        compiled = CompiledTrainingNetwork(network, backend, self, self.example_timesteps, graph,
+                                           pops, loss, self.optimiser)
+        compiled.name = name
+        return compiled
 
 
 __all__ = ["EventPropCompiler", "default_params"]

@@ -69,8 +69,13 @@ class Checkpoint(EpochEndWatcher, Callback):
         Default ``"numpy"``.
     epoch_interval : int
         Save after epochs ``0, k, 2k, ...`` (>= 1).
-    path : str or os.PathLike
+    path : str or os.PathLike, optional
         First key of every checkpoint (the folder for the numpy serialiser).
+        Default: ``"checkpoints"`` when ``serialiser`` is given by name;
+        ``"."`` (the serialiser's own folder) when it is a serialiser object,
+        so that, as in mlGeNN, ``Checkpoint(Numpy("ckpt"))`` writes the
+        checkpoint of epoch ``e`` to ``ckpt/e/``, which
+        ``network.load((e,), serialiser)`` reads.
     monitor : str, optional
         A metric, ``[val_][<population>/]<metric>``: ``"accuracy"``,
         ``"val_accuracy"``, ``"output/accuracy"``.  Its value is stored
@@ -102,7 +107,7 @@ class Checkpoint(EpochEndWatcher, Callback):
     run_modes = ("train",)
 
     def __init__(self, serialiser: Any = "numpy", epoch_interval: int = 1,
-                 path: str | os.PathLike[str] = "checkpoints", monitor: str | None = None,
+                 path: str | os.PathLike[str] | None = None, monitor: str | None = None,
                  mode: str = "auto", save_best_only: bool = False, keep_last: int | None = None,
                  overwrite: bool = False):
         for name, value, allow_none in (("epoch_interval", epoch_interval, False),
@@ -133,6 +138,11 @@ class Checkpoint(EpochEndWatcher, Callback):
         self.serialiser: Serialiser = registry.create("serialisers", serialiser,
                                                       expected=Serialiser)
         self.epoch_interval = int(epoch_interval)
+        # mlGeNN's Checkpoint(Numpy(folder)) writes the checkpoint of epoch e into the
+        # serialiser's own folder, where network.load((e,), serialiser) finds it: the
+        # first key "." names that folder. A serialiser given by name gets "checkpoints".
+        if path is None:
+            path = "." if isinstance(serialiser, Serialiser) else "checkpoints"
         self.path = os.fspath(path)
         self.monitor = None if monitor is None else Monitor(monitor, mode, 0.0, "Checkpoint")
         self.save_best_only = bool(save_best_only)
@@ -279,7 +289,8 @@ class Checkpoint(EpochEndWatcher, Callback):
         self.best, self.best_epoch = state["best"], state["best_epoch"]
 
     # ------------------------------------------------------------ restoring
-    def restore(self, compiled_network: Any, resume_from: Any = "latest") -> int:
+    def restore(self, compiled_network: Any, resume_from: Any = "latest",
+                start_epoch: int = 0) -> int:
         """Load a checkpoint into the run, all or nothing; return the epoch to continue from.
 
         Called by ``train(..., resume_from=...)`` after ``set_params``.  The
@@ -297,7 +308,7 @@ class Checkpoint(EpochEndWatcher, Callback):
             ``path`` that verifies (a damaged newer one is skipped with a
             warning naming its file; a save that never completed, with no
             manifest, counts as no checkpoint, with a warning naming it; no
-            checkpoint at all: start at epoch 0).  An int: the checkpoint of
+            checkpoint at all: start at ``start_epoch``).  An int: the checkpoint of
             that epoch.  Anything else: the keys (for numpy, the folder) of
             one checkpoint.
 
@@ -324,7 +335,7 @@ class Checkpoint(EpochEndWatcher, Callback):
             candidates = [e for e in entries if e.status == "damaged"
                           or (e.status == "complete" and e.run in (run, None))]
             if not candidates:
-                return 0
+                return int(start_epoch)
             epoch, state = self._load_latest(candidates)
             where = str(self._folder() / str(epoch))
         elif isinstance(resume_from, (int, np.integer)) and not isinstance(resume_from, bool):

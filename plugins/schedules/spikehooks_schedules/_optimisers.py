@@ -16,7 +16,9 @@ def optimisers_with(compiled_network: Any, param: str, owner: str) -> list[Any]:
         The network has no optimiser (not a training run), or an optimiser
         lacks ``param``; the message lists the optimiser's parameters.
     """
-    optimisers = list(getattr(compiled_network, "optimisers", None) or ())
+    # mlGeNN's compiled networks hold (optimiser, updates) pairs; accept bare ones too.
+    optimisers = [entry[0] if isinstance(entry, tuple) else entry
+                  for entry in getattr(compiled_network, "optimisers", None) or ()]
     if not optimisers:
         raise ConfigurationError(
             f"{owner} needs a compiled network with optimisers; got "
