@@ -161,3 +161,12 @@ def test_one_step_delivery_equals_spikes_times_the_dense_matrix(make, accumulati
     _synaptic.build_delivery(cst, src, out, sequential=accumulation == "sequential")(0)
     dense = conn.connectivity.expand(cst.weight)
     np.testing.assert_array_equal(out, src.spikes.astype(np.float32) @ dense)
+
+
+def test_a_delayed_convolution_is_refused_on_the_numpy_backend():
+    net = SequentialNetwork()
+    with net:
+        InputLayer(SpikeInput(), (4, 4, 1))
+        Layer(Conv2D(1.0, 2, 3, delay=2), LeakyIntegrateFire(), name="late")
+    with pytest.raises(ConfigurationError, match=r"delay must be 0 for Conv2D.*got 2"):
+        InferenceCompiler(evaluate_timesteps=4).compile(net)

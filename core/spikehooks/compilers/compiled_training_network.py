@@ -315,7 +315,7 @@ class CompiledTrainingNetwork(CompiledNetwork):
         fwd = self._recorder.result()
         real = len(labels)
         real_fwd = ForwardResult(fwd.spikes, fwd.denominators, fwd.readout[:real],
-                                 fwd.event_step[:real])
+                                 fwd.event_step[:real], fwd.currents)
         value, drive = output_drive(
             graph.layers[graph.output].readout, real_fwd, labels, self.loss,
             num_steps=graph.num_steps, dt=graph.dt,
@@ -351,7 +351,8 @@ class CompiledTrainingNetwork(CompiledNetwork):
         if not compiler.regularised:
             return None
         out = graph.layers[graph.output]
-        scale = {"avg_var": out.tau_m, "first_spike_time": 1.0}.get(
+        scale = {"avg_var": out.tau_m, "avg_var_exp_weight": out.tau_m,
+                 "first_spike_time": 1.0}.get(
             out.readout, out.tau_m * graph.num_steps)
         terms: list[np.ndarray | None] = []
         for index, (pop, lay) in enumerate(zip(self.populations, graph.layers, strict=True)):

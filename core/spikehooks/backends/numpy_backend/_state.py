@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 
 from ...connectivity import TiedConnectivity
+from ...errors import ConfigurationError
 from ...initializers import materialise
 from ...neurons import PoissonInput
 
@@ -109,15 +110,27 @@ class ConnectionState:
     in_syn : numpy.ndarray of float32, shape (batch, n_post), or None
         Synaptic input accumulator; None when delivery writes straight into
         the target's ``isyn`` (a lone delta connection).
+    delays : numpy.ndarray of int32, shape (n_pre, n_post), or None
+        Per-synapse delays in timesteps (None: all 0).
+    ring : numpy.ndarray of float32, shape (max_delay + 1, batch, n_post), or None
+        Input in flight, by arrival step modulo ``max_delay + 1`` (delayed
+        connections only).
     """
 
     def __init__(self, connection: Any, batch_size: int, rng: np.random.Generator):
         self.connection = connection
         self.in_syn: Any = None
+        self.delays: np.ndarray | None = None
+        self.ring: np.ndarray | None = None
         conn = connection.connectivity
         if isinstance(conn, TiedConnectivity):
             # Convolution and pooling keep only their kernel: delivery is event
             # driven through the connectivity's row tables (see _synaptic).
+            if not isinstance(conn.delay, (int, np.integer)) or conn.delay != 0:
+                raise ConfigurationError(
+                    f"Connection {connection.name!r} delay must be 0 for "
+                    f"{type(conn).__name__} on the numpy backend; got {conn.delay!r}. "
+                    f"Convolutions with delays are not supported yet: remove the delay.")
             self.weight = conn.make_kernel(rng)
             self.mask = None
             self.table = self.weight
@@ -132,6 +145,18 @@ class ConnectionState:
         self.table[:-1] = weight
         self.weight = self.table[:-1]
         self.readonly_weight = _readonly(self.weight)
+        self.delays = conn.build_delays(
+            connection.source.num_neurons, connection.target.num_neurons, rng)
+        if self.delays is not None:
+            limit = connection.max_delay_steps
+            if int(self.delays.max()) > limit:
+                raise ConfigurationError(
+                    f"Connection {connection.name!r} delay must be at most max_delay_steps="
+                    f"{limit}; got a drawn delay of {int(self.delays.max())} steps. Raise "
+                    f"max_delay_steps or narrow the delay initializer."
+                )
+            self.ring = np.zeros((limit + 1, batch_size, connection.target.num_neurons),
+                                 np.float32)
 
     def set_weight(self, value: np.ndarray) -> None:
         """Overwrite the weights in place (absent synapses stay 0)."""
