@@ -213,7 +213,7 @@ def _im2col_delivery(cst: ConnectionState, src: PopulationState, out: np.ndarray
     """Convolution as one matmul: gather each output position's patch, times the kernel.
 
     For dense spiking (``benchmarks/conv.py``: 5 % of inputs per step, batch
-    32) this is 10-40x faster than scattering spike by spike; the sums are
+    32) this is 4-9x faster than scattering spike by spike; the sums are
     BLAS's, as the ``"blas"`` mode promises for dense connections.
     """
     conn = cst.connection.connectivity
