@@ -10,6 +10,7 @@ import numpy as np
 
 from ..callbacks.callback_list import CallbackList
 from ..checks import int_at_least, real
+from ..connectivity import TiedConnectivity
 from ..errors import ConfigurationError
 from ..training import (
     FiniteGuard,
@@ -60,9 +61,13 @@ class CompiledTrainingNetwork(CompiledNetwork):
         self.output = populations[graph.output]
         self.loss = loss
         self._conns = [c for c in network.connections]
-        self.optimisers = [(optimiser, [f"{c.name}/weight" for c in self._conns])]
+        # Pooling (AvgPool2D) has a fixed kernel: the optimiser leaves it alone.
+        self.optimisers = [(optimiser, [f"{c.name}/weight" for c in self._conns
+                                        if getattr(c.connectivity, "trainable", True)])]
         self.stop_training = False
         self.clamped_jumps = 0
+        #: ``+dL/dw`` of the last batch by learnable key (kernels for convolutions).
+        self.last_gradients: dict[str, np.ndarray] = {}
         self.epoch_loss: float | None = None
         self.validation_metrics: dict | None = None
         self._rng = np.random.default_rng(compiler.rng_seed)
@@ -319,14 +324,24 @@ class CompiledTrainingNetwork(CompiledNetwork):
         drive = OutputDrive(*(_pad(a, self.batch_size) for a in
                               (drive.readout_grad, drive.spike_time_grad, drive.final_kick)))
         weights = [self.backend.get_weight(conn) for conn in self._conns]
-        result = backward(graph, weights, fwd, drive, reg=self._regulariser(fwd, real),
+        tied = [conn.connectivity if isinstance(conn.connectivity, TiedConnectivity) else None
+                for conn in self._conns]
+        # The adjoint sweep works on dense matrices; a tied connection's kernel
+        # is expanded once per batch and its gradient summed back over the
+        # synapses sharing each kernel entry.
+        dense = [w if t is None else t.expand(w) for w, t in zip(weights, tied, strict=True)]
+        result = backward(graph, dense, fwd, drive, reg=self._regulariser(fwd, real),
                           min_denominator=compiler.min_jump_denominator)
         self.clamped_jumps += result.clamped
-        self._finite.before_update(epoch, batch, value, result.gradients, weights)
+        grads = [g if t is None else t.reduce(g)
+                 for g, t in zip(result.gradients, tied, strict=True)]
+        self._finite.before_update(epoch, batch, value, grads, weights)
         optimiser, keys = self.optimisers[0]
+        by_key = {f"{conn.name}/weight": (w, g)
+                  for conn, w, g in zip(self._conns, weights, grads, strict=True)}
+        self.last_gradients = {key: by_key[key][1] for key in keys}
         with np.errstate(over="ignore", invalid="ignore"):  # the guard reports these itself
-            optimiser.update(dict(zip(keys, weights, strict=True)),
-                             dict(zip(keys, result.gradients, strict=True)))
+            optimiser.update({key: by_key[key][0] for key in keys}, self.last_gradients)
         self._finite.after_update(epoch, batch, weights)
         return value
 

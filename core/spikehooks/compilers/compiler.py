@@ -97,6 +97,14 @@ class Compiler:
                 f"{type(self).__name__} network must hold at least one population; got an "
                 f"empty {type(network).__name__}. Create populations inside `with network:`."
             )
+        for pop in network.populations:
+            needs = getattr(pop.neuron, "compiler", None)
+            if needs is not None and type(self).__name__ != needs:
+                raise ConfigurationError(
+                    f"{type(self).__name__} population {pop.name!r} must have a neuron this "
+                    f"compiler simulates; got {type(pop.neuron).__name__}, which only "
+                    f"{needs} runs. Compile the network with {needs}."
+                )
         check_batch_fits(type(self).__name__, network, self.batch_size, num_timesteps,
                          num_recording_timesteps or num_timesteps, self.keeps_history)
         try:

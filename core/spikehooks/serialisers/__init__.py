@@ -149,7 +149,7 @@ def load_learnable(keys: Any = (), serialiser: Any = "numpy") -> dict[str, np.nd
 def _load_into_network(network: Any, learnable: dict[str, np.ndarray],
                        masks: dict[str, np.ndarray] | None = None) -> None:
     """Replace the weights of ``network``'s connectivity (all checked before any is set)."""
-    from ..connectivity import FixedProbability, OneToOne
+    from ..connectivity import FixedProbability, OneToOne, TiedConnectivity
     from ..initializers import check_shape
 
     updates = []
@@ -163,7 +163,9 @@ def _load_into_network(network: Any, learnable: dict[str, np.ndarray],
         conn = network.get_connection(name)
         connectivity = conn.connectivity
         shape: tuple[int, ...] = (conn.source.num_neurons, conn.target.num_neurons)
-        if isinstance(connectivity, OneToOne):
+        if isinstance(connectivity, TiedConnectivity):
+            shape = connectivity.kernel_shape
+        elif isinstance(connectivity, OneToOne):
             array, shape = np.diagonal(array).copy() if array.ndim == 2 else array, shape[:1]
         check_shape(array, shape, f"learnable state {key!r}")
         updates.append((connectivity, array))

@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from ...connectivity import TiedConnectivity
 from .._lookup import check_conn_var_name
 from .._shared_protocol import SharedProtocolMethods
 
@@ -80,8 +81,20 @@ class ProtocolMethods(SharedProtocolMethods):
         self._check_conn_var(connection, name)
 
     def get_conn_var(self, connection: Any, name: str) -> np.ndarray:
-        """Return a live read-only float32 (num_pre, num_post) view of the weights."""
-        return self._check_conn_var(connection, name).readonly_weight
+        """Return a live read-only float32 (num_pre, num_post) view of the weights.
+
+        For convolution and pooling connectivity, which store only their
+        kernel, a fresh dense expansion (absent synapses 0), as the genn
+        backend gives for sparse connectivity; the kernel itself is
+        :meth:`get_weight`.
+        """
+        cst = self._check_conn_var(connection, name)
+        connectivity = connection.connectivity
+        if isinstance(connectivity, TiedConnectivity):
+            dense = connectivity.expand(cst.weight)
+            dense.flags.writeable = False
+            return dense
+        return cst.readonly_weight
 
     # ------------------------------------------------------- learnable state
     def get_learnable_state(self) -> dict[str, np.ndarray]:
