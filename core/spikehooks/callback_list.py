@@ -113,6 +113,10 @@ class CallbackList:
             data=self.data,
             num_batches=num_batches,
             num_epochs=num_epochs,
+            rank=int(params.get("rank", 0)),
+            num_ranks=int(params.get("num_ranks", 1)),
+            communicator=params.get("communicator"),
+            shard=bool(params.get("shard", False)),
         )
         for callback in self.callbacks:
             if isinstance(callback, type):

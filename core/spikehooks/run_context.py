@@ -26,6 +26,17 @@ class RunContext:
         Epochs of this run (1 for inference).
     epoch : int or None
         The current epoch (None for plain inference).
+    rank : int
+        This process's rank in a data-parallel run (0 without a communicator).
+    num_ranks : int
+        Processes in the run (1 without a communicator).
+    communicator : Communicator or None
+        The run's communicator, for callbacks that gather (collective calls
+        only from hooks that every rank runs).
+    shard : bool
+        True when every rank got the full data set and the run splits it
+        (example indices are then global); False when each rank passed its
+        own slice (mlGeNN's way).
     """
 
     mode: str = "test"
@@ -35,6 +46,24 @@ class RunContext:
     num_batches: int | None = None
     num_epochs: int | None = None
     epoch: int | None = None
+    rank: int = 0
+    num_ranks: int = 1
+    communicator: Any = None
+    shard: bool = False
+
+    def global_example_indices(self, indices: Any) -> Any:
+        """Map this rank's example indices to indices into the whole data set.
+
+        With ``shard=True`` (or one rank) they already are.  With each rank
+        passing ``slice(rank, None, num_ranks)`` of the data (mlGeNN's
+        way), local example ``i`` is global example ``i * num_ranks + rank``.
+        """
+        import numpy as np
+
+        local = np.asarray(indices, dtype=np.int64)
+        if self.shard or self.num_ranks == 1:
+            return local
+        return local * self.num_ranks + self.rank
 
 
 __all__ = ["RunContext"]

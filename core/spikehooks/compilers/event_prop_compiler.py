@@ -85,7 +85,8 @@ class EventPropCompiler(Compiler):
     per_timestep_loss : bool
         Must be False (not supported).
     **kwargs
-        Reset switches and GeNN-only flags of :class:`Compiler`.
+        Reset switches, GeNN-only flags and ``communicator`` (data-parallel
+        training; ``batch_size`` is then the global batch) of :class:`Compiler`.
     """
 
     def __init__(self, example_timesteps: int, losses: Any, optimiser: Any = "adam",
@@ -180,8 +181,9 @@ class EventPropCompiler(Compiler):
                 f"got RelativeMeanSquareError, which compares first-spike times. Use "
                 f"'sparse_categorical_crossentropy'."
             )
-        return CompiledTrainingNetwork(network, backend, self, self.example_timesteps, graph,
-                                       pops, loss, self.optimiser)
+        return self._finish(CompiledTrainingNetwork(network, backend, self,
+                                                    self.example_timesteps, graph, pops, loss,
+                                                    self.optimiser))
 
 
 __all__ = ["EventPropCompiler", "default_params"]

@@ -22,7 +22,8 @@ the loss through connection ``c``'s target, ``u = k alpha q_post / tau_m_post
 - b / tau_s`` (exponential; ``k = 1`` with ``scale_i``) or
 ``u = -b / tau_m_post`` (delta).  A spike emitted in step ``n`` reaches the
 targets' ``inSyn`` in step ``n + 1``, so the weight gradient and ``u`` use the
-adjoints of step ``n + 1``: ``dL/dW_c += spikes_pre[n]^T b_c[n + 1]``.
+adjoints of step ``n + 1``: ``dL/dW_c += spikes_pre[n]^T b_c[n + 1]``,
+accumulated per example and summed over the examples in a fixed tree order.
 This is ``-tau_s sum_k lambda_I(t_k)`` of the paper with ``b = -tau_s
 lambda_I``, ``q = -tau_m lambda_V``.
 """
@@ -33,6 +34,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..communicators.tree import tree_sum
 from ._forward import ForwardResult
 from ._graph import Graph
 
@@ -66,7 +68,7 @@ class BackwardResult:
     Attributes
     ----------
     gradients : list of numpy.ndarray of float64, shape (n_pre, n_post)
-        ``+dL/dW`` per connection, summed over the batch (masked for sparse).
+        ``+dL/dW`` per connection, summed over the real examples (masked for sparse).
     clamped : int
         Spikes whose jump denominator was raised to the guard's minimum.
     """
@@ -83,6 +85,7 @@ def backward(
     *,
     reg: list[np.ndarray | None] | None = None,
     min_denominator: float = 1e-3,
+    num_examples: int | None = None,
 ) -> BackwardResult:
     """Sweep the adjoints from the last step to the first and collect weight gradients.
 
@@ -97,6 +100,9 @@ def backward(
         Per layer, added to ``q`` after each spike jump (firing-rate regulariser).
     min_denominator : float
         Jump denominators below this (> 0) are raised to it (counted in ``clamped``).
+    num_examples : int, optional
+        The real examples, rows ``0 .. num_examples - 1`` (default: every
+        row); the rest is padding and left out of the gradient.
 
     Returns
     -------
@@ -109,7 +115,10 @@ def backward(
     reg = reg or [None] * len(layers)
     q = [np.zeros((batch, lay.size)) for lay in layers]
     b = [np.zeros((batch, layers[c.post].size)) for c in conns]
-    grads = [np.zeros(w.shape) for w in weights]
+    # Per-example gradients, summed over examples at the end in the fixed order
+    # of tree_sum, so the batch sum is the same bits however the batch is split
+    # across ranks (see spikehooks.communicators.tree).
+    grads = [np.zeros((batch, *w.shape)) for w in weights]
     w64 = [np.asarray(w, dtype=np.float64) for w in weights]
     any_spikes = [np.asarray(s.reshape(num_steps, -1).any(axis=1)) for s in fwd.spikes]
     clamped = 0
@@ -150,9 +159,9 @@ def backward(
         # Synapse phase: adjoints still hold step n + 1.
         for index, conn in enumerate(conns):
             if conn.pre in fired:
-                rows = np.unique(fired[conn.pre][0])
-                spikes = fwd.spikes[conn.pre][n][rows].T.astype(np.float64)
-                grads[index] += spikes @ b[index][rows]
+                # Each (example, neuron) pair fires at most once per step: no duplicates.
+                rows, cols = fired[conn.pre]
+                grads[index][rows, cols] += b[index][rows]
         jumps = {}
         for li, (rows, cols) in fired.items():
             lay = layers[li]
@@ -209,7 +218,9 @@ def backward(
                 bc[:] = 0.0
             bc += c_in[index] * q[conn.post]
 
+    real = batch if num_examples is None else num_examples
+    totals = [tree_sum(g[:real]) for g in grads]
     for index, conn in enumerate(conns):
         if conn.mask is not None:
-            grads[index] *= conn.mask
-    return BackwardResult(grads, clamped)
+            totals[index] *= conn.mask
+    return BackwardResult(totals, clamped)

@@ -102,7 +102,8 @@ class CompiledTrainingNetwork(CompiledNetwork):
               callbacks: Sequence[Any] = _DEFAULT_CALLBACKS,
               validation_callbacks: Sequence[Any] = _DEFAULT_CALLBACKS,
               validation_split: float = 0.0, validation_x: dict | None = None,
-              validation_y: dict | None = None, resume_from: Any = None) -> tuple:
+              validation_y: dict | None = None, resume_from: Any = None,
+              shard: bool = False) -> tuple:
         """Train with EventProp: per batch forward, backward, then one optimiser step.
 
         Parameters
@@ -128,6 +129,12 @@ class CompiledTrainingNetwork(CompiledNetwork):
         resume_from : object, optional
             Passed to the ``restore(compiled_network, resume_from) -> epoch``
             method of a callback (the checkpoint plugin's ``Checkpoint``).
+            Data-parallel: rank 0 restores and broadcasts the state.
+        shard : bool
+            Data-parallel runs only: True when every rank passes the same
+            full data set, which is shuffled globally and split across ranks
+            (same weights as one process at the global batch size); False
+            (mlGeNN's way) when each rank passes its own slice.
 
         Returns
         -------
@@ -135,6 +142,68 @@ class CompiledTrainingNetwork(CompiledNetwork):
         (metrics, validation_metrics, cb_data, validation_cb_data)
         """
         self._check_loaded("train")
+        prep = self._checked(lambda: self._prepare_training(
+            x, y, num_epochs, start_epoch, resume_from, metrics, validation_split,
+            validation_x, validation_y))
+        prepared, labels, targets, metric_objs, validation, train_indices = prep
+        num_train = len(train_indices)
+        batches = self._plan(train_indices, num_train, shard, "train")
+        if validation:
+            validation["batches"] = self._plan(validation["indices"], len(validation["indices"]),
+                                               shard, "train validation")
+            self._checked(lambda: self._check_batches(validation["prepared"],
+                                                      validation["batches"]))
+        ranks = self._rank_params(shard)
+        # set_params gets the metrics, so a callback can check a monitored name up front,
+        # and `validation`, so a callback watching metrics knows when an epoch is final.
+        cbl = self._checked(lambda: CallbackList(
+            callbacks, mode="train", compiled_network=self, backend=self.backend,
+            num_batches=len(batches), num_epochs=num_epochs, metrics=metric_objs,
+            num_examples=num_train, validation=bool(validation), **ranks))
+        vcbl = None
+        self.validation_metrics = None
+        if validation:
+            self.validation_metrics = validation["metrics"]
+            vcbl = self._checked(lambda: CallbackList(
+                validation_callbacks, mode="validate", compiled_network=self,
+                backend=self.backend, num_batches=len(validation["batches"]),
+                num_epochs=num_epochs, metrics=validation["metrics"],
+                num_examples=len(validation["indices"]), **ranks))
+            validation["callbacks"] = vcbl
+        start_epoch = self._start(cbl, start_epoch, resume_from)
+        self._next_epoch = int(start_epoch)
+        self.stop_training = False
+        self.backend.add_step_observer(self._observe)
+        try:
+            with self._failing_together(), cbl.guard():
+                cbl.on_train_begin()
+                self._decide_stop()
+                for epoch in range(start_epoch, num_epochs):
+                    # A callback may stop training before an epoch starts (e.g. an
+                    # early stop restored from a checkpoint in on_train_begin).
+                    if self.stop_training:
+                        break
+                    cbl.run.epoch = epoch
+                    if vcbl is not None:
+                        vcbl.run.epoch = epoch
+                    finished = self._train_epoch(epoch, train_indices, shuffle, shard, prepared,
+                                                 labels, targets, metric_objs, cbl, validation)
+                    if not finished or self.stop_training:
+                        break
+                cbl.on_train_end(metric_objs)
+                if self.parallel is not None:
+                    # A callback on rank 0 may have set weights (EarlyStopping's restore_best).
+                    self.parallel.broadcast_learnable(self.backend)
+        finally:
+            self.backend.remove_step_observer(self._observe)
+        if vcbl is not None:
+            return metric_objs, self.validation_metrics, cbl.get_data(), vcbl.get_data()
+        return metric_objs, cbl.get_data()
+
+    def _prepare_training(self, x: dict, y: dict, num_epochs: Any, start_epoch: Any,
+                          resume_from: Any, metrics: Any, validation_split: Any,
+                          validation_x: dict | None, validation_y: dict | None) -> tuple:
+        """Check every argument of :meth:`train` before anything runs."""
         for name, value, minimum in (("num_epochs", num_epochs, 1),
                                      ("start_epoch", start_epoch, 0)):
             if (isinstance(value, bool) or not isinstance(value, (int, np.integer))
@@ -163,47 +232,25 @@ class CompiledTrainingNetwork(CompiledNetwork):
         train_indices = np.arange(num_examples - (validation["split"] if validation else 0))
         metric_objs = _data.make_metrics(metrics, outputs)
         targets = _data.prepare_targets(self.network, y, num_examples, metric_objs)
-        num_batches = -(-len(train_indices) // self.batch_size)
-        # set_params gets the metrics, so a callback can check a monitored name up front,
-        # and `validation`, so a callback watching metrics knows when an epoch is final.
-        cbl = CallbackList(callbacks, mode="train", compiled_network=self, backend=self.backend,
-                           num_batches=num_batches, num_epochs=num_epochs, metrics=metric_objs,
-                           num_examples=len(train_indices), validation=bool(validation))
-        vcbl = None
-        self.validation_metrics = None
-        if validation:
-            self.validation_metrics = validation["metrics"]
-            vcbl = CallbackList(validation_callbacks, mode="validate", compiled_network=self,
-                                backend=self.backend, num_batches=len(validation["batches"]),
-                                num_epochs=num_epochs, metrics=validation["metrics"],
-                                num_examples=sum(len(b) for b in validation["batches"]))
-            validation["callbacks"] = vcbl
-        if resume_from is not None:
-            start_epoch = self._restore(cbl, resume_from)
-        self._next_epoch = int(start_epoch)
-        self.stop_training = False
-        self.backend.add_step_observer(self._observe)
-        try:
-            with cbl.guard():
-                cbl.on_train_begin()
-                for epoch in range(start_epoch, num_epochs):
-                    # A callback may stop training before an epoch starts (e.g. an
-                    # early stop restored from a checkpoint in on_train_begin).
-                    if self.stop_training:
-                        break
-                    cbl.run.epoch = epoch
-                    if vcbl is not None:
-                        vcbl.run.epoch = epoch
-                    finished = self._train_epoch(epoch, train_indices, shuffle, prepared, labels,
-                                                 targets, metric_objs, cbl, validation)
-                    if not finished or self.stop_training:
-                        break
-                cbl.on_train_end(metric_objs)
-        finally:
-            self.backend.remove_step_observer(self._observe)
-        if vcbl is not None:
-            return metric_objs, self.validation_metrics, cbl.get_data(), vcbl.get_data()
-        return metric_objs, cbl.get_data()
+        return prepared, labels, targets, metric_objs, validation, train_indices
+
+    def _start(self, cbl: CallbackList, start_epoch: int, resume_from: Any) -> int:
+        """Resume if asked; data-parallel, rank 0 restores and every rank takes its state."""
+        par = self.parallel
+        if par is None:
+            return self._restore(cbl, resume_from) if resume_from is not None else start_epoch
+        resume = resume_from is not None and par.rank == 0
+        start = self._checked(lambda: self._restore(cbl, resume_from) if resume else start_epoch)
+        # Every rank continues from rank 0's weights, optimiser, shuffle state and epoch.
+        state, start = par.decide((self.state_dict(), start) if par.rank == 0 else None)
+        if par.rank != 0:
+            self.load_state_dict(state)
+        return int(start)
+
+    def _decide_stop(self) -> None:
+        """Data-parallel: rank 0's callbacks decide whether training stops, for every rank."""
+        if self.parallel is not None:
+            self.stop_training = bool(self.parallel.decide(self.stop_training))
 
     def _observe(self, t: int) -> None:
         if self._observing:
@@ -221,7 +268,7 @@ class CompiledTrainingNetwork(CompiledNetwork):
             f"(spikehooks-checkpoint) to callbacks."
         )
 
-    def _train_epoch(self, epoch: int, train_indices: np.ndarray, shuffle: bool,
+    def _train_epoch(self, epoch: int, train_indices: np.ndarray, shuffle: bool, shard: bool,
                      prepared: dict, labels: np.ndarray, targets: dict, metric_objs: dict,
                      cbl: CallbackList, validation: dict | None) -> bool:
         """Run one epoch, then its validation; return False when ``stop_training`` cut it short.
@@ -235,9 +282,9 @@ class CompiledTrainingNetwork(CompiledNetwork):
             metric.reset()
         cbl.on_epoch_begin(epoch)
         order = self._rng.permutation(train_indices) if shuffle else train_indices
-        batches = [order[i:i + self.batch_size] for i in range(0, len(order), self.batch_size)]
+        batches = self._plan(order, len(order), shard, "train")
         self._check_batches(prepared, batches)
-        losses = []
+        losses, seen = [], 0
         for batch, indices in enumerate(batches):
             self.start_batch(indices, prepared)
             cbl.on_batch_begin(batch)
@@ -247,12 +294,14 @@ class CompiledTrainingNetwork(CompiledNetwork):
                 self.simulate(cbl)
             finally:
                 self._observing = False
-            losses.append(self._learn(labels[indices]) * len(indices))
-            self.update_metrics(metric_objs, targets, indices)
+            value, count = self._learn(labels, targets, metric_objs, indices)
+            losses.append(value * count)
+            seen += count
             cbl.on_batch_end(batch, metric_objs)
+            self._decide_stop()
             if self.stop_training and batch < len(batches) - 1:
                 return False
-        self.epoch_loss = float(np.sum(losses) / max(len(order), 1))
+        self.epoch_loss = float(np.sum(losses) / max(seen, 1))
         # A checkpoint taken at the end of this epoch must resume at the next one.
         self._next_epoch = epoch + 1
         cbl.on_epoch_end(epoch, metric_objs)
@@ -260,35 +309,83 @@ class CompiledTrainingNetwork(CompiledNetwork):
             with validation["callbacks"].guard():
                 self._validate(validation, validation["callbacks"])
             cbl.on_validation_end(epoch, validation["metrics"])
+        self._decide_stop()
         return True
 
-    def _learn(self, labels: np.ndarray) -> float:
-        """Backward pass and optimiser step for the batch just simulated; return its loss."""
-        compiler, graph = self.compiler, self.graph
+    def _learn(self, labels: np.ndarray, targets: dict, metric_objs: dict,
+               indices: np.ndarray) -> tuple[float, int]:
+        """Backward pass and optimiser step for the batch just simulated; update the metrics.
+
+        Data-parallel, every rank first gathers the batch's readouts and
+        labels of all ranks (so the loss, its drive and the metrics are those
+        of the global batch, bit for bit), then sums its examples' gradients
+        and adds the ranks' sums with one allreduce.
+
+        Returns
+        -------
+        loss : float
+            Mean loss over the (global) batch.
+        count : int
+            Examples in the (global) batch.
+        """
+        compiler, graph, par = self.compiler, self.graph, self.parallel
+        optimiser = self.optimisers[0]
         fwd = self._recorder.result()
-        real = len(labels)
-        real_fwd = ForwardResult(fwd.spikes, fwd.denominators, fwd.readout[:real],
-                                 fwd.event_step[:real])
+        real = len(indices)
+        readout, event, y_batch = fwd.readout[:real], fwd.event_step[:real], labels[indices]
+        counts = self._spike_counts(fwd, real) if compiler.regularised else None
+        offset, total = 0, real
+        if par is None:
+            self.update_metrics(metric_objs, targets, indices)
+        else:
+            part: dict[str, Any] = {
+                "readout": readout, "event": event, "labels": y_batch, "counts": counts,
+                "rank0": {name: getattr(optimiser, name) for name in optimiser.param_names},
+            }
+            metric_readouts = self.get_batch_readouts(list(metric_objs))
+            for i, pop in enumerate(metric_objs):
+                part[f"y{i}"] = targets[pop][indices]
+                part[f"r{i}"] = metric_readouts[pop]
+            joined, offset, sizes = par.exchange(part)
+            total = sum(sizes)
+            readout, event, y_batch, counts = (joined["readout"], joined["event"],
+                                               joined["labels"], joined["counts"])
+            # Schedules decide on rank 0: its hyperparameters hold on every rank.
+            for name, value in joined["rank0"].items():
+                setattr(optimiser, name, value)
+            for i, metric in enumerate(metric_objs.values()):
+                metric.update(joined[f"y{i}"], joined[f"r{i}"])
         value, drive = output_drive(
-            graph.layers[graph.output].readout, real_fwd, labels, self.loss,
+            graph.layers[graph.output].readout,
+            ForwardResult(fwd.spikes, fwd.denominators, readout, event), y_batch, self.loss,
             num_steps=graph.num_steps, dt=graph.dt,
             softmax_temperature=compiler.softmax_temperature, ttfs_alpha=compiler.ttfs_alpha,
         )
-        drive = OutputDrive(*(_pad(a, self.batch_size) for a in
+        drive = OutputDrive(*(_pad(a[offset:offset + real], self.batch_size) for a in
                               (drive.readout_grad, drive.spike_time_grad, drive.final_kick)))
         weights = [self.backend.get_weight(conn) for conn in self._conns]
-        result = backward(graph, weights, fwd, drive, reg=self._regulariser(fwd, real),
-                          min_denominator=compiler.min_jump_denominator)
+        result = backward(graph, weights, fwd, drive, reg=self._regulariser(counts, total, real),
+                          min_denominator=compiler.min_jump_denominator, num_examples=real)
         self.clamped_jumps += result.clamped
+        gradients = result.gradients if par is None else par.reduce_gradients(result.gradients)
         keys = [f"{conn.name}/weight" for conn in self._conns]
-        self.optimisers[0].update(dict(zip(keys, weights, strict=True)),
-                                  dict(zip(keys, result.gradients, strict=True)))
-        return value
+        optimiser.update(dict(zip(keys, weights, strict=True)),
+                         dict(zip(keys, gradients, strict=True)))
+        return value, total
 
-    def _regulariser(self, fwd: Any, real: int) -> list[np.ndarray | None] | None:
-        """mlGeNN's firing-rate regulariser as ``q`` increments per hidden layer."""
+    def _spike_counts(self, fwd: Any, real: int) -> list[np.ndarray]:
+        """Spikes per neuron of every layer over the batch's real examples (int64)."""
+        return [s[:, :real].sum(axis=(0, 1), dtype=np.int64) for s in fwd.spikes]
+
+    def _regulariser(self, counts: list[np.ndarray] | None, total: int,
+                     real: int) -> list[np.ndarray | None] | None:
+        """mlGeNN's firing-rate regulariser as ``q`` increments per hidden layer.
+
+        ``counts`` are spike counts per neuron over the ``total`` examples of
+        the (global) batch; the increments fill this rank's ``real`` rows.
+        """
         compiler, graph = self.compiler, self.graph
-        if not compiler.regularised:
+        if not compiler.regularised or counts is None:
             return None
         out = graph.layers[graph.output]
         scale = {"avg_var": out.tau_m, "first_spike_time": 1.0}.get(
@@ -299,11 +396,10 @@ class CompiledTrainingNetwork(CompiledNetwork):
                 terms.append(None)
                 continue
             upper, lower, nu = compiler.reg_params(pop)
-            counts = fwd.spikes[index][:, :real].sum(axis=(0, 1)).astype(np.float64)
-            excess = counts - real * nu
+            excess = counts[index].astype(np.float64) - total * nu
             strength = np.where(excess > 0, upper, lower)
             term = np.zeros((self.batch_size, lay.size))
-            term[:real] = lay.tau_m * scale * strength * excess / real**2
+            term[:real] = lay.tau_m * scale * strength * excess / total**2
             terms.append(term)
         return terms
 
@@ -335,11 +431,8 @@ class CompiledTrainingNetwork(CompiledNetwork):
             return None
         v_metrics = _data.make_metrics(metrics, _data.check_targets_dict(self.network, v_y))
         v_targets = _data.prepare_targets(self.network, v_y, v_num, v_metrics)
-        batches = [v_indices[i:i + self.batch_size]
-                   for i in range(0, len(v_indices), self.batch_size)]
-        self._check_batches(v_prepared, batches)
         return {"prepared": v_prepared, "targets": v_targets, "metrics": v_metrics,
-                "batches": batches, "split": held}
+                "indices": v_indices, "split": held}
 
     def _validate(self, validation: dict, vcbl: CallbackList) -> None:
         metric_objs = validation["metrics"]
@@ -350,7 +443,7 @@ class CompiledTrainingNetwork(CompiledNetwork):
             self.start_batch(indices, validation["prepared"])
             vcbl.on_batch_begin(batch)
             self.simulate(vcbl)
-            self.update_metrics(metric_objs, validation["targets"], indices)
+            self._update_metrics(metric_objs, validation["targets"], indices)
             vcbl.on_batch_end(batch, metric_objs)
         vcbl.on_test_end(metric_objs)
 
