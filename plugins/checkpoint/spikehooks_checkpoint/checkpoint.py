@@ -56,6 +56,11 @@ class Checkpoint(EpochEndWatcher, Callback):
     callback's hook, so the states saved are those of the end of the epoch.
     ``train(..., resume_from=...)`` calls :meth:`restore`.
 
+    In a data-parallel run only rank 0 writes (the ranks' states are
+    identical; the others wait for it at the end of the epoch), and on
+    resume rank 0 reads the checkpoint and the run gives its state to
+    every rank, so the callback may be given to rank 0 alone.
+
     Parameters
     ----------
     serialiser : Serialiser, str or (str, dict)
@@ -106,12 +111,13 @@ class Checkpoint(EpochEndWatcher, Callback):
         self.best_epoch: int | None = None
         self._compiled_network: Any = None
         self._callbacks: list[Any] = []
+        self._rank = 0
 
     # Save after every other callback has finished the epoch, so their state is final.
     epoch_end_trylast = True
 
     def set_params(self, compiled_network: Any = None, callbacks: Any = (),
-                   metrics: Any = None, validation: bool | None = None,
+                   metrics: Any = None, validation: bool | None = None, rank: int = 0,
                    **kwargs: Any) -> None:
         if self.monitor is not None:
             if metrics is not None:
@@ -119,12 +125,13 @@ class Checkpoint(EpochEndWatcher, Callback):
             check_validation_available(self.monitor, validation)
         self._compiled_network = compiled_network
         self._callbacks = list(callbacks)
+        self._rank = rank
         self.watch_epoch_end(bool(validation))
 
     # --------------------------------------------------------------- saving
     def epoch_complete(self, epoch: int, metrics: Any) -> None:
         """Save the finished epoch (after its validation, when the run validates)."""
-        if epoch % self.epoch_interval:
+        if epoch % self.epoch_interval or self._rank != 0:
             return
         value = None
         if self.monitor is not None:
