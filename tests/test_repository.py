@@ -26,6 +26,10 @@ TYPED_MODULES = [
     "core/spikehooks/_hookcall.py",
     "core/spikehooks/_callback_validation.py",
     "core/spikehooks/backends/protocol.py",
+    "core/spikehooks/communicators/__init__.py",
+    "core/spikehooks/communicators/communicator.py",
+    "core/spikehooks/communicators/mpi.py",
+    "core/spikehooks/communicators/tree.py",
 ]
 
 

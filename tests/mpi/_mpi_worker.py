@@ -115,13 +115,15 @@ def run(opts: argparse.Namespace, communicator: Any = None) -> dict[str, Any]:
         result["v"] = [np.asarray(v) for v in cb_data["v"]]
         return result
     reg = {"reg_lambda_upper": 1e-3, "reg_nu_upper": 2.0} if opts.task == "ce" else {}
-    loss = RelativeMeanSquareError(2.0) if opts.task == "ttfs" else "sparse_categorical_crossentropy"
+    loss: Any = RelativeMeanSquareError(2.0)
+    if opts.task == "ce":
+        loss = "sparse_categorical_crossentropy"
     compiler = EventPropCompiler(STEPS, loss, Adam(0.01), batch_size=opts.batch, dt=DT,
                                  communicator=communicator, **reg)
     compiled = compiler.compile(net)
     callbacks: list[Any] = []
-    if opts.checkpoint and rank == 0:
-        # As in mlGeNN's examples: only rank 0 gets the checkpoint.
+    if opts.checkpoint and (rank == 0 or opts.all_ranks):
+        # As in mlGeNN's examples only rank 0 gets the checkpoint, unless --all-ranks.
         from spikehooks_checkpoint import Checkpoint
 
         callbacks.append(Checkpoint(path=opts.checkpoint))
@@ -155,6 +157,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--slice", action="store_true")
     p.add_argument("--shuffle", action="store_true")
     p.add_argument("--checkpoint", default=None)
+    p.add_argument("--all-ranks", action="store_true", help="callbacks on every rank")
     p.add_argument("--resume", default=None)
     p.add_argument("--stop-at", type=int, default=-1)
     p.add_argument("--fail-at", type=int, default=-1)
