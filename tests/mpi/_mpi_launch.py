@@ -56,14 +56,21 @@ def _launch_args(mpiexec: str) -> list[str]:
     return []
 
 
-def mpirun(num_ranks: int, *worker_args: str, out: Path) -> subprocess.CompletedProcess:
-    """Run the worker on ``num_ranks`` ranks; return the finished process (never hangs)."""
+def mpirun_script(num_ranks: int, script: Path, *args: str,
+                  cwd: Path | None = None) -> subprocess.CompletedProcess:
+    """Run ``python script args`` on ``num_ranks`` ranks; return the finished process."""
     mpiexec = require_mpi()
     env = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1",
                OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", PYTHONUNBUFFERED="1")
-    cmd = [mpiexec, *_launch_args(mpiexec), "-n", str(num_ranks), sys.executable, str(WORKER),
-           *worker_args[:1], str(out), *worker_args[1:]]
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=TIMEOUT_S, env=env)
+    cmd = [mpiexec, *_launch_args(mpiexec), "-n", str(num_ranks), sys.executable, str(script),
+           *args]
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=TIMEOUT_S, env=env,
+                          cwd=cwd)
+
+
+def mpirun(num_ranks: int, *worker_args: str, out: Path) -> subprocess.CompletedProcess:
+    """Run the worker on ``num_ranks`` ranks; return the finished process (never hangs)."""
+    return mpirun_script(num_ranks, WORKER, *worker_args[:1], str(out), *worker_args[1:])
 
 
 def results(out: Path, num_ranks: int) -> list[dict[str, Any]]:

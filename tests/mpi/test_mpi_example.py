@@ -1,0 +1,22 @@
+"""The MPI example script runs under ``mpiexec`` as mlGeNN's MPI examples do."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from _mpi_launch import mpirun_script
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "train_yin_yang_mpi.py"
+
+
+def test_yin_yang_mpi_example_trains_checkpoints_on_rank_0_and_reports_global_accuracy(
+        tmp_path):
+    done = mpirun_script(2, EXAMPLE, "--epochs", "2", "--train-examples", "128",
+                         "--test-examples", "40", "--checkpoints", "ckpt", cwd=tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    summary = json.loads(done.stdout.strip().splitlines()[-1])
+    assert summary["ranks"] == 2
+    # 40 test examples: a global accuracy is a multiple of 1/40.
+    assert round(summary["test_accuracy"] * 40, 9) == int(round(summary["test_accuracy"] * 40))
+    assert sorted(p.name for p in (tmp_path / "ckpt").iterdir()) == ["0", "1"]
