@@ -29,7 +29,7 @@ if __package__ in (None, ""):
 import pluggy
 
 from spikehooks import Callback, CallbackList, hookspecs
-from spikehooks._callback_validation import CallbackPluginManager
+from spikehooks.callbacks._callback_validation import CallbackPluginManager
 
 
 class Tick(Callback):

@@ -10,12 +10,14 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from .callback import Callback
-from .callback_list import CallbackList
+from . import _moved_modules
+from .callbacks import Callback, CallbackList, RunContext
+from .callbacks.hookspecs import HOOK_API_VERSION, hookimpl, hookspec
 from .errors import (
     AmbiguousNameError,
     CallbackError,
     CallbackValidationError,
+    CheckpointError,
     ConfigurationError,
     MissingDependencyError,
     NotCompiledError,
@@ -23,8 +25,9 @@ from .errors import (
     SpikehooksError,
     UnknownNameError,
 )
-from .hookspecs import HOOK_API_VERSION, hookimpl, hookspec
-from .run_context import RunContext
+from .plugins import registry as registry
+
+_moved_modules.install()
 
 __version__ = "0.1.0"
 
@@ -39,7 +42,7 @@ _LAZY = {
     "InferenceCompiler": ".compilers",
     "EventPropCompiler": ".compilers",
     "CompiledNetwork": ".compilers",
-    "BatchProgressBar": ".progress",
+    "BatchProgressBar": ".callbacks",
 }
 
 
@@ -63,6 +66,7 @@ __all__ = [
     "CallbackError",
     "CallbackList",
     "CallbackValidationError",
+    "CheckpointError",
     "ConfigurationError",
     "MissingDependencyError",
     "NotCompiledError",

@@ -7,10 +7,10 @@ from typing import Any
 
 import numpy as np
 
-from . import registry
 from .connectivity import Connectivity
 from .errors import ConfigurationError
 from .neurons import Neuron
+from .plugins import registry
 from .synapses import Synapse
 
 

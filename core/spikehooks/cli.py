@@ -19,9 +19,8 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from . import plugins as global_plugins
-from . import registry
-from .callback import LIFECYCLE_METHODS
+from .callbacks.callback import LIFECYCLE_METHODS
+from .plugins import global_plugins, registry
 
 
 def _hooks_of_object(obj: Any) -> list[str]:

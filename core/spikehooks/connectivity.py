@@ -13,16 +13,14 @@ from typing import Any
 
 import numpy as np
 
+from .checks import integer
 from .errors import ConfigurationError
 from .initializers import Initializer, check_shape, materialise, resolve_value
 
 
 def _check_delay(delay: Any, owner: str) -> int:
-    if isinstance(delay, (bool, np.bool_)) or not isinstance(delay, (int, np.integer)) or delay < 0:
-        raise ConfigurationError(
-            f"{owner} delay must be an int >= 0 (timesteps); got {delay!r}. Pass delay=0."
-        )
-    return int(delay)
+    return integer(delay, owner, "delay", "an int >= 0 (timesteps)", "Pass delay=0.",
+                   lambda v: v >= 0)
 
 
 class Connectivity:

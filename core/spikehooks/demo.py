@@ -35,9 +35,9 @@ from typing import Any
 
 import numpy as np
 
-from . import registry
-from .callback import Callback
+from .callbacks.callback import Callback
 from .errors import ConfigurationError, SpikehooksError, UnknownNameError
+from .plugins import registry
 
 #: Test examples whose spikes and voltages are recorded for the figures.
 RECORDED_EXAMPLES = 4

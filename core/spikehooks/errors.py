@@ -7,6 +7,7 @@ one shape: ``"<object> <param> must be <expected>; got <actual>. <fix>"``.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 
@@ -111,10 +112,28 @@ class NotCompiledError(SpikehooksError, RuntimeError):
     """A compiled network was used outside ``with compiled_net:``."""
 
 
+class CheckpointError(SpikehooksError):
+    """A checkpoint is missing, incomplete or corrupt.
+
+    Raised by serialisers (:mod:`spikehooks.serialisers`, which re-exports it)
+    and the checkpoint plugin.
+
+    Attributes
+    ----------
+    path : pathlib.Path
+        The file (or folder) that was refused.
+    """
+
+    def __init__(self, message: str, *, path: Path):
+        super().__init__(message)
+        self.path = path
+
+
 __all__ = [
     "AmbiguousNameError",
     "CallbackError",
     "CallbackValidationError",
+    "CheckpointError",
     "ConfigurationError",
     "MissingDependencyError",
     "NotCompiledError",

@@ -13,8 +13,8 @@ from typing import Any
 
 import numpy as np
 
-from . import registry
 from .errors import ConfigurationError
+from .plugins import registry
 
 
 class Initializer:

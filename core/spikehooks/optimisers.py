@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from .checks import positive_real
 from .errors import ConfigurationError
 
 
@@ -107,11 +108,7 @@ class Optimiser:
 
 def check_positive(value: Any, owner: str, name: str, example: str) -> None:
     """Refuse a non-number, NaN, inf or a value <= 0 (a negative rate ascends the loss)."""
-    ok = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
-    if not ok or not np.isfinite(value) or value <= 0:
-        raise ConfigurationError(
-            f"{owner} {name} must be a finite number > 0; got {value!r}. Pass {example}."
-        )
+    positive_real(value, owner, name, f"Pass {example}.")
 
 
 class Adam(Optimiser):

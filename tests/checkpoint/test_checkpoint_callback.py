@@ -177,7 +177,7 @@ def test_a_wrong_monitor_fails_at_set_up_when_the_run_passes_its_metrics():
 def test_both_plugins_name_monitors_with_the_core_monitor():
     import spikehooks_checkpoint.checkpoint as checkpoint_module
     import spikehooks_schedules.plateau as plateau_module
-    from spikehooks.monitor import Monitor
+    from spikehooks.callbacks.monitor import Monitor
 
     assert checkpoint_module.Monitor is Monitor
     assert plateau_module.Monitor is Monitor

@@ -7,8 +7,8 @@ import pytest
 
 from spikehooks import InferenceCompiler, InputLayer, Layer, NotCompiledError, SequentialNetwork
 from spikehooks.connectivity import Dense
+from spikehooks.errors import CheckpointError
 from spikehooks.neurons import IntegrateFireInput, LeakyIntegrate
-from spikehooks.serialisers import CheckpointError
 
 WEIGHTS = np.arange(8, dtype=np.float32).reshape(4, 2)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 
 from spikehooks import BatchProgressBar, CallbackList
-from spikehooks.progress import format_metrics
+from spikehooks.callbacks.progress import format_metrics
 
 
 class Metric:

@@ -30,7 +30,7 @@ class Counter(Callback):
 def test_core_registers_its_builtins_through_entry_points():
     info = registry.find("callbacks", "batch_progress_bar")
     assert info.distribution == "spikehooks"
-    assert info.value == "spikehooks.progress:BatchProgressBar"
+    assert info.value == "spikehooks.callbacks.progress:BatchProgressBar"
 
 
 def test_resolving_imports_only_the_entry_point_asked_for(fake_dist):

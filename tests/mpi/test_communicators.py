@@ -8,12 +8,11 @@ from _mpi_worker import NUM_EXAMPLES, data, network
 from hypothesis import given
 from hypothesis import strategies as st
 
-from spikehooks import registry
-from spikehooks.callback_list import CallbackList
+from spikehooks import BatchProgressBar, CallbackList
 from spikehooks.communicators import MPI, Communicator, shard_sizes, tree_sum
 from spikehooks.compilers import EventPropCompiler, InferenceCompiler
 from spikehooks.errors import ConfigurationError
-from spikehooks.progress import BatchProgressBar
+from spikehooks.plugins import registry
 
 
 class OneRank(Communicator):

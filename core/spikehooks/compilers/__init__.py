@@ -7,6 +7,7 @@ so a new compiler is added with one import line.
 from __future__ import annotations
 
 from .compiled_network import CompiledNetwork as CompiledNetwork
+from .compiled_training_network import CompiledTrainingNetwork as CompiledTrainingNetwork
 from .compiler import Compiler as Compiler
 from .event_prop_compiler import EventPropCompiler as EventPropCompiler
 from .inference_compiler import InferenceCompiler as InferenceCompiler

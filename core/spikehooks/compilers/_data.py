@@ -7,9 +7,9 @@ from typing import Any
 
 import numpy as np
 
-from .. import registry
 from ..errors import ConfigurationError
 from ..metrics import Metric
+from ..plugins import registry
 
 
 def _name(obj: Any) -> str:

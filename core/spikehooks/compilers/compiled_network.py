@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from ..callback_list import CallbackList
+from ..callbacks.callback_list import CallbackList
 from ..errors import ConfigurationError, NotCompiledError
 from ..metrics import Metric
 from . import _data

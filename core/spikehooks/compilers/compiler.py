@@ -4,19 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
-
-from .. import registry
+from ..checks import int_at_least, integer, real
 from ..errors import ConfigurationError
+from ..plugins import registry
 
 
 def check_positive_int(value: Any, owner: str, name: str) -> int:
     """Return ``value`` as an int >= 1, or raise :class:`ConfigurationError`."""
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ConfigurationError(
-            f"{owner} {name} must be an int >= 1; got {value!r}. Pass e.g. {name}=32."
-        )
-    return int(value)
+    return int_at_least(value, owner, name, f"Pass e.g. {name}=32.")
 
 
 class Compiler:
@@ -84,21 +79,9 @@ class Compiler:
                     f"pass e.g. batch_size={ranks * max(1, self.batch_size // ranks)}."
                 )
             self.batch_size //= ranks
-        if (
-            isinstance(dt, (bool, np.bool_))
-            or not isinstance(dt, (int, float, np.integer, np.floating))
-            or not np.isfinite(dt)
-            or dt <= 0
-        ):
-            raise ConfigurationError(
-                f"{owner} dt must be a finite number > 0 (ms); got {dt!r}. Pass e.g. dt=1.0."
-            )
-        self.dt = float(dt)
-        if not isinstance(rng_seed, (int, np.integer)) or isinstance(rng_seed, bool):
-            raise ConfigurationError(
-                f"{owner} rng_seed must be an int; got {rng_seed!r}. Pass e.g. rng_seed=0."
-            )
-        self.rng_seed = int(rng_seed)
+        self.dt = real(dt, owner, "dt", "a finite number > 0 (ms)", "Pass e.g. dt=1.0.",
+                       lambda v: v > 0)
+        self.rng_seed = integer(rng_seed, owner, "rng_seed", "an int", "Pass e.g. rng_seed=0.")
         if not reset_time_between_batches:
             raise ConfigurationError(
                 f"{owner} reset_time_between_batches must be True; got False. spikehooks "

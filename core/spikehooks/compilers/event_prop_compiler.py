@@ -10,14 +10,15 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
-
-from .. import registry
+from ..checks import real
 from ..errors import ConfigurationError
 from ..losses import Loss
 from ..neurons import LeakyIntegrate, LeakyIntegrateFire
 from ..optimisers import Optimiser
+from ..plugins import registry
 from ..synapses import Exponential
+from ..training import build_graph
+from .compiled_training_network import CompiledTrainingNetwork
 from .compiler import Compiler, check_positive_int
 
 #: mlGeNN's EventProp defaults for the models (``SequentialNetwork(default_params)``).
@@ -36,15 +37,10 @@ _EXAMPLES = {"ttfs_alpha": 0.01, "softmax_temperature": 0.5, "min_jump_denominat
 
 def _check_float(value: Any, name: str, *, minimum: float | None = None,
                  positive: bool = False) -> float:
-    ok = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
-    if (not ok or not np.isfinite(value) or (positive and value <= 0)
-            or (minimum is not None and value < minimum)):
-        bound = "> 0" if positive else f">= {minimum}" if minimum is not None else "finite"
-        raise ConfigurationError(
-            f"EventPropCompiler {name} must be a number {bound}; got {value!r}. Pass a float, "
-            f"e.g. {name}={_EXAMPLES.get(name, 1.0)!r}."
-        )
-    return float(value)
+    bound = "> 0" if positive else f">= {minimum}" if minimum is not None else "finite"
+    return real(value, "EventPropCompiler", name, f"a number {bound}",
+                f"Pass a float, e.g. {name}={_EXAMPLES.get(name, 1.0)!r}.",
+                lambda v: not (positive and v <= 0) and not (minimum is not None and v < minimum))
 
 
 class EventPropCompiler(Compiler):
@@ -161,8 +157,6 @@ class EventPropCompiler(Compiler):
 
     def compile(self, network: Any) -> Any:
         """Build ``network`` for training; returns a compiled training network."""
-        from ..training._compiled import CompiledTrainingNetwork
-        from ..training._network_graph import build_graph
 
         backend = self.build_backend(network, self.example_timesteps)
         for name in ("add_step_observer", "get_spike_mask", "get_synaptic_input", "get_weight"):

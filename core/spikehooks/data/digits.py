@@ -11,8 +11,8 @@ from typing import NamedTuple
 
 import numpy as np
 
+from ..checks import make_rng, real
 from ..errors import MissingDependencyError
-from ._checks import make_rng, real
 
 #: Features per example: 8x8 pixels, flattened in C order.
 NUM_FEATURES = 64

@@ -17,8 +17,8 @@ from collections.abc import Callable
 import numpy as np
 from numpy.typing import ArrayLike
 
+from ..checks import real
 from ..errors import ConfigurationError
-from ._checks import real
 from .spikes import PreprocessedSpikes
 
 #: Intensity of the brightest input of :func:`linear_latency_encode_data` (8-bit data).

@@ -17,8 +17,8 @@ from typing import NamedTuple
 import numpy as np
 from numpy.typing import ArrayLike
 
+from ..checks import integer
 from ..errors import ConfigurationError
-from ._checks import integer
 
 #: The most spikes one example may hold (``end_spikes`` is int32).
 MAX_SPIKES = np.iinfo(np.int32).max

@@ -16,8 +16,8 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import ArrayLike
 
+from ..checks import integer, make_rng, real
 from ..errors import ConfigurationError
-from ._checks import integer, make_rng, real
 from .spikes import PreprocessedSpikes
 
 #: Names of the classes, indexed by label.

@@ -6,35 +6,25 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from .. import registry
 from .._default_params import NetworkDefaults
+from ..checks import int_at_least, positive_real, real
 from ..errors import ConfigurationError
+from ..plugins import registry
 from ..readouts import Readout
 
 
 def check_number(value: Any, owner: str, name: str, *, positive: bool = False,
                  non_negative: bool = False) -> float:
     """Return ``value`` as a float, or raise :class:`ConfigurationError`."""
-    ok = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(
-        value, (bool, np.bool_)
-    )
-    if (not ok or not np.isfinite(value) or (positive and value <= 0)
-            or (non_negative and value < 0)):
-        expected = ("a finite number > 0" if positive else
-                    "a finite number >= 0" if non_negative else "a finite number")
-        raise ConfigurationError(
-            f"{owner} {name} must be {expected}; got {value!r}. Pass a float, e.g. {name}=1.0."
-        )
-    return float(value)
+    fix = f"Pass a float, e.g. {name}=1.0."
+    if positive or non_negative:
+        return positive_real(value, owner, name, fix, allow_zero=not positive)
+    return real(value, owner, name, "a finite number", fix)
 
 
 def check_count(value: Any, owner: str, name: str) -> int:
     """Return ``value`` as an int >= 1, or raise :class:`ConfigurationError`."""
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ConfigurationError(
-            f"{owner} {name} must be an int >= 1; got {value!r}. Pass e.g. {name}=1."
-        )
-    return int(value)
+    return int_at_least(value, owner, name, f"Pass e.g. {name}=1.")
 
 
 class Neuron(NetworkDefaults):

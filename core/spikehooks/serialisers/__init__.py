@@ -31,9 +31,9 @@ from typing import Any
 
 import numpy as np
 
-from .. import registry
-from ..errors import ConfigurationError, NotCompiledError
-from ._base import CheckpointError, Serialiser, normalise_keys
+from ..errors import CheckpointError, ConfigurationError, NotCompiledError
+from ..plugins import registry
+from ._base import Serialiser, normalise_keys
 from .numpy_serialiser import FORMAT_VERSION, MANIFEST_NAME, NumpySerialiser
 
 

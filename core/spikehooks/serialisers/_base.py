@@ -1,4 +1,4 @@
-"""The serialiser base class, its error, and how keys are normalised."""
+"""The serialiser base class and how keys are normalised."""
 
 from __future__ import annotations
 
@@ -7,21 +7,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from ..errors import ConfigurationError, SpikehooksError
-
-
-class CheckpointError(SpikehooksError):
-    """A checkpoint is missing, incomplete or corrupt.
-
-    Attributes
-    ----------
-    path : pathlib.Path
-        The file (or folder) that was refused.
-    """
-
-    def __init__(self, message: str, *, path: Path):
-        super().__init__(message)
-        self.path = path
+from ..errors import ConfigurationError
 
 
 class Serialiser:

@@ -15,8 +15,8 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import ConfigurationError
-from ._base import CheckpointError, Serialiser, normalise_keys
+from ..errors import CheckpointError, ConfigurationError
+from ._base import Serialiser, normalise_keys
 from ._durable import fsync_dir, makedirs, write_atomic
 from ._tree import TAG, canonical, decode, encode
 

@@ -1,5 +1,35 @@
-"""EventProp training internals: array-level forward and backward passes.
+"""EventProp training's array maths: forward and backward passes over a graph.
 
-Private to :mod:`spikehooks.compilers.event_prop_compiler`; the tests use the
-kernels directly on :class:`~spikehooks.training._graph.Graph` records.
+The training loop itself (epochs, batches, callbacks, validation) is
+:class:`spikehooks.compilers.CompiledTrainingNetwork`; this package holds the
+numerics it calls, on plain :class:`Graph` records and NumPy arrays:
+
+- :func:`build_graph`: a network and its backend -> :class:`Graph`;
+- :func:`forward` / :class:`ForwardRecorder`: the forward pass, computed or
+  recorded from the backend's step observer, as a :class:`ForwardResult`;
+- :func:`output_drive`: the loss and its drive of the adjoint system;
+- :func:`backward`: the adjoint pass, giving the weight gradients.
 """
+
+from ._backward import BackwardResult, OutputDrive, backward
+from ._drive import output_drive
+from ._forward import ForwardResult, forward
+from ._graph import Conn, Graph, Layer, make_conn, make_layer
+from ._network_graph import build_graph
+from ._recorder import ForwardRecorder
+
+__all__ = [
+    "BackwardResult",
+    "Conn",
+    "ForwardRecorder",
+    "ForwardResult",
+    "Graph",
+    "Layer",
+    "OutputDrive",
+    "backward",
+    "build_graph",
+    "forward",
+    "make_conn",
+    "make_layer",
+    "output_drive",
+]

@@ -7,7 +7,7 @@ resume_from="latest")`` continues a run bit for bit.
 
 from __future__ import annotations
 
-from spikehooks.serialisers import CheckpointError
+from spikehooks.errors import CheckpointError
 
 from .checkpoint import Checkpoint, callback_ids
 

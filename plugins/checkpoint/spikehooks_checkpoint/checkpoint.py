@@ -7,8 +7,9 @@ import warnings
 from typing import Any
 
 from spikehooks import Callback, registry
+from spikehooks.callbacks.monitor import EpochEndWatcher, Monitor, check_validation_available
+from spikehooks.checks import integer
 from spikehooks.errors import ConfigurationError
-from spikehooks.monitor import EpochEndWatcher, Monitor, check_validation_available
 from spikehooks.serialisers import CheckpointError, Serialiser
 
 
@@ -88,13 +89,11 @@ class Checkpoint(EpochEndWatcher, Callback):
                                         ("keep_last", keep_last, True)):
             if value is None and allow_none:
                 continue
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ConfigurationError(
-                    f"Checkpoint {name} must be an int >= 1{' or None' * allow_none}; "
-                    f"got {value!r}. Pass e.g. {name}=1"
+            integer(value, "Checkpoint", name, f"an int >= 1{' or None' * allow_none}",
+                    f"Pass e.g. {name}=1"
                     f"{' (save after every epoch)' if name == 'epoch_interval' else ''}"
-                    f"{', or None to keep every checkpoint' if allow_none else ''}."
-                )
+                    f"{', or None to keep every checkpoint' if allow_none else ''}.",
+                    lambda v: v >= 1)
         if save_best_only and monitor is None:
             raise ConfigurationError(
                 "Checkpoint monitor must name a metric when save_best_only=True; got None. "

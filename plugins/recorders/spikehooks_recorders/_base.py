@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from spikehooks.callback import Callback
+from spikehooks.callbacks.callback import Callback
 from spikehooks.errors import ConfigurationError
 
 from ._filters import ExampleFilter

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import numbers
 import os
 import warnings
 from typing import Any
 
 import numpy as np
 
+from spikehooks.checks import int_at_least
 from spikehooks.errors import ConfigurationError
 
 from ._base import Estimate, RecorderBase, pop_name, pop_shape
@@ -60,12 +60,8 @@ class VarRecorder(RecorderBase):
                 f"{self._owner} needs exactly one of var= and genn_var=; got var={var!r}, "
                 f"genn_var={genn_var!r}. Pass e.g. VarRecorder(pop, 'v') or genn_var='VSum'."
             )
-        if (not isinstance(record_every, numbers.Integral) or isinstance(record_every, bool)
-                or record_every < 1):
-            raise ConfigurationError(
-                f"{self._owner} record_every must be an int >= 1; got {record_every!r}. "
-                f"Pass e.g. record_every=10 to keep every 10th timestep."
-            )
+        int_at_least(record_every, self._owner, "record_every",
+                     "Pass e.g. record_every=10 to keep every 10th timestep.")
         self.pop: Any = pop
         self.var: str | None = var
         self.genn_var: str | None = genn_var

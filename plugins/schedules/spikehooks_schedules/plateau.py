@@ -4,7 +4,7 @@ Both check their monitor once per epoch, when its metrics are final: at
 ``on_validation_end`` when train() validates (mlGeNN's order runs the
 validation after ``on_epoch_end``), else at ``on_epoch_end``.  A ``val_``
 monitor reads ``compiled_network.validation_metrics``.  See
-:mod:`spikehooks.monitor` for names.
+:mod:`spikehooks.callbacks.monitor` for names.
 """
 
 from __future__ import annotations
@@ -12,20 +12,16 @@ from __future__ import annotations
 from typing import Any
 
 from spikehooks import Callback
+from spikehooks.callbacks.monitor import EpochEndWatcher, Monitor, check_validation_available
+from spikehooks.checks import int_at_least, positive_real
 from spikehooks.errors import ConfigurationError
-from spikehooks.monitor import EpochEndWatcher, Monitor, check_validation_available
 
 from ._optimisers import optimisers_with
-from .schedules import _positive
 
 
 def _patience(value: Any, owner: str, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise ConfigurationError(
-            f"{owner} patience must be an int >= {minimum}; got {value!r}. Pass e.g. "
-            f"patience={max(minimum, 5)}."
-        )
-    return value
+    return int_at_least(value, owner, "patience", f"Pass e.g. patience={max(minimum, 5)}.",
+                        minimum=minimum)
 
 
 class ReduceOnPlateau(EpochEndWatcher, Callback):
@@ -62,7 +58,8 @@ class ReduceOnPlateau(EpochEndWatcher, Callback):
                  min_delta: float = 0.0, mode: str = "auto", min_value: float = 0.0, *,
                  param: str = "alpha", per_batch: bool = False):
         self.monitor = Monitor(monitor, mode, min_delta, "ReduceOnPlateau")
-        if not 0.0 < _positive(factor, "ReduceOnPlateau", "factor") < 1.0:
+        if not 0.0 < positive_real(factor, "ReduceOnPlateau", "factor",
+                                   "Pass a float, e.g. factor=0.5.") < 1.0:
             raise ConfigurationError(
                 f"ReduceOnPlateau factor must be in (0, 1); got {factor!r}. Pass e.g. "
                 f"factor=0.5 to halve the parameter."
@@ -74,7 +71,8 @@ class ReduceOnPlateau(EpochEndWatcher, Callback):
             )
         self.factor = float(factor)
         self.patience = _patience(patience, "ReduceOnPlateau", 0)
-        self.min_value = _positive(min_value, "ReduceOnPlateau", "min_value", allow_zero=True)
+        self.min_value = positive_real(min_value, "ReduceOnPlateau", "min_value",
+                                       "Pass a float, e.g. min_value=0.0.", allow_zero=True)
         self.param = param
         self.per_batch = per_batch
         self.best: float | None = None

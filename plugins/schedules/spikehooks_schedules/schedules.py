@@ -15,24 +15,19 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from numbers import Real
 from typing import Any
 
 from spikehooks import Callback
+from spikehooks.checks import positive_real
 from spikehooks.errors import ConfigurationError
 
 from ._optimisers import optimisers_with
 
 
 def _positive(value: Any, owner: str, name: str, *, allow_zero: bool = False) -> float:
-    ok = isinstance(value, Real) and not isinstance(value, bool) and math.isfinite(value)
-    if not ok or value < 0 or (value == 0 and not allow_zero):
-        bound = ">= 0" if allow_zero else "> 0"
-        raise ConfigurationError(
-            f"{owner} {name} must be a finite number {bound}; got {value!r}. Pass a float, "
-            f"e.g. {name}={0.0 if allow_zero else 0.5}."
-        )
-    return float(value)
+    return positive_real(value, owner, name,
+                         f"Pass a float, e.g. {name}={0.0 if allow_zero else 0.5}.",
+                         allow_zero=allow_zero)
 
 
 class OptimiserParamSchedule(Callback):

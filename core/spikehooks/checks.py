@@ -1,4 +1,14 @@
-"""Argument checks shared by the data helpers (messages in the house shape)."""
+"""Argument checks shared by the core and the plugin distributions.
+
+Each check returns the value converted (``float`` or ``int``) or raises
+:class:`~spikehooks.errors.ConfigurationError` in the house shape
+``"<where> <name> must be <expected>; got <value>. <fix>"``, so that a bad
+argument fails in the constructor, before a long run starts.
+
+Numbers are Python or NumPy ints and floats; ``bool`` is refused everywhere
+(``True`` is an ``int`` to Python, but a flag passed for a number is a
+mistake).
+"""
 
 from __future__ import annotations
 
@@ -8,7 +18,7 @@ from numbers import Integral, Real
 
 import numpy as np
 
-from ..errors import ConfigurationError
+from .errors import ConfigurationError
 
 
 def real(
@@ -48,6 +58,20 @@ def integer(
     return int(value)
 
 
+def positive_real(
+    value: object, where: str, name: str, fix: str, *, allow_zero: bool = False
+) -> float:
+    """Return ``value`` as a float if it is finite and > 0 (>= 0 with ``allow_zero``)."""
+    if allow_zero:
+        return real(value, where, name, "a finite number >= 0", fix, lambda v: v >= 0)
+    return real(value, where, name, "a finite number > 0", fix, lambda v: v > 0)
+
+
+def int_at_least(value: object, where: str, name: str, fix: str, *, minimum: int = 1) -> int:
+    """Return ``value`` as an int if it is an integer >= ``minimum`` (default 1)."""
+    return integer(value, where, name, f"an int >= {minimum}", fix, lambda v: v >= minimum)
+
+
 def make_rng(seed: object, where: str) -> np.random.Generator:
     """Return ``numpy.random.default_rng(seed)``, with a clear error for a bad seed."""
     try:
@@ -57,3 +81,6 @@ def make_rng(seed: object, where: str) -> np.random.Generator:
             f"{where} seed must be a non-negative integer, a numpy Generator or None; "
             f"got {seed!r}. Pass e.g. seed=0."
         ) from exc
+
+
+__all__ = ["integer", "make_rng", "int_at_least", "positive_real", "real"]

@@ -24,7 +24,7 @@ import math
 import re
 from typing import Any
 
-from .errors import ConfigurationError
+from ..errors import ConfigurationError
 
 _MODES = ("min", "max", "auto")
 

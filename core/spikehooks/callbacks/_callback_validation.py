@@ -14,8 +14,8 @@ from typing import Any
 
 import pluggy
 
+from ..errors import CallbackValidationError
 from .callback import LIFECYCLE_METHODS, Callback
-from .errors import CallbackValidationError
 
 PROJECT = "spikehooks"
 

@@ -26,9 +26,10 @@ from types import ModuleType
 
 import pluggy
 
-from . import hookspecs, registry
-from .callback import LIFECYCLE_METHODS
-from .errors import PluginError
+from ..callbacks import hookspecs
+from ..callbacks.callback import LIFECYCLE_METHODS
+from ..errors import PluginError
+from . import registry
 
 GROUP_KIND = "plugins"
 

@@ -23,7 +23,9 @@ from typing import Any
 
 import pluggy
 
-from . import _hookcall, hookspecs, registry
+from ..errors import CallbackError, CallbackValidationError, ConfigurationError
+from ..plugins import registry
+from . import _hookcall, hookspecs
 from ._callback_validation import (
     PROJECT,
     CallbackPluginManager,
@@ -34,7 +36,6 @@ from ._callback_validation import (
     validation_error,
 )
 from .callback import LIFECYCLE_METHODS
-from .errors import CallbackError, CallbackValidationError, ConfigurationError
 from .run_context import RunContext
 
 
@@ -137,7 +138,7 @@ class CallbackList:
 
         plugins: list[Any] = []
         if global_plugins:
-            from .plugins import load_global_plugins
+            from ..plugins.global_plugins import load_global_plugins
 
             plugins = [p.module for p in load_global_plugins()]
         # Validate every implementation before any set_params has side effects

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from importlib import metadata
 from typing import Any
 
-from .errors import AmbiguousNameError, ConfigurationError, PluginError, UnknownNameError
+from ..errors import AmbiguousNameError, ConfigurationError, PluginError, UnknownNameError
 
 #: The kinds of named objects, each read from the group ``spikehooks.<kind>``.
 KINDS = (

@@ -7,14 +7,12 @@ from typing import Any
 
 import numpy as np
 
-from ..callback_list import CallbackList
-from ..compilers import _data
-from ..compilers.compiled_network import CompiledNetwork
+from ..callbacks.callback_list import CallbackList
+from ..checks import int_at_least, real
 from ..errors import ConfigurationError
-from ._backward import OutputDrive, backward
-from ._drive import output_drive
-from ._forward import ForwardResult
-from ._recorder import ForwardRecorder
+from ..training import ForwardRecorder, ForwardResult, OutputDrive, backward, output_drive
+from . import _data
+from .compiled_network import CompiledNetwork
 
 _DEFAULT_CALLBACKS = ("batch_progress_bar",)
 
@@ -206,12 +204,8 @@ class CompiledTrainingNetwork(CompiledNetwork):
         """Check every argument of :meth:`train` before anything runs."""
         for name, value, minimum in (("num_epochs", num_epochs, 1),
                                      ("start_epoch", start_epoch, 0)):
-            if (isinstance(value, bool) or not isinstance(value, (int, np.integer))
-                    or value < minimum):
-                raise ConfigurationError(
-                    f"train {name} must be an int >= {minimum}; got {value!r}. Pass e.g. "
-                    f"num_epochs=10 (epochs start_epoch .. num_epochs - 1 are trained)."
-                )
+            int_at_least(value, "train", name, "Pass e.g. num_epochs=10 (epochs start_epoch "
+                         ".. num_epochs - 1 are trained).", minimum=minimum)
         if resume_from is None and start_epoch >= num_epochs:
             raise ConfigurationError(
                 f"train start_epoch must be below num_epochs; got start_epoch={start_epoch} "
@@ -411,12 +405,9 @@ class CompiledTrainingNetwork(CompiledNetwork):
                 "train validation_x and validation_y must be given together; got only one. "
                 "Pass both, or use validation_split."
             )
-        if (isinstance(split, bool) or not isinstance(split, (int, float, np.integer, np.floating))
-                or not 0.0 <= float(split) < 1.0):
-            raise ConfigurationError(
-                f"train validation_split must be a number in [0, 1); got {split!r}. Pass the "
-                f"fraction of the data to hold out, e.g. validation_split=0.1."
-            )
+        real(split, "train", "validation_split", "a number in [0, 1)",
+             "Pass the fraction of the data to hold out, e.g. validation_split=0.1.",
+             lambda v: 0.0 <= v < 1.0)
         if validation_x is not None:
             v_prepared, v_num = _data.prepare_inputs(self.network, validation_x)
             v_y, v_indices, held = validation_y, np.arange(v_num), 0
