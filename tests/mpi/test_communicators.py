@@ -128,3 +128,42 @@ def test_run_context_maps_a_ranks_slice_to_global_example_indices():
     np.testing.assert_array_equal(run.global_example_indices([0, 1, 2]), [1, 4, 7])
     shard = CallbackList([], rank=1, num_ranks=3, shard=True).run
     np.testing.assert_array_equal(shard.global_example_indices([0, 5]), [0, 5])
+
+
+def _recursive_tree_sum(parts):
+    if len(parts) == 1:
+        return parts[0].copy()
+    mid = (len(parts) + 1) // 2
+    return _recursive_tree_sum(parts[:mid]) + _recursive_tree_sum(parts[mid:])
+
+
+@given(st.integers(1, 80))
+def test_tree_sum_groups_as_the_recursive_split_at_half(n):
+    rng = np.random.default_rng(n)
+    parts = rng.normal(size=(n, 4)) * 10.0 ** rng.integers(-8, 8, size=(n, 1))
+    before = parts.copy()
+    np.testing.assert_array_equal(tree_sum(parts), _recursive_tree_sum(parts))
+    np.testing.assert_array_equal(parts, before)
+    # Not simply numpy's own (pairwise) sum: the grouping is ours.
+    assert tree_sum(parts).dtype == np.float64
+
+
+def test_backward_in_groups_of_examples_gives_the_same_bits(monkeypatch):
+    from spikehooks.training import _backward
+
+    x, y = data()
+
+    def train():
+        net, inp, _, out = network("ce")
+        compiler = EventPropCompiler(30, "sparse_categorical_crossentropy", "adam",
+                                     batch_size=6, reg_lambda_upper=1e-3, reg_nu_upper=2.0)
+        with compiler.compile(net) as compiled:
+            compiled.train({inp: x}, {out: y}, num_epochs=1, callbacks=[])
+            return compiled.backend.get_learnable_state()
+
+    whole = train()
+    # Room for one example's gradients at a time: every example is its own group.
+    monkeypatch.setattr(_backward, "GRADIENT_BYTES", 1)
+    grouped = train()
+    for key, expected in whole.items():
+        np.testing.assert_array_equal(grouped[key], expected)

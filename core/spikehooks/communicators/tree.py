@@ -19,13 +19,19 @@ def _is_power_of_two(n: int) -> bool:
     return n >= 1 and n & (n - 1) == 0
 
 
-def tree_sum(parts: np.ndarray) -> np.ndarray:
+def tree_sum(parts: np.ndarray, *, overwrite: bool = False) -> np.ndarray:
     """Sum ``parts`` over axis 0 as the balanced tree split at ``ceil(n / 2)``.
+
+    Each node of the tree adds its left subtree's sum and its right
+    subtree's sum: the recursion ``tree_sum(parts[:m]) + tree_sum(parts[m:])``
+    with ``m = ceil(n / 2)``, computed with ``n - 1`` in-place additions.
 
     Parameters
     ----------
     parts : numpy.ndarray, shape (n, ...)
         One entry per example (``n`` may be 0).
+    overwrite : bool
+        Use ``parts`` as scratch space (it is destroyed) instead of a copy.
 
     Returns
     -------
@@ -35,12 +41,19 @@ def tree_sum(parts: np.ndarray) -> np.ndarray:
     n = len(parts)
     if n == 0:
         return np.zeros(parts.shape[1:], parts.dtype)
-    if n == 1:
-        return parts[0].copy()
-    # Level by level, bottom-up, gives the same grouping as the recursive split
-    # only for powers of two; recurse instead (depth log2(n)).
-    mid = (n + 1) // 2
-    return tree_sum(parts[:mid]) + tree_sum(parts[mid:])
+    work = parts if overwrite else parts.copy()
+    _reduce(work, 0, n)
+    return work[0].copy()
+
+
+def _reduce(work: np.ndarray, lo: int, hi: int) -> None:
+    """Leave the tree sum of ``work[lo:hi]`` in ``work[lo]``."""
+    if hi - lo < 2:
+        return
+    mid = lo + (hi - lo + 1) // 2
+    _reduce(work, lo, mid)
+    _reduce(work, mid, hi)
+    np.add(work[lo], work[mid], out=work[lo])
 
 
 def shard_sizes(num_examples: int, num_ranks: int) -> list[int]:

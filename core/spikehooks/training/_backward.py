@@ -77,6 +77,11 @@ class BackwardResult:
     clamped: int
 
 
+#: Most bytes of per-example float64 gradients held at once; larger batches run
+#: the backward pass in several groups of examples (each a subtree of the sum).
+GRADIENT_BYTES = 256 * 2**20
+
+
 def backward(
     graph: Graph,
     weights: list[np.ndarray],
@@ -88,6 +93,13 @@ def backward(
     num_examples: int | None = None,
 ) -> BackwardResult:
     """Sweep the adjoints from the last step to the first and collect weight gradients.
+
+    Every example's gradient is kept on its own (float64) and the batch
+    gradient is their sum in the fixed order of
+    :func:`spikehooks.communicators.tree_sum`, so it is the same bits however
+    a global batch is split across data-parallel ranks.  Examples are
+    independent in this pass, so a batch whose per-example gradients would
+    exceed :data:`GRADIENT_BYTES` runs in groups, each a subtree of that sum.
 
     Parameters
     ----------
@@ -102,11 +114,58 @@ def backward(
         Jump denominators below this (> 0) are raised to it (counted in ``clamped``).
     num_examples : int, optional
         The real examples, rows ``0 .. num_examples - 1`` (default: every
-        row); the rest is padding and left out of the gradient.
+        row); the rest is padding and left out (not computed).
 
     Returns
     -------
     BackwardResult
+    """
+    real = fwd.spikes[0].shape[1] if num_examples is None else num_examples
+    per_example = 8 * sum(int(w.size) for w in weights)
+    group = max(1, GRADIENT_BYTES // max(per_example, 1))
+    clamped = [0]
+
+    def rows(lo: int, hi: int) -> list[np.ndarray]:
+        if hi - lo <= group:
+            part = _rows(fwd, drive, reg, lo, hi)
+            grads, count = _backward_rows(graph, weights, *part, min_denominator)
+            clamped[0] += count
+            return [tree_sum(g, overwrite=True) for g in grads]
+        # The same split as tree_sum: left subtree, right subtree, left + right.
+        mid = lo + (hi - lo + 1) // 2
+        return [a + b for a, b in zip(rows(lo, mid), rows(mid, hi), strict=True)]
+
+    if real == 0:
+        totals = [np.zeros(w.shape) for w in weights]
+    else:
+        totals = rows(0, real)
+    for index, conn in enumerate(graph.conns):
+        if conn.mask is not None:
+            totals[index] *= conn.mask
+    return BackwardResult(totals, clamped[0])
+
+
+def _rows(fwd: ForwardResult, drive: OutputDrive, reg: list[np.ndarray | None] | None,
+          lo: int, hi: int) -> tuple[ForwardResult, OutputDrive, list[np.ndarray | None] | None]:
+    """The rows ``lo .. hi - 1`` of a batch's forward result, drive and regulariser."""
+    part = ForwardResult([s[:, lo:hi] for s in fwd.spikes],
+                         [None if d is None else d[:, lo:hi] for d in fwd.denominators],
+                         fwd.readout[lo:hi], fwd.event_step[lo:hi])
+    part_drive = OutputDrive(drive.readout_grad[lo:hi], drive.spike_time_grad[lo:hi],
+                             drive.final_kick[lo:hi])
+    part_reg = None if reg is None else [None if r is None else r[lo:hi] for r in reg]
+    return part, part_drive, part_reg
+
+
+def _backward_rows(graph: Graph, weights: list[np.ndarray], fwd: ForwardResult,
+                   drive: OutputDrive, reg: list[np.ndarray | None] | None,
+                   min_denominator: float) -> tuple[list[np.ndarray], int]:
+    """The backward pass of every row of ``fwd``: per-example gradients and clamped count.
+
+    Returns
+    -------
+    grads : list of numpy.ndarray of float64, shape (rows, n_pre, n_post)
+    clamped : int
     """
     layers, conns = graph.layers, graph.conns
     num_steps, batch = fwd.spikes[0].shape[:2]
@@ -218,9 +277,4 @@ def backward(
                 bc[:] = 0.0
             bc += c_in[index] * q[conn.post]
 
-    real = batch if num_examples is None else num_examples
-    totals = [tree_sum(g[:real]) for g in grads]
-    for index, conn in enumerate(conns):
-        if conn.mask is not None:
-            totals[index] *= conn.mask
-    return BackwardResult(totals, clamped)
+    return grads, clamped
