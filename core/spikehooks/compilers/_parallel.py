@@ -175,6 +175,46 @@ class DataParallel:
                 joined[key] = np.concatenate([p[key] for p in parts])
         return joined, sum(sizes[:self.rank]), sizes
 
+    def exchange_batch(self, batch: tuple[Any, Any, Any, Any], optimiser: Any,
+                       metrics: dict[Any, Any], targets: dict[Any, np.ndarray],
+                       readouts: dict[Any, np.ndarray]) -> tuple[tuple[Any, ...], int, int]:
+        """The training batch's one allgather: what the loss, regulariser and metrics need.
+
+        Parameters
+        ----------
+        batch : (readout, event_step, labels, spike counts or None)
+            This rank's real examples (the counts summed over them).
+        optimiser : Optimiser
+            Takes rank 0's hyperparameters.
+        metrics, targets, readouts : dict
+            Per output: metric, this rank's targets and readouts; the metrics
+            are updated with every rank's.
+
+        Returns
+        -------
+        joined : tuple
+            ``batch`` over every rank (examples in rank order, counts summed).
+        offset : int
+            Where this rank's examples start in ``joined``.
+        total : int
+            Examples in the global batch.
+        """
+        readout, event, labels, counts = batch
+        part: dict[str, Any] = {
+            "readout": readout, "event": event, "labels": labels, "counts": counts,
+            "rank0": {name: getattr(optimiser, name) for name in optimiser.param_names},
+        }
+        for i, pop in enumerate(metrics):
+            part[f"y{i}"] = targets[pop]
+            part[f"r{i}"] = readouts[pop]
+        joined, offset, sizes = self.exchange(part)
+        for name, value in joined["rank0"].items():
+            setattr(optimiser, name, value)
+        for i, metric in enumerate(metrics.values()):
+            metric.update(joined[f"y{i}"], joined[f"r{i}"])
+        return ((joined["readout"], joined["event"], joined["labels"], joined["counts"]),
+                offset, sum(sizes))
+
     def reduce_gradients(self, gradients: list[np.ndarray]) -> list[np.ndarray]:
         """Sum each rank's partial gradients with one allreduce of one flat float64 vector."""
         flat = np.concatenate([g.ravel() for g in gradients]) if gradients else np.zeros(0)

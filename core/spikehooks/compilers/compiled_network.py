@@ -320,8 +320,10 @@ class CompiledNetwork:
         batches = _data.batches(num_examples, self.batch_size)
         self._check_batches(prepared, batches)
         collected: dict[Any, list[np.ndarray]] = {pop: [] for pop in pops}
+        # Data-parallel, each rank predicts its own data: no collectives.
         cbl = CallbackList(callbacks, mode="test", compiled_network=self, backend=self.backend,
-                           num_batches=len(batches), num_epochs=1, num_examples=num_examples)
+                           num_batches=len(batches), num_epochs=1, num_examples=num_examples,
+                           **self._rank_params(False))
         with cbl.guard():
             cbl.on_test_begin()
             for batch, indices in enumerate(batches):

@@ -332,23 +332,12 @@ class CompiledTrainingNetwork(CompiledNetwork):
         if par is None:
             self.update_metrics(metric_objs, targets, indices)
         else:
-            part: dict[str, Any] = {
-                "readout": readout, "event": event, "labels": y_batch, "counts": counts,
-                "rank0": {name: getattr(optimiser, name) for name in optimiser.param_names},
-            }
-            metric_readouts = self.get_batch_readouts(list(metric_objs))
-            for i, pop in enumerate(metric_objs):
-                part[f"y{i}"] = targets[pop][indices]
-                part[f"r{i}"] = metric_readouts[pop]
-            joined, offset, sizes = par.exchange(part)
-            total = sum(sizes)
-            readout, event, y_batch, counts = (joined["readout"], joined["event"],
-                                               joined["labels"], joined["counts"])
-            # Schedules decide on rank 0: its hyperparameters hold on every rank.
-            for name, value in joined["rank0"].items():
-                setattr(optimiser, name, value)
-            for i, metric in enumerate(metric_objs.values()):
-                metric.update(joined[f"y{i}"], joined[f"r{i}"])
+            # The global batch's readouts, labels and spike counts; metrics updated with
+            # them, and rank 0's optimiser hyperparameters (schedules decide on rank 0).
+            (readout, event, y_batch, counts), offset, total = par.exchange_batch(
+                (readout, event, y_batch, counts), optimiser, metric_objs,
+                {pop: targets[pop][indices] for pop in metric_objs},
+                self.get_batch_readouts(list(metric_objs)))
         value, drive = output_drive(
             graph.layers[graph.output].readout,
             ForwardResult(fwd.spikes, fwd.denominators, readout, event), y_batch, self.loss,
