@@ -167,3 +167,50 @@ def test_backward_in_groups_of_examples_gives_the_same_bits(monkeypatch):
     grouped = train()
     for key, expected in whole.items():
         np.testing.assert_array_equal(grouped[key], expected)
+
+
+THIRD_PARTY = """
+import numpy as np
+
+from spikehooks.communicators import Communicator
+
+
+class Loopback(Communicator):
+    rank = 0
+    num_ranks = 1
+
+    def __init__(self, tag="loop"):
+        self.tag = tag
+
+    def barrier(self):
+        pass
+
+    def broadcast(self, data, root):
+        pass
+
+    def broadcast_object(self, obj, root=0):
+        return obj
+
+    def allreduce(self, array):
+        return np.array(array)
+
+    def allgather(self, obj):
+        return [obj]
+
+    def gather(self, obj, root=0):
+        return [obj]
+"""
+
+
+def test_a_third_party_communicator_is_used_by_its_registered_name(fake_dist):
+    fake_dist("spikehooks-loopback", {"communicators": {"loopback": "sh_loopback:Loopback"}},
+              {"sh_loopback": THIRD_PARTY})
+    net, inp, _, out = network("ce")
+    compiler = InferenceCompiler(30, batch_size=4, communicator=("loopback", {"tag": "x"}))
+    assert type(compiler.communicator).__name__ == "Loopback"
+    assert compiler.communicator.tag == "x"
+    x, y = data()
+    with compiler.compile(net) as compiled:
+        metrics, _ = compiled.evaluate({inp: x}, {out: y}, callbacks=[], shard=True)
+    assert 0.0 <= metrics[out].result <= 1.0
+    assert compiled.parallel.num_ranks == 1
