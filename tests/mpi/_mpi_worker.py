@@ -129,6 +129,11 @@ def run(opts: argparse.Namespace, communicator: Any = None) -> dict[str, Any]:
         callbacks.append(Checkpoint(path=opts.checkpoint))
     if opts.stop_at >= 0 and rank == 0:
         callbacks.append(StopAt(opts.stop_at))
+    if opts.early_stop and rank == 0:
+        from spikehooks_schedules import EarlyStopping
+
+        # On rank 0 only: its decision and its restored best weights hold everywhere.
+        callbacks.append(EarlyStopping("val_accuracy", patience=1, restore_best=True))
     if opts.fail_at >= 0 and rank == opts.fail_on_rank:
         callbacks.append(FailAt(opts.fail_at))
     with compiled:
@@ -160,6 +165,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--all-ranks", action="store_true", help="callbacks on every rank")
     p.add_argument("--resume", default=None)
     p.add_argument("--stop-at", type=int, default=-1)
+    p.add_argument("--early-stop", action="store_true")
     p.add_argument("--fail-at", type=int, default=-1)
     p.add_argument("--fail-on-rank", type=int, default=1)
     p.add_argument("--bad-labels-on-rank", type=int, default=-1)

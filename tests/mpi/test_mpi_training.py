@@ -74,3 +74,17 @@ def test_schedule_and_stop_decided_on_rank_0_hold_on_every_rank(tmp_path):
         assert result["alpha"] == 0.005
         _assert_same_bits({**result, "epoch_loss": reference["epoch_loss"],
                            "val_accuracy": reference["val_accuracy"]}, reference)
+
+
+def test_early_stopping_on_rank_0_restores_its_best_weights_on_every_rank(tmp_path):
+    args = ("--shard", "--shuffle", "--batch", "4", "--epochs", "6", "--early-stop")
+    results = run_ok(2, "train", *args, out=tmp_path)
+    reference = run(options(*args))
+    plain = run(options("--shard", "--shuffle", "--batch", "4", "--epochs", "6"))
+    # It stopped early, or restored weights other than the last ones.
+    assert reference["step"] < plain["step"] or any(
+        not np.array_equal(reference["weights"][k], plain["weights"][k]) for k in plain["weights"])
+    for result in results:
+        for key, expected in reference["weights"].items():
+            np.testing.assert_array_equal(result["weights"][key], expected, err_msg=key)
+        assert result["step"] == reference["step"]
