@@ -4,7 +4,7 @@ The contract the Checkpoint relies on: ``state_dict()`` returns
 ``{"learnable", "optimisers", "rng", "epoch"}`` with ``epoch`` the next epoch
 to train; the data is shuffled with the network's RNG before
 ``on_epoch_begin``; validation runs before the training callbacks'
-``on_epoch_end`` and leaves its metrics in ``validation_metrics``;
+``on_epoch_end`` and leaves its metrics in ``run.validation_metrics``;
 ``resume_from`` calls ``restore`` on the callback offering it, after
 ``set_params``, and training continues from the epoch it returns.
 """
@@ -109,6 +109,7 @@ class FakeTrainingNetwork:
                 metrics = {OUT: self._accuracy(0.0)}
                 cbl.on_batch_end(int(batch), metrics)
             self.validation_metrics = {OUT: self._accuracy(0.2)} if validate else None
+            cbl.run.validation_metrics = self.validation_metrics
             self._next_epoch = epoch + 1
             cbl.on_epoch_end(epoch, metrics)
             if self.stop_training:

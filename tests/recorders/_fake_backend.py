@@ -183,7 +183,9 @@ def run(backend, callbacks, num_examples, mode="test", num_epochs=1, **params):
                 cbl.run.epoch = epoch
                 cbl.on_epoch_begin(epoch)
             for batch in range(num_batches):
-                backend.start_batch(list(range(batch * B, min((batch + 1) * B, num_examples))))
+                indices = list(range(batch * B, min((batch + 1) * B, num_examples)))
+                backend.start_batch(indices)
+                cbl.run.start_batch(np.asarray(indices, dtype=np.int64))
                 cbl.on_batch_begin(batch)
                 for t in range(backend.num_timesteps):
                     cbl.on_timestep_begin(t)

@@ -44,9 +44,9 @@ class Log(Callback):
     def on_test_begin(self):
         self.calls.append(("test_begin",))
 
-    def on_batch_begin(self, batch):
-        self.calls.append(("batch_begin", batch, self.backend.num_examples_in_batch,
-                           self.backend.example_indices.tolist(), self.backend.timestep))
+    def on_batch_begin(self, batch, run):
+        self.calls.append(("batch_begin", batch, run.num_examples_in_batch,
+                           run.example_indices.tolist(), self.backend.timestep))
 
     def on_batch_end(self, batch, metrics):
         self.calls.append(("batch_end", batch, {p.name: m.total for p, m in metrics.items()},

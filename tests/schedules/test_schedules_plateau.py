@@ -17,7 +17,7 @@ def _run_epochs(callback, network, train_values, val_values=None, metric=accurac
     alphas = []
     for epoch, value in enumerate(train_values):
         if val_values is not None:
-            network.validation_metrics = {OUT: metric(val_values[epoch])}
+            cbl.run.validation_metrics = {OUT: metric(val_values[epoch])}
         cbl.on_epoch_end(epoch, {OUT: metric(value)})
         alphas.append(network.optimisers[0].alpha)
         if network.stop_training:

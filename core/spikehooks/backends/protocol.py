@@ -53,10 +53,11 @@ class Backend(Protocol):
         Timesteps simulated so far in the current batch (0 before the first
         step; equals the argument of ``on_timestep_end`` plus one inside it).
     num_examples_in_batch : int
-        Real (non-padding) examples in the current batch, ``<= batch_size``.
-    example_indices : numpy.ndarray of int64, shape (num_examples_in_batch,)
-        Index into the data set (as passed to ``evaluate``/``train``, before
-        any shuffling) of each real example in the current batch.
+        Real (non-padding) examples in the current batch, ``<= batch_size``
+        (set by the compiled network; entries beyond it are padding, left
+        out of what :meth:`get_spikes` returns).  Which data-set examples the
+        batch holds is a fact of the run: ``run.example_indices``
+        (:class:`spikehooks.RunContext`).
     """
 
     name: str
@@ -66,7 +67,6 @@ class Backend(Protocol):
     num_recording_timesteps: int
     timestep: int
     num_examples_in_batch: int
-    example_indices: np.ndarray
 
     # ------------------------------------------------------------------ spikes
     def is_spike_recording_enabled(self, population: Any) -> bool:

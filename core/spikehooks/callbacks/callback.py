@@ -73,7 +73,9 @@ class Callback:
         Called once per ``train``/``evaluate`` with keywords such as
         ``compiled_network``, ``num_batches``, ``num_epochs``, ``data``
         (the ``cb_data`` dictionary), ``mode`` (``"train"``, ``"validate"``
-        or ``"test"``) and ``backend``.  Overrides must accept and ignore
+        or ``"test"``), ``backend`` and ``run`` (the run's
+        :class:`~spikehooks.RunContext`, whose batch and validation facts
+        change during the run).  Overrides must accept and ignore
         unknown keywords with a trailing ``**kwargs``.
         """
 

@@ -154,6 +154,7 @@ class CallbackList:
                     num_batches=num_batches,
                     num_epochs=num_epochs,
                     mode=mode,
+                    run=self.run,
                     callbacks=self.callbacks,
                     **params,
                 )

@@ -123,7 +123,7 @@ def on_validation_end(epoch: int, metrics: dict[Any, Any], run: RunContext) -> N
 
     :param epoch: the epoch just validated.
     :param metrics: the validation metrics of this epoch, keyed by output
-        population (also in ``run.compiled_network.validation_metrics``).
+        population (also in ``run.validation_metrics``).
     :param run: the run's context (mode ``"train"``).
 
     Only called when ``train`` validates (``validation_split`` or
@@ -142,7 +142,7 @@ def on_batch_begin(batch: int, run: RunContext) -> None:
     """Called at the start of every batch, after the network state was reset.
 
     :param batch: the batch number within the epoch (or data set), from 0.
-    :param run: the run's context; ``run.backend.example_indices`` holds the
+    :param run: the run's context; ``run.example_indices`` holds the
         data-set index of every real example in this batch.
     """
 

@@ -12,7 +12,8 @@ A monitor name is ``[val_][<population>/]<metric>``:
 - ``<population>/`` picks one output population by name; without it the name
   must match the metric of exactly one output;
 - ``val_`` reads the metrics of the epoch's validation
-  (``compiled_network.validation_metrics``) instead of the training metrics.
+  (``run.validation_metrics``, handed on by :class:`EpochEndWatcher`)
+  instead of the training metrics.
 
 Examples: ``"accuracy"``, ``"val_accuracy"``, ``"output/accuracy"``,
 ``"val_output/mean_square_error"``.
@@ -81,18 +82,19 @@ class Monitor:
         self.mode = mode
         self.min_delta = float(min_delta)
 
-    def value(self, metrics: Any, compiled_network: Any) -> float:
+    def value(self, metrics: Any, validation_metrics: Any) -> float:
         """Return the monitored value from ``metrics`` or the validation metrics.
 
         Parameters
         ----------
         metrics : dict of Population to Metric
             The training metrics passed to the hook.
-        compiled_network : CompiledNetwork
-            Source of ``validation_metrics`` for ``val_`` names.
+        validation_metrics : dict of Population to Metric, or None
+            The epoch's validation metrics (``run.validation_metrics``), read
+            for ``val_`` names.
         """
         if self.validation:
-            metrics = getattr(compiled_network, "validation_metrics", None)
+            metrics = validation_metrics
             if metrics is None:
                 raise ConfigurationError(
                     f"{self.owner} monitor {self.name!r} needs validation metrics; got none "
@@ -153,8 +155,9 @@ class EpochEndWatcher:
     validation when the run has one, or at ``on_epoch_end`` when it has not.
     Call :meth:`watch_epoch_end` from ``set_params`` with the ``validation``
     keyword the training loop passes; :meth:`epoch_complete` is then called
-    once per epoch with the epoch's training metrics (validation metrics are
-    in ``compiled_network.validation_metrics``).
+    once per epoch with the epoch's training metrics and its validation
+    metrics (those ``on_validation_end`` received, or ``run.validation_metrics``
+    at ``on_epoch_end``; None without validation).
     """
 
     #: Act after every other callback (a checkpoint saves their final state).
@@ -171,22 +174,32 @@ class EpochEndWatcher:
         last: dict[str, Any] = {}
 
         @mark
-        def on_epoch_end(epoch: int, metrics: Any) -> None:
+        def on_epoch_end(epoch: int, metrics: Any, run: Any) -> None:
             last["metrics"] = metrics
             if not validation:
-                self.epoch_complete(epoch, metrics)
+                self.epoch_complete(epoch, metrics, run.validation_metrics)
 
         self.on_epoch_end = on_epoch_end
         if validation:
 
             @mark
             def on_validation_end(epoch: int, metrics: Any) -> None:
-                self.epoch_complete(epoch, last["metrics"])
+                self.epoch_complete(epoch, last["metrics"], metrics)
 
             self.on_validation_end = on_validation_end
 
-    def epoch_complete(self, epoch: int, metrics: Any) -> None:
-        """Act on a finished epoch; ``metrics`` are its training metrics."""
+    def epoch_complete(self, epoch: int, metrics: Any, validation_metrics: Any) -> None:
+        """Act on a finished epoch.
+
+        Parameters
+        ----------
+        epoch : int
+            The epoch just finished.
+        metrics : dict
+            Its training metrics.
+        validation_metrics : dict or None
+            Its validation metrics; None when the run does not validate.
+        """
         raise NotImplementedError
 
 

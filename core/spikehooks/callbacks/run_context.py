@@ -1,9 +1,27 @@
-"""The context of one ``train``/``evaluate`` run, passed to hooks as ``run``."""
+"""The context of one ``train``/``evaluate`` run, passed to hooks as ``run``.
+
+The facts a callback may want about the run live here, written by the loop
+that runs it (:class:`spikehooks.CompiledNetwork` and its training subclass)
+and read by callbacks, instead of being parked on the backend or the compiled
+network and read back from there.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from ..backends.protocol import Backend
+
+
+def _no_examples() -> np.ndarray:
+    # Imported here: ``import spikehooks`` does not load NumPy.
+    import numpy
+
+    return numpy.empty(0, dtype=numpy.int64)
 
 
 @dataclass
@@ -14,9 +32,9 @@ class RunContext:
     ----------
     mode : {"train", "validate", "test"}
         Which loop is running.
-    compiled_network : object or None
+    compiled_network : CompiledNetwork or None
         The compiled network being run.
-    backend : spikehooks.backends.Backend or None
+    backend : Backend or None
         The backend simulating it (the only interface plugins may use).
     data : dict
         The ``cb_data`` dictionary callbacks store their data in.
@@ -26,13 +44,23 @@ class RunContext:
         Epochs of this run (1 for inference).
     epoch : int or None
         The current epoch (None for plain inference).
+    example_indices : numpy.ndarray of int64, shape (num_examples_in_batch,)
+        Index into the data set (as passed to ``evaluate``/``train``, before
+        any shuffling) of each real example of the current batch; set before
+        ``on_batch_begin``.  Empty before the first batch.
+    num_examples_in_batch : int
+        Real (non-padding) examples in the current batch, ``<= batch_size``.
+    validation_metrics : dict or None
+        Output population -> metric of the epoch's validation, during a
+        ``train`` that validates (the same objects ``on_validation_end``
+        receives, complete from that hook on); None otherwise.
     rank : int
-        This process's rank in a data-parallel run (0 without a communicator).
+        This process's rank in a run spread over several processes (0 alone).
     num_ranks : int
-        Processes in the run (1 without a communicator).
+        Processes taking part in the run (1 alone).
     communicator : Communicator or None
-        The run's communicator, for callbacks that gather (collective calls
-        only from hooks that every rank runs).
+        The run's communicator in a data-parallel run, for callbacks that
+        gather (collective calls only from hooks that every rank runs).
     shard : bool
         True when every rank got the full data set and the run splits it
         (example indices are then global); False when each rank passed its
@@ -41,26 +69,34 @@ class RunContext:
 
     mode: str = "test"
     compiled_network: Any = None
-    backend: Any = None
+    backend: Backend | None = None
     data: dict = field(default_factory=dict)
     num_batches: int | None = None
     num_epochs: int | None = None
     epoch: int | None = None
+    example_indices: np.ndarray = field(default_factory=_no_examples)
+    num_examples_in_batch: int = 0
+    validation_metrics: dict | None = None
     rank: int = 0
     num_ranks: int = 1
     communicator: Any = None
     shard: bool = False
 
-    def global_example_indices(self, indices: Any) -> Any:
+    def start_batch(self, example_indices: np.ndarray) -> None:
+        """Record the data-set indices of the batch about to run (int64, 1-D)."""
+        self.example_indices = example_indices
+        self.num_examples_in_batch = len(example_indices)
+
+    def global_example_indices(self, indices: Any) -> np.ndarray:
         """Map this rank's example indices to indices into the whole data set.
 
         With ``shard=True`` (or one rank) they already are.  With each rank
         passing ``slice(rank, None, num_ranks)`` of the data (mlGeNN's
         way), local example ``i`` is global example ``i * num_ranks + rank``.
         """
-        import numpy as np
+        import numpy
 
-        local = np.asarray(indices, dtype=np.int64)
+        local = numpy.asarray(indices, dtype=numpy.int64)
         if self.shard or self.num_ranks == 1:
             return local
         return local * self.num_ranks + self.rank

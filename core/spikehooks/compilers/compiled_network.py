@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from ..callbacks.callback_list import CallbackList
+from ..callbacks.run_context import RunContext
 from ..errors import ConfigurationError, NotCompiledError
 from ..metrics import Metric
 from . import _data
@@ -59,10 +60,12 @@ class CompiledNetwork:
 
     Notes
     -----
-    Training compilers reuse the batch loop's pieces: :meth:`start_batch`
-    (reset, inputs, example indices), :meth:`simulate` (all timesteps, with
-    or without per-step hooks), :meth:`get_batch_readouts` and
-    :meth:`update_metrics`; validation lives in ``compilers._data``.
+    ``evaluate``, ``predict`` and the validation inside ``train`` share one
+    inference loop, :meth:`run_inference`.  Training reuses its pieces:
+    :meth:`start_batch` (reset, inputs, the batch's example indices on the
+    run context), :meth:`simulate` (all timesteps, with or without per-step
+    hooks), :meth:`get_batch_readouts` and :meth:`update_metrics`.  The
+    checks and preparation of user data live in ``compilers._data``.
     """
 
     def __init__(self, network: Any, backend: Any, compiler: Any, num_timesteps: int):
@@ -107,7 +110,6 @@ class CompiledNetwork:
         for pop, data in prepared.items():
             self.backend.set_input(pop, _take(data, indices))
         self.backend.num_examples_in_batch = num
-        self.backend.example_indices = indices
 
     def get_readout(self, outputs: Any) -> Any:
         """Return the readout of one population, or a list for a sequence of them.
@@ -133,16 +135,29 @@ class CompiledNetwork:
         callback_list.on_timestep_end(t)
 
     # ------------------------------------------------ pieces of a batch loop
-    def start_batch(self, indices: np.ndarray, prepared: dict[Any, Any]) -> None:
-        """Reset the backend and load the inputs of the examples ``indices``."""
+    def start_batch(self, indices: np.ndarray, prepared: dict[Any, Any],
+                    run: RunContext | None = None) -> None:
+        """Reset the backend and load the inputs of the examples ``indices``.
+
+        Parameters
+        ----------
+        indices : numpy.ndarray of int64, shape (num_examples_in_batch,)
+            Data-set indices of the batch's examples (at most ``batch_size``).
+        prepared : dict
+            Input population -> the whole prepared data set.
+        run : RunContext, optional
+            The run's context, told the batch's example indices.
+        """
         compiler = self.compiler
         self.backend.reset(reset_vars=compiler.reset_vars_between_batches,
                            reset_in_syn=compiler.reset_in_syn_between_batches)
         # A data-parallel rank may have no examples in a batch: it only joins the collectives.
         for pop, data in prepared.items() if len(indices) else ():
             self.backend.set_input(pop, _take(data, indices))
+        # The backend needs the count to leave padding entries out of what it returns.
         self.backend.num_examples_in_batch = len(indices)
-        self.backend.example_indices = indices
+        if run is not None:
+            run.start_batch(indices)
 
     def simulate(self, cbl: CallbackList) -> None:
         """Run every timestep of the batch; per-step hooks only when someone implements them.
@@ -293,14 +308,7 @@ class CompiledNetwork:
             num_batches=len(batches), num_epochs=1, num_examples=num_examples,
             **self._rank_params(shard)))
         with self._failing_together(), cbl.guard():
-            cbl.on_test_begin()
-            for batch, indices in enumerate(batches):
-                self.start_batch(indices, prepared)
-                cbl.on_batch_begin(batch)
-                self.simulate(cbl)
-                self._update_metrics(metric_objs, targets, indices)
-                cbl.on_batch_end(batch, metric_objs)
-            cbl.on_test_end(metric_objs)
+            self.run_inference(cbl, prepared, batches, metric_objs, targets)
         return metric_objs, cbl.get_data()
 
     def predict(self, x: dict, outputs: Any,
@@ -319,22 +327,56 @@ class CompiledNetwork:
         prepared, num_examples = _data.prepare_inputs(self.network, x)
         batches = _data.batches(num_examples, self.batch_size)
         self._check_batches(prepared, batches)
-        collected: dict[Any, list[np.ndarray]] = {pop: [] for pop in pops}
         # Data-parallel, each rank predicts its own data: no collectives.
         cbl = CallbackList(callbacks, mode="test", compiled_network=self, backend=self.backend,
                            num_batches=len(batches), num_epochs=1, num_examples=num_examples,
                            **self._rank_params(False))
         with cbl.guard():
-            cbl.on_test_begin()
-            for batch, indices in enumerate(batches):
-                self.start_batch(indices, prepared)
-                cbl.on_batch_begin(batch)
-                self.simulate(cbl)
-                for pop, value in self.get_batch_readouts(pops).items():
-                    collected[pop].append(value)
-                cbl.on_batch_end(batch, {})
-            cbl.on_test_end({})
+            collected = self.run_inference(cbl, prepared, batches, outputs=pops)
         return {pop: np.concatenate(parts) for pop, parts in collected.items()}, cbl.get_data()
+
+    def run_inference(self, cbl: CallbackList, prepared: dict[Any, Any],
+                      batches: Sequence[np.ndarray], metrics: dict[Any, Metric] | None = None,
+                      targets: dict[Any, np.ndarray] | None = None,
+                      outputs: Sequence[Any] = ()) -> dict[Any, list[np.ndarray]]:
+        """The inference loop of ``evaluate``, ``predict`` and validation.
+
+        ``on_test_begin``; per batch: reset and load inputs, ``on_batch_begin``,
+        simulate, score and collect, ``on_batch_end``; ``on_test_end``.
+
+        Parameters
+        ----------
+        cbl : CallbackList
+            The run's callbacks (mode ``"test"`` or ``"validate"``).
+        prepared : dict
+            Input population -> the prepared data set.
+        batches : sequence of numpy.ndarray of int64
+            Data-set indices of each batch's examples.
+        metrics, targets : dict, optional
+            Output population -> Metric to update, and -> targets of the
+            whole data set.  Without them the hooks receive ``{}`` as metrics.
+        outputs : sequence of Population
+            Populations whose readouts are collected.
+
+        Returns
+        -------
+        dict
+            Output population -> list of float32 readouts, one array
+            ``(examples in batch, *population.shape)`` per batch.
+        """
+        collected: dict[Any, list[np.ndarray]] = {pop: [] for pop in outputs}
+        cbl.on_test_begin()
+        for batch, indices in enumerate(batches):
+            self.start_batch(indices, prepared, cbl.run)
+            cbl.on_batch_begin(batch)
+            self.simulate(cbl)
+            if metrics is not None and targets is not None:
+                self._update_metrics(metrics, targets, indices)
+            for pop, value in self.get_batch_readouts(outputs).items():
+                collected[pop].append(value)
+            cbl.on_batch_end(batch, {} if metrics is None else metrics)
+        cbl.on_test_end({} if metrics is None else metrics)
+        return collected
 
     def __repr__(self) -> str:
         return (f"{type(self).__name__}(network={self.network!r}, backend={self.backend!r}, "

@@ -162,6 +162,7 @@ class CompiledTrainingNetwork(CompiledNetwork):
         self.validation_metrics = None
         if validation:
             self.validation_metrics = validation["metrics"]
+            cbl.run.validation_metrics = validation["metrics"]
             vcbl = self._checked(lambda: CallbackList(
                 validation_callbacks, mode="validate", compiled_network=self,
                 backend=self.backend, num_batches=len(validation["batches"]),
@@ -280,7 +281,7 @@ class CompiledTrainingNetwork(CompiledNetwork):
         self._check_batches(prepared, batches)
         losses, seen = [], 0
         for batch, indices in enumerate(batches):
-            self.start_batch(indices, prepared)
+            self.start_batch(indices, prepared, cbl.run)
             cbl.on_batch_begin(batch)
             self._recorder.begin()
             self._observing = True
@@ -418,14 +419,8 @@ class CompiledTrainingNetwork(CompiledNetwork):
         metric_objs = validation["metrics"]
         for metric in metric_objs.values():
             metric.reset()
-        vcbl.on_test_begin()
-        for batch, indices in enumerate(validation["batches"]):
-            self.start_batch(indices, validation["prepared"])
-            vcbl.on_batch_begin(batch)
-            self.simulate(vcbl)
-            self._update_metrics(metric_objs, validation["targets"], indices)
-            vcbl.on_batch_end(batch, metric_objs)
-        vcbl.on_test_end(metric_objs)
+        self.run_inference(vcbl, validation["prepared"], validation["batches"], metric_objs,
+                           validation["targets"])
 
 
 def _pad(array: np.ndarray, batch: int) -> np.ndarray:

@@ -128,13 +128,13 @@ class Checkpoint(EpochEndWatcher, Callback):
         self.watch_epoch_end(bool(validation))
 
     # --------------------------------------------------------------- saving
-    def epoch_complete(self, epoch: int, metrics: Any) -> None:
+    def epoch_complete(self, epoch: int, metrics: Any, validation_metrics: Any) -> None:
         """Save the finished epoch (after its validation, when the run validates)."""
         if epoch % self.epoch_interval or self._rank != 0:
             return
         value = None
         if self.monitor is not None:
-            value = self.monitor.value(metrics, self._compiled_network)
+            value = self.monitor.value(metrics, validation_metrics)
             if self.monitor.improved(value, self.best):
                 self.best, self.best_epoch = value, epoch
             elif self.save_best_only:

@@ -203,7 +203,7 @@ class RecorderBase(Callback):
             self._active = False
             return
         self._batch_epoch = epoch
-        indices = np.asarray(self._backend.example_indices, dtype=np.int64)
+        indices = np.asarray(run.example_indices, dtype=np.int64)
         # Filters and recorded indices refer to the whole data set, also when each
         # rank of a data-parallel run passed only its slice.
         to_global = getattr(run, "global_example_indices", None)

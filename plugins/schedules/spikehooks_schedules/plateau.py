@@ -3,7 +3,7 @@
 Both check their monitor once per epoch, when its metrics are final: at
 ``on_validation_end`` when train() validates (mlGeNN's order runs the
 validation after ``on_epoch_end``), else at ``on_epoch_end``.  A ``val_``
-monitor reads ``compiled_network.validation_metrics``.  See
+monitor reads the validation metrics the run hands on (``run.validation_metrics``).  See
 :mod:`spikehooks.callbacks.monitor` for names.
 """
 
@@ -94,8 +94,8 @@ class ReduceOnPlateau(EpochEndWatcher, Callback):
         else:
             self.watch_epoch_end(bool(validation))
 
-    def _check(self, metrics: Any) -> None:
-        value = self.monitor.value(metrics, self._compiled_network)
+    def _check(self, metrics: Any, validation_metrics: Any) -> None:
+        value = self.monitor.value(metrics, validation_metrics)
         if self.monitor.improved(value, self.best):
             self.best, self.wait = value, 0
             return
@@ -106,12 +106,13 @@ class ReduceOnPlateau(EpochEndWatcher, Callback):
                 current = float(getattr(optimiser, self.param))
                 setattr(optimiser, self.param, max(current * self.factor, self.min_value))
 
-    def epoch_complete(self, epoch: int, metrics: Any) -> None:
+    def epoch_complete(self, epoch: int, metrics: Any, validation_metrics: Any) -> None:
         """Check the monitor once the epoch (and its validation) has finished."""
-        self._check(metrics)
+        self._check(metrics, validation_metrics)
 
     def _on_batch_end(self, batch: int, metrics: Any) -> None:
-        self._check(metrics)
+        # per_batch is refused for val_ monitors: no validation metrics mid-epoch.
+        self._check(metrics, None)
 
     def state_dict(self) -> dict[str, Any]:
         """Return the best value seen and the checks waited since."""
@@ -186,9 +187,9 @@ class EarlyStopping(EpochEndWatcher, Callback):
                 "none. Use it in the callbacks of train() inside `with compiled_net:`."
             )
 
-    def epoch_complete(self, epoch: int, metrics: Any) -> None:
+    def epoch_complete(self, epoch: int, metrics: Any, validation_metrics: Any) -> None:
         """Count the epoch; stop training after ``patience`` without improvement."""
-        value = self.monitor.value(metrics, self._compiled_network)
+        value = self.monitor.value(metrics, validation_metrics)
         if self.monitor.improved(value, self.best):
             self.best, self.best_epoch, self.wait = value, epoch, 0
             if self.restore_best:

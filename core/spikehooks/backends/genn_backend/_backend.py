@@ -113,7 +113,6 @@ class GeNNBackend(ProtocolMethods):
         self.num_recording_timesteps = int(num_recording_timesteps or num_timesteps)
         self.timestep = 0
         self.num_examples_in_batch = self.batch_size
-        self.example_indices = np.arange(self.batch_size, dtype=np.int64)
         self.num_recording_pulls = 0
         self._window_start = 0
         self._pulled: dict[Any, tuple[int, np.ndarray]] = {}

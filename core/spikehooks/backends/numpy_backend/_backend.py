@@ -79,7 +79,6 @@ class NumpyBackend(ProtocolMethods):
         self.num_recording_timesteps = int(num_recording_timesteps or num_timesteps)
         self.timestep = 0
         self.num_examples_in_batch = self.batch_size
-        self.example_indices = np.arange(self.batch_size, dtype=np.int64)
         self.num_recording_pulls = 0
         self._rng = np.random.default_rng(rng_seed)
         self._pops: dict[Any, PopulationState] = {}
