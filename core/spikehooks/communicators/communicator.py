@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-import traceback
 from abc import ABC, abstractmethod
 from typing import Any
 
@@ -88,6 +87,8 @@ class Communicator(ABC):
 
     def abort_on_error(self, exc: BaseException) -> None:
         """Report ``exc`` with this rank's number and traceback, then :meth:`abort` the job."""
+        import traceback
+
         text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
         self.abort(
             f"spikehooks: rank {self.rank} of {self.num_ranks} failed with "
