@@ -83,8 +83,10 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
             "none": lambda: [],
             "spikes": lambda: [SpikeRecorder(inp, key="si"), SpikeRecorder(hidden, key="sh")],
             "var": lambda: [VarRecorder(hidden, "v", key="vh")],
-            "stream": lambda: [SpikeRecorder(inp, key="si", to=folder / "si"),
-                               SpikeRecorder(hidden, key="sh", to=folder / "sh")],
+            # Each round is a new run replacing the previous round's recordings.
+            "stream": lambda: [SpikeRecorder(inp, key="si", to=folder / "si", overwrite=True),
+                               SpikeRecorder(hidden, key="sh", to=folder / "sh",
+                                             overwrite=True)],
         }
         samples: dict[str, list[float]] = {name: [] for name in configs}
         wall: dict[str, list[float]] = {name: [] for name in configs}

@@ -28,7 +28,9 @@ def test_demo_writes_figures_checkpoints_and_summary(digits_demo):
     for name in ("raster.png", "voltage.png", "accuracy.png"):
         data = (out / name).read_bytes()
         assert data.startswith(PNG_MAGIC) and len(data) > 10_000, name
-    assert sorted(p.name for p in (out / "checkpoints").iterdir()) == ["0", "1", "2"]
+    # One folder per kept checkpoint, beside the file naming the run that owns the folder.
+    assert sorted(p.name for p in (out / "checkpoints").iterdir() if p.is_dir()) == ["0", "1", "2"]
+    assert (out / "checkpoints" / ".spikehooks-owner.json").is_file()
     assert json.loads((out / "summary.json").read_text()) == summary
 
 

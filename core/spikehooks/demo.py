@@ -242,7 +242,8 @@ def run_demo(out: str | Path = "spikehooks-demo", epochs: int | None = None,
 
     named = {
         "batch_progress_bar": {},
-        "checkpoint": {"path": str(out / "checkpoints"), "keep_last": 3},
+        # A demo run replaces the results of an earlier one in the same output folder.
+        "checkpoint": {"path": str(out / "checkpoints"), "keep_last": 3, "overwrite": True},
         "cosine_annealing": {"total_epochs": num_epochs},
     }
     train_callbacks = [_make(name, kwargs) for name, kwargs in named.items()]
@@ -306,7 +307,7 @@ def run_demo(out: str | Path = "spikehooks-demo", epochs: int | None = None,
             "evaluate": [_origin("batch_progress_bar")]
             + [_origin(name) for name, many in recorders.items() for _ in many],
         },
-        "checkpoints": sorted(p.name for p in (out / "checkpoints").iterdir()),
+        "checkpoints": sorted(p.name for p in (out / "checkpoints").iterdir() if p.is_dir()),
         "figures": figures,
         "versions": _versions(),
     }

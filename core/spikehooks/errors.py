@@ -101,6 +101,23 @@ class CallbackError(SpikehooksError):
         self.cb_data = cb_data
 
 
+class FolderError(ConfigurationError):
+    """A folder spikehooks would write is held by another writer or owned by another run.
+
+    Attributes
+    ----------
+    path : pathlib.Path
+        The folder.
+    owner : dict or None
+        Its owner record (``.spikehooks-owner.json``), None when it has none.
+    """
+
+    def __init__(self, message: str, *, path: Any, owner: dict | None = None):
+        super().__init__(message)
+        self.path = path
+        self.owner = owner
+
+
 class MissingDependencyError(SpikehooksError, ImportError):
     """An optional dependency (an extra such as ``plot`` or ``datasets``) is not installed.
 
@@ -129,12 +146,31 @@ class CheckpointError(SpikehooksError):
         self.path = path
 
 
+class CheckpointFormatError(CheckpointError):
+    """A checkpoint was written in a newer format than this spikehooks reads.
+
+    Never skipped like a damaged checkpoint, never overwritten, never deleted:
+    a newer spikehooks wrote it and can still read it.
+
+    Attributes
+    ----------
+    version : int
+        The format version found.
+    """
+
+    def __init__(self, message: str, *, path: Path, version: int):
+        super().__init__(message, path=path)
+        self.version = version
+
+
 __all__ = [
     "AmbiguousNameError",
     "CallbackError",
     "CallbackValidationError",
     "CheckpointError",
+    "CheckpointFormatError",
     "ConfigurationError",
+    "FolderError",
     "MissingDependencyError",
     "NotCompiledError",
     "PluginError",

@@ -30,6 +30,8 @@ class Optimiser:
     """
 
     param_names: tuple[str, ...] = ()
+    #: Names of the per-weight moment arrays the optimiser keeps.
+    slot_names: tuple[str, ...] = ()
 
     def __init__(self) -> None:
         self.step = 0
@@ -78,21 +80,11 @@ class Optimiser:
         Raises
         ------
         ConfigurationError
-            A key is missing or a hyperparameter is unknown.
+            The state does not fit this optimiser (see :meth:`check_state_dict`);
+            nothing was changed.
         """
-        try:
-            params, step, slots = state["params"], state["step"], state["slots"]
-        except KeyError as exc:
-            raise ConfigurationError(
-                f"{type(self).__name__} state must have keys 'params', 'step' and 'slots'; "
-                f"missing {exc}. Pass what state_dict() returned."
-            ) from None
-        unknown = set(params) - set(self.param_names)
-        if unknown:
-            raise ConfigurationError(
-                f"{type(self).__name__} state params must be among {list(self.param_names)}; "
-                f"got {sorted(unknown)}. Load a state saved from the same optimiser class."
-            )
+        self.check_state_dict(state)
+        params, step, slots = state["params"], state["step"], state["slots"]
         for name, value in params.items():
             setattr(self, name, float(value))
         self.step = int(step)
@@ -100,6 +92,51 @@ class Optimiser:
             name: {key: np.array(array, dtype=np.float64) for key, array in arrays.items()}
             for name, arrays in slots.items()
         }
+
+    def check_state_dict(self, state: Mapping[str, Any],
+                         shapes: Mapping[str, tuple[int, ...]] | None = None) -> None:
+        """Refuse a state this optimiser cannot load, changing nothing.
+
+        Parameters
+        ----------
+        state : mapping
+            What :meth:`state_dict` returned.
+        shapes : mapping of str to tuple of int, optional
+            Shape of every weight array; moment arrays must match them.
+
+        Raises
+        ------
+        ConfigurationError
+            A key is missing, the hyperparameters or moment arrays are those
+            of another optimiser class, or a moment array has another shape.
+        """
+        owner = type(self).__name__
+        try:
+            params, slots = state["params"], state["slots"]
+            int(state["step"])
+            other = set(params) ^ set(self.param_names)
+            foreign = set(slots) - set(self.slot_names)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ConfigurationError(
+                f"{owner} state must have keys 'params', 'step' and 'slots' as state_dict() "
+                f"returns them; got {type(exc).__name__}: {exc}. Pass what state_dict() returned."
+            ) from None
+        if other or foreign:
+            raise ConfigurationError(
+                f"{owner} state must hold the hyperparameters {list(self.param_names)} and "
+                f"moments {list(self.slot_names)}; got {sorted(params)} and {sorted(slots)}. "
+                f"Load a state saved with the same optimiser class."
+            )
+        for name, arrays in slots.items():
+            for key, array in arrays.items():
+                want = None if shapes is None else shapes.get(key)
+                got = tuple(np.shape(array))
+                if shapes is not None and want != got:
+                    raise ConfigurationError(
+                        f"{owner} state moment {name!r} of {key!r} must have the shape of its "
+                        f"weights, {want}; got {got}. Load a state saved from a network of the "
+                        f"same sizes."
+                    )
 
     def __repr__(self) -> str:
         args = ", ".join(f"{name}={getattr(self, name)!r}" for name in self.param_names)
@@ -129,6 +166,7 @@ class Adam(Optimiser):
     """
 
     param_names = ("alpha", "beta1", "beta2", "epsilon")
+    slot_names = ("m", "v")
 
     def __init__(
         self, alpha: float = 1e-3, beta1: float = 0.9, beta2: float = 0.999, epsilon: float = 1e-8
@@ -172,6 +210,7 @@ class SGD(Optimiser):
     """
 
     param_names = ("alpha", "momentum")
+    slot_names = ("velocity",)
 
     def __init__(self, alpha: float, momentum: float = 0.0):
         super().__init__()

@@ -5,8 +5,9 @@ The contract the Checkpoint relies on: ``state_dict()`` returns
 to train; the data is shuffled with the network's RNG before
 ``on_epoch_begin``; validation runs before the training callbacks'
 ``on_epoch_end`` and leaves its metrics in ``run.validation_metrics``;
-``resume_from`` calls ``restore`` on the callback offering it, after
-``set_params``, and training continues from the epoch it returns.
+``resume_from`` reaches ``set_params`` and then calls ``restore`` on the
+callback offering it, and training continues from the epoch it returns; the
+callback list is closed when the run ends (releasing the folders claimed).
 """
 
 from __future__ import annotations
@@ -90,7 +91,14 @@ class FakeTrainingNetwork:
 
     def train(self, num_epochs, callbacks, resume_from=None, validate=False, num_batches=3):
         cbl = CallbackList(callbacks, mode="train", compiled_network=self, backend=self.backend,
-                           num_batches=num_batches, num_epochs=num_epochs, global_plugins=False)
+                           num_batches=num_batches, num_epochs=num_epochs, global_plugins=False,
+                           resume_from=resume_from)
+        try:
+            return self._train(cbl, num_epochs, resume_from, validate, num_batches)
+        finally:
+            cbl.close()  # as the runtime does: the run's folders are released however it ends
+
+    def _train(self, cbl, num_epochs, resume_from, validate, num_batches):
         start = 0
         if resume_from is not None:
             (checkpoint,) = [c for c in cbl.callbacks if hasattr(c, "restore")]

@@ -176,24 +176,27 @@ def run(backend, callbacks, num_examples, mode="test", num_epochs=1, **params):
     train = mode == "train"
     cbl = CallbackList(callbacks, mode=mode, backend=backend, num_batches=num_batches,
                        num_epochs=num_epochs if train else 1, global_plugins=False, **params)
-    with cbl.guard():
-        (cbl.on_train_begin if train else cbl.on_test_begin)()
-        for epoch in range(num_epochs if train else 1):
-            if train:
-                cbl.run.epoch = epoch
-                cbl.on_epoch_begin(epoch)
-            for batch in range(num_batches):
-                indices = list(range(batch * B, min((batch + 1) * B, num_examples)))
-                backend.start_batch(indices)
-                cbl.run.start_batch(np.asarray(indices, dtype=np.int64))
-                cbl.on_batch_begin(batch)
-                for t in range(backend.num_timesteps):
-                    cbl.on_timestep_begin(t)
-                    backend.step()
-                    cbl.on_timestep_end(t)
-                backend.end_batch(batch)
-                cbl.on_batch_end(batch, {})
-            if train:
-                cbl.on_epoch_end(epoch, {})
-        (cbl.on_train_end if train else cbl.on_test_end)({})
+    try:
+        with cbl.guard():
+            (cbl.on_train_begin if train else cbl.on_test_begin)()
+            for epoch in range(num_epochs if train else 1):
+                if train:
+                    cbl.run.epoch = epoch
+                    cbl.on_epoch_begin(epoch)
+                for batch in range(num_batches):
+                    indices = list(range(batch * B, min((batch + 1) * B, num_examples)))
+                    backend.start_batch(indices)
+                    cbl.run.start_batch(np.asarray(indices, dtype=np.int64))
+                    cbl.on_batch_begin(batch)
+                    for t in range(backend.num_timesteps):
+                        cbl.on_timestep_begin(t)
+                        backend.step()
+                        cbl.on_timestep_end(t)
+                    backend.end_batch(batch)
+                    cbl.on_batch_end(batch, {})
+                if train:
+                    cbl.on_epoch_end(epoch, {})
+            (cbl.on_train_end if train else cbl.on_test_end)({})
+    finally:
+        cbl.close()  # as the runtime does: the run's folders are released however it ends
     return cbl.get_data()

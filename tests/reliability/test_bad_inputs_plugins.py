@@ -162,7 +162,7 @@ def _refused_after_streaming(net, ctx):
         net["compiled"].evaluate({net["input"]: net["x"]}, {net["output"]: net["y"]},
                                  callbacks=[VarRecorder(net["hidden"], "v", key="v",
                                                         to=ctx.tmp_path / "v")])
-    return [VarRecorder(net["hidden"], "v", key="v", to=ctx.tmp_path / "v"),
+    return [VarRecorder(net["hidden"], "v", key="v", to=ctx.tmp_path / "v", overwrite=True),
             SpikeRecorder(net["hidden"], key="s", max_bytes=10)]
 
 

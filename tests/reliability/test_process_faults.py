@@ -2,10 +2,13 @@
 
 A forked child evaluates a small network with a ``SpikeRecorder`` and a
 ``VarRecorder`` streaming to a fresh folder (``to=``), and reports every
-finished batch through a pipe.  The parent kills it after a random delay
-(up to twice the time a child here takes from fork to its third finished
-batch, so kills land in the set-up, inside appends, commits and header
-rewrites), then
+finished batch through a pipe.  The number of rounds is fixed (sized for a
+busy 2-core machine) and nothing asserted depends on how fast it runs: the
+parent waits for the child to report 0 to 3 finished batches, then kills it
+after a random delay of up to twice the time a child here takes per batch
+(so kills land in the set-up, inside appends, commits and header rewrites);
+every tenth round the child instead stops in its first ``on_batch_begin``,
+so some kills certainly land before the first commit.  The parent then
 reads the folder back three ways and compares with an in-memory recording
 of the same run:
 
@@ -40,8 +43,9 @@ from spikehooks_recorders import SpikeRecorder, VarRecorder, open_recording
 
 pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
 
-ROUNDS = 300
-TIME_BUDGET_S = 40.0
+ROUNDS = 120
+GATED_EVERY = 10
+GATE = -1
 NUM_BATCHES = 200
 BATCH_SIZE = 2
 SPIKE_FILES = ("times", "ids", "ends", "examples")
@@ -58,6 +62,18 @@ class ReportBatches(Callback):
         os.write(self.fd, struct.pack("<q", batch))
 
 
+class StopAtFirstBatch(Callback):
+    """Reports ``GATE`` and waits for the SIGKILL as the first batch begins (nothing committed)."""
+
+    def __init__(self, fd: int):
+        self.fd = fd
+
+    def on_batch_begin(self, batch):
+        os.write(self.fd, struct.pack("<q", GATE))
+        while True:
+            signal.pause()
+
+
 def _recorders(net, folder):
     return [SpikeRecorder(net["hidden"], key="spikes", to=None if folder is None else folder / "s"),
             VarRecorder(net["hidden"], "v", key="v", to=None if folder is None else folder / "v")]
@@ -68,7 +84,7 @@ def _evaluate(net, x, y, callbacks):
         return net["compiled"].evaluate({net["input"]: x}, {net["output"]: y}, callbacks=callbacks)
 
 
-def _fork_child(net, x, y, folder: Path) -> tuple[int, int]:
+def _fork_child(net, x, y, folder: Path, gated: bool = False) -> tuple[int, int]:
     """Fork a child streaming into ``folder``; return its pid and the read end of its pipe."""
     read, write = os.pipe()
     with warnings.catch_warnings():  # fork in a threaded process: the child only computes
@@ -77,29 +93,50 @@ def _fork_child(net, x, y, folder: Path) -> tuple[int, int]:
     if pid == 0:
         os.close(read)
         try:
-            _evaluate(net, x, y, [*_recorders(net, folder), ReportBatches(write)])
+            gate = [StopAtFirstBatch(write)] if gated else []
+            _evaluate(net, x, y, [*gate, *_recorders(net, folder), ReportBatches(write)])
         finally:
             os._exit(0)
     os.close(write)
     return pid, read
 
 
-def _kill(pid: int, read: int) -> int:
-    """SIGKILL the child; return the number of batches it reported finished."""
+def _read_reports(read: int, count: int) -> list[int]:
+    """Block until the child wrote ``count`` reports; return them."""
+    data = b""
+    while len(data) < 8 * count:
+        chunk = os.read(read, 8 * count - len(data))
+        assert chunk, "the child exited before reporting"
+        data += chunk
+    return [v for (v,) in struct.iter_unpack("<q", data)]
+
+
+def _kill(pid: int, read: int) -> list[int]:
+    """SIGKILL the child; return the reports it wrote that were not read yet."""
     os.kill(pid, signal.SIGKILL)
     os.waitpid(pid, 0)
     done = b""
     while chunk := os.read(read, 4096):
         done += chunk
     os.close(read)
-    return len(done) // 8
+    return [v for (v,) in struct.iter_unpack("<q", done)]
 
 
-def _run_and_kill(net, x, y, folder: Path, delay: float) -> int:
-    """Stream into ``folder`` in a child, SIGKILL it after ``delay`` s; return batches done."""
+def _run_and_kill(net, x, y, folder: Path, wait_for: int, delay: float) -> int:
+    """Stream into ``folder`` in a child; after ``wait_for`` reports and ``delay`` s, SIGKILL it.
+
+    Returns the number of batches the child reported finished.
+    """
     pid, read = _fork_child(net, x, y, folder)
+    early = _read_reports(read, wait_for)
     time.sleep(delay)
-    return _kill(pid, read)
+    return len(early) + len(_kill(pid, read))
+
+
+def _run_and_kill_before_first_commit(net, x, y, folder: Path) -> int:
+    pid, read = _fork_child(net, x, y, folder, gated=True)
+    assert _read_reports(read, 1) == [GATE]
+    return len(_kill(pid, read))
 
 
 def _check_uncommitted(folder: Path, reported: int) -> int:
@@ -180,16 +217,15 @@ def _check_values(folder: Path, reference, reported: int) -> int:
     return entries
 
 
-def _window(net, x, y, folder: Path) -> float:
-    """Seconds from fork to the third finished batch of a child here (disks vary a lot)."""
+def _batch_time(net, x, y, folder: Path) -> float:
+    """Seconds per batch of a child here, from its first to its fourth report (disks vary)."""
     durations = []
     for i in range(3):
-        start = time.perf_counter()
         pid, read = _fork_child(net, x, y, folder / str(i))
-        received = 0
-        while received < 3 * 8:
-            received += len(os.read(read, 3 * 8 - received))
-        durations.append(time.perf_counter() - start)
+        _read_reports(read, 1)
+        start = time.perf_counter()
+        _read_reports(read, 3)
+        durations.append((time.perf_counter() - start) / 3)
         _kill(pid, read)
     return sorted(durations)[1]
 
@@ -201,18 +237,21 @@ def test_sigkill_while_streaming_never_loses_or_garbles_a_finished_batch(tmp_pat
     y = np.arange(len(x)) % 3
     _, reference = _evaluate(net, x, y, _recorders(net, None))
     assert sum(len(t) for t in reference["spikes"][0]) > 0
-    window = _window(net, x, y, tmp_path / "timing")
+    window = 2.0 * _batch_time(net, x, y, tmp_path / "timing")
     moments = random.Random(1234)
     outcomes = {"before_first_commit": 0, "partial": 0}
-    rounds = 0
-    started = time.monotonic()
-    while rounds < ROUNDS and time.monotonic() - started < TIME_BUDGET_S:
-        folder = tmp_path / f"r{rounds}"
-        reported = _run_and_kill(net, x, y, folder, moments.uniform(0.0, 2.0 * window))
-        rounds += 1
+    for round_ in range(ROUNDS):
+        folder = tmp_path / f"r{round_}"
+        if round_ % GATED_EVERY == 0:
+            reported = _run_and_kill_before_first_commit(net, x, y, folder)
+            wait_for = 0
+        else:
+            wait_for = moments.randint(0, 3)
+            reported = _run_and_kill(net, x, y, folder, wait_for, moments.uniform(0.0, window))
         spikes = _check_spikes(folder / "s", reference, reported)
         values = _check_values(folder / "v", reference, reported)
         assert abs(spikes - values) <= BATCH_SIZE
+        assert min(spikes, values) >= wait_for * BATCH_SIZE
         outcomes["partial" if spikes or values else "before_first_commit"] += 1
-    assert rounds >= 100
-    assert outcomes["partial"] >= 20 and outcomes["before_first_commit"] > 0
+    assert outcomes["before_first_commit"] >= ROUNDS // GATED_EVERY
+    assert outcomes["partial"] >= 20

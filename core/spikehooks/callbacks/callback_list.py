@@ -11,7 +11,9 @@ A :class:`CallbackList` is built once per ``train``/``evaluate``.  It
    implementations in the order the user listed the callbacks
    (``tryfirst``/``trylast`` honoured, global plugins after callbacks),
 4. calls ``set_params`` once, then ``set_first`` on the first callback of
-   each ``first_of_type_key``.
+   each ``first_of_type_key``,
+5. holds the folders the callbacks claimed (``spikehooks.folders``) until
+   :meth:`close`, which the runtime calls when the run ends.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from typing import Any
 
 import pluggy
 
+from .. import folders
 from ..errors import CallbackError, CallbackValidationError, ConfigurationError
 from ..plugins import registry
 from . import _hookcall, hookspecs
@@ -145,19 +148,27 @@ class CallbackList:
         # (a recorder may open a file there), then rebuild: set_params may
         # attach hooks as instance attributes.
         self._build_hooks(self.callbacks, plugins)
-        for callback in self.callbacks:
-            if hasattr(callback, "set_params"):
-                callback.set_params(
-                    data=self.data,
-                    compiled_network=compiled_network,
-                    backend=backend,
-                    num_batches=num_batches,
-                    num_epochs=num_epochs,
-                    mode=mode,
-                    run=self.run,
-                    callbacks=self.callbacks,
-                    **params,
-                )
+        # Folders claimed in set_params (spikehooks.folders) are held until close();
+        # a refused run releases what the callbacks before the refusal claimed.
+        self._claims: list[folders.FolderClaim] = []
+        with folders.collect_claims(self._claims):
+            try:
+                for callback in self.callbacks:
+                    if hasattr(callback, "set_params"):
+                        callback.set_params(
+                            data=self.data,
+                            compiled_network=compiled_network,
+                            backend=backend,
+                            num_batches=num_batches,
+                            num_epochs=num_epochs,
+                            mode=mode,
+                            run=self.run,
+                            callbacks=self.callbacks,
+                            **params,
+                        )
+            except BaseException:
+                folders.release_all(self._claims)
+                raise
         self._set_first()
         self._build_hooks(self.callbacks, plugins)
 
@@ -272,6 +283,13 @@ class CallbackList:
             owners[key] = callback
             cb_data[key] = value
         return cb_data
+
+    def close(self) -> None:
+        """Release the folders the callbacks claimed in ``set_params``; idempotent.
+
+        The runtime calls it when the run ends, however it ends.
+        """
+        folders.release_all(self._claims)
 
     # --------------------------------------------------------------- errors
     @contextlib.contextmanager

@@ -307,8 +307,11 @@ class CompiledNetwork:
             callbacks, mode="test", compiled_network=self, backend=self.backend,
             num_batches=len(batches), num_epochs=1, num_examples=num_examples,
             **self._rank_params(shard)))
-        with self._failing_together(), cbl.guard():
-            self.run_inference(cbl, prepared, batches, metric_objs, targets)
+        try:
+            with self._failing_together(), cbl.guard():
+                self.run_inference(cbl, prepared, batches, metric_objs, targets)
+        finally:
+            cbl.close()
         return metric_objs, cbl.get_data()
 
     def predict(self, x: dict, outputs: Any,
@@ -331,8 +334,11 @@ class CompiledNetwork:
         cbl = CallbackList(callbacks, mode="test", compiled_network=self, backend=self.backend,
                            num_batches=len(batches), num_epochs=1, num_examples=num_examples,
                            **self._rank_params(False))
-        with cbl.guard():
-            collected = self.run_inference(cbl, prepared, batches, outputs=pops)
+        try:
+            with cbl.guard():
+                collected = self.run_inference(cbl, prepared, batches, outputs=pops)
+        finally:
+            cbl.close()
         return {pop: np.concatenate(parts) for pop, parts in collected.items()}, cbl.get_data()
 
     def run_inference(self, cbl: CallbackList, prepared: dict[Any, Any],

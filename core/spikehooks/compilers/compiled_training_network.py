@@ -12,6 +12,7 @@ from ..checks import int_at_least, real
 from ..errors import ConfigurationError
 from ..training import ForwardRecorder, ForwardResult, OutputDrive, backward, output_drive
 from . import _data
+from ._training_state import check_training_state
 from .compiled_network import CompiledNetwork
 
 _DEFAULT_CALLBACKS = ("batch_progress_bar",)
@@ -75,19 +76,25 @@ class CompiledTrainingNetwork(CompiledNetwork):
             "epoch": self._next_epoch,
         }
 
+    def check_state_dict(self, state: dict[str, Any]) -> None:
+        """Refuse a training state this network cannot load, changing nothing.
+
+        Checks the keys, that ``learnable`` holds exactly this network's
+        weight arrays with their shapes, that every optimiser state fits its
+        optimiser (class, moments of the weights' shapes), the RNG state's
+        generator and the epoch.
+
+        Raises
+        ------
+        ConfigurationError
+            Naming what does not fit.
+        """
+        check_training_state(state, self.backend.get_learnable_state(), self.optimisers,
+                             self._rng)
+
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        """Restore what :meth:`state_dict` returned."""
-        missing = {"learnable", "optimisers", "rng", "epoch"} - set(state)
-        if missing:
-            raise ConfigurationError(
-                f"training state must have keys learnable, optimisers, rng and epoch; missing "
-                f"{sorted(missing)}. Pass what state_dict() returned."
-            )
-        if len(state["optimisers"]) != len(self.optimisers):
-            raise ConfigurationError(
-                f"training state optimisers must hold {len(self.optimisers)} state(s); got "
-                f"{len(state['optimisers'])}. Load state saved from the same compiler."
-            )
+        """Restore what :meth:`state_dict` returned (all checked before anything changes)."""
+        self.check_state_dict(state)
         self.backend.set_learnable_state(state["learnable"])
         for opt, opt_state in zip(self.optimisers, state["optimisers"], strict=True):
             opt.load_state_dict(opt_state)
@@ -154,22 +161,38 @@ class CompiledTrainingNetwork(CompiledNetwork):
         ranks = self._rank_params(shard)
         # set_params gets the metrics, so a callback can check a monitored name up front,
         # and `validation`, so a callback watching metrics knows when an epoch is final.
+        # resume_from reaches set_params: a callback writing a folder (Checkpoint) may
+        # continue the run owning it instead of refusing it.
         cbl = self._checked(lambda: CallbackList(
             callbacks, mode="train", compiled_network=self, backend=self.backend,
             num_batches=len(batches), num_epochs=num_epochs, metrics=metric_objs,
-            num_examples=num_train, validation=bool(validation), **ranks))
+            num_examples=num_train, validation=bool(validation), resume_from=resume_from,
+            **ranks))
         vcbl = None
-        self.validation_metrics = None
-        if validation:
-            self.validation_metrics = validation["metrics"]
-            cbl.run.validation_metrics = validation["metrics"]
-            vcbl = self._checked(lambda: CallbackList(
-                validation_callbacks, mode="validate", compiled_network=self,
-                backend=self.backend, num_batches=len(validation["batches"]),
-                num_epochs=num_epochs, metrics=validation["metrics"],
-                num_examples=len(validation["indices"]), **ranks))
-            validation["callbacks"] = vcbl
-        start_epoch = self._start(cbl, start_epoch, resume_from)
+        try:
+            self.validation_metrics = None
+            if validation:
+                self.validation_metrics = validation["metrics"]
+                cbl.run.validation_metrics = validation["metrics"]
+                vcbl = self._checked(lambda: CallbackList(
+                    validation_callbacks, mode="validate", compiled_network=self,
+                    backend=self.backend, num_batches=len(validation["batches"]),
+                    num_epochs=num_epochs, metrics=validation["metrics"],
+                    num_examples=len(validation["indices"]), **ranks))
+                validation["callbacks"] = vcbl
+            start_epoch = self._start(cbl, start_epoch, resume_from)
+            return self._run(cbl, vcbl, start_epoch, num_epochs, train_indices, shuffle, shard,
+                             prepared, labels, targets, metric_objs, validation)
+        finally:
+            cbl.close()
+            if vcbl is not None:
+                vcbl.close()
+
+    def _run(self, cbl: CallbackList, vcbl: CallbackList | None, start_epoch: int,
+             num_epochs: int, train_indices: np.ndarray, shuffle: bool, shard: bool,
+             prepared: dict, labels: np.ndarray, targets: dict, metric_objs: dict,
+             validation: dict | None) -> tuple:
+        """The epochs of :meth:`train`, from ``start_epoch``; returns what train returns."""
         self._next_epoch = int(start_epoch)
         self.stop_training = False
         self.backend.add_step_observer(self._observe)

@@ -31,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import CheckpointError, ConfigurationError, NotCompiledError
+from ..errors import CheckpointError, CheckpointFormatError, ConfigurationError, NotCompiledError
 from ..plugins import registry
 from ._base import Serialiser, normalise_keys
 from .numpy_serialiser import FORMAT_VERSION, MANIFEST_NAME, NumpySerialiser
@@ -158,6 +158,7 @@ __all__ = [
     "FORMAT_VERSION",
     "MANIFEST_NAME",
     "CheckpointError",
+    "CheckpointFormatError",
     "NumpySerialiser",
     "Serialiser",
     "load",

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import CheckpointError, ConfigurationError
+from ..errors import CheckpointError, CheckpointFormatError, ConfigurationError
 from ._base import Serialiser, normalise_keys
 from ._durable import fsync_dir, makedirs, write_atomic
 from ._tree import TAG, canonical, decode, encode
@@ -39,6 +39,25 @@ def _npz_bytes(arrays: Mapping[str, np.ndarray]) -> bytes:
             with archive.open(f"{name}.npy", "w", force_zip64=True) as member:
                 np.lib.format.write_array(member, np.asanyarray(array), allow_pickle=False)
     return buffer.getvalue()
+
+
+def _newer_format(manifest: Any) -> int | None:
+    """The version of a manifest written by a newer spikehooks, else None."""
+    if not isinstance(manifest, dict) or manifest.get("format") != _FORMAT:
+        return None
+    version = manifest.get("format_version")
+    if isinstance(version, int) and not isinstance(version, bool) and version > FORMAT_VERSION:
+        return version
+    return None
+
+
+def _newer_format_error(path: Path, version: int, action: str) -> CheckpointFormatError:
+    return CheckpointFormatError(
+        f"checkpoint {path} must be {_FORMAT} version {FORMAT_VERSION} or older to {action}; got "
+        f"version {version}, written by a newer spikehooks. It is left untouched: read it with "
+        f"that spikehooks version, or use another folder.",
+        path=path, version=version,
+    )
 
 
 class NumpySerialiser(Serialiser):
@@ -97,6 +116,7 @@ class NumpySerialiser(Serialiser):
                 groups[group] = (top, arrays)
 
         folder = self.folder(keys)
+        self._refuse_newer(folder, "overwrite it")
         makedirs(folder)
         files: dict[str, Any] = {}
         for group, (top, arrays) in groups.items():
@@ -129,6 +149,17 @@ class NumpySerialiser(Serialiser):
         return folder
 
     @staticmethod
+    def _refuse_newer(folder: Path, action: str) -> None:
+        """Raise CheckpointFormatError when ``folder`` holds a newer-format checkpoint."""
+        try:
+            manifest = json.loads((folder / MANIFEST_NAME).read_bytes())
+        except (OSError, ValueError):
+            return  # none, or damaged: an older spikehooks' concern, replaced as before
+        version = _newer_format(manifest)
+        if version is not None:
+            raise _newer_format_error(folder / MANIFEST_NAME, version, action)
+
+    @staticmethod
     def _remove_stale(folder: Path, keep: set[str]) -> None:
         """Remove data files of older generations and leftovers of killed saves."""
         for entry in folder.iterdir():
@@ -153,6 +184,10 @@ class NumpySerialiser(Serialiser):
             ) from None
         try:
             manifest = json.loads(raw)
+            # A newer format may lay its manifest out differently: say so before parsing on.
+            version = _newer_format(manifest)
+            if version is not None:
+                raise _newer_format_error(path, version, "read it")
             claimed = manifest.pop("manifest_sha256")
         except (ValueError, TypeError, KeyError, AttributeError) as exc:
             raise CheckpointError(
@@ -249,6 +284,7 @@ class NumpySerialiser(Serialiser):
     def delete(self, keys: Any) -> None:
         """Remove the checkpoint under ``keys``: the manifest first, then its files."""
         folder = self.folder(keys)
+        self._refuse_newer(folder, "delete it")
         manifest = folder / MANIFEST_NAME
         with contextlib.suppress(FileNotFoundError):
             manifest.unlink()

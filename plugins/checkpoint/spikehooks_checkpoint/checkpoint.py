@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import os
 import warnings
+from pathlib import Path
 from typing import Any
 
 from spikehooks import Callback, registry
 from spikehooks.callbacks.monitor import EpochEndWatcher, Monitor, check_validation_available
 from spikehooks.checks import integer
 from spikehooks.errors import ConfigurationError
+from spikehooks.folders import FolderClaim, read_owner
 from spikehooks.serialisers import CheckpointError, Serialiser
+
+from . import _resume
 
 
 def callback_ids(callbacks: list[Any]) -> dict[str, Any]:
@@ -79,12 +83,28 @@ class Checkpoint(EpochEndWatcher, Callback):
     save_best_only : bool
         Save only when ``monitor`` improved on every earlier checkpoint.
     keep_last : int, optional
-        Keep only the ``keep_last`` newest checkpoints, deleting older ones.
+        Keep only the ``keep_last`` newest checkpoints of this run, deleting
+        older ones of this run (never another run's).
+    overwrite : bool
+        Start a new run in a folder that holds another run's checkpoints or
+        other files; the other run's checkpoints are deleted once this run
+        saved its first (other files stay).  Without it such a folder is
+        refused before training starts, unless ``train(...,
+        resume_from=...)`` continues the run that owns it.
+
+    Notes
+    -----
+    The folder belongs to one run at a time (``spikehooks.folders``): its
+    identity is in ``path/.spikehooks-owner.json`` and in every checkpoint,
+    and ``path/.spikehooks.lock`` is locked while a run writes there, so a
+    second ``Checkpoint`` on the same folder, in this process or another,
+    is refused in ``set_params``.
     """
 
     def __init__(self, serialiser: Any = "numpy", epoch_interval: int = 1,
                  path: str | os.PathLike[str] = "checkpoints", monitor: str | None = None,
-                 mode: str = "auto", save_best_only: bool = False, keep_last: int | None = None):
+                 mode: str = "auto", save_best_only: bool = False, keep_last: int | None = None,
+                 overwrite: bool = False):
         for name, value, allow_none in (("epoch_interval", epoch_interval, False),
                                         ("keep_last", keep_last, True)):
             if value is None and allow_none:
@@ -99,6 +119,11 @@ class Checkpoint(EpochEndWatcher, Callback):
                 "Checkpoint monitor must name a metric when save_best_only=True; got None. "
                 "Pass e.g. monitor='val_accuracy'."
             )
+        if not isinstance(overwrite, bool):
+            raise ConfigurationError(
+                f"Checkpoint overwrite must be True or False; got {overwrite!r}. Pass "
+                f"overwrite=True to start a new run in a folder holding another run's files."
+            )
         self.serialiser: Serialiser = registry.create("serialisers", serialiser,
                                                       expected=Serialiser)
         self.epoch_interval = epoch_interval
@@ -108,23 +133,49 @@ class Checkpoint(EpochEndWatcher, Callback):
         self.keep_last = keep_last
         self.best: float | None = None
         self.best_epoch: int | None = None
+        self.overwrite = overwrite
         self._compiled_network: Any = None
         self._callbacks: list[Any] = []
         self._rank = 0
+        self._claim = FolderClaim(
+            self._folder(), kind="checkpoints", writer=f"Checkpoint(path={self.path!r})",
+            fixes="Pass resume_from='latest' to continue that run, overwrite=True to start a "
+                  "new run there (its checkpoints are deleted once the new run saved one), or "
+                  "another path=.",
+        )
+        self._replaced: str | None = None
+
+    def _folder(self) -> Path:
+        folder = getattr(self.serialiser, "folder", None)
+        return Path(folder((self.path,))) if callable(folder) else Path(self.path)
+
+    @property
+    def run_id(self) -> str | None:
+        """The identity of the run this callback writes (None before its first run)."""
+        return self._claim.run_id
 
     # Save after every other callback has finished the epoch, so their state is final.
     epoch_end_trylast = True
 
     def set_params(self, compiled_network: Any = None, callbacks: Any = (),
-                   metrics: Any = None, validation: bool | None = None, rank: int = 0,
-                   **kwargs: Any) -> None:
+                   metrics: Any = None, validation: bool | None = None,
+                   resume_from: Any = None, rank: int = 0, **kwargs: Any) -> None:
+        """Check the monitor, then claim the folder (refusing a foreign or busy one).
+
+        In a data-parallel run only rank 0 writes, so only rank 0 claims the folder.
+        """
         if self.monitor is not None:
             if metrics is not None:
                 self.monitor.find(metrics)
             check_validation_available(self.monitor, validation)
+        # A checkpoint of a newer format is never overwritten or deleted: refuse the run.
+        self._rank = rank
+        if rank == 0:
+            _resume.refuse_newer(_resume.survey(self.serialiser, self.path))
+            self._claim.acquire(overwrite=self.overwrite, resume=resume_from is not None)
+            self._replaced = self._claim.replaced_run if self.overwrite else None
         self._compiled_network = compiled_network
         self._callbacks = list(callbacks)
-        self._rank = rank
         self.watch_epoch_end(bool(validation))
 
     # --------------------------------------------------------------- saving
@@ -170,21 +221,40 @@ class Checkpoint(EpochEndWatcher, Callback):
                 "monitor": None if self.monitor is None else self.monitor.name,
                 "value": value,
             },
+            "run": {"id": self._claim.run_id},
         }
+        if self._claim.held:
+            self._claim.mark()
         where = self.serialiser.save((self.path, epoch), state)
+        entries = _resume.survey(self.serialiser, self.path)
+        if self._replaced is not None:
+            # overwrite=True: the replaced run's checkpoints go once this run has one.
+            for entry in entries:
+                if entry.status == "complete" and entry.run != self._claim.run_id:
+                    self.serialiser.delete((self.path, entry.epoch))
+            self._replaced = None
         if self.keep_last is not None:
             for old in self.epochs()[: -self.keep_last]:
                 if old != epoch:
                     self.serialiser.delete((self.path, old))
         return where
 
-    def epochs(self) -> list[int]:
-        """Return the epochs with a checkpoint folder under ``path``, ascending.
+    def _owning_run(self) -> str | None:
+        if self._claim.run_id is not None:
+            return self._claim.run_id
+        owner = read_owner(self._folder())
+        return None if owner is None else owner.get("run_id")
 
-        Includes incomplete ones; :meth:`restore` verifies before using one.
+    def epochs(self) -> list[int]:
+        """Return the epochs with a complete checkpoint of this run under ``path``, ascending.
+
+        This run is the one this callback writes, or before its first run the
+        one owning the folder.  Checkpoints of other runs, never-completed
+        saves (no manifest) and damaged ones are left out.
         """
-        names = self.serialiser.list_keys((self.path,))
-        return sorted(int(n) for n in names if n.isdigit())
+        run = self._owning_run()
+        return [e.epoch for e in _resume.survey(self.serialiser, self.path)
+                if e.status == "complete" and e.run in (run, None)]
 
     def state_dict(self) -> dict[str, Any]:
         """Return the best monitored value and its epoch."""
@@ -196,20 +266,26 @@ class Checkpoint(EpochEndWatcher, Callback):
 
     # ------------------------------------------------------------ restoring
     def restore(self, compiled_network: Any, resume_from: Any = "latest") -> int:
-        """Load a checkpoint into the run; return the epoch to continue from.
+        """Load a checkpoint into the run, all or nothing; return the epoch to continue from.
 
-        Called by ``train(..., resume_from=...)`` after ``set_params``.
+        Called by ``train(..., resume_from=...)`` after ``set_params``.  The
+        checkpoint is verified, then checked against the network (weight
+        names and shapes), its optimiser (class, moment shapes) and the
+        callbacks (each must accept its state) before anything is loaded: a
+        refused checkpoint leaves weights, optimiser and callbacks as they were.
 
         Parameters
         ----------
         compiled_network : CompiledNetwork
             The loaded network being trained.
         resume_from : "latest", int or path
-            ``"latest"``: the newest checkpoint under ``path`` that verifies
-            (a damaged newer one is skipped with a warning naming its file;
-            no checkpoint at all: start at epoch 0).  An int: the checkpoint
-            of that epoch.  Anything else: the keys (for numpy, the folder)
-            of one checkpoint.
+            ``"latest"``: the newest complete checkpoint of the run owning
+            ``path`` that verifies (a damaged newer one is skipped with a
+            warning naming its file; a save that never completed, with no
+            manifest, counts as no checkpoint, with a warning naming it; no
+            checkpoint at all: start at epoch 0).  An int: the checkpoint of
+            that epoch.  Anything else: the keys (for numpy, the folder) of
+            one checkpoint.
 
         Returns
         -------
@@ -218,32 +294,46 @@ class Checkpoint(EpochEndWatcher, Callback):
 
         Raises
         ------
+        CheckpointFormatError
+            ``"latest"`` and a checkpoint under ``path`` was written in a newer
+            format: never skipped, never overwritten.
         CheckpointError
             The asked-for checkpoint (or, for "latest", every one) fails
-            verification.
+            verification or does not fit the run; nothing was loaded.
         """
         self._compiled_network = compiled_network
         if isinstance(resume_from, str) and resume_from == "latest":
-            epochs = self.epochs()
-            if not epochs:
+            entries = _resume.survey(self.serialiser, self.path)
+            _resume.refuse_newer(entries)
+            _resume.warn_incomplete(entries, self.serialiser, self.path)
+            run = self._owning_run()
+            candidates = [e for e in entries if e.status == "damaged"
+                          or (e.status == "complete" and e.run in (run, None))]
+            if not candidates:
                 return 0
-            state = self._load_latest(epochs)
+            epoch, state = self._load_latest(candidates)
+            where = str(self._folder() / str(epoch))
         elif isinstance(resume_from, int) and not isinstance(resume_from, bool):
             state = self.serialiser.load((self.path, resume_from))
+            where = str(self._folder() / str(resume_from))
         else:
             state = self.serialiser.load((resume_from,))
-        return self._apply(compiled_network, state)
+            where = os.fspath(resume_from)
+        # Restored outside a run (no set_params yet): only this callback's own state.
+        stateful = {name: cb for name, cb in callback_ids(self._callbacks or [self]).items()
+                    if _stateful(cb)}
+        return _resume.apply(compiled_network, state, stateful, where)
 
-    def _load_latest(self, epochs: list[int]) -> dict[str, Any]:
+    def _load_latest(self, candidates: list[_resume.Entry]) -> tuple[int, dict[str, Any]]:
         refused = []
-        for epoch in reversed(epochs):
+        for entry in reversed(candidates):
             try:
-                return self.serialiser.load((self.path, epoch))
+                return entry.epoch, self.serialiser.load((self.path, entry.epoch))
             except CheckpointError as exc:
                 refused.append(exc)
                 warnings.warn(
-                    f"Checkpoint skips the checkpoint of epoch {epoch}: {exc} Falling back "
-                    f"to the previous one.",
+                    f"Checkpoint skips the checkpoint of epoch {entry.epoch}: {exc} Falling "
+                    f"back to the previous one.",
                     UserWarning,
                     stacklevel=3,
                 )
@@ -253,39 +343,9 @@ class Checkpoint(EpochEndWatcher, Callback):
             path=refused[0].path,
         )
 
-    def _apply(self, compiled_network: Any, state: dict[str, Any]) -> int:
-        learnable, training = state["learnable"], state.get("training")
-        if training is not None and callable(getattr(compiled_network, "load_state_dict", None)):
-            compiled_network.load_state_dict({**training, "learnable": learnable})
-        else:
-            compiled_network.backend.set_learnable_state(learnable)
-        saved = dict(state.get("callbacks") or {})
-        # Restored outside a run (no set_params yet): only this callback's own state.
-        for name, callback in callback_ids(self._callbacks or [self]).items():
-            if not _stateful(callback):
-                continue
-            if name in saved:
-                callback.load_state_dict(saved.pop(name))
-            else:
-                warnings.warn(
-                    f"Checkpoint has no state for callback {name}; it starts afresh. Resume "
-                    f"with the same callback list to restore every callback.",
-                    UserWarning,
-                    stacklevel=3,
-                )
-        if saved:
-            warnings.warn(
-                f"Checkpoint holds state for callbacks not in this run: {sorted(saved)}; "
-                f"ignored.",
-                UserWarning,
-                stacklevel=3,
-            )
-        # Saved at the end of its epoch: training continues with the next one.
-        return int(state["checkpoint"]["epoch"]) + 1
-
     def __repr__(self) -> str:
         return (f"Checkpoint(serialiser={self.serialiser!r}, epoch_interval="
-                f"{self.epoch_interval!r}, path={self.path!r})")
+                f"{self.epoch_interval!r}, path={self.path!r}, overwrite={self.overwrite!r})")
 
 
 __all__ = ["Checkpoint", "callback_ids"]

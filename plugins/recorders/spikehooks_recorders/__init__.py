@@ -9,7 +9,8 @@ files (see docs/recording.md).
 from __future__ import annotations
 
 from ._gating import BUDGET_ENV, parse_bytes
-from ._streaming import LazyList, SpikeHandle, open_recording
+from ._reading import LazyList, SpikeHandle, open_recording
+from ._streaming import RecordingError
 from .conn_var_recorder import ConnVarRecorder
 from .spike_recorder import BYTES_PER_SPIKE, SpikeRecorder
 from .var_recorder import VarRecorder
@@ -19,6 +20,7 @@ __all__ = [
     "BYTES_PER_SPIKE",
     "ConnVarRecorder",
     "LazyList",
+    "RecordingError",
     "SpikeHandle",
     "SpikeRecorder",
     "VarRecorder",

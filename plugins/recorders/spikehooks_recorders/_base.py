@@ -10,11 +10,12 @@ import numpy as np
 
 from spikehooks.callbacks.callback import Callback
 from spikehooks.errors import ConfigurationError
+from spikehooks.folders import FolderClaim
 
 from ._filters import ExampleFilter
 from ._gather import batch_keys, gather_sorted
 from ._gating import Gate, env_budget, format_bytes, parse_bytes
-from ._streaming import open_recording
+from ._reading import open_recording
 
 
 def pop_name(pop: Any) -> str:
@@ -49,7 +50,8 @@ class RecorderBase(Callback):
     _fix_hint = "record fewer examples (example_filter=...)"
 
     def __init__(self, key: Any, example_filter: Any, epochs: Any, phase: Any,
-                 max_bytes: Any, to: str | os.PathLike | None, gather: bool = False):
+                 max_bytes: Any, to: str | os.PathLike | None, overwrite: bool = False,
+                 gather: bool = False):
         self.key = key
         self._owner = f"{type(self).__name__}(key={key!r})"
         self._examples = ExampleFilter(example_filter, self._owner)
@@ -61,6 +63,17 @@ class RecorderBase(Callback):
                 f"{self._owner} to must name a folder; got the file {self.to!r}. Pass a folder "
                 f"path (created if missing), e.g. to='recordings/spikes'."
             )
+        if not isinstance(overwrite, bool):
+            raise ConfigurationError(
+                f"{self._owner} overwrite must be True or False; got {overwrite!r}. Pass "
+                f"overwrite=True to replace what the to= folder holds."
+            )
+        self.overwrite = overwrite
+        # The to= folder belongs to one run and one writer (spikehooks.folders).
+        self._claim = None if self.to is None else FolderClaim(
+            self.to, kind="recording", writer=self._owner,
+            fixes="Pass overwrite=True to replace it, or another to= folder.",
+        )
         #: Bytes the recorder will hold in memory by the end of the run
         #: (set in ``set_params``; None before, or when the run's size is unknown).
         self.estimated_bytes: int | None = None
@@ -116,6 +129,8 @@ class RecorderBase(Callback):
         self._epoch = None
         self._active = False
         self._writer = None
+        if self._claim is not None:
+            self._claim.acquire(overwrite=self.overwrite)
         self._comm = kwargs.get("communicator") if kwargs.get("num_ranks", 1) > 1 else None
         self._seq = 0
         self._keys = []
@@ -138,8 +153,10 @@ class RecorderBase(Callback):
         Deferred from set_params so that a run refused by a later
         callback's set_params leaves an earlier recording in the folder.
         """
-        if self._writer is None:
+        if self._writer is None or self.to is None:
             return
+        if self._claim is not None and self._claim.held:
+            self._claim.mark()
         self._writer.start()
         if self._data_dict is not None:
             self._data_dict[self.key] = open_recording(self.to)

@@ -1,4 +1,4 @@
-"""Streaming recordings to plain ``.npy`` files, and reading them back lazily.
+"""Streaming recordings to plain ``.npy`` files (the reading side is ``_reading``).
 
 A recording folder holds
 
@@ -6,29 +6,50 @@ A recording folder holds
 - one growing ``.npy`` file per array (``times.npy``, ``ids.npy``, ``ends.npy``,
   ``examples.npy`` for spikes; ``values.npy`` or ``counts.npy`` otherwise),
   each with a fixed-size header so it can be appended to in place;
-- ``state.json``: how many rows of each file belong to complete batches.
+- ``index.npy``: one row per committed batch, int64 ``(arrays, 2)``: for every
+  array (in ``meta.json``'s ``index_columns`` order) its row count at the end
+  of the batch and the CRC-32 of the batch's bytes;
+- ``state.json``: how many batches and rows of each file are committed, and
+  the CRC-32 of the committed rows of ``index.npy``.
 
-Per batch the raw rows are appended to every file and fsync'ed, then
-``state.json`` is replaced atomically (``os.replace``): that is the commit.
-Only then are the ``.npy`` headers rewritten with the new shapes, so after a
-clean run ``np.load`` reads every file, and after a crash ``state.json`` (and,
-except for a crash inside the few-byte header rewrite, ``np.load`` too) gives
-every complete batch.
+Per batch the raw rows are appended to every file, then the batch's index
+row, each fsync'ed; then ``state.json`` is replaced atomically
+(``os.replace``): that is the commit.  Only then are the ``.npy`` headers
+rewritten with the new shapes, so after a clean run ``np.load`` reads every
+file, and after a crash ``state.json`` (and, except for a crash inside the
+few-byte header rewrite, ``np.load`` too) gives every complete batch.
 """
 
 from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator
+import zlib
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from spikehooks.errors import ConfigurationError
+from spikehooks.errors import SpikehooksError
 
 FORMAT = "spikehooks-recording"
-VERSION = 1
+#: Version 2 added ``index.npy`` (lengths and a CRC-32 per committed batch).
+VERSION = 2
+INDEX = "index"
+
+
+class RecordingError(SpikehooksError):
+    """A streamed recording is truncated, corrupt or inconsistent.
+
+    Attributes
+    ----------
+    path : pathlib.Path
+        The file that was refused.
+    """
+
+    def __init__(self, message: str, *, path: str | os.PathLike[str]):
+        super().__init__(message)
+        self.path = Path(path)
 _HEADER_BYTES = 256
 _MAGIC = b"\x93NUMPY\x01\x00"
 
@@ -70,7 +91,8 @@ class StreamWriter:
     Parameters
     ----------
     folder : str
-        Created if missing; a previous recording there is replaced.
+        Created if missing; a previous recording there is replaced (the
+        caller owns the folder: see ``spikehooks.folders``).
     meta : dict
         JSON-serialisable description, stored in ``meta.json``.
     arrays : dict of str to (numpy.dtype, tuple of int)
@@ -82,7 +104,9 @@ class StreamWriter:
         self._meta = meta
         self._arrays = {name: (np.dtype(dt), tuple(tail)) for name, (dt, tail) in arrays.items()}
         self._rows = {name: 0 for name in self._arrays}
+        self._columns = sorted(self._arrays)
         self._batches = 0
+        self._index_crc = 0
         self.started = False
 
     def start(self) -> None:
@@ -100,17 +124,35 @@ class StreamWriter:
         state_path = os.path.join(folder, "state.json")
         if os.path.exists(state_path):
             os.remove(state_path)
+        self._remove_previous()
         _write_json_atomic(os.path.join(folder, "meta.json"),
                            {"format": FORMAT, "version": VERSION, **meta,
                             "arrays": {n: {"dtype": np.lib.format.dtype_to_descr(d),
                                            "row_shape": list(t)}
-                                       for n, (d, t) in self._arrays.items()}})
-        for name, (dtype, tail) in self._arrays.items():
+                                       for n, (d, t) in self._arrays.items()},
+                            "index_columns": self._columns})
+        files = {**self._arrays, INDEX: (np.dtype(np.int64), (len(self._columns), 2))}
+        for name, (dtype, tail) in files.items():
             with open(self._path(name), "wb") as f:
                 f.write(_header(dtype, (0,) + tail))
                 f.flush()
                 os.fsync(f.fileno())
+        self._rows = {name: 0 for name in self._arrays}
+        self._batches, self._index_crc = 0, 0
         self._commit()
+
+    def _remove_previous(self) -> None:
+        """Remove the array files of a previous recording that this one does not rewrite."""
+        try:
+            with open(os.path.join(self.folder, "meta.json"), encoding="utf-8") as f:
+                old = json.load(f)
+            names = set(old["arrays"]) if old.get("format") == FORMAT else set()
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            return  # no previous recording (or not one we can name the files of)
+        for name in names - set(self._arrays) - {INDEX}:
+            path = self._path(str(name))
+            if os.path.basename(path) == f"{name}.npy" and os.path.isfile(path):
+                os.remove(path)
 
     def _path(self, name: str) -> str:
         return os.path.join(self.folder, name + ".npy")
@@ -118,134 +160,36 @@ class StreamWriter:
     def _commit(self) -> None:
         _write_json_atomic(os.path.join(self.folder, "state.json"),
                            {"format": FORMAT, "version": VERSION,
-                            "complete_batches": self._batches, "rows": self._rows})
+                            "complete_batches": self._batches, "rows": self._rows,
+                            "index_crc32": self._index_crc})
+
+    def _write_rows(self, name: str, start_row: int, row_bytes: int, data: bytes) -> None:
+        with open(self._path(name), "r+b") as f:
+            f.seek(_HEADER_BYTES + start_row * row_bytes)
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
 
     def append(self, chunks: dict[str, np.ndarray]) -> None:
         """Append one batch: ``chunks[name]`` has shape ``(n_rows,) + row_shape``."""
         self.start()
+        crcs = {}
         for name, chunk in chunks.items():
             dtype, tail = self._arrays[name]
-            data = np.ascontiguousarray(chunk, dtype=dtype.newbyteorder("<"))
-            with open(self._path(name), "r+b") as f:
-                f.seek(_HEADER_BYTES + self._rows[name] * dtype.itemsize * int(np.prod(tail)))
-                f.write(data.tobytes())
-                f.flush()
-                os.fsync(f.fileno())
+            data = np.ascontiguousarray(chunk, dtype=dtype.newbyteorder("<")).tobytes()
+            crcs[name] = zlib.crc32(data)
+            self._write_rows(name, self._rows[name], dtype.itemsize * int(np.prod(tail)), data)
         for name, chunk in chunks.items():
             self._rows[name] += len(chunk)
+        row = np.array([[self._rows[n], crcs.get(n, 0)] for n in self._columns], dtype="<i8")
+        index_bytes = row.tobytes()
+        self._write_rows(INDEX, self._batches, len(index_bytes), index_bytes)
+        self._index_crc = zlib.crc32(index_bytes, self._index_crc)
         self._batches += 1
         self._commit()
-        for name in chunks:
-            dtype, tail = self._arrays[name]
+        files = {name: self._arrays[name] for name in chunks}
+        files[INDEX] = (np.dtype(np.int64), (len(self._columns), 2))
+        rows = {**self._rows, INDEX: self._batches}
+        for name, (dtype, tail) in files.items():
             with open(self._path(name), "r+b") as f:
-                f.write(_header(dtype, (self._rows[name],) + tail))
-
-
-class _Folder:
-    """Reads a recording folder; the committed row counts are re-read on every access."""
-
-    def __init__(self, folder: str):
-        self.folder = os.fspath(folder)
-        try:
-            with open(os.path.join(self.folder, "meta.json"), encoding="utf-8") as f:
-                self.meta = json.load(f)
-        except (OSError, ValueError):
-            self.meta = {}
-        if not isinstance(self.meta, dict) or self.meta.get("format") != FORMAT:
-            raise ConfigurationError(
-                f"open_recording folder must hold a recording (a readable meta.json of format "
-                f"{FORMAT!r}); got {self.folder!r}. Pass the folder a recorder was given as to=."
-            )
-
-    def rows(self, name: str) -> int:
-        """Committed rows of ``name``; 0 before the first commit (a run killed at its start)."""
-        try:
-            with open(os.path.join(self.folder, "state.json"), encoding="utf-8") as f:
-                return int(json.load(f)["rows"][name])
-        except FileNotFoundError:
-            return 0
-
-    def read(self, name: str, start: int, stop: int) -> np.ndarray:
-        info = self.meta["arrays"][name]
-        dtype = np.dtype(info["dtype"])
-        tail = tuple(info["row_shape"])
-        per_row = int(np.prod(tail))
-        count = max(stop - start, 0) * per_row
-        data = np.fromfile(os.path.join(self.folder, name + ".npy"), dtype=dtype, count=count,
-                           offset=_HEADER_BYTES + start * per_row * dtype.itemsize)
-        return data.reshape((-1,) + tail)
-
-
-class LazyList:
-    """A read-only list over rows of a recording, loaded one entry at a time.
-
-    ``lazy[k]`` is entry ``k`` (a fresh numpy array), ``lazy[a:b]`` a list,
-    ``len(lazy)`` the number of complete entries, and iteration walks them.
-    """
-
-    def __init__(self, folder: _Folder, name: str, ends: str | None = None):
-        self._folder = folder
-        self._name = name
-        self._ends = ends
-
-    def __len__(self) -> int:
-        return self._folder.rows(self._ends or self._name)
-
-    def __getitem__(self, index: int | slice) -> Any:
-        n = len(self)
-        if isinstance(index, slice):
-            return [self[i] for i in range(*index.indices(n))]
-        k = int(index)
-        if k < 0:
-            k += n
-        if not 0 <= k < n:
-            raise IndexError(f"recording entry {index} out of range for {n} entries")
-        if self._ends is None:
-            return self._folder.read(self._name, k, k + 1)[0]
-        bounds = self._folder.read(self._ends, max(k - 1, 0), k + 1)
-        start = int(bounds[0]) if k else 0
-        return self._folder.read(self._name, start, int(bounds[-1]))
-
-    def __iter__(self) -> Iterator[np.ndarray]:
-        for k in range(len(self)):
-            yield self[k]
-
-    def __repr__(self) -> str:
-        return f"LazyList({self._folder.folder!r}, {self._name!r}, {len(self)} entries)"
-
-
-class SpikeHandle(tuple):
-    """``(times, ids)`` of a streamed spike recording, as two :class:`LazyList`.
-
-    Indexes like the in-memory tuple: ``handle[0][4]`` are the times of the
-    fifth recorded example; ``times, ids = handle`` unpacks.
-    """
-
-    folder: str
-    examples: LazyList
-
-
-def open_recording(folder: str | os.PathLike) -> Any:
-    """Open a folder written by a recorder with ``to=folder``.
-
-    Returns
-    -------
-    SpikeHandle or LazyList
-        For spikes a :class:`SpikeHandle` ``(times, ids)``; for spike counts,
-        variables and connection variables a :class:`LazyList` of arrays.
-        Either has ``.examples`` (data-set index of each entry; for
-        connection variables ``.batches``, ``(epoch, batch)`` per entry) and
-        ``.meta`` (the contents of ``meta.json``).
-    """
-    f = _Folder(os.fspath(folder))
-    kind = f.meta["kind"]
-    handle: Any
-    if kind == "spikes":
-        handle = SpikeHandle((LazyList(f, "times", "ends"), LazyList(f, "ids", "ends")))
-    else:
-        handle = LazyList(f, "counts" if kind == "counts" else "values")
-    handle.folder = f.folder
-    handle.meta = f.meta
-    index_name = "batches" if kind == "conn_var" else "examples"
-    setattr(handle, index_name, LazyList(f, index_name))
-    return handle
+                f.write(_header(dtype, (rows[name],) + tail))

@@ -11,7 +11,8 @@ from spikehooks.errors import ConfigurationError
 
 from ._base import Estimate, RecorderBase, pop_name, pop_shape
 from ._filters import neuron_ids
-from ._streaming import StreamWriter, open_recording
+from ._reading import open_recording
+from ._streaming import StreamWriter
 
 
 def _end(conn: Any, which: str) -> Any:
@@ -39,7 +40,7 @@ class ConnVarRecorder(RecorderBase):
     src_neuron_filter, trg_neuron_filter
         Neuron filters (same forms as ``neuron_filter``) over the source and
         target populations.
-    epochs, phase, max_bytes, to
+    epochs, phase, max_bytes, to, overwrite
         As for :class:`SpikeRecorder`.
 
     Data
@@ -56,8 +57,8 @@ class ConnVarRecorder(RecorderBase):
     def __init__(self, conn: Any, var: str, key: Any = None, example_filter: Any = None,
                  src_neuron_filter: Any = None, trg_neuron_filter: Any = None, *,
                  epochs: Any = None, phase: Any = None, max_bytes: Any = None,
-                 to: str | os.PathLike | None = None):
-        super().__init__(key, example_filter, epochs, phase, max_bytes, to)
+                 to: str | os.PathLike | None = None, overwrite: bool = False):
+        super().__init__(key, example_filter, epochs, phase, max_bytes, to, overwrite)
         self.conn = conn
         self.var = var
         self._filters = (src_neuron_filter, trg_neuron_filter)

@@ -14,8 +14,9 @@ from spikehooks.errors import ConfigurationError
 from . import _spikes
 from ._base import Estimate, RecorderBase, pop_name, pop_shape
 from ._filters import neuron_ids
+from ._reading import open_recording
 from ._spike_store import BYTES_PER_SPIKE, SpikeStore, spike_lists
-from ._streaming import StreamWriter, open_recording
+from ._streaming import StreamWriter
 
 
 class SpikeRecorder(RecorderBase):
@@ -41,6 +42,13 @@ class SpikeRecorder(RecorderBase):
         Refuse a run whose recording would hold more (e.g. ``"500MB"``).
     to : str or os.PathLike, optional
         Stream to this folder as ``.npy`` files instead of holding the data.
+        The folder must be empty or missing, or hold this recorder's own
+        earlier recording (see ``overwrite``); another recorder or process
+        writing it is refused (``spikehooks.folders``).
+    overwrite : bool
+        Replace what the ``to=`` folder holds (another run's recording, other
+        files of the same names); without it such a folder is refused in
+        ``set_params``, before anything is simulated.
     gather : bool
         Data-parallel runs: collect every rank's recorded examples on rank 0
         at the end of the run, in the order one process would record them
@@ -65,8 +73,9 @@ class SpikeRecorder(RecorderBase):
     def __init__(self, pop: Any, key: Any = None, example_filter: Any = None,
                  neuron_filter: Any = None, record_counts: bool = False, *,
                  epochs: Any = None, phase: Any = None, max_bytes: Any = None,
-                 to: str | os.PathLike | None = None, gather: bool = False):
-        super().__init__(key, example_filter, epochs, phase, max_bytes, to, gather)
+                 to: str | os.PathLike | None = None, overwrite: bool = False,
+                 gather: bool = False):
+        super().__init__(key, example_filter, epochs, phase, max_bytes, to, overwrite, gather)
         self.pop = pop
         self.neuron_filter = neuron_filter
         self.record_counts = bool(record_counts)

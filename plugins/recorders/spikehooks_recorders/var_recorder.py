@@ -13,7 +13,8 @@ from spikehooks.errors import ConfigurationError
 
 from ._base import Estimate, RecorderBase, pop_name, pop_shape
 from ._filters import neuron_ids
-from ._streaming import StreamWriter, open_recording
+from ._reading import open_recording
+from ._streaming import StreamWriter
 
 
 class VarRecorder(RecorderBase):
@@ -35,7 +36,7 @@ class VarRecorder(RecorderBase):
     record_every : int
         Keep every k-th timestep: rows are the values after steps
         ``k-1, 2k-1, ...`` (``num_timesteps // k`` rows); see :meth:`times_ms`.
-    epochs, phase, max_bytes, to, gather
+    epochs, phase, max_bytes, to, overwrite, gather
         As for :class:`SpikeRecorder`.
 
     Data
@@ -53,8 +54,8 @@ class VarRecorder(RecorderBase):
                  example_filter: Any = None, neuron_filter: Any = None,
                  genn_var: str | None = None, *, record_every: int = 1, epochs: Any = None,
                  phase: Any = None, max_bytes: Any = None, to: str | os.PathLike | None = None,
-                 gather: bool = False):
-        super().__init__(key, example_filter, epochs, phase, max_bytes, to, gather)
+                 overwrite: bool = False, gather: bool = False):
+        super().__init__(key, example_filter, epochs, phase, max_bytes, to, overwrite, gather)
         if (var is None) == (genn_var is None):
             raise ConfigurationError(
                 f"{self._owner} needs exactly one of var= and genn_var=; got var={var!r}, "
