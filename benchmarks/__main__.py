@@ -29,7 +29,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from ._common import machine_info, write_json
+from ._common import HelpFormatter, machine_info, write_json
 
 BENCH_DIR = Path(__file__).resolve().parent
 ROOT = BENCH_DIR.parent
@@ -155,6 +155,7 @@ def _parser(available: list[str]) -> argparse.ArgumentParser:
         description="Run the spikehooks benchmarks, each in its own subprocess, "
         "and write their figures with a machine description to one JSON file.",
         epilog=f"available benchmarks: {', '.join(available) or '(none)'}",
+        formatter_class=HelpFormatter,
     )
     parser.add_argument(
         "--quick", action="store_true", help="pass --quick to every benchmark (few repeats)"
@@ -163,7 +164,7 @@ def _parser(available: list[str]) -> argparse.ArgumentParser:
         "--only",
         action="append",
         metavar="NAME[,NAME]",
-        help="run only these benchmarks (repeatable)",
+        help="run only these benchmarks (repeatable; default: all)",
     )
     parser.add_argument(
         "--out", type=Path, default=DEFAULT_OUT, help="JSON file to write (default: %(default)s)"

@@ -228,9 +228,19 @@ def write_json(path: str | os.PathLike[str], data: Any) -> Path:
     return target
 
 
+class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Appends every option's default to its help, unless the help states it (``default``)."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        if "default" in text:
+            return text
+        return super()._get_help_string(action) or ""
+
+
 def make_parser(description: str | None) -> argparse.ArgumentParser:
     """Return an argument parser that knows ``--quick`` (few repeats, small sizes)."""
-    parser = argparse.ArgumentParser(description=description)
+    parser = argparse.ArgumentParser(description=description, formatter_class=HelpFormatter)
     parser.add_argument(
         "--quick", action="store_true", help="few repeats and small sizes (for tests and CI)"
     )

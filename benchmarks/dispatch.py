@@ -15,7 +15,6 @@ Run: ``python benchmarks/dispatch.py [--quick]``; prints JSON.
 
 from __future__ import annotations
 
-import argparse
 import json
 import statistics
 import sys
@@ -28,6 +27,7 @@ if __package__ in (None, ""):
 
 import pluggy
 
+from benchmarks._common import make_parser
 from spikehooks import Callback, CallbackList, hookspecs
 from spikehooks.callbacks._callback_validation import CallbackPluginManager
 
@@ -132,8 +132,7 @@ def measure_runtime_zero_hooks(repeats: int) -> dict[str, Any] | None:
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     """Run the dispatch benchmark and return its JSON-able result."""
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--quick", action="store_true", help="fewer repetitions")
+    parser = make_parser(__doc__.split("\n")[0])
     args = parser.parse_args(argv)
     number, repeats = (200, 5) if args.quick else (2000, 9)
     result: dict[str, Any] = {

@@ -99,10 +99,11 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--warmup", type=int, default=None,
                         help="batches before the reference RSS (default: 10%% of the run)")
     parser.add_argument("--bound-mib", type=float, default=BOUND_MIB,
-                        help="allowed growth over the warm-up RSS, MiB")
+                        help="allowed growth over the warm-up RSS, MiB (default: %(default)s)")
     parser.add_argument("--dir", default=None,
                         help="parent folder of the temporary stream folder (default: system temp)")
-    parser.add_argument("--out", default=None, help="also write the JSON result to this file")
+    parser.add_argument("--out", default=None,
+                        help="also write the JSON result to this file (default: none)")
     args = parser.parse_args(argv)
     num_batches = args.batches or (QUICK_BATCHES if args.quick else DEFAULT_BATCHES)
     if num_batches < 10:

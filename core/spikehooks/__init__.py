@@ -19,12 +19,16 @@ from .errors import (
     CallbackValidationError,
     CheckpointError,
     ConfigurationError,
+    DuplicateKeyError,
     FolderError,
     MissingDependencyError,
+    NonFiniteError,
+    NonFiniteWarning,
     NotCompiledError,
     PluginError,
     SpikehooksError,
     UnknownNameError,
+    UnsupportedFeatureError,
 )
 from .plugins import registry as registry
 
@@ -43,6 +47,7 @@ _LAZY = {
     "InferenceCompiler": ".compilers",
     "EventPropCompiler": ".compilers",
     "CompiledNetwork": ".compilers",
+    "CompiledTrainingNetwork": ".compilers",
     "BatchProgressBar": ".callbacks",
 }
 
@@ -69,13 +74,17 @@ __all__ = [
     "CallbackValidationError",
     "CheckpointError",
     "ConfigurationError",
+    "DuplicateKeyError",
     "FolderError",
     "MissingDependencyError",
+    "NonFiniteError",
+    "NonFiniteWarning",
     "NotCompiledError",
     "PluginError",
     "RunContext",
     "SpikehooksError",
     "UnknownNameError",
+    "UnsupportedFeatureError",
     "hookimpl",
     "hookspec",
     *_LAZY,

@@ -61,6 +61,31 @@ def _check_shape(shape: Any, owner: str) -> tuple[int, ...]:
     return tuple(int(d) for d in dims)
 
 
+def _infer_shapes(connectivity: Connectivity, source: Population, target: Population) -> None:
+    """Fill in an omitted shape as mlGeNN does: from a Dense weight array, or OneToOne."""
+    from .connectivity import Dense, OneToOne
+
+    weight = getattr(connectivity, "weight", None)
+    if isinstance(connectivity, Dense) and isinstance(weight, np.ndarray) and weight.ndim == 2:
+        if source.shape is None:
+            source.shape = (weight.shape[0],)
+        if target.shape is None:
+            target.shape = (weight.shape[1],)
+    elif isinstance(connectivity, OneToOne):
+        if target.shape is None and source.shape is not None:
+            target.shape = source.shape
+        elif source.shape is None and target.shape is not None:
+            source.shape = target.shape
+    for role, pop in (("source", source), ("target", target)):
+        if pop.shape is None:
+            raise ConfigurationError(
+                f"Population {pop.name!r} shape must be given when the connection's "
+                f"{type(connectivity).__name__} cannot infer it; got shape=None as the "
+                f"{role}. Pass shape=..., or connect it with Dense(weight array) or OneToOne, "
+                f"which infer it as in mlGeNN."
+            )
+
+
 class Population:
     """A group of identical neurons.
 
@@ -69,10 +94,15 @@ class Population:
     neuron : Neuron, str or (str, dict)
         The neuron model, e.g. ``LeakyIntegrateFire(tau_mem=10.0)`` or
         ``"leaky_integrate_fire"``.
-    shape : int or tuple of int
-        Shape of the population; neuron ids are flat C-order indices.
+    shape : int, tuple of int or None
+        Shape of the population; neuron ids are flat C-order indices.  None
+        (mlGeNN's default): inferred from the first connection that fixes it
+        (``Dense`` with a weight array, ``OneToOne``).
     record_spikes : bool
         Allocate a spike recording buffer (needed by ``SpikeRecorder``).
+    record_spike_events : bool
+        mlGeNN's recording of GeNN spike-like events; spikehooks models emit
+        none, so only False is accepted.
     name : str, optional
         Unique name within the network; default ``"pop<i>"``.
 
@@ -87,14 +117,21 @@ class Population:
     incoming, outgoing : list of Connection
     """
 
-    def __init__(self, neuron: Any, shape: Any, record_spikes: bool = False,
-                 name: str | None = None):
+    def __init__(self, neuron: Any, shape: Any = None, record_spikes: bool = False,
+                 record_spike_events: bool = False, name: str | None = None):
         network = _active_network(
             f"{type(self).__name__}", f"{type(self).__name__}(...)"
         )
         self.neuron: Neuron = create("neurons", neuron, Neuron, f"{type(self).__name__} neuron")
-        self.shape = _check_shape(shape, f"{type(self).__name__} {name or ''}".rstrip())
-        self.num_neurons = math.prod(self.shape)
+        self._owner = f"{type(self).__name__} {name or ''}".rstrip()
+        self.shape = shape
+        if record_spike_events:
+            raise ConfigurationError(
+                f"{self._owner} record_spike_events must be False; got True. mlGeNN's "
+                f"spike-like events come from GeNN event thresholds, which no spikehooks model "
+                f"has, so nothing would be recorded. Use record_spikes=True and SpikeRecorder."
+            )
+        self.record_spike_events = False
         self.record_spikes = bool(record_spikes)
         self.incoming: list[Connection] = []
         self.outgoing: list[Connection] = []
@@ -105,6 +142,27 @@ class Population:
                 f"{type(self.neuron).__name__}; got True. Record its V with a VarRecorder."
             )
         self.name: str = network._add_population(self, name)
+
+    @property
+    def shape(self) -> tuple[int, ...] | None:
+        """Shape of the population (None until a connection infers it)."""
+        return self._shape
+
+    @shape.setter
+    def shape(self, shape: Any) -> None:
+        self._shape = None if shape is None else _check_shape(shape, self._owner)
+        self._num_neurons = None if self._shape is None else math.prod(self._shape)
+
+    @property
+    def num_neurons(self) -> int:
+        """Number of neurons (the product of ``shape``)."""
+        if self._num_neurons is None:
+            raise ConfigurationError(
+                f"Population {getattr(self, 'name', self._owner)!r} shape must be known; got "
+                f"None, and no connection inferred it. Pass shape=..., or connect it with "
+                f"Dense(weight array) or OneToOne."
+            )
+        return self._num_neurons
 
     @property
     def population(self) -> Population:
@@ -161,8 +219,12 @@ class Connection:
         self.connectivity: Connectivity = create("connectivity", connectivity, Connectivity,
                                                  "Connection connectivity")
         self.synapse: Synapse = create("synapses", synapse, Synapse, "Connection synapse")
-        self.connectivity.check(source.num_neurons, target.num_neurons,
-                                f"Connection {name or f'{source.name}->{target.name}'!r}")
+        _infer_shapes(self.connectivity, source, target)
+        owner = f"Connection {name or f'{source.name}->{target.name}'!r}"
+        check_synapse = getattr(self.synapse, "check", None)
+        if check_synapse is not None:
+            check_synapse(target.num_neurons, owner)
+        self.connectivity.check(source.num_neurons, target.num_neurons, owner)
         self.name: str = network._add_connection(self, name)
         source.outgoing.append(self)
         target.incoming.append(self)

@@ -102,12 +102,19 @@ class FixedProbability(Connectivity):
         self.p = float(p)
         self.weight = resolve_value(weight, "FixedProbability weight")
         self.delay = _check_delay(delay, "FixedProbability")
+        #: bool (n_pre, n_post) synapses to use instead of a fresh draw; set when
+        #: an mlGeNN checkpoint with its sparse indices is loaded into the network.
+        self.mask: np.ndarray | None = None
 
     def check(self, num_pre: int, num_post: int, owner: str) -> None:
         check_shape(self.weight, (num_pre, num_post), f"{owner} weight")
 
     def build(self, num_pre, num_post, rng):
         mask = rng.random((num_pre, num_post)) < self.p
+        # The draw above still happens with a loaded mask, so that the random
+        # streams of every other connection stay those of the unloaded network.
+        if self.mask is not None:
+            mask = self.mask.copy()
         weight = materialise(self.weight, (num_pre, num_post), rng)
         weight[~mask] = 0.0
         return weight, mask
@@ -150,6 +157,13 @@ def _describe(value: Any) -> str:
     if isinstance(value, np.ndarray):
         return f"<array {value.shape}>"
     return repr(value)
+
+
+def __getattr__(name: str) -> Any:
+    # mlGeNN names not offered yet are refused with what to use instead.
+    from ._mlgenn_missing import refuse
+
+    return refuse(__name__, name)
 
 
 __all__ = ["Connectivity", "Dense", "FixedProbability", "Initializer", "OneToOne"]

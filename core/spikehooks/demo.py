@@ -11,7 +11,9 @@ output folder:
 - ``accuracy.png``: training and validation accuracy per epoch;
 - ``checkpoints/``: one checkpoint per epoch (the last three kept);
 - ``summary.json``: accuracy, timings, versions, and every callback that ran
-  with the distribution and version it came from.
+  with the distribution and version it came from;
+- with ``log=`` (``--log``): ``training.csv``, ``tensorboard/`` or an MLflow
+  run in ``mlflow.db`` and ``mlruns/`` (see :data:`LOGGERS`).
 
 Plugins are used by their registered names only (``"spike_recorder"``,
 ``"checkpoint"``, ...), as any user script would; the core imports none of
@@ -23,6 +25,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import platform
 import signal
 import sys
@@ -41,6 +44,9 @@ from .plugins import registry
 
 #: Test examples whose spikes and voltages are recorded for the figures.
 RECORDED_EXAMPLES = 4
+
+#: Training epochs per data set when ``epochs`` is None (each well under two minutes).
+DEFAULT_EPOCHS = {"digits": 20, "yin-yang": 10}
 
 
 @dataclass
@@ -96,7 +102,7 @@ def _digits_task(seed: int) -> DemoTask:
                          "batch_size": batch_size,
                          "losses": "sparse_categorical_crossentropy",
                          "optimiser": Adam(1e-2)},
-        default_epochs=20,
+        default_epochs=DEFAULT_EPOCHS["digits"],
     )
 
 
@@ -134,11 +140,23 @@ def _yin_yang_task(seed: int) -> DemoTask:
         compiler_kwargs={"example_timesteps": int(round(example_time / dt)), "dt": dt,
                          "batch_size": batch_size, "losses": RelativeMeanSquareError(2.0),
                          "optimiser": Adam(3e-3, 0.9, 0.99)},
-        default_epochs=10,
+        default_epochs=DEFAULT_EPOCHS["yin-yang"],
     )
 
 
 TASKS = {"digits": _digits_task, "yin-yang": _yin_yang_task}
+
+#: ``--log`` choice -> (registered callback name, its arguments for output folder ``out``).
+LOGGERS = {
+    "csv": lambda out: ("csv_logger", {"filename": str(out / "training.csv")}),
+    "tensorboard": lambda out: ("tensorboard", {"log_dir": str(out / "tensorboard"),
+                                                 "overwrite": True}),
+    "mlflow": lambda out: ("mlflow", {
+        "experiment": "spikehooks-demo",
+        "tracking_uri": os.environ.get("MLFLOW_TRACKING_URI")
+        or f"sqlite:///{(out / 'mlflow.db').resolve().as_posix()}",
+        "artifact_location": (out / "mlruns").resolve().as_uri()}),
+}
 
 
 class History(Callback):
@@ -193,14 +211,16 @@ def _make(name: str, kwargs: dict[str, Any]) -> Any:
         raise SpikehooksError(
             f"spikehooks demo needs the callback {name!r}, which no installed distribution "
             f"offers. Install the plugins with: python -m pip install -r requirements-dev.txt "
-            f"(or pip install plugins/recorders plugins/checkpoint plugins/schedules)."
+            f"(or pip install plugins/recorders plugins/checkpoint plugins/schedules "
+            f"'plugins/loggers[tensorboard,mlflow]')."
         ) from exc
 
 
 def _versions() -> dict[str, str]:
     versions = {"python": platform.python_version(), "platform": platform.platform()}
     for dist in ("spikehooks", "spikehooks-recorders", "spikehooks-checkpoint",
-                 "spikehooks-schedules", "numpy", "pluggy", "tqdm", "matplotlib"):
+                 "spikehooks-schedules", "spikehooks-loggers", "numpy", "pluggy", "tqdm",
+                 "matplotlib"):
         try:
             versions[dist] = metadata.version(dist)
         except metadata.PackageNotFoundError:
@@ -209,7 +229,8 @@ def _versions() -> dict[str, str]:
 
 
 def run_demo(out: str | Path = "spikehooks-demo", epochs: int | None = None,
-             dataset: str = "digits", backend: str = "numpy", seed: int = 0) -> dict[str, Any]:
+             dataset: str = "digits", backend: str = "numpy", seed: int = 0,
+             log: str | None = None) -> dict[str, Any]:
     """Train, evaluate, record and plot; return the summary also written to ``summary.json``.
 
     Parameters
@@ -224,19 +245,26 @@ def run_demo(out: str | Path = "spikehooks-demo", epochs: int | None = None,
         Registered backend name; training needs one that supports EventProp.
     seed : int
         Seed of the data split, initial weights and shuffling.
+    log : {"csv", "tensorboard", "mlflow"}, optional
+        Also log training and test metrics with that logger of the loggers
+        plugin (``spikehooks-loggers``), writing into ``out``.
     """
     if dataset not in TASKS:
         raise ConfigurationError(
             f"spikehooks demo dataset must be one of {sorted(TASKS)}; got {dataset!r}."
         )
-    if epochs is not None and (isinstance(epochs, bool) or not isinstance(epochs, int)
-                               or epochs < 1):
+    if epochs is not None and (isinstance(epochs, bool)
+                               or not isinstance(epochs, (int, np.integer)) or epochs < 1):
         raise ConfigurationError(f"spikehooks demo epochs must be an int >= 1; got {epochs!r}.")
+    epochs = None if epochs is None else int(epochs)
+    if log is not None and log not in LOGGERS:
+        raise ConfigurationError(
+            f"spikehooks demo log must be one of {sorted(LOGGERS)} or None; got {log!r}."
+        )
     from ._demo_plots import save_figures
     from .compilers import EventPropCompiler
 
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
     task = TASKS[dataset](seed)
     num_epochs = epochs if epochs is not None else task.default_epochs
 
@@ -246,11 +274,16 @@ def run_demo(out: str | Path = "spikehooks-demo", epochs: int | None = None,
         "checkpoint": {"path": str(out / "checkpoints"), "keep_last": 3, "overwrite": True},
         "cosine_annealing": {"total_epochs": num_epochs},
     }
+    if log is not None:
+        log_name, log_kwargs = LOGGERS[log](out)
+        named[log_name] = log_kwargs
     train_callbacks = [_make(name, kwargs) for name, kwargs in named.items()]
+    logger = train_callbacks[-1] if log is not None else None
     history, val_history = History(task.output), History(task.output)
 
     compiler = EventPropCompiler(backend=backend, rng_seed=seed, **task.compiler_kwargs)
     compiled_net = compiler.compile(task.network)
+    out.mkdir(parents=True, exist_ok=True)  # only once the settings were accepted
     timings: dict[str, float] = {}
     with compiled_net, stop_on_interrupt(compiled_net) as interrupt:
         start = time.perf_counter()
@@ -274,7 +307,7 @@ def run_demo(out: str | Path = "spikehooks-demo", epochs: int | None = None,
         }
         eval_callbacks = ["batch_progress_bar"] + [
             _make(name, kwargs) for name, many in recorders.items() for kwargs in many
-        ]
+        ] + ([logger] if logger is not None else [])
         start = time.perf_counter()
         metrics, cb_data = compiled_net.evaluate({task.input: task.x_test},
                                                  {task.output: task.y_test},
@@ -283,6 +316,9 @@ def run_demo(out: str | Path = "spikehooks-demo", epochs: int | None = None,
 
     figures = save_figures(out, cb_data, history.accuracy, val_history.accuracy,
                            dt=task.compiler_kwargs["dt"])
+    if log == "mlflow" and logger.run_id is not None:
+        for figure in figures:
+            logger.log_artifact(out / figure, "figures")
     epochs_run = len(history.accuracy)
     summary = {
         "dataset": task.name,
@@ -305,8 +341,11 @@ def run_demo(out: str | Path = "spikehooks-demo", epochs: int | None = None,
             "train": [_origin(name) for name in named]
             + [{"name": "History", "distribution": "spikehooks", "version": "demo"}],
             "evaluate": [_origin("batch_progress_bar")]
-            + [_origin(name) for name, many in recorders.items() for _ in many],
+            + [_origin(name) for name, many in recorders.items() for _ in many]
+            + ([_origin(log_name)] if log is not None else []),
         },
+        "log": None if logger is None else {"logger": log, "repr": repr(logger),
+                                            "run_id": getattr(logger, "run_id", None)},
         "checkpoints": sorted(p.name for p in (out / "checkpoints").iterdir() if p.is_dir()),
         "figures": figures,
         "versions": _versions(),

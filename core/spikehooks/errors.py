@@ -78,26 +78,46 @@ class CallbackValidationError(PluginError, TypeError):
     """A callback or plugin implements a hook with a wrong name or signature."""
 
 
+class DuplicateKeyError(CallbackValidationError, KeyError):
+    """Two callbacks of one run share a key.
+
+    Also a :class:`KeyError`, as mlGeNN raises for duplicate recorder keys,
+    so ported ``except KeyError`` code keeps working.
+    """
+
+    def __str__(self) -> str:
+        # KeyError would show the message quoted; show it as written.
+        return str(self.args[0]) if self.args else ""
+
+
 class CallbackError(SpikehooksError):
     """An exception raised inside a callback during a run.
 
-    The original exception is the ``__cause__``.  ``cb_data`` holds what the
-    callbacks had recorded up to the failure, so nothing collected is lost.
+    Raised for an exception in a hook, in ``set_params`` or in ``get_data``
+    (a spikehooks error raised on purpose in ``set_params``, such as a
+    :class:`ConfigurationError`, passes through as it is).  The original
+    exception is the ``__cause__``.  ``cb_data`` holds what the callbacks
+    had recorded up to the failure, so nothing collected is lost; when
+    ``get_data`` itself failed, it holds every other callback's data.
 
     Attributes
     ----------
     callback : object
-        The callback (or global plugin) whose hook raised.
+        The callback (or global plugin) that raised.
     hook : str
-        The name of the hook, e.g. ``"on_timestep_end"``.
+        The method, e.g. ``"on_timestep_end"``, ``"set_params"`` or ``"get_data"``.
+    key : object
+        The callback's ``key`` (None when it has none, or for a global plugin).
     cb_data : dict
         The callback data collected so far (``get_data()`` of every callback).
     """
 
-    def __init__(self, message: str, *, callback: Any, hook: str, cb_data: dict):
+    def __init__(self, message: str, *, callback: Any, hook: str, cb_data: dict,
+                 key: Any = None):
         super().__init__(message)
         self.callback = callback
         self.hook = hook
+        self.key = key
         self.cb_data = cb_data
 
 
@@ -122,6 +142,14 @@ class MissingDependencyError(SpikehooksError, ImportError):
     """An optional dependency (an extra such as ``plot`` or ``datasets``) is not installed.
 
     The message names the package and the install line.
+    """
+
+
+class UnsupportedFeatureError(SpikehooksError, ImportError):
+    """An mlGeNN feature spikehooks does not offer; the message says what to use instead.
+
+    An ``ImportError``, since it is raised by ``from spikehooks.<module> import
+    <mlGeNN name>``.
     """
 
 
@@ -163,6 +191,39 @@ class CheckpointFormatError(CheckpointError):
         self.version = version
 
 
+class NonFiniteError(SpikehooksError, FloatingPointError):
+    """Training produced a NaN or infinite loss, gradient or weight.
+
+    Raised at the end of the batch where it first happened, before any
+    callback sees that batch's end (so no checkpoint of the bad state is
+    written).
+
+    Attributes
+    ----------
+    epoch, batch : int
+        Where it happened.
+    what : str
+        ``"loss"``, ``"gradient"`` or ``"weight"``.
+    connection : str or None
+        Name of the first connection holding a non-finite value (None for the loss).
+    index : tuple of int or None
+        Index of the first non-finite entry in that connection's array.
+    cb_data : dict
+        What the training callbacks had recorded so far.
+    """
+
+    def __init__(self, message: str, *, epoch: int, batch: int, what: str,
+                 connection: str | None, index: tuple[int, ...] | None):
+        super().__init__(message)
+        self.epoch, self.batch, self.what = epoch, batch, what
+        self.connection, self.index = connection, index
+        self.cb_data: dict = {}
+
+
+class NonFiniteWarning(RuntimeWarning):
+    """Training produced non-finite values and ``on_non_finite="warn"`` was chosen."""
+
+
 __all__ = [
     "AmbiguousNameError",
     "CallbackError",
@@ -170,10 +231,14 @@ __all__ = [
     "CheckpointError",
     "CheckpointFormatError",
     "ConfigurationError",
+    "DuplicateKeyError",
     "FolderError",
     "MissingDependencyError",
+    "NonFiniteError",
+    "NonFiniteWarning",
     "NotCompiledError",
     "PluginError",
     "SpikehooksError",
     "UnknownNameError",
+    "UnsupportedFeatureError",
 ]

@@ -77,6 +77,80 @@ class Uniform(Initializer):
         return f"Uniform(min={self.min}, max={self.max})"
 
 
+def _clipped_normal(p: dict[str, float], shape: tuple[int, ...],
+                    rng: np.random.Generator) -> np.ndarray:
+    # GeNN redraws until a value lies in [min, max]; so does this.
+    out = rng.normal(p["mean"], p["sd"], shape)
+    bad = (out < p["min"]) | (out > p["max"])
+    while bad.any():
+        out[bad] = rng.normal(p["mean"], p["sd"], int(bad.sum()))
+        bad = (out < p["min"]) | (out > p["max"])
+    return out
+
+
+#: GeNN's built-in variable initialisation snippets: name -> (parameters, sampler).
+_GENN_SNIPPETS: dict[str, tuple[tuple[str, ...], Any]] = {
+    "Constant": (("constant",), lambda p, shape, rng: np.full(shape, p["constant"])),
+    "Uniform": (("min", "max"), lambda p, shape, rng: rng.uniform(p["min"], p["max"], shape)),
+    "Normal": (("mean", "sd"), lambda p, shape, rng: rng.normal(p["mean"], p["sd"], shape)),
+    "NormalClipped": (("mean", "sd", "min", "max"), _clipped_normal),
+    "Exponential": (("lambda",), lambda p, shape, rng: rng.exponential(1.0 / p["lambda"], shape)),
+    "Gamma": (("a", "b"), lambda p, shape, rng: rng.gamma(p["a"], p["b"], shape)),
+    "Binomial": (("n", "p"), lambda p, shape, rng: rng.binomial(int(p["n"]), p["p"], shape)),
+}
+
+
+class Wrapper(Initializer):
+    """mlGeNN's ``Wrapper``: a GeNN initialisation snippet by name, with its parameters.
+
+    spikehooks generates no GeNN code, so the snippet must be one of GeNN's
+    built-in ones, drawn here with numpy from the compiler's generator:
+    ``"Constant"`` (``constant``), ``"Uniform"`` (``min``, ``max``),
+    ``"Normal"`` (``mean``, ``sd``), ``"NormalClipped"`` (``mean``, ``sd``,
+    ``min``, ``max``; redrawn until inside), ``"Exponential"`` (``lambda``),
+    ``"Gamma"`` (``a``, ``b``: shape and scale), ``"Binomial"`` (``n``, ``p``).
+
+    Parameters
+    ----------
+    snippet : str
+        The snippet's name.
+    param_vals : dict of str to float
+        Its parameters.
+    egp_vals : dict
+        Extra global parameters; none of these snippets has any (must be empty).
+    """
+
+    def __init__(self, snippet: Any, param_vals: dict[str, float] | None = None,
+                 egp_vals: dict[str, Any] | None = None):
+        known = _GENN_SNIPPETS.get(snippet) if isinstance(snippet, str) else None
+        if known is None:
+            raise ConfigurationError(
+                f"Wrapper snippet must name one of GeNN's built-in snippets "
+                f"{sorted(_GENN_SNIPPETS)}; got {snippet!r}. spikehooks generates no GeNN code: "
+                f"write an Initializer subclass with sample(shape, rng) instead."
+            )
+        params = dict(param_vals or {})
+        if set(params) != set(known[0]) or egp_vals:
+            raise ConfigurationError(
+                f"Wrapper param_vals of {snippet!r} must be exactly {list(known[0])} (and no "
+                f"egp_vals); got {sorted(params)}{' and egp_vals' if egp_vals else ''}. Pass "
+                f"e.g. Wrapper({snippet!r}, {{{', '.join(f'{k!r}: 1.0' for k in known[0])}}})."
+            )
+        if not all(np.isfinite(float(v)) for v in params.values()):
+            raise ConfigurationError(
+                f"Wrapper param_vals of {snippet!r} must be finite numbers; got {params}. "
+                f"Fix the values."
+            )
+        self.snippet, self.param_vals, self.egp_vals = snippet, params, {}
+        self._sampler = known[1]
+
+    def sample(self, shape: tuple[int, ...], rng: np.random.Generator) -> np.ndarray:
+        return np.asarray(self._sampler(self.param_vals, shape, rng), dtype=np.float32)
+
+    def __repr__(self) -> str:
+        return f"Wrapper({self.snippet!r}, {self.param_vals})"
+
+
 def resolve_value(value: Any, what: str) -> Any:
     """Normalise a user value: a number, an array, or an :class:`Initializer`.
 
@@ -133,4 +207,12 @@ def materialise(value: Any, shape: tuple[int, ...], rng: np.random.Generator) ->
     return np.array(np.broadcast_to(np.asarray(value, dtype=np.float32), shape), dtype=np.float32)
 
 
-__all__ = ["Initializer", "Normal", "Uniform", "check_shape", "materialise", "resolve_value"]
+__all__ = [
+    "Initializer",
+    "Normal",
+    "Uniform",
+    "Wrapper",
+    "check_shape",
+    "materialise",
+    "resolve_value",
+]

@@ -65,6 +65,11 @@ class Loss:
                     f"{type(self).__name__} labels for {name} must lie in [0, {num_outputs}); "
                     f"got values in [{y.min()}, {y.max()}]. Check the label encoding."
                 )
+        elif y.dtype.kind not in "biuf":
+            raise ConfigurationError(
+                f"{type(self).__name__} targets for {name} must be real numbers; got dtype "
+                f"{y.dtype}. Convert them with numpy.asarray(..., dtype=float)."
+            )
         elif y.ndim != 2 or y.shape[1] != num_outputs:
             raise ConfigurationError(
                 f"{type(self).__name__} targets for {name} must have shape "

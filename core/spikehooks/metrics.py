@@ -125,7 +125,14 @@ class MeanSquareError(Metric):
         self.total = 0
 
     def check_targets(self, y: Any, output_shape: tuple[int, ...], owner: str) -> np.ndarray:
-        targets = np.asarray(y, dtype=np.float64)
+        raw = np.asarray(y)
+        if raw.dtype.kind not in "biuf":
+            raise ConfigurationError(
+                f"{owner} targets must be real numbers for mean_square_error; got dtype "
+                f"{raw.dtype}. Convert them with numpy.asarray(..., dtype=float) (take the "
+                f"real part or the magnitude of complex targets yourself)."
+            )
+        targets = raw.astype(np.float64)
         if targets.shape[1:] != output_shape:
             dims = ", ".join(map(str, output_shape))
             raise ConfigurationError(

@@ -158,16 +158,18 @@ class InputLayer(Population):
     ----------
     neuron : Neuron, str or (str, dict)
         An input model, e.g. ``IntegrateFireInput(v_thresh=5.0)``.
-    shape : int or tuple of int
-        Shape of the input.
+    shape : int, tuple of int or None
+        Shape of the input; None: inferred from the next layer's connectivity.
     record_spikes : bool
         Allocate a spike recording buffer.
+    record_spike_events : bool
+        Only False (see :class:`Population`).
     name : str, optional
         Unique name; default ``"pop<i>"``.
     """
 
-    def __init__(self, neuron: Any, shape: Any, record_spikes: bool = False,
-                 name: str | None = None):
+    def __init__(self, neuron: Any, shape: Any = None, record_spikes: bool = False,
+                 record_spike_events: bool = False, name: str | None = None):
         network = _sequential_network("InputLayer", "InputLayer(IntegrateFireInput(), 784)")
         if network.layers:
             raise ConfigurationError(
@@ -180,7 +182,7 @@ class InputLayer(Population):
                 f"InputLayer neuron must be an input model (IntegrateFireInput, SpikeInput, "
                 f"PoissonInput); got {type(model).__name__}. Use Layer for other models."
             )
-        super().__init__(model, shape, record_spikes, name)
+        super().__init__(model, shape, record_spikes, record_spike_events, name)
         network.layers.append(self)
 
 
@@ -193,12 +195,15 @@ class Layer(Population):
         Connectivity from the previous layer, e.g. ``Dense(w)``.
     neuron : Neuron, str or (str, dict)
         The neuron model.
-    shape : int or tuple of int
-        Shape of the layer.
+    shape : int, tuple of int or None
+        Shape of the layer; None: inferred from ``connectivity`` (a ``Dense``
+        weight array or ``OneToOne``), as in mlGeNN.
     synapse : Synapse, str or (str, dict)
         Synapse model of the connection (default ``"delta"``).
     record_spikes : bool
         Allocate a spike recording buffer.
+    record_spike_events : bool
+        Only False (see :class:`Population`).
     name : str, optional
         Unique population name; default ``"pop<i>"``.
 
@@ -208,8 +213,9 @@ class Layer(Population):
         The connection from the previous layer (named ``"conn<i>"``).
     """
 
-    def __init__(self, connectivity: Any, neuron: Any, shape: Any, synapse: Any = "delta",
-                 record_spikes: bool = False, name: str | None = None):
+    def __init__(self, connectivity: Any, neuron: Any, shape: Any = None, synapse: Any = "delta",
+                 record_spikes: bool = False, record_spike_events: bool = False,
+                 name: str | None = None):
         network = _sequential_network("Layer", "Layer(Dense(w), LeakyIntegrateFire(), 128)")
         if not network.layers:
             raise ConfigurationError(
@@ -217,7 +223,7 @@ class Layer(Population):
                 "Create an InputLayer first."
             )
         previous = network.layers[-1]
-        super().__init__(neuron, shape, record_spikes, name)
+        super().__init__(neuron, shape, record_spikes, record_spike_events, name)
         try:
             self.connection = Connection(previous, self, connectivity, synapse)
         except ConfigurationError:

@@ -2,7 +2,10 @@
 
 An optimiser updates float32 weight arrays in place from float64 gradients.
 Hyperparameters are plain attributes (listed in ``param_names``) that a
-callback may change between batches, e.g. ``optimiser.alpha = 1e-4``.
+callback may change between batches, e.g. ``optimiser.alpha = 1e-4``.  Every
+assignment is checked, wherever it comes from (the constructor, a schedule,
+a user callback, ``load_state_dict``): a NaN, infinite or negative learning
+rate is refused with a :class:`~spikehooks.errors.ConfigurationError`.
 ``state_dict()``/``load_state_dict()`` capture everything needed to resume
 bit for bit: hyperparameters, the step counter and the moment arrays.
 """
@@ -14,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from .checks import positive_real
+from .checks import positive_real, real
 from .errors import ConfigurationError
 
 
@@ -32,6 +35,15 @@ class Optimiser:
     param_names: tuple[str, ...] = ()
     #: Names of the per-weight moment arrays the optimiser keeps.
     slot_names: tuple[str, ...] = ()
+    #: Per hyperparameter: a check raising ConfigurationError for a bad value.
+    _param_checks: dict[str, Any] = {}
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        check = self._param_checks.get(name)
+        if check is not None:
+            check(value, type(self).__name__)
+            value = float(value)
+        object.__setattr__(self, name, value)
 
     def __init__(self) -> None:
         self.step = 0
@@ -86,7 +98,7 @@ class Optimiser:
         self.check_state_dict(state)
         params, step, slots = state["params"], state["step"], state["slots"]
         for name, value in params.items():
-            setattr(self, name, float(value))
+            setattr(self, name, value)  # checked like any other assignment
         self.step = int(step)
         self._slots = {
             name: {key: np.array(array, dtype=np.float64) for key, array in arrays.items()}
@@ -148,6 +160,30 @@ def check_positive(value: Any, owner: str, name: str, example: str) -> None:
     positive_real(value, owner, name, f"Pass {example}.")
 
 
+def _positive(name: str, example: str) -> Any:
+    def check(value: Any, owner: str) -> None:
+        check_positive(value, owner, name, example)
+
+    return check
+
+
+def _rate(example: str) -> Any:
+    """A learning rate set after construction may be 0 (frozen; a schedule's floor)."""
+    def check(value: Any, owner: str) -> None:
+        real(value, owner, "alpha", "a finite number >= 0",
+             f"Pass {example} (a negative rate ascends the loss, NaN or inf destroys the "
+             f"weights).", lambda v: v >= 0)
+
+    return check
+
+
+def _unit_interval(name: str, fix: str) -> Any:
+    def check(value: Any, owner: str) -> None:
+        real(value, owner, name, "in [0, 1)", fix, lambda v: 0.0 <= v < 1.0)
+
+    return check
+
+
 class Adam(Optimiser):
     """Adam (Kingma & Ba), with mlGeNN's defaults and bias correction.
 
@@ -167,22 +203,23 @@ class Adam(Optimiser):
 
     param_names = ("alpha", "beta1", "beta2", "epsilon")
     slot_names = ("m", "v")
+    _param_checks = {
+        "alpha": _rate("e.g. alpha=1e-3"),
+        "beta1": _unit_interval("beta1", "Typical: 0.9 / 0.999."),
+        "beta2": _unit_interval("beta2", "Typical: 0.9 / 0.999."),
+        "epsilon": _positive("epsilon", "e.g. epsilon=1e-8"),
+    }
 
     def __init__(
         self, alpha: float = 1e-3, beta1: float = 0.9, beta2: float = 0.999, epsilon: float = 1e-8
     ):
         super().__init__()
         check_positive(alpha, "Adam", "alpha", "e.g. alpha=1e-3")
-        check_positive(epsilon, "Adam", "epsilon", "e.g. epsilon=1e-8")
-        for name, value in (("beta1", beta1), ("beta2", beta2)):
-            if not 0.0 <= value < 1.0:
-                raise ConfigurationError(
-                    f"Adam {name} must be in [0, 1); got {value!r}. Typical: 0.9 / 0.999."
-                )
-        self.alpha = float(alpha)
-        self.beta1 = float(beta1)
-        self.beta2 = float(beta2)
-        self.epsilon = float(epsilon)
+        # Each assignment is checked (and stored as a float) by __setattr__.
+        self.alpha = alpha
+        self.beta1 = beta1
+        self.beta2 = beta2
+        self.epsilon = epsilon
 
     def _update_one(self, key: str, weight: np.ndarray, grad: np.ndarray) -> None:
         m = self._slot("m", key, weight.shape)
@@ -211,17 +248,16 @@ class SGD(Optimiser):
 
     param_names = ("alpha", "momentum")
     slot_names = ("velocity",)
+    _param_checks = {
+        "alpha": _rate("e.g. alpha=0.01"),
+        "momentum": _unit_interval("momentum", "Pass e.g. momentum=0.9, or 0 for plain SGD."),
+    }
 
     def __init__(self, alpha: float, momentum: float = 0.0):
         super().__init__()
         check_positive(alpha, "SGD", "alpha", "e.g. alpha=0.01")
-        if not 0.0 <= momentum < 1.0:
-            raise ConfigurationError(
-                f"SGD momentum must be in [0, 1); got {momentum!r}. Pass e.g. momentum=0.9, "
-                f"or 0 for plain SGD."
-            )
-        self.alpha = float(alpha)
-        self.momentum = float(momentum)
+        self.alpha = alpha
+        self.momentum = momentum
 
     def _update_one(self, key: str, weight: np.ndarray, grad: np.ndarray) -> None:
         if self.momentum:

@@ -10,6 +10,7 @@ readout             variable            rule, per step
 ``max_var``         ``VMax``            ``VMax = V if V > VMax``; starts at 0
 ``spike_count``     ``Scount``          ``+1`` at each spike
 ``first_spike_time``  ``TFirstSpike``   ``max(-t, TFirstSpike)`` at each spike
+``var``             (``V`` itself)      none: ``V`` at the end of the example
 ==================  ==================  ==========================================
 
 ``T`` is the number of timesteps simulated per example and ``t`` the step's
@@ -35,12 +36,16 @@ class Readout:
         Value the accumulator is reset to.
     needs_spikes : bool
         True when the readout only makes sense on a spiking neuron.
+    accumulates : bool
+        Whether the readout adds an accumulator variable.
     """
 
     var_name: str = ""
     user_name: str = ""
     initial: float = 0.0
     needs_spikes: bool = False
+    #: False for a readout of the output variable itself (no accumulator to add).
+    accumulates: bool = True
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}()"
@@ -84,4 +89,16 @@ class FirstSpikeTime(Readout):
     needs_spikes = True
 
 
-__all__ = ["AvgVar", "FirstSpikeTime", "MaxVar", "Readout", "SpikeCount", "SumVar"]
+class Var(Readout):
+    """mlGeNN's ``var`` readout: the instantaneous ``V`` at the end of the example.
+
+    No accumulator: the readout reads the model's output variable ``V``
+    itself (after the last step's reset, for spiking models, as in GeNN).
+    """
+
+    var_name = "V"
+    user_name = "v"
+    accumulates = False
+
+
+__all__ = ["AvgVar", "FirstSpikeTime", "MaxVar", "Readout", "SpikeCount", "SumVar", "Var"]

@@ -15,6 +15,9 @@ mlGeNN does.
 
 from __future__ import annotations
 
+import math
+from typing import Any
+
 import numpy as np
 
 from ._default_params import NetworkDefaults
@@ -41,32 +44,62 @@ class Exponential(Synapse):
 
     Parameters
     ----------
-    tau : float
-        Decay time constant in ms (> 0).
+    tau : float or array
+        Decay time constant in ms (> 0); an array gives each target neuron
+        its own (mlGeNN's per-neuron synapse parameter; NumPy backend,
+        inference only).
     scale_i : bool
         Scale the injected current by ``IScale = (tau / dt) * (1 - exp(-dt / tau))``
         so that a spike's total charge does not depend on ``tau``.
     """
 
-    def __init__(self, tau: float = 5.0, scale_i: bool = False):
-        if not isinstance(tau, (int, float, np.floating)) or not np.isfinite(tau) or tau <= 0:
+    def __init__(self, tau: Any = 5.0, scale_i: bool = False):
+        arr = None
+        if isinstance(tau, (np.ndarray, list, tuple)):
+            try:
+                arr = np.asarray(tau, dtype=np.float64).reshape(-1)
+            except (TypeError, ValueError):
+                arr = None
+        ok = (arr is not None and arr.size > 0 and bool(np.all(np.isfinite(arr)))
+              and bool(np.all(arr > 0))) or (
+            arr is None and isinstance(tau, (int, float, np.floating))
+            and not isinstance(tau, bool) and np.isfinite(tau) and tau > 0)
+        if not ok:
             raise ConfigurationError(
-                f"Exponential tau must be a finite number > 0 (ms); got {tau!r}. "
-                f"Pass e.g. Exponential(tau=5.0)."
+                f"Exponential tau must be a finite number > 0 (ms), or an array of them (one "
+                f"per target neuron); got {tau!r}. Pass e.g. Exponential(tau=5.0)."
             )
-        self.tau = float(tau)
+        self.tau: Any = arr if arr is not None else float(tau)
         self.scale_i = bool(scale_i)
 
-    def exp_decay(self, dt: float) -> np.float32:
-        """Return ``ExpDecay = float32(exp(-dt / tau))``."""
-        return np.float32(np.exp(-dt / self.tau))
+    @property
+    def heterogeneous(self) -> bool:
+        """Whether ``tau`` is given per target neuron."""
+        return isinstance(self.tau, np.ndarray)
 
-    def i_scale(self, dt: float) -> np.float32:
+    def check(self, num_post: int, owner: str) -> None:
+        """Refuse a per-neuron ``tau`` whose size is not the target's."""
+        if self.heterogeneous and self.tau.size != num_post:
+            raise ConfigurationError(
+                f"{owner} Exponential tau must hold one value per target neuron ({num_post}); "
+                f"got {self.tau.size}. Pass an array of the target's size or a number."
+            )
+
+    def exp_decay(self, dt: float) -> Any:
+        """Return ``ExpDecay = float32(exp(-dt / tau))`` (float32 array for per-neuron tau)."""
+        if self.heterogeneous:
+            return np.exp(-dt / self.tau).astype(np.float32)
+        return np.float32(math.exp(-dt / self.tau))
+
+    def i_scale(self, dt: float) -> Any:
         """Return ``IScale = float32((tau / dt) * (1 - exp(-dt / tau)))``."""
-        return np.float32((self.tau / dt) * (1.0 - np.exp(-dt / self.tau)))
+        if self.heterogeneous:
+            return ((self.tau / dt) * (1.0 - np.exp(-dt / self.tau))).astype(np.float32)
+        return np.float32((self.tau / dt) * (1.0 - math.exp(-dt / self.tau)))
 
     def __repr__(self) -> str:
-        return f"Exponential(tau={self.tau}, scale_i={self.scale_i})"
+        tau = f"<array {self.tau.shape}>" if self.heterogeneous else self.tau
+        return f"Exponential(tau={tau}, scale_i={self.scale_i})"
 
 
 __all__ = ["Delta", "Exponential", "Synapse"]

@@ -48,7 +48,7 @@ def test_the_example_plugin_is_listed(installed_example):
         capture_output=True, text=True, check=True,
     )
     records = {(r["kind"], r["name"]): r for r in json.loads(result.stdout)}
-    assert records[("callbacks", "csv_logger")]["distribution"] == "spikehooks-csv-logger"
+    assert records[("callbacks", "metrics_csv")]["distribution"] == "spikehooks-csv-logger"
     timer = records[("plugins", "run_timer")]
     assert timer["status"] == "loaded"
     assert timer["hooks"] == ["on_test_begin", "on_test_end", "on_train_begin", "on_train_end"]

@@ -72,8 +72,8 @@ def _recorders(network):
         vr(pop("avg"), "v", key="avg_v", record_every=4),
         vr(pop("avg"), genn_var="VAvg", key="avg_vavg", example_filter=1),
         vr(pop("top"), genn_var="VMax", key="top_vmax", neuron_filter=[0, 2]),
-        recorders.ConnVarRecorder(conn("inp_hid"), "weight", key="inp_hid_w"),
-        recorders.ConnVarRecorder(conn("hid_avg"), "weight", key="hid_avg_w",
+        recorders.ConnVarRecorder(conn("inp_hid"), "weight", per="batch", key="inp_hid_w"),
+        recorders.ConnVarRecorder(conn("hid_avg"), "weight", per="batch", key="hid_avg_w",
                                   src_neuron_filter=slice(0, 6)),
     ]
 

@@ -65,10 +65,10 @@ class StopAt(Callback):
         self._net = compiled_network
 
     def on_epoch_begin(self, epoch):
-        self._net.optimisers[0].alpha = 0.01 / (epoch + 1)
+        self._net.optimisers[0][0].alpha = 0.01 / (epoch + 1)
 
     def on_batch_end(self, batch, metrics):
-        if self._net.optimisers[0].alpha < 0.01 and batch == self.batch:
+        if self._net.optimisers[0][0].alpha < 0.01 and batch == self.batch:
             self._net.stop_training = True
 
 
@@ -145,8 +145,8 @@ def run(opts: argparse.Namespace, communicator: Any = None) -> dict[str, Any]:
         result["accuracy"] = train_metrics[out].result
         result["val_accuracy"] = val_metrics[out].result
         result["epoch_loss"] = compiled.epoch_loss
-        result["alpha"] = compiled.optimisers[0].alpha
-        result["step"] = compiled.optimisers[0].step
+        result["alpha"] = compiled.optimisers[0][0].alpha
+        result["step"] = compiled.optimisers[0][0].step
     return result
 
 

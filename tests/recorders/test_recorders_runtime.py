@@ -213,7 +213,8 @@ def test_conn_var_records_weights(tmp_path):
     with compiled_net:
         _, cb_data = compiled_net.evaluate(
             {input: testing_images * 0.01}, {output: testing_labels},
-            callbacks=[ConnVarRecorder(conn, "weight", key="w", trg_neuron_filter=([0], [1]))])
+            callbacks=[ConnVarRecorder(conn, "weight", per="batch", key="w",
+                                       trg_neuron_filter=([0], [1]))])
         weights = compiled_net.backend.get_conn_var(conn, "weight")
     assert len(cb_data["w"]) == 3  # 23 examples in batches of 8
     np.testing.assert_array_equal(cb_data["w"][2], weights[:, [1]])

@@ -37,7 +37,7 @@ def recorders(folder=None):
     recs = [SpikeRecorder(a, key="s", example_filter=[0, 2, 3, 7], to=to("s")),
             SpikeRecorder(b, key="c", record_counts=True, to=to("c")),
             VarRecorder(a, "v", key="v", neuron_filter=np.s_[::5], record_every=2, to=to("v")),
-            ConnVarRecorder(conn, "weight", key="w", to=to("w"))]
+            ConnVarRecorder(conn, "weight", per="batch", key="w", to=to("w"))]
     return backend, recs
 
 

@@ -26,7 +26,7 @@ def test_training_records_selected_epochs_and_phases():
     compiler = EventPropCompiler(example_timesteps=30, losses="sparse_categorical_crossentropy",
                                  batch_size=4)
     conn = hidden.incoming[0]
-    weights = ConnVarRecorder(conn, "weight", key="w", epochs=[0, 2])
+    weights = ConnVarRecorder(conn, "weight", per="batch", key="w", epochs=[0, 2])
     spikes = SpikeRecorder(hidden, key="s", epochs=lambda e: e == 1, example_filter=[0])
     test_only = VarRecorder(hidden, "v", key="v", phase="test")
     with compiler.compile(network) as compiled:

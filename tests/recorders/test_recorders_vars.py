@@ -88,7 +88,7 @@ def test_estimate_is_exact():
 # ------------------------------------------------------------------ connections
 def test_conn_var_per_batch():
     backend, _, _, conn = make()
-    data = run(backend, [ConnVarRecorder(conn, "weight", key="w")], 8)["w"]
+    data = run(backend, [ConnVarRecorder(conn, "weight", per="batch", key="w")], 8)["w"]
     assert len(data) == 2
     assert data[1].dtype == np.float32 and data[1].shape == (6, 6)
     np.testing.assert_array_equal(data[1], np.arange(36, dtype=np.float32).reshape(6, 6) + 100)
@@ -96,7 +96,8 @@ def test_conn_var_per_batch():
 
 def test_conn_var_filters_and_batches_with_selected_examples():
     backend, _, _, conn = make()
-    rec = ConnVarRecorder(conn, "g", key="w", example_filter=[9], src_neuron_filter=[5, 1],
+    rec = ConnVarRecorder(conn, "g", per="batch", key="w", example_filter=[9],
+                          src_neuron_filter=[5, 1],
                           trg_neuron_filter=np.index_exp[1, :2])
     data = run(backend, [rec], 12)["w"]
     assert rec.batches == [(None, 2)]
@@ -106,7 +107,7 @@ def test_conn_var_filters_and_batches_with_selected_examples():
 
 def test_conn_var_epochs_in_training():
     backend, _, _, conn = make()
-    rec = ConnVarRecorder(conn, "weight", key="w", epochs=lambda e: e % 2 == 1)
+    rec = ConnVarRecorder(conn, "weight", per="batch", key="w", epochs=lambda e: e % 2 == 1)
     run(backend, [rec], 4, mode="train", num_epochs=4)
     assert rec.batches == [(1, 0), (3, 0)]
 
@@ -114,4 +115,34 @@ def test_conn_var_epochs_in_training():
 def test_conn_var_unknown_name():
     backend, _, _, conn = make()
     with pytest.raises(ConfigurationError, match=r"weight \(g\)"):
-        run(backend, [ConnVarRecorder(conn, "w", key="w")], 1)
+        run(backend, [ConnVarRecorder(conn, "w", per="batch", key="w")], 1)
+
+
+def test_conn_var_recorder_mlgenn_layout_is_per_example_per_timestep():
+    backend, _, _, conn = make()
+    rec = ConnVarRecorder(conn, genn_var="g", key="w", example_filter=[1, 9],
+                          src_neuron_filter=[5, 1])
+    initial = backend.get_conn_var(conn, "g").copy()
+    data = run(backend, [rec], 12)["w"]
+    assert len(data) == 2
+    for array in data:
+        assert array.dtype == np.float32 and array.shape == (backend.num_timesteps, 2, 6)
+    # Rows are the selected sources in ascending id order. Example 1 ran in batch 0
+    # (initial weights), example 9 in batch 2, after the fake backend set the weights
+    # to arange + 100 at the end of batch 1.
+    np.testing.assert_array_equal(data[0], np.broadcast_to(initial[[1, 5]], (T, 2, 6)))
+    after_batch_1 = np.arange(36, dtype=np.float32).reshape(6, 6) + 100
+    np.testing.assert_array_equal(data[1], np.broadcast_to(after_batch_1[[1, 5]], (T, 2, 6)))
+
+
+def test_conn_var_recorder_takes_a_layer_and_one_variable_name():
+    backend, _, _, conn = make()
+
+    class LayerLike:
+        connection = conn
+
+    assert ConnVarRecorder(LayerLike(), "g").conn is conn
+    with pytest.raises(ConfigurationError, match="genn_var= \\(mlGeNN's name\\) or var="):
+        ConnVarRecorder(conn, "g", var="weight")
+    with pytest.raises(ConfigurationError, match="per='batch' to stream"):
+        ConnVarRecorder(conn, "g", to="somewhere")

@@ -57,8 +57,8 @@ def inference_net(record_hidden: bool = True, batch_size: int = 2) -> dict[str, 
             "output": out, "x": x, "y": y}
 
 
-def training_net(batch_size: int = 4) -> dict[str, Any]:
-    """SpikeInput 6 -> LIF 5 -> LI 3 (avg_var), compiled for EventProp with Adam."""
+def training_net(batch_size: int = 4, **compiler_kwargs: Any) -> dict[str, Any]:
+    """SpikeInput 6 -> LIF 5 -> LI 3 (avg_var), compiled for EventProp (Adam unless given)."""
     network = SequentialNetwork()
     with network:
         inp = InputLayer(SpikeInput(max_spikes=64), N_IN, name="input")
@@ -68,9 +68,9 @@ def training_net(batch_size: int = 4) -> dict[str, Any]:
         out = Layer(Dense(Normal(sd=0.5)),
                     LeakyIntegrate(tau_mem=20.0, scale_i=True, readout="avg_var"), N_OUT,
                     Exponential(5.0, scale_i=True), name="output")
+    settings = {"optimiser": ("adam", {"alpha": 0.01}), **compiler_kwargs}
     compiled = EventPropCompiler(example_timesteps=STEPS, losses="sparse_categorical_crossentropy",
-                                 optimiser=("adam", {"alpha": 0.01}), batch_size=batch_size,
-                                 rng_seed=1).compile(network)
+                                 batch_size=batch_size, rng_seed=1, **settings).compile(network)
     rng = np.random.default_rng(0)
     x = [preprocess_spikes(rng.uniform(0.0, 8.0, N_IN), np.arange(N_IN), N_IN)
          for _ in range(8)]

@@ -49,7 +49,7 @@ def _train(net, path, num_epochs, callbacks=(), **kwargs):
 
 
 def _optimiser_state(compiled):
-    return json.dumps(compiled.optimisers[0].state_dict(), default=lambda a: a.tolist(),
+    return json.dumps(compiled.optimisers[0][0].state_dict(), default=lambda a: a.tolist(),
                       sort_keys=True)
 
 

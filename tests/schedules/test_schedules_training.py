@@ -23,7 +23,7 @@ class AlphaSpy(Callback):
         self.seen = []
 
     def set_params(self, compiled_network=None, **kwargs):
-        self._optimiser = compiled_network.optimisers[0]
+        self._optimiser = compiled_network.optimisers[0][0]
 
     def on_batch_begin(self, batch):
         self.seen.append(self._optimiser.alpha)

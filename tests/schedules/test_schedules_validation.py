@@ -86,7 +86,7 @@ def test_early_stopping_on_a_validation_metric_stops_training():
 def test_reduce_on_plateau_on_a_validation_metric_reduces_the_rate():
     plateau = ReduceOnPlateau("val_out/accuracy", factor=0.5, patience=0, min_delta=2.0)
     compiled, _ = _train(3, [plateau])
-    assert compiled.optimisers[0].alpha == pytest.approx(0.0025)
+    assert compiled.optimisers[0][0].alpha == pytest.approx(0.0025)
 
 
 def test_a_misspelt_validation_monitor_fails_before_training():

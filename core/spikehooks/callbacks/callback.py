@@ -58,6 +58,11 @@ class Callback:
     attached_hooks : tuple of str
         Hooks the callback may set as instance attributes in ``set_params``
         (the dispatcher picks them up); declared so that listings show them.
+    run_modes : tuple of str or None
+        The runs the callback can act in, among ``"train"`` (the callbacks of
+        ``train()``), ``"validate"`` (its ``validation_callbacks``) and
+        ``"test"`` (``evaluate()``).  A list of another mode refuses it before
+        the run, naming the list.  ``None`` (default): any run.
     """
 
     first_of_type_key: Any = None
@@ -66,6 +71,9 @@ class Callback:
     #: (depending on the run), listed by ``spikehooks plugins`` with the
     #: methods it defines.
     attached_hooks: tuple[str, ...] = ()
+
+    #: The run modes the callback can act in (None: any); checked before the run.
+    run_modes: tuple[str, ...] | None = None
 
     def set_params(self, **kwargs: Any) -> None:
         """Receive the run's parameters before the first hook.

@@ -19,6 +19,7 @@ A :class:`CallbackList` is built once per ``train``/``evaluate``.  It
 from __future__ import annotations
 
 import contextlib
+import inspect
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
@@ -26,7 +27,14 @@ from typing import Any
 import pluggy
 
 from .. import folders
-from ..errors import CallbackError, CallbackValidationError, ConfigurationError
+from ..errors import (
+    CallbackError,
+    CallbackValidationError,
+    ConfigurationError,
+    DuplicateKeyError,
+    NonFiniteError,
+    SpikehooksError,
+)
 from ..plugins import registry
 from . import _hookcall, hookspecs
 from ._callback_validation import (
@@ -137,6 +145,7 @@ class CallbackList:
                     plugin=callback,
                 )
             check_set_params(callback)
+            _check_run_mode(callback, mode)
         self._check_keys()
 
         plugins: list[Any] = []
@@ -150,22 +159,29 @@ class CallbackList:
         self._build_hooks(self.callbacks, plugins)
         # Folders claimed in set_params (spikehooks.folders) are held until close();
         # a refused run releases what the callbacks before the refusal claimed.
+        # Callbacks get a snapshot: none may add, remove or reorder the run's callbacks.
         self._claims: list[folders.FolderClaim] = []
+        snapshot = tuple(self.callbacks)
         with folders.collect_claims(self._claims):
             try:
                 for callback in self.callbacks:
                     if hasattr(callback, "set_params"):
-                        callback.set_params(
-                            data=self.data,
-                            compiled_network=compiled_network,
-                            backend=backend,
-                            num_batches=num_batches,
-                            num_epochs=num_epochs,
-                            mode=mode,
-                            run=self.run,
-                            callbacks=self.callbacks,
-                            **params,
-                        )
+                        try:
+                            callback.set_params(
+                                data=self.data,
+                                compiled_network=compiled_network,
+                                backend=backend,
+                                num_batches=num_batches,
+                                num_epochs=num_epochs,
+                                mode=mode,
+                                run=self.run,
+                                callbacks=snapshot,
+                                **params,
+                            )
+                        except SpikehooksError:
+                            raise  # a deliberate refusal, which names its callback already
+                        except Exception as exc:
+                            raise _callback_error(callback, "set_params", exc, {}) from exc
             except BaseException:
                 folders.release_all(self._claims)
                 raise
@@ -180,7 +196,7 @@ class CallbackList:
             if key is None:
                 continue
             if key in owners:
-                raise CallbackValidationError(
+                raise DuplicateKeyError(
                     f"callback keys must be unique; got key {key!r} on both "
                     f"{owners[key]!r} and {callback!r}. Give each callback its own key=.",
                     plugin=callback,
@@ -258,31 +274,50 @@ class CallbackList:
 
         A callback whose key is None is stored under its index in the list,
         with a warning.
+
+        Raises
+        ------
+        CallbackError
+            A callback's ``get_data`` raised (or did not return ``(key,
+            data)``); the error's ``cb_data`` holds every other callback's data.
         """
+        cb_data, failure = self._collect()
+        if failure is not None:
+            callback, exc = failure
+            raise _callback_error(callback, "get_data", exc, cb_data) from exc
+        return cb_data
+
+    def _collect(self) -> tuple[dict[Any, Any], tuple[Any, Exception] | None]:
+        """Return the data of every callback whose ``get_data`` works, and the first failure."""
         cb_data: dict[Any, Any] = {}
         owners: dict[Any, Any] = {}
+        failure: tuple[Any, Exception] | None = None
         for index, callback in enumerate(self.callbacks):
             get_data = getattr(callback, "get_data", None)
             if get_data is None or _is_base_get_data(callback):
                 continue
-            key, value = get_data()
+            try:
+                key, value = get_data()
+            except Exception as exc:  # one broken callback must not cost the others' data
+                failure = failure or (callback, exc)
+                continue
             if key is None:
                 warnings.warn(
                     f"{type(callback).__qualname__} has no key; its data is stored under "
                     f"its index {index} in the callback list. Pass key=... to name it.",
                     UserWarning,
-                    stacklevel=2,
+                    stacklevel=3,
                 )
                 key = index
             if key in owners:
-                raise CallbackValidationError(
+                raise DuplicateKeyError(
                     f"callback keys must be unique; got key {key!r} from both "
                     f"{owners[key]!r} and {callback!r}. Give each callback its own key=.",
                     plugin=callback,
                 )
             owners[key] = callback
             cb_data[key] = value
-        return cb_data
+        return cb_data, failure
 
     def close(self) -> None:
         """Release the folders the callbacks claimed in ``set_params``; idempotent.
@@ -310,24 +345,21 @@ class CallbackList:
             # Ctrl-C (or a hung plugin interrupted by hand): keep what was recorded.
             exc.cb_data = self._data_or_empty()  # type: ignore[attr-defined]
             raise
+        except NonFiniteError as exc:
+            exc.cb_data = self._data_or_empty()
+            raise
         except Exception as exc:
             owner = self._owner_in_traceback(exc)
             if owner is None:
                 raise
             plugin, hook = owner
-            cb_data = self._data_or_empty()
-            raise CallbackError(
-                f"{describe(plugin)}.{hook} raised {type(exc).__name__}: {exc}. "
-                f"The data recorded so far is in this error's cb_data.",
-                callback=plugin,
-                hook=hook,
-                cb_data=cb_data,
-            ) from exc
+            raise _callback_error(plugin, hook, exc, self._data_or_empty()) from exc
 
     def _data_or_empty(self) -> dict[Any, Any]:
+        """The data of every callback whose ``get_data`` works (the others are left out)."""
         try:
-            return self.get_data()
-        except Exception:  # the data itself may be what broke
+            return self._collect()[0]
+        except Exception:  # duplicate keys: nothing can be keyed safely
             return {}
 
     def _owner_in_traceback(self, exc: BaseException) -> tuple[Any, str] | None:
@@ -342,6 +374,37 @@ class CallbackList:
     def __repr__(self) -> str:
         names = ", ".join(type(c).__name__ for c in self.callbacks)
         return f"CallbackList([{names}], mode={self.run.mode!r})"
+
+
+#: Where a callback list of each mode comes from, for messages.
+_LIST_OF_MODE = {"train": "the callbacks of train()",
+                 "validate": "the validation_callbacks of train()",
+                 "test": "the callbacks of evaluate()"}
+
+
+def _check_run_mode(callback: Any, mode: str) -> None:
+    """Refuse a callback that declares it cannot act in a ``mode`` run (``run_modes``)."""
+    modes = getattr(callback, "run_modes", None)
+    if modes is None or mode in modes:
+        return
+    where = " or ".join(_LIST_OF_MODE.get(m, m) for m in modes)
+    raise ConfigurationError(
+        f"{describe(callback)} cannot act in {_LIST_OF_MODE.get(mode, mode + ' runs')}: it "
+        f"only works in {where} (run_modes={tuple(modes)!r}). Use it in {where}; to react "
+        f"to validation metrics from there, monitor a 'val_' metric."
+    )
+
+
+def _callback_error(callback: Any, method: str, exc: BaseException,
+                    cb_data: dict[Any, Any]) -> CallbackError:
+    """Return the CallbackError naming ``callback``'s class, ``method`` and key."""
+    key = None if inspect.ismodule(callback) else getattr(callback, "key", None)
+    whose = "" if inspect.ismodule(callback) else f" The callback's key is {key!r};"
+    return CallbackError(
+        f"{describe(callback)}.{method} raised {type(exc).__name__}: {exc}.{whose} the data "
+        f"recorded so far is in this error's cb_data.",
+        callback=callback, hook=method, key=key, cb_data=cb_data,
+    )
 
 
 def _code_of(function: Any) -> Any:

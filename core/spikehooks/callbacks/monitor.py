@@ -25,6 +25,8 @@ import math
 import re
 from typing import Any
 
+import numpy as np
+
 from ..errors import ConfigurationError
 
 _MODES = ("min", "max", "auto")
@@ -67,7 +69,9 @@ class Monitor:
                 f"{owner} mode must be one of {_MODES}; got {mode!r}. Pass mode='max' when "
                 f"higher is better (accuracy), mode='min' for losses, or mode='auto'."
             )
-        if not isinstance(min_delta, (int, float)) or not min_delta >= 0:
+        if (isinstance(min_delta, (bool, np.bool_))
+                or not isinstance(min_delta, (int, float, np.integer, np.floating))
+                or not min_delta >= 0):
             raise ConfigurationError(
                 f"{owner} min_delta must be a number >= 0; got {min_delta!r}. Pass e.g. "
                 f"min_delta=0.0."

@@ -6,8 +6,26 @@ so a new compiler is added with one import line.
 
 from __future__ import annotations
 
+from typing import Any
+
 from .compiled_network import CompiledNetwork as CompiledNetwork
 from .compiled_training_network import CompiledTrainingNetwork as CompiledTrainingNetwork
 from .compiler import Compiler as Compiler
 from .event_prop_compiler import EventPropCompiler as EventPropCompiler
 from .inference_compiler import InferenceCompiler as InferenceCompiler
+
+
+def __getattr__(name: str) -> Any:
+    # mlGeNN names not offered yet are refused with what to use instead.
+    from .._mlgenn_missing import refuse
+
+    return refuse(__name__, name)
+
+
+__all__ = [
+    "CompiledNetwork",
+    "CompiledTrainingNetwork",
+    "Compiler",
+    "EventPropCompiler",
+    "InferenceCompiler",
+]

@@ -98,6 +98,13 @@ def make_metrics(metrics: Any, outputs: list[Any]) -> dict[Any, Metric]:
         else:
             spec = metrics
         metric = registry.create("metrics", spec, expected=Metric)
+        if not isinstance(metric, Metric):
+            raise ConfigurationError(
+                f"metrics must be a metric name, a Metric, a (name, kwargs) pair or a dict "
+                f"{{output: metric}}; got {type(metric).__name__} {metric!r} for "
+                f"{pop.name!r}. Pass e.g. metrics='sparse_categorical_accuracy' (the default), "
+                f"or one of: {', '.join(registry.names('metrics'))}."
+            )
         if metric is spec and len(outputs) > 1:
             metric = copy.deepcopy(spec)
         metric.reset()

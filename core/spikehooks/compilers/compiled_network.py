@@ -77,7 +77,55 @@ class CompiledNetwork:
         self.dt = backend.dt
         self.communicator = getattr(compiler, "communicator", None)
         self.parallel: Any = None
+        #: mlGeNN's model name given to ``compile(network, name)`` (None if not given).
+        self.name: str | None = None
+        self._groups: tuple[Any, Any] | None = None
         self._loaded = False
+
+    # ------------------------------------------------------- mlGeNN state access
+    def _state_groups(self) -> tuple[Any, Any]:
+        if self._groups is None:
+            genn_groups = getattr(self.backend, "genn_groups", None)
+            if genn_groups is not None:
+                self._groups = genn_groups()
+            elif hasattr(self.backend, "live_vars"):
+                from ._state_views import numpy_groups
+
+                self._groups = numpy_groups(self)
+            else:
+                raise ConfigurationError(
+                    f"compiled_net.neuron_populations needs a backend with GeNN groups or "
+                    f"live_vars(); got {type(self.backend).__name__}. Use the backend protocol "
+                    f"(backend.get_var, backend.get_conn_var) instead."
+                )
+        return self._groups
+
+    @property
+    def neuron_populations(self) -> Any:
+        """Population (or its name) -> group with ``vars[name].view``, as in mlGeNN.
+
+        GeNN's neuron groups on the GeNN backend; on the NumPy backend views
+        of the live state with the same names and shapes (see
+        ``spikehooks.compilers._state_views``).
+        """
+        return self._state_groups()[0]
+
+    @property
+    def connection_populations(self) -> Any:
+        """Connection (or its name) -> group with ``vars["g"]``, as in mlGeNN."""
+        return self._state_groups()[1]
+
+    @property
+    def genn_model(self) -> Any:
+        """GeNN's model on the GeNN backend; elsewhere an object that answers
+        ``batch_size``, ``dt``, ``timestep`` and ``t`` and refuses the rest
+        (kernel timings) with an error saying what to use."""
+        model = getattr(self.backend, "genn_model", None)
+        if model is not None:
+            return model
+        from ._state_views import NoGeNNModel
+
+        return NoGeNNModel(self.backend)
 
     # ---------------------------------------------------------- loading
     def __enter__(self) -> CompiledNetwork:
@@ -250,6 +298,17 @@ class CompiledNetwork:
         from ..serialisers import save
 
         return save(self, keys, serialiser)
+
+    def save_connectivity(self, keys: Any = (), serialiser: Any = "numpy") -> Any:
+        """Write the synapses of sparse connections beside ``keys`` (mlGeNN's method).
+
+        ``network.load(keys, serialiser)`` then rebuilds those synapses.  See
+        :func:`spikehooks.serialisers.save_connectivity`.
+        """
+        self._check_loaded("save_connectivity")
+        from ..serialisers import save_connectivity
+
+        return save_connectivity(self, keys, serialiser)
 
     def load(self, keys: Any = (), serialiser: Any = "numpy") -> None:
         """Load learnable state saved under ``keys``; a damaged file is refused, naming it.

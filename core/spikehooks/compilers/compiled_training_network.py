@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Sequence
 from typing import Any
 
@@ -10,7 +11,14 @@ import numpy as np
 from ..callbacks.callback_list import CallbackList
 from ..checks import int_at_least, real
 from ..errors import ConfigurationError
-from ..training import ForwardRecorder, ForwardResult, OutputDrive, backward, output_drive
+from ..training import (
+    FiniteGuard,
+    ForwardRecorder,
+    ForwardResult,
+    OutputDrive,
+    backward,
+    output_drive,
+)
 from . import _data
 from ._training_state import check_training_state
 from .compiled_network import CompiledNetwork
@@ -27,9 +35,12 @@ class CompiledTrainingNetwork(CompiledNetwork):
 
     Attributes
     ----------
-    optimisers : list of Optimiser
-        The weight optimiser (one); its hyperparameters may be changed between
-        batches by callbacks.
+    optimisers : list of (Optimiser, list of str)
+        mlGeNN's structure: one ``(optimiser, variables)`` pair per
+        optimiser, ``variables`` naming the learnable state it updates
+        (``"<connection name>/weight"``), so ``for o, _ in
+        compiled_net.optimisers`` ports unchanged.  Hyperparameters may be
+        changed between batches by callbacks.
     stop_training : bool
         Set to True (by a callback) to end :meth:`train` after the current batch.
     clamped_jumps : int
@@ -48,7 +59,8 @@ class CompiledTrainingNetwork(CompiledNetwork):
         self.populations = populations
         self.output = populations[graph.output]
         self.loss = loss
-        self.optimisers = [optimiser]
+        self._conns = [c for c in network.connections]
+        self.optimisers = [(optimiser, [f"{c.name}/weight" for c in self._conns])]
         self.stop_training = False
         self.clamped_jumps = 0
         self.epoch_loss: float | None = None
@@ -57,7 +69,6 @@ class CompiledTrainingNetwork(CompiledNetwork):
         self._next_epoch = 0
         self._recorder = ForwardRecorder(graph, populations, backend)
         self._observing = False
-        self._conns = [c for c in network.connections]
 
     # ------------------------------------------------------------------ state
     def state_dict(self) -> dict[str, Any]:
@@ -71,7 +82,7 @@ class CompiledTrainingNetwork(CompiledNetwork):
         """
         return {
             "learnable": self.backend.get_learnable_state(),
-            "optimisers": [opt.state_dict() for opt in self.optimisers],
+            "optimisers": [opt.state_dict() for opt, _ in self.optimisers],
             "rng": self._rng.bit_generator.state,
             "epoch": self._next_epoch,
         }
@@ -89,14 +100,14 @@ class CompiledTrainingNetwork(CompiledNetwork):
         ConfigurationError
             Naming what does not fit.
         """
-        check_training_state(state, self.backend.get_learnable_state(), self.optimisers,
-                             self._rng)
+        check_training_state(state, self.backend.get_learnable_state(),
+                             [opt for opt, _ in self.optimisers], self._rng)
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         """Restore what :meth:`state_dict` returned (all checked before anything changes)."""
         self.check_state_dict(state)
         self.backend.set_learnable_state(state["learnable"])
-        for opt, opt_state in zip(self.optimisers, state["optimisers"], strict=True):
+        for (opt, _), opt_state in zip(self.optimisers, state["optimisers"], strict=True):
             opt.load_state_dict(opt_state)
         self._rng.bit_generator.state = state["rng"]
         self._next_epoch = int(state["epoch"])
@@ -116,9 +127,11 @@ class CompiledTrainingNetwork(CompiledNetwork):
         x, y : dict
             Input population -> data set; output population -> labels (or targets).
         num_epochs : int
-            Train epochs ``start_epoch .. num_epochs - 1``.
+            How many epochs to train, counted from ``start_epoch`` (mlGeNN's
+            meaning): the planned run is epochs ``start_epoch ..
+            start_epoch + num_epochs - 1``.
         start_epoch : int
-            First epoch index (overridden by ``resume_from``).
+            Index of the first epoch of the planned run.
         shuffle : bool
             Shuffle the training examples every epoch (seeded by ``rng_seed``).
         metrics : str, Metric, (str, dict) or dict
@@ -134,7 +147,12 @@ class CompiledTrainingNetwork(CompiledNetwork):
         resume_from : object, optional
             Passed to the ``restore(compiled_network, resume_from) -> epoch``
             method of a callback (the checkpoint plugin's ``Checkpoint``).
-            Data-parallel: rank 0 restores and broadcasts the state.
+            Training continues at the epoch it returns and still ends after
+            epoch ``start_epoch + num_epochs - 1``, so re-running a job with
+            the same arguments finishes the planned run (and trains nothing
+            once it is complete).  Nothing to restore: the run starts at
+            ``start_epoch``.  Data-parallel: rank 0 restores and broadcasts
+            the state.
         shard : bool
             Data-parallel runs only: True when every rank passes the same
             full data set, which is shuffled globally and split across ranks
@@ -151,6 +169,7 @@ class CompiledTrainingNetwork(CompiledNetwork):
             x, y, num_epochs, start_epoch, resume_from, metrics, validation_split,
             validation_x, validation_y))
         prepared, labels, targets, metric_objs, validation, train_indices = prep
+        end_epoch = int(start_epoch) + int(num_epochs)
         num_train = len(train_indices)
         batches = self._plan(train_indices, num_train, shard, "train")
         if validation:
@@ -181,7 +200,7 @@ class CompiledTrainingNetwork(CompiledNetwork):
                     num_examples=len(validation["indices"]), **ranks))
                 validation["callbacks"] = vcbl
             start_epoch = self._start(cbl, start_epoch, resume_from)
-            return self._run(cbl, vcbl, start_epoch, num_epochs, train_indices, shuffle, shard,
+            return self._run(cbl, vcbl, start_epoch, end_epoch, train_indices, shuffle, shard,
                              prepared, labels, targets, metric_objs, validation)
         finally:
             cbl.close()
@@ -189,18 +208,21 @@ class CompiledTrainingNetwork(CompiledNetwork):
                 vcbl.close()
 
     def _run(self, cbl: CallbackList, vcbl: CallbackList | None, start_epoch: int,
-             num_epochs: int, train_indices: np.ndarray, shuffle: bool, shard: bool,
+             end_epoch: int, train_indices: np.ndarray, shuffle: bool, shard: bool,
              prepared: dict, labels: np.ndarray, targets: dict, metric_objs: dict,
              validation: dict | None) -> tuple:
-        """The epochs of :meth:`train`, from ``start_epoch``; returns what train returns."""
+        """The epochs ``start_epoch .. end_epoch - 1`` of :meth:`train`; returns what train
+        returns."""
         self._next_epoch = int(start_epoch)
         self.stop_training = False
+        self._finite = FiniteGuard(self.compiler.on_non_finite,
+                                   [c.name for c in self._conns], self.output.name)
         self.backend.add_step_observer(self._observe)
         try:
             with self._failing_together(), cbl.guard():
                 cbl.on_train_begin()
                 self._decide_stop()
-                for epoch in range(start_epoch, num_epochs):
+                for epoch in range(start_epoch, end_epoch):
                     # A callback may stop training before an epoch starts (e.g. an
                     # early stop restored from a checkpoint in on_train_begin).
                     if self.stop_training:
@@ -229,13 +251,8 @@ class CompiledTrainingNetwork(CompiledNetwork):
         for name, value, minimum in (("num_epochs", num_epochs, 1),
                                      ("start_epoch", start_epoch, 0)):
             int_at_least(value, "train", name, "Pass e.g. num_epochs=10 (epochs start_epoch "
-                         ".. num_epochs - 1 are trained).", minimum=minimum)
-        if resume_from is None and start_epoch >= num_epochs:
-            raise ConfigurationError(
-                f"train start_epoch must be below num_epochs; got start_epoch={start_epoch} "
-                f"and num_epochs={num_epochs}, which trains nothing. num_epochs is the index "
-                f"after the last epoch: pass num_epochs={start_epoch + 1} or more."
-            )
+                         ".. start_epoch + num_epochs - 1 are trained, as in mlGeNN).",
+                         minimum=minimum)
         outputs = _data.check_targets_dict(self.network, y)
         if outputs != [self.output]:
             raise ConfigurationError(
@@ -256,9 +273,12 @@ class CompiledTrainingNetwork(CompiledNetwork):
         """Resume if asked; data-parallel, rank 0 restores and every rank takes its state."""
         par = self.parallel
         if par is None:
-            return self._restore(cbl, resume_from) if resume_from is not None else start_epoch
+            if resume_from is None:
+                return start_epoch
+            return self._restore(cbl, resume_from, int(start_epoch))
         resume = resume_from is not None and par.rank == 0
-        start = self._checked(lambda: self._restore(cbl, resume_from) if resume else start_epoch)
+        start = self._checked(
+            lambda: self._restore(cbl, resume_from, int(start_epoch)) if resume else start_epoch)
         # Every rank continues from rank 0's weights, optimiser, shuffle state and epoch.
         state, start = par.decide((self.state_dict(), start) if par.rank == 0 else None)
         if par.rank != 0:
@@ -274,10 +294,14 @@ class CompiledTrainingNetwork(CompiledNetwork):
         if self._observing:
             self._recorder(t)
 
-    def _restore(self, cbl: CallbackList, resume_from: Any) -> int:
+    def _restore(self, cbl: CallbackList, resume_from: Any, start_epoch: int) -> int:
         for callback in cbl.callbacks:
             restore = getattr(callback, "restore", None)
             if callable(restore):
+                # A restorer that accepts start_epoch returns it when there is nothing to
+                # restore, so a first run with resume_from="latest" starts where planned.
+                if "start_epoch" in inspect.signature(restore).parameters:
+                    return int(restore(self, resume_from, start_epoch=start_epoch))
                 return int(restore(self, resume_from))
         raise ConfigurationError(
             f"train resume_from needs a callback that can restore a checkpoint; got "
@@ -312,7 +336,7 @@ class CompiledTrainingNetwork(CompiledNetwork):
                 self.simulate(cbl)
             finally:
                 self._observing = False
-            value, count = self._learn(labels, targets, metric_objs, indices)
+            value, count = self._learn(labels, targets, metric_objs, indices, epoch, batch)
             losses.append(value * count)
             seen += count
             cbl.on_batch_end(batch, metric_objs)
@@ -331,7 +355,7 @@ class CompiledTrainingNetwork(CompiledNetwork):
         return True
 
     def _learn(self, labels: np.ndarray, targets: dict, metric_objs: dict,
-               indices: np.ndarray) -> tuple[float, int]:
+               indices: np.ndarray, epoch: int, batch: int) -> tuple[float, int]:
         """Backward pass and optimiser step for the batch just simulated; update the metrics.
 
         Data-parallel, every rank first gathers the batch's readouts and
@@ -347,7 +371,7 @@ class CompiledTrainingNetwork(CompiledNetwork):
             Examples in the (global) batch.
         """
         compiler, graph, par = self.compiler, self.graph, self.parallel
-        optimiser = self.optimisers[0]
+        optimiser, keys = self.optimisers[0]
         fwd = self._recorder.result()
         real = len(indices)
         readout, event, y_batch = fwd.readout[:real], fwd.event_step[:real], labels[indices]
@@ -375,9 +399,13 @@ class CompiledTrainingNetwork(CompiledNetwork):
                           min_denominator=compiler.min_jump_denominator, num_examples=real)
         self.clamped_jumps += result.clamped
         gradients = result.gradients if par is None else par.reduce_gradients(result.gradients)
-        keys = [f"{conn.name}/weight" for conn in self._conns]
-        optimiser.update(dict(zip(keys, weights, strict=True)),
-                         dict(zip(keys, gradients, strict=True)))
+        # Non-finite losses and gradients are caught before the step, weights after it;
+        # every rank sees the same global values, so every rank decides the same.
+        self._finite.before_update(epoch, batch, value, gradients, weights)
+        with np.errstate(over="ignore", invalid="ignore"):  # the guard reports these itself
+            optimiser.update(dict(zip(keys, weights, strict=True)),
+                             dict(zip(keys, gradients, strict=True)))
+        self._finite.after_update(epoch, batch, weights)
         return value, total
 
     def _spike_counts(self, fwd: Any, real: int) -> list[np.ndarray]:
@@ -427,7 +455,12 @@ class CompiledTrainingNetwork(CompiledNetwork):
         elif split > 0.0:
             held = int(num_examples * split)
             if held == 0:
-                return None
+                raise ConfigurationError(
+                    f"train validation_split must hold out at least one example; got "
+                    f"validation_split={split!r} of {num_examples} examples, which holds out "
+                    f"none. Pass validation_split >= {1 / num_examples:.3g}, or 0 for no "
+                    f"validation."
+                )
             v_prepared, v_y = prepared, y
             v_indices = np.arange(num_examples - held, num_examples)
             v_num = num_examples

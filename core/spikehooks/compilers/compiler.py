@@ -7,11 +7,21 @@ from typing import Any
 from ..checks import int_at_least, integer, real
 from ..errors import ConfigurationError
 from ..plugins import registry
+from ._memory import check_batch_fits
 
 
 def check_positive_int(value: Any, owner: str, name: str) -> int:
     """Return ``value`` as an int >= 1, or raise :class:`ConfigurationError`."""
     return int_at_least(value, owner, name, f"Pass e.g. {name}=32.")
+
+
+def check_model_name(name: Any) -> None:
+    """Refuse a ``compile(network, name)`` name that is not a string or None."""
+    if name is not None and (not isinstance(name, str) or not name):
+        raise ConfigurationError(
+            f"compile name must be a non-empty string or None; got {name!r}. Pass e.g. "
+            f"compile(network, 'latency_mnist') as in mlGeNN."
+        )
 
 
 class Compiler:
@@ -81,7 +91,9 @@ class Compiler:
             self.batch_size //= ranks
         self.dt = real(dt, owner, "dt", "a finite number > 0 (ms)", "Pass e.g. dt=1.0.",
                        lambda v: v > 0)
-        self.rng_seed = integer(rng_seed, owner, "rng_seed", "an int", "Pass e.g. rng_seed=0.")
+        self.rng_seed = integer(rng_seed, owner, "rng_seed",
+                                "an int >= 0 (numpy's seeds are non-negative)",
+                                "Pass e.g. rng_seed=0.", lambda v: v >= 0)
         if not reset_time_between_batches:
             raise ConfigurationError(
                 f"{owner} reset_time_between_batches must be True; got False. spikehooks "
@@ -98,6 +110,9 @@ class Compiler:
             name, self._backend_kwargs = backend
         self._backend_class = registry.resolve("backends", name)
 
+    #: True when training keeps every timestep of a batch (counted by the memory check).
+    keeps_history = False
+
     def build_backend(self, network: Any, num_timesteps: int,
                       num_recording_timesteps: int | None = None) -> Any:
         """Create the backend simulating ``network`` with this compiler's settings."""
@@ -106,6 +121,8 @@ class Compiler:
                 f"{type(self).__name__} network must hold at least one population; got an "
                 f"empty {type(network).__name__}. Create populations inside `with network:`."
             )
+        check_batch_fits(type(self).__name__, network, self.batch_size, num_timesteps,
+                         num_recording_timesteps or num_timesteps, self.keeps_history)
         try:
             return self._backend_class(
                 network,
@@ -124,7 +141,7 @@ class Compiler:
                 f"{sorted(self._backend_kwargs)} ({exc}). Check the backend's parameters."
             ) from exc
 
-    def compile(self, network: Any) -> Any:
+    def compile(self, network: Any, name: str | None = None) -> Any:
         """Turn ``network`` into a compiled network (implemented by subclasses)."""
         raise NotImplementedError
 
@@ -154,4 +171,4 @@ def _resolve_communicator(spec: Any, owner: str) -> Any:
     )
 
 
-__all__ = ["Compiler", "check_positive_int"]
+__all__ = ["Compiler", "check_model_name", "check_positive_int"]

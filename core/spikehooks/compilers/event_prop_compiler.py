@@ -17,9 +17,9 @@ from ..neurons import LeakyIntegrate, LeakyIntegrateFire
 from ..optimisers import Optimiser
 from ..plugins import registry
 from ..synapses import Exponential
-from ..training import build_graph
+from ..training import build_graph, check_mode
 from .compiled_training_network import CompiledTrainingNetwork
-from .compiler import Compiler, check_positive_int
+from .compiler import Compiler, check_model_name, check_positive_int
 
 #: mlGeNN's EventProp defaults for the models (``SequentialNetwork(default_params)``).
 default_params: dict[type, dict[str, Any]] = {
@@ -76,6 +76,12 @@ class EventPropCompiler(Compiler):
     min_jump_denominator : float
         Guard (> 0): EventProp's jump divides by ``I - v_thresh`` at each spike;
         values below this are raised to it (counted in ``compiled_net.clamped_jumps``).
+    on_non_finite : {"raise", "warn"}
+        What a NaN or infinite loss, gradient or weight at the end of a batch
+        does: ``"raise"`` (default) a :class:`~spikehooks.errors.NonFiniteError`
+        naming the epoch, batch and first offending connection, before the
+        epoch ends (no checkpoint of it is written); ``"warn"`` one
+        :class:`~spikehooks.errors.NonFiniteWarning` per ``train()`` call.
     max_spikes, strict_buffer_checking : int, bool
         Accepted for mlGeNN compatibility: this trainer keeps every spike (no ring buffer).
     per_timestep_loss : bool
@@ -85,13 +91,16 @@ class EventPropCompiler(Compiler):
         training; ``batch_size`` is then the global batch) of :class:`Compiler`.
     """
 
+    keeps_history = True
+
     def __init__(self, example_timesteps: int, losses: Any, optimiser: Any = "adam",
                  batch_size: int = 1, dt: float = 1.0, backend: Any = "numpy",
                  rng_seed: int = 0, reg_lambda_upper: Any = 0.0, reg_lambda_lower: Any = 0.0,
                  reg_nu_upper: Any = 0.0, max_spikes: int = 500,
                  strict_buffer_checking: bool = False, per_timestep_loss: bool = False,
                  ttfs_alpha: float = 0.01, softmax_temperature: float = 1.0,
-                 min_jump_denominator: float = 1e-3, **kwargs: Any):
+                 min_jump_denominator: float = 1e-3, on_non_finite: str = "raise",
+                 **kwargs: Any):
         super().__init__(batch_size=batch_size, dt=dt, backend=backend, rng_seed=rng_seed,
                          **kwargs)
         if not getattr(self._backend_class, "supports_training", False):
@@ -118,6 +127,7 @@ class EventPropCompiler(Compiler):
                                                 positive=True)
         self.min_jump_denominator = _check_float(min_jump_denominator, "min_jump_denominator",
                                                  positive=True)
+        self.on_non_finite = check_mode(on_non_finite)
         self.reg_lambda_upper = reg_lambda_upper
         self.reg_lambda_lower = reg_lambda_lower
         self.reg_nu_upper = reg_nu_upper
@@ -155,14 +165,18 @@ class EventPropCompiler(Compiler):
             spec = spec[output]
         return registry.create("losses", spec, expected=Loss)
 
-    def compile(self, network: Any) -> Any:
-        """Build ``network`` for training; returns a compiled training network."""
+    def compile(self, network: Any, name: str | None = None) -> Any:
+        """Build ``network`` for training; returns a compiled training network.
+
+        ``name`` is mlGeNN's model name; it becomes ``compiled_net.name``.
+        """
+        check_model_name(name)
 
         backend = self.build_backend(network, self.example_timesteps)
-        for name in ("add_step_observer", "get_spike_mask", "get_synaptic_input", "get_weight"):
-            if not hasattr(backend, name):
+        for method in ("add_step_observer", "get_spike_mask", "get_synaptic_input", "get_weight"):
+            if not hasattr(backend, method):
                 raise ConfigurationError(
-                    f"EventPropCompiler backend must offer {name}() (the NumPy backend does); "
+                    f"EventPropCompiler backend must offer {method}() (the NumPy backend does); "
                     f"got {type(backend).__name__}. Use backend='numpy'."
                 )
         graph, pops = build_graph(network, backend, self.example_timesteps, self.dt)
@@ -175,9 +189,10 @@ class EventPropCompiler(Compiler):
                 f"got RelativeMeanSquareError, which compares first-spike times. Use "
                 f"'sparse_categorical_crossentropy'."
             )
-        return self._finish(CompiledTrainingNetwork(network, backend, self,
-                                                    self.example_timesteps, graph, pops, loss,
-                                                    self.optimiser))
+        compiled = CompiledTrainingNetwork(network, backend, self, self.example_timesteps, graph,
+                                           pops, loss, self.optimiser)
+        compiled.name = name
+        return self._finish(compiled)
 
 
 __all__ = ["EventPropCompiler", "default_params"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from .compiled_network import CompiledNetwork
-from .compiler import Compiler, check_positive_int
+from .compiler import Compiler, check_model_name, check_positive_int
 
 
 class InferenceCompiler(Compiler):
@@ -71,11 +71,18 @@ class InferenceCompiler(Compiler):
                                     "num_recording_timesteps")
         )
 
-    def compile(self, network: Any) -> CompiledNetwork:
-        """Build ``network`` on the backend; returns a :class:`CompiledNetwork`."""
+    def compile(self, network: Any, name: str | None = None) -> CompiledNetwork:
+        """Build ``network`` on the backend; returns a :class:`CompiledNetwork`.
+
+        ``name`` is mlGeNN's model name (its GeNN code folder); it becomes
+        ``compiled_net.name``.
+        """
+        check_model_name(name)
         backend = self.build_backend(network, self.evaluate_timesteps,
                                      self.num_recording_timesteps)
-        return self._finish(CompiledNetwork(network, backend, self, self.evaluate_timesteps))
+        compiled = CompiledNetwork(network, backend, self, self.evaluate_timesteps)
+        compiled.name = name
+        return self._finish(compiled)
 
 
 __all__ = ["InferenceCompiler"]

@@ -9,10 +9,13 @@
   time-to-first-spike encoding.
 - :func:`load_digits`: scikit-learn's embedded digits, split (optional extra
   ``datasets``).
+- :func:`get_dataset_size`, :func:`split_dataset`, :func:`batch_dataset`,
+  :func:`permute_dataset`: mlGeNN's helpers for ``{key: examples}`` dicts.
 """
 
 from __future__ import annotations
 
+from .datasets import batch_dataset, get_dataset_size, permute_dataset, split_dataset
 from .digits import DigitsSplit, load_digits
 from .encoding import linear_latency_encode_data, log_latency_encode_data
 from .spikes import PreprocessedSpikes, preprocess_spikes
@@ -28,12 +31,16 @@ __all__ = [
     "CLASS_NAMES",
     "DigitsSplit",
     "PreprocessedSpikes",
+    "batch_dataset",
     "encode_yin_yang",
     "generate_yin_yang_dataset",
+    "get_dataset_size",
     "linear_latency_encode_data",
     "load_digits",
     "log_latency_encode_data",
     "make_yin_yang",
+    "permute_dataset",
     "preprocess_spikes",
+    "split_dataset",
     "yin_yang_class",
 ]

@@ -1,24 +1,44 @@
 """Neuron models, with mlGeNN's names and parameters.
 
-Input models (driven by data): :class:`IntegrateFireInput`,
-:class:`SpikeInput`, :class:`PoissonInput`.  Hidden and output models:
-:class:`IntegrateFire`, :class:`LeakyIntegrateFire`, :class:`LeakyIntegrate`.
+Input models (driven by data; base class :class:`Input`):
+:class:`IntegrateFireInput`, :class:`SpikeInput`, :class:`PoissonInput`,
+:class:`BinarySpikeInput`, :class:`LeakyIntegrateFireInput`.  Hidden and
+output models: :class:`IntegrateFire`, :class:`LeakyIntegrateFire`,
+:class:`AdaptiveLeakyIntegrateFire`, :class:`LeakyIntegrate`.
 Each is also registered by name (``"leaky_integrate_fire"``...).
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 from ._base import InputNeuron, Neuron
 from .input import IntegrateFireInput, PoissonInput, SpikeInput
 from .integrate_fire import IntegrateFire, LeakyIntegrateFire
 from .leaky_integrate import LeakyIntegrate
+from .mlgenn_models import AdaptiveLeakyIntegrateFire, BinarySpikeInput, LeakyIntegrateFireInput
+
+#: mlGeNN's name of the base class of input models (``isinstance(neuron, Input)``).
+Input = InputNeuron
+
+
+def __getattr__(name: str) -> Any:
+    # mlGeNN names not offered yet are refused with what to use instead.
+    from .._mlgenn_missing import refuse
+
+    return refuse(__name__, name)
+
 
 __all__ = [
+    "AdaptiveLeakyIntegrateFire",
+    "BinarySpikeInput",
+    "Input",
     "InputNeuron",
     "IntegrateFire",
     "IntegrateFireInput",
     "LeakyIntegrate",
     "LeakyIntegrateFire",
+    "LeakyIntegrateFireInput",
     "Neuron",
     "PoissonInput",
     "SpikeInput",

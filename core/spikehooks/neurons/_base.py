@@ -9,6 +9,7 @@ import numpy as np
 from .._default_params import NetworkDefaults
 from ..checks import int_at_least, positive_real, real
 from ..errors import ConfigurationError
+from ..initializers import Initializer, materialise, resolve_value
 from ..plugins import registry
 from ..readouts import Readout
 
@@ -20,6 +21,32 @@ def check_number(value: Any, owner: str, name: str, *, positive: bool = False,
     if positive or non_negative:
         return positive_real(value, owner, name, fix, allow_zero=not positive)
     return real(value, owner, name, "a finite number", fix)
+
+
+def check_param(value: Any, owner: str, name: str, *, positive: bool = False,
+                non_negative: bool = False) -> Any:
+    """Return a parameter mlGeNN accepts per neuron: a float, an array or an Initializer.
+
+    A number is checked as by :func:`check_number`.  An array (any shape
+    holding one value per neuron) or an initializer makes the parameter a
+    per-neuron state variable, as GeNN does; an array's values are checked
+    against the same bounds here, its size when the network is built.
+    """
+    is_array = isinstance(value, (np.ndarray, list)) or (
+        isinstance(value, tuple) and not (len(value) == 2 and isinstance(value[0], str)))
+    if not (is_array or isinstance(value, Initializer)):
+        return check_number(value, owner, name, positive=positive, non_negative=non_negative)
+    resolved = resolve_value(value, f"{owner} {name}")
+    if isinstance(resolved, float):
+        return check_number(resolved, owner, name, positive=positive, non_negative=non_negative)
+    if isinstance(resolved, np.ndarray) and ((positive and np.any(resolved <= 0))
+                                            or (non_negative and np.any(resolved < 0))):
+        bound = "> 0" if positive else ">= 0"
+        raise ConfigurationError(
+            f"{owner} {name} must be {bound} for every neuron; got an array with min "
+            f"{resolved.min()!r}. Fix the values, e.g. with numpy.clip."
+        )
+    return resolved
 
 
 def check_count(value: Any, owner: str, name: str) -> int:
@@ -51,6 +78,10 @@ class Neuron(NetworkDefaults):
     var_names: ClassVar[dict[str, str]] = {}
     spiking: ClassVar[bool] = True
     is_input: ClassVar[bool] = False
+    #: Parameters that may be given per neuron: user name -> GeNN variable name.
+    param_vars: ClassVar[dict[str, str]] = {}
+    #: Variables whose initial values are constructor arguments: user name -> backend name.
+    initial_vars: ClassVar[dict[str, str]] = {"v": "V"}
 
     def __init__(self, readout: Any = None):
         self.readout: Readout | None = (
@@ -74,11 +105,49 @@ class Neuron(NetworkDefaults):
             )
 
     def get_var_names(self) -> dict[str, str]:
-        """Return every recordable variable, the readout's accumulator included."""
+        """Return every recordable variable, the readout's accumulator and per-neuron
+        parameters (``"v_thresh"`` -> ``"Vthresh"``, as in GeNN) included."""
         names = dict(self.var_names)
-        if self.readout is not None:
+        if self.readout is not None and self.readout.accumulates:
             names[self.readout.user_name] = self.readout.var_name
+        names.update(self.heterogeneous())
         return names
+
+    def heterogeneous(self) -> dict[str, str]:
+        """Return the parameters given per neuron: user name -> GeNN variable name."""
+        return {user: genn for user, genn in self.param_vars.items()
+                if isinstance(getattr(self, user, None), (np.ndarray, Initializer))}
+
+    def param_values(self, user: str, num_neurons: int, rng: np.random.Generator,
+                     dt: float) -> np.ndarray:
+        """Return per-neuron parameter ``user`` as its GeNN variable holds it.
+
+        Returns
+        -------
+        numpy.ndarray of float32, shape (num_neurons,)
+            Time constants become GeNN's decay factors (``tau_mem``:
+            ``Alpha = exp(-dt / tau_mem)``, ``tau_adapt``: ``Rho``), computed
+            in float64 and stored as float32; others are the values.
+        """
+        value = getattr(self, user)
+        if isinstance(value, np.ndarray) and value.size != num_neurons:
+            raise ConfigurationError(
+                f"{type(self).__name__} {user} must hold one value per neuron ({num_neurons}); "
+                f"got an array of shape {value.shape}. Pass an array of the population's size."
+            )
+        if isinstance(value, np.ndarray):
+            values = value.reshape(num_neurons).astype(np.float64)
+        else:
+            values = materialise(value, (num_neurons,), rng).astype(np.float64)
+        if self.param_vars.get(user) in ("Alpha", "Rho"):  # time constants, as GeNN holds them
+            if np.any(values <= 0):
+                raise ConfigurationError(
+                    f"{type(self).__name__} {user} must be > 0 for every neuron; got min "
+                    f"{values.min()!r} from its initializer. Use an initializer with positive "
+                    f"values."
+                )
+            values = np.exp(-dt / values)
+        return values.astype(np.float32)
 
     def __repr__(self) -> str:
         shown = ", ".join(
@@ -117,12 +186,16 @@ class InputNeuron(Neuron):
         owner = f"input of population {population.name!r}"
         expected = self.example_shape(population.shape)
         try:
-            arr = np.asarray(x, dtype=np.float32)
+            raw = np.asarray(x)
+            if raw.dtype.kind not in "biuf":  # complex, strings, objects: nothing to cast safely
+                raise TypeError(f"dtype {raw.dtype}")
+            arr = raw.astype(np.float32, copy=False)
         except (TypeError, ValueError) as exc:
             raise ConfigurationError(
-                f"{owner} must be a numeric array of shape (n_examples, "
-                f"{', '.join(map(str, expected))}); got {type(x).__name__}. Convert it with "
-                f"numpy.asarray."
+                f"{owner} must be a real-valued (bool, int or float) array of shape "
+                f"(n_examples, {', '.join(map(str, expected))}); got {type(x).__name__} "
+                f"({exc}). Convert it with numpy.asarray(..., dtype=numpy.float32), taking "
+                f"the real part or the magnitude of complex data yourself."
             ) from exc
         if arr.ndim == 0 or arr.shape[1:] != expected:
             raise ConfigurationError(
@@ -144,4 +217,4 @@ class InputNeuron(Neuron):
         return len(prepared)
 
 
-__all__ = ["InputNeuron", "Neuron", "check_count", "check_number"]
+__all__ = ["InputNeuron", "Neuron", "check_count", "check_number", "check_param"]

@@ -8,7 +8,7 @@ import numpy as np
 
 from ..errors import ConfigurationError
 from ..initializers import resolve_value
-from ._base import InputNeuron, check_count, check_number
+from ._base import InputNeuron, check_count, check_param
 
 
 class IntegrateFireInput(InputNeuron):
@@ -19,10 +19,11 @@ class IntegrateFireInput(InputNeuron):
 
     Parameters
     ----------
-    v_thresh : float
-        Threshold.
-    v_reset : float
-        Value ``V`` is set to after a spike (absolute reset).
+    v_thresh : float, array or Initializer
+        Threshold (per neuron: GeNN variable ``Vthresh``).
+    v_reset : float, array or Initializer
+        Value ``V`` is set to after a spike (absolute reset; per neuron:
+        ``Vreset``).
     v : float, array or Initializer
         Initial ``V``.
     input_frames : int
@@ -33,19 +34,22 @@ class IntegrateFireInput(InputNeuron):
     """
 
     var_names: ClassVar[dict[str, str]] = {"v": "V", "input": "Input"}
+    param_vars: ClassVar[dict[str, str]] = {"v_thresh": "Vthresh", "v_reset": "Vreset"}
+    #: Input is copied frame by frame into the ``Input`` variable.
+    frame_input: ClassVar[bool] = True
 
     def __init__(
         self,
-        v_thresh: float = 1.0,
-        v_reset: float = 0.0,
+        v_thresh: Any = 1.0,
+        v_reset: Any = 0.0,
         v: Any = 0.0,
         input_frames: int = 1,
         input_frame_timesteps: int = 1,
     ):
         super().__init__()
         name = type(self).__name__
-        self.v_thresh = check_number(v_thresh, name, "v_thresh")
-        self.v_reset = check_number(v_reset, name, "v_reset")
+        self.v_thresh = check_param(v_thresh, name, "v_thresh")
+        self.v_reset = check_param(v_reset, name, "v_reset")
         self.v = resolve_value(v, f"{name} v")
         self.input_frames = check_count(input_frames, name, "input_frames")
         self.input_frame_timesteps = check_count(input_frame_timesteps, name,
@@ -128,6 +132,11 @@ class SpikeInput(InputNeuron):
                     f"{population.num_neurons} to preprocess_spikes."
                 )
             times = np.asarray(times)
+            if times.dtype.kind not in "iuf":
+                raise ConfigurationError(
+                    f"{owner} example {index} spike_times must be real numbers in ms; got dtype "
+                    f"{times.dtype}. Rebuild it with preprocess_spikes from float times."
+                )
             if len(times) != (int(end[-1]) if len(end) else 0) or not np.all(np.isfinite(times)):
                 raise ConfigurationError(
                     f"{owner} example {index} spike_times must be finite with one entry per "

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any, ClassVar
 
 import numpy as np
 
 from ..initializers import resolve_value
-from ._base import Neuron, check_number
+from ._base import Neuron, check_param
 
 
 class IntegrateFire(Neuron):
@@ -15,8 +16,9 @@ class IntegrateFire(Neuron):
 
     Parameters
     ----------
-    v_thresh, v_reset : float
-        Threshold and reset value.
+    v_thresh, v_reset : float, array or Initializer
+        Threshold and reset value (per neuron when an array or initializer:
+        GeNN variables ``Vthresh``, ``Vreset``).
     v : float, array or Initializer
         Initial ``V``.
     readout : str, Readout or None
@@ -24,12 +26,13 @@ class IntegrateFire(Neuron):
     """
 
     var_names: ClassVar[dict[str, str]] = {"v": "V"}
+    param_vars: ClassVar[dict[str, str]] = {"v_thresh": "Vthresh", "v_reset": "Vreset"}
 
-    def __init__(self, v_thresh: float = 1.0, v_reset: float = 0.0, v: Any = 0.0,
+    def __init__(self, v_thresh: Any = 1.0, v_reset: Any = 0.0, v: Any = 0.0,
                  readout: Any = None):
         super().__init__(readout)
-        self.v_thresh = check_number(v_thresh, "IntegrateFire", "v_thresh")
-        self.v_reset = check_number(v_reset, "IntegrateFire", "v_reset")
+        self.v_thresh = check_param(v_thresh, "IntegrateFire", "v_thresh")
+        self.v_reset = check_param(v_reset, "IntegrateFire", "v_reset")
         self.v = resolve_value(v, "IntegrateFire v")
 
 
@@ -44,14 +47,17 @@ class LeakyIntegrateFire(Neuron):
 
     Parameters
     ----------
-    v_thresh, v_reset : float
-        Threshold and reset value.
+    v_thresh, v_reset : float, array or Initializer
+        Threshold and reset value (per neuron when an array or initializer:
+        GeNN variables ``Vthresh``, ``Vreset``).
     v : float, array or Initializer
         Initial ``V``.
-    tau_mem : float
-        Membrane time constant in ms (> 0).
-    tau_refrac : float or None
-        Refractory period in ms; None for none.
+    tau_mem : float, array or Initializer
+        Membrane time constant in ms (> 0); per neuron it is held as GeNN's
+        variable ``Alpha = exp(-dt / tau_mem)``.
+    tau_refrac : float, array, Initializer or None
+        Refractory period in ms (GeNN variable ``TauRefrac`` per neuron);
+        None for none.
     relative_reset : bool
         Subtract ``v_thresh - v_reset`` instead of setting ``v_reset``.
     integrate_during_refrac : bool
@@ -63,14 +69,16 @@ class LeakyIntegrateFire(Neuron):
     """
 
     var_names: ClassVar[dict[str, str]] = {"v": "V"}
+    param_vars: ClassVar[dict[str, str]] = {"v_thresh": "Vthresh", "v_reset": "Vreset",
+                                            "tau_mem": "Alpha", "tau_refrac": "TauRefrac"}
 
     def __init__(
         self,
-        v_thresh: float = 1.0,
-        v_reset: float = 0.0,
+        v_thresh: Any = 1.0,
+        v_reset: Any = 0.0,
         v: Any = 0.0,
-        tau_mem: float = 20.0,
-        tau_refrac: float | None = None,
+        tau_mem: Any = 20.0,
+        tau_refrac: Any = None,
         relative_reset: bool = True,
         integrate_during_refrac: bool = True,
         scale_i: bool = False,
@@ -78,11 +86,11 @@ class LeakyIntegrateFire(Neuron):
     ):
         super().__init__(readout)
         name = "LeakyIntegrateFire"
-        self.v_thresh = check_number(v_thresh, name, "v_thresh")
-        self.v_reset = check_number(v_reset, name, "v_reset")
+        self.v_thresh = check_param(v_thresh, name, "v_thresh")
+        self.v_reset = check_param(v_reset, name, "v_reset")
         self.v = resolve_value(v, f"{name} v")
-        self.tau_mem = check_number(tau_mem, name, "tau_mem", positive=True)
-        self.tau_refrac = None if tau_refrac is None else check_number(
+        self.tau_mem = check_param(tau_mem, name, "tau_mem", positive=True)
+        self.tau_refrac = None if tau_refrac is None else check_param(
             tau_refrac, name, "tau_refrac", non_negative=True)
         self.relative_reset = bool(relative_reset)
         self.integrate_during_refrac = bool(integrate_during_refrac)
@@ -96,7 +104,7 @@ class LeakyIntegrateFire(Neuron):
 
     def alpha(self, dt: float) -> np.float32:
         """Return ``Alpha = float32(exp(-dt / tau_mem))``."""
-        return np.float32(np.exp(-dt / self.tau_mem))
+        return np.float32(math.exp(-dt / self.tau_mem))
 
 
 __all__ = ["IntegrateFire", "LeakyIntegrateFire"]

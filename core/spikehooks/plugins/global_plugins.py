@@ -7,10 +7,14 @@ environment variables:
 ``SPIKEHOOKS_DISABLE_PLUGIN_AUTOLOAD=1``
     load no global plugin (unless named in ``SPIKEHOOKS_PLUGINS``).
 ``SPIKEHOOKS_PLUGINS=a,b``
-    load only the plugins with these entry-point names.
+    load only the plugins with these entry-point names (a name that no
+    installed distribution offers is reported with a warning).
 ``SPIKEHOOKS_STRICT_PLUGINS=1``
     a plugin that fails to import or validate raises :class:`PluginError`
     instead of being skipped with a warning.
+
+Flags accept 1/true/yes/on and 0/false/no/off; any other value is refused
+with a :class:`~spikehooks.errors.ConfigurationError` listing these.
 
 A plugin module may declare the hook API it was written for with
 ``SPIKEHOOKS_HOOK_API = "1"``; a different major version is refused.
@@ -19,13 +23,13 @@ A plugin module may declare the hook API it was written for with
 from __future__ import annotations
 
 import inspect
-import os
 import warnings
 from dataclasses import dataclass
 from types import ModuleType
 
 import pluggy
 
+from .._env import env_flag, env_names
 from ..callbacks import hookspecs
 from ..callbacks.callback import LIFECYCLE_METHODS
 from ..errors import PluginError
@@ -64,18 +68,23 @@ class FailedPlugin:
 _cache: tuple[list[LoadedPlugin], list[FailedPlugin]] | None = None
 
 
-def _env_flag(name: str) -> bool:
-    return os.environ.get(name, "").strip().lower() in {"1", "true", "yes", "on"}
-
-
 def selected_entry_points() -> list[registry.EntryPointInfo]:
     """Return the global-plugin entry points the environment selects."""
     eps = registry.entry_points(GROUP_KIND)
-    only = os.environ.get("SPIKEHOOKS_PLUGINS", "").strip()
-    if only:
-        wanted = {name.strip() for name in only.split(",") if name.strip()}
+    wanted = env_names("SPIKEHOOKS_PLUGINS")
+    disabled = env_flag("SPIKEHOOKS_DISABLE_PLUGIN_AUTOLOAD")
+    if wanted:
+        missing = sorted(set(wanted) - {ep.name for ep in eps})
+        if missing:
+            warnings.warn(
+                f"SPIKEHOOKS_PLUGINS names {', '.join(missing)}, which no installed "
+                f"distribution offers as a global plugin; installed: "
+                f"{', '.join(sorted({ep.name for ep in eps})) or 'none'}. Install it or fix "
+                f"the name.",
+                RuntimeWarning, stacklevel=2,
+            )
         return [ep for ep in eps if ep.name in wanted]
-    if _env_flag("SPIKEHOOKS_DISABLE_PLUGIN_AUTOLOAD"):
+    if disabled:
         return []
     return eps
 
@@ -140,6 +149,7 @@ def load_global_plugins(*, refresh: bool = False) -> list[LoadedPlugin]:
     if _cache is None or refresh:
         loaded: list[LoadedPlugin] = []
         failed: list[FailedPlugin] = []
+        strict = env_flag("SPIKEHOOKS_STRICT_PLUGINS")
         for info in selected_entry_points():
             try:
                 module = info.load()
@@ -156,7 +166,7 @@ def load_global_plugins(*, refresh: bool = False) -> list[LoadedPlugin]:
                     f"global plugin {info.describe()} was skipped: {reason}. Fix or uninstall "
                     f"{info.distribution}, or set SPIKEHOOKS_PLUGINS to the plugins you want."
                 )
-                if _env_flag("SPIKEHOOKS_STRICT_PLUGINS"):
+                if strict:
                     raise PluginError(
                         message,
                         entry_point=f"{info.name} = {info.value}",

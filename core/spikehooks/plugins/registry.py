@@ -173,6 +173,8 @@ def find(kind: str, name: str) -> EntryPointInfo:
             known=known,
         )
     if len(candidates) > 1:
+        # Sorted: the order installed distributions are found in depends on the file system.
+        candidates.sort(key=lambda info: info.distribution)
         offers = "; ".join(info.describe() for info in candidates)
         choices = " or ".join(f"'{info.distribution}:{short}'" for info in candidates)
         raise AmbiguousNameError(

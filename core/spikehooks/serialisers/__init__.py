@@ -34,7 +34,11 @@ import numpy as np
 from ..errors import CheckpointError, CheckpointFormatError, ConfigurationError, NotCompiledError
 from ..plugins import registry
 from ._base import Serialiser, normalise_keys
+from .mlgenn_numpy import Numpy, has_mlgenn_files, import_mlgenn
 from .numpy_serialiser import FORMAT_VERSION, MANIFEST_NAME, NumpySerialiser
+
+#: Last key of the connectivity saved beside a checkpoint by :func:`save_connectivity`.
+_CONNECTIVITY = "connectivity"
 
 
 def _serialiser(spec: Any) -> Serialiser:
@@ -77,6 +81,49 @@ def save(compiled_network: Any, keys: Any = (), serialiser: Any = "numpy") -> Pa
     return ser.save(keys, {"learnable": state})
 
 
+def save_connectivity(compiled_network: Any, keys: Any = (), serialiser: Any = "numpy") -> Any:
+    """Write the synapses of every sparse connection under ``keys + ("connectivity",)``.
+
+    The engine behind mlGeNN's ``compiled_net.save_connectivity(keys,
+    serialiser)``.  Each sparse connection (``FixedProbability``,
+    ``OneToOne``) is stored as ``{"pre_ind": int32 (n,), "post_ind": int32
+    (n,)}``, row-major like GeNN's; :func:`load` of the same ``keys`` into a
+    network then rebuilds exactly these synapses instead of redrawing them.
+
+    Returns
+    -------
+    pathlib.Path or None
+        Where it was written; None when the network has no sparse connection.
+    """
+    backend = _backend_of(compiled_network, "save the connectivity of")
+    get_mask = getattr(backend, "get_weight_mask", None)
+    if get_mask is None:
+        raise ConfigurationError(
+            f"{type(backend).__name__} must offer get_weight_mask to save connectivity; got a "
+            f"backend without it. Save connectivity from the numpy backend."
+        )
+    sparse = {}
+    for conn in compiled_network.network.connections:
+        mask = get_mask(conn)
+        if mask is not None:
+            pre, post = np.nonzero(mask)
+            sparse[conn.name] = {"pre_ind": pre.astype(np.int32), "post_ind": post.astype(np.int32)}
+    if not sparse:
+        return None
+    return _serialiser(serialiser).save((*normalise_keys(keys), _CONNECTIVITY),
+                                        {"connectivity": sparse})
+
+
+def _saved_masks(ser: Serialiser, keys: Any) -> dict[str, np.ndarray] | None:
+    """Return the masks :func:`save_connectivity` stored beside ``keys``, if any."""
+    if not isinstance(ser, NumpySerialiser) or not normalise_keys(keys):
+        return None
+    sub = (*normalise_keys(keys), _CONNECTIVITY)
+    if not (ser.folder(sub) / MANIFEST_NAME).exists():
+        return None
+    return {name: ind for name, ind in ser.load(sub)["connectivity"].items()}
+
+
 def load_learnable(keys: Any = (), serialiser: Any = "numpy") -> dict[str, np.ndarray]:
     """Return the verified learnable arrays stored under ``keys``.
 
@@ -99,9 +146,10 @@ def load_learnable(keys: Any = (), serialiser: Any = "numpy") -> dict[str, np.nd
     return learnable
 
 
-def _load_into_network(network: Any, learnable: dict[str, np.ndarray]) -> None:
+def _load_into_network(network: Any, learnable: dict[str, np.ndarray],
+                       masks: dict[str, np.ndarray] | None = None) -> None:
     """Replace the weights of ``network``'s connectivity (all checked before any is set)."""
-    from ..connectivity import OneToOne
+    from ..connectivity import FixedProbability, OneToOne
     from ..initializers import check_shape
 
     updates = []
@@ -121,6 +169,10 @@ def _load_into_network(network: Any, learnable: dict[str, np.ndarray]) -> None:
         updates.append((connectivity, array))
     for connectivity, array in updates:
         connectivity.weight = array
+    for name, mask in (masks or {}).items():
+        connectivity = network.get_connection(name).connectivity
+        if isinstance(connectivity, FixedProbability):
+            connectivity.mask = mask
 
 
 def load(network_or_compiled: Any, keys: Any = (), serialiser: Any = "numpy") -> None:
@@ -132,6 +184,9 @@ def load(network_or_compiled: Any, keys: Any = (), serialiser: Any = "numpy") ->
     Parameters
     ----------
     network_or_compiled : Network or CompiledNetwork
+        When ``keys`` hold no spikehooks checkpoint but the ``.npy`` files
+        of mlGeNN's Numpy serialiser, those are imported (see
+        :func:`spikehooks.serialisers.mlgenn_numpy.import_mlgenn`).
         A compiled network receives the arrays at once through
         ``backend.set_learnable_state``.  A network (before compiling)
         gets them as the ``weight`` of each connection's connectivity, as
@@ -141,12 +196,34 @@ def load(network_or_compiled: Any, keys: Any = (), serialiser: Any = "numpy") ->
     keys, serialiser
         As for :func:`save`.
     """
-    learnable = load_learnable(keys, serialiser)
+    ser = _serialiser(serialiser)
+    masks: dict[str, np.ndarray] = {}
+    if has_mlgenn_files(ser, keys):
+        network = getattr(network_or_compiled, "network", network_or_compiled)
+        learnable, masks = import_mlgenn(network, keys, ser)
+    else:
+        learnable = load_learnable(keys, ser)
+        network = getattr(network_or_compiled, "network", network_or_compiled)
+        for name, ind in (_saved_masks(ser, keys) or {}).items():
+            conn = network.get_connection(name)
+            mask = np.zeros((conn.source.num_neurons, conn.target.num_neurons), dtype=bool)
+            mask[ind["pre_ind"], ind["post_ind"]] = True
+            masks[name] = mask
     backend = getattr(network_or_compiled, "backend", None)
     if backend is not None:
+        current = getattr(backend, "get_weight_mask", lambda conn: None)
+        changed = [n for n, m in masks.items()
+                   if not np.array_equal(current(network.get_connection(n)), m)]
+        if changed:
+            masks = {n: masks[n] for n in changed}
+            raise ConfigurationError(
+                f"mlGeNN sparse connectivity of {sorted(masks)} must be loaded before "
+                f"compiling; got a compiled network. Call network.load(keys, serialiser), "
+                f"then compile."
+            )
         backend.set_learnable_state(learnable)
     elif callable(getattr(network_or_compiled, "get_connection", None)):
-        _load_into_network(network_or_compiled, learnable)
+        _load_into_network(network_or_compiled, learnable, masks)
     else:
         raise NotCompiledError(
             f"{type(network_or_compiled).__name__} must be a Network or a compiled network "
@@ -159,9 +236,12 @@ __all__ = [
     "MANIFEST_NAME",
     "CheckpointError",
     "CheckpointFormatError",
+    "Numpy",
     "NumpySerialiser",
     "Serialiser",
+    "import_mlgenn",
     "load",
     "load_learnable",
     "save",
+    "save_connectivity",
 ]

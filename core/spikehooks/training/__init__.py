@@ -8,11 +8,13 @@ numerics it calls, on plain :class:`Graph` records and NumPy arrays:
 - :func:`forward` / :class:`ForwardRecorder`: the forward pass, computed or
   recorded from the backend's step observer, as a :class:`ForwardResult`;
 - :func:`output_drive`: the loss and its drive of the adjoint system;
-- :func:`backward`: the adjoint pass, giving the weight gradients.
+- :func:`backward`: the adjoint pass, giving the weight gradients;
+- :class:`FiniteGuard`: the end-of-batch check for NaN and inf.
 """
 
 from ._backward import BackwardResult, OutputDrive, backward
 from ._drive import output_drive
+from ._finite import FiniteGuard, check_mode, first_non_finite
 from ._forward import ForwardResult, forward
 from ._graph import Conn, Graph, Layer, make_conn, make_layer
 from ._network_graph import build_graph
@@ -21,6 +23,7 @@ from ._recorder import ForwardRecorder
 __all__ = [
     "BackwardResult",
     "Conn",
+    "FiniteGuard",
     "ForwardRecorder",
     "ForwardResult",
     "Graph",
@@ -28,7 +31,9 @@ __all__ = [
     "OutputDrive",
     "backward",
     "build_graph",
+    "check_mode",
     "forward",
+    "first_non_finite",
     "make_conn",
     "make_layer",
     "output_drive",

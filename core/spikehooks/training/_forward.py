@@ -3,7 +3,11 @@
 Per step ``n`` (the backend's order, all float32):
 
 1. every spike emitted in step ``n - 1`` adds its weight row to its
-   connection's ``inSyn`` (``J``);
+   connection's ``inSyn`` (``J``), one row at a time in ascending
+   presynaptic id per example (the backend's default ``"sequential"``
+   accumulation), so each example's float32 sums are rounded the same way
+   whatever the batch size, CPU or BLAS library; ``accumulation="blas"``
+   uses one matrix product instead, as the backend's ``"blas"`` option;
 2. per population, ``Isyn = sum_conn syn_scale * J``; LIF:
    ``V = alpha V + neuron_scale Isyn``, spike if ``V >= v_thresh``, then
    ``V = 0``; LI: ``V = alpha V + neuron_scale Isyn + bias``, then the readout
@@ -53,7 +57,8 @@ class ForwardResult:
     event_step: np.ndarray
 
 
-def forward(graph: Graph, weights: list[np.ndarray], input_spikes: np.ndarray) -> ForwardResult:
+def forward(graph: Graph, weights: list[np.ndarray], input_spikes: np.ndarray,
+            accumulation: str = "sequential") -> ForwardResult:
     """Run one batch forward from rest, keeping spikes and jump denominators.
 
     Parameters
@@ -64,11 +69,22 @@ def forward(graph: Graph, weights: list[np.ndarray], input_spikes: np.ndarray) -
         One per connection, dense pre-major (absent synapses 0).
     input_spikes : numpy.ndarray of bool, shape (num_steps, batch, n_input)
         The input layer's spikes per step.
+    accumulation : {"sequential", "blas"}
+        How simultaneous spikes are summed into ``inSyn``: weight rows one by
+        one in ascending presynaptic id (exact GeNN order, independent of the
+        batch size and of the machine), or one BLAS product per step (its
+        blocking, and so the last bits, depend on the batch size and the
+        BLAS kernel).
 
     Returns
     -------
     ForwardResult
     """
+    if accumulation not in ("sequential", "blas"):
+        raise ValueError(
+            f"forward accumulation must be 'sequential' or 'blas'; got {accumulation!r}."
+        )
+    blas = accumulation == "blas"
     num_steps, batch = input_spikes.shape[:2]
     layers, conns = graph.layers, graph.conns
     spikes: list[np.ndarray] = [np.zeros((num_steps, batch, lay.size), bool) for lay in layers]
@@ -93,8 +109,15 @@ def forward(graph: Graph, weights: list[np.ndarray], input_spikes: np.ndarray) -
     for n in range(num_steps):
         if n:
             for index, conn in enumerate(conns):
-                if any_spikes[conn.pre][n - 1]:
+                if not any_spikes[conn.pre][n - 1]:
+                    continue
+                if blas:
                     j[index] += spikes[conn.pre][n - 1].astype(np.float32) @ weights[index]
+                else:
+                    # nonzero is row-major: per example, pre ids ascending; add.at
+                    # adds them one at a time in that order (plain float32 adds).
+                    rows, cols = np.nonzero(spikes[conn.pre][n - 1])
+                    np.add.at(j[index], rows, weights[index][cols])
         for li in range(1, len(layers)):
             lay = layers[li]
             isyn = np.zeros((batch, lay.size), np.float32)

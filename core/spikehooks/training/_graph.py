@@ -9,6 +9,7 @@ inference produce the same spikes.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -122,13 +123,13 @@ def make_layer(
     readout: str | None = None,
 ) -> Layer:
     """Build a :class:`Layer`, deriving its float32 constants from ms parameters."""
-    alpha = np.float32(np.exp(-dt / tau_m))
+    alpha = np.float32(math.exp(-dt / tau_m))
     return Layer(
         size=size,
         kind=kind,
         tau_m=float(tau_m),
         alpha=alpha,
-        neuron_scale=np.float32(1.0 - np.exp(-dt / tau_m)) if scale_i else np.float32(1.0),
+        neuron_scale=np.float32(1.0 - math.exp(-dt / tau_m)) if scale_i else np.float32(1.0),
         v_thresh=np.float32(v_thresh),
         bias=np.float32(bias),
         readout=readout,
@@ -148,6 +149,6 @@ def make_conn(
     """Build a :class:`Conn`, deriving its float32 constants from ms parameters."""
     if synapse == "delta":
         return Conn(pre, post, "delta", 0.0, np.float32(0.0), np.float32(1.0), mask)
-    beta = np.exp(-dt / tau_s)
+    beta = math.exp(-dt / tau_s)
     scale = np.float32((tau_s / dt) * (1.0 - beta)) if scale_i else np.float32(1.0)
     return Conn(pre, post, "exponential", float(tau_s), np.float32(beta), scale, mask)

@@ -73,6 +73,13 @@ def _layer(pop: Any, dt: float) -> Layer:
         return Layer(size=size, kind="input")
     readout = None if neuron.readout is None else _READOUT_NAMES.get(type(neuron.readout))
     owner = f"EventPropCompiler population {pop.name!r}"
+    hetero = sorted(neuron.heterogeneous())
+    if hetero:
+        raise ConfigurationError(
+            f"{owner} {', '.join(hetero)} must be one number for EventProp training; got "
+            f"per-neuron values. Per-neuron parameters work with InferenceCompiler: train with "
+            f"one value, then load the weights into a network with per-neuron values."
+        )
     if isinstance(neuron, LeakyIntegrateFire):
         if neuron.readout is not None and readout != "first_spike_time":
             raise ConfigurationError(
@@ -122,6 +129,12 @@ def _layer(pop: Any, dt: float) -> Layer:
 def _conn(conn: Any, pre: int, post: int, target: Layer, backend: Any, dt: float) -> Conn:
     synapse = conn.synapse
     mask = backend.get_weight_mask(conn)
+    if getattr(synapse, "heterogeneous", False):
+        raise ConfigurationError(
+            f"EventPropCompiler connection {conn.name!r} Exponential tau must be one number "
+            f"for EventProp training; got per-neuron values. Per-neuron synapse time constants "
+            f"work with InferenceCompiler."
+        )
     if isinstance(synapse, Exponential):
         beta = synapse.exp_decay(dt)
         scale = synapse.i_scale(dt) if synapse.scale_i else np.float32(1.0)

@@ -7,10 +7,12 @@ import warnings
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from spikehooks import Callback, registry
 from spikehooks.callbacks.monitor import EpochEndWatcher, Monitor, check_validation_available
 from spikehooks.checks import integer
-from spikehooks.errors import ConfigurationError
+from spikehooks.errors import ConfigurationError, NonFiniteWarning
 from spikehooks.folders import FolderClaim, read_owner
 from spikehooks.serialisers import CheckpointError, Serialiser
 
@@ -72,8 +74,13 @@ class Checkpoint(EpochEndWatcher, Callback):
         Default ``"numpy"``.
     epoch_interval : int
         Save after epochs ``0, k, 2k, ...`` (>= 1).
-    path : str or os.PathLike
+    path : str or os.PathLike, optional
         First key of every checkpoint (the folder for the numpy serialiser).
+        Default: ``"checkpoints"`` when ``serialiser`` is given by name;
+        ``"."`` (the serialiser's own folder) when it is a serialiser object,
+        so that, as in mlGeNN, ``Checkpoint(Numpy("ckpt"))`` writes the
+        checkpoint of epoch ``e`` to ``ckpt/e/``, which
+        ``network.load((e,), serialiser)`` reads.
     monitor : str, optional
         A metric, ``[val_][<population>/]<metric>``: ``"accuracy"``,
         ``"val_accuracy"``, ``"output/accuracy"``.  Its value is stored
@@ -101,8 +108,11 @@ class Checkpoint(EpochEndWatcher, Callback):
     is refused in ``set_params``.
     """
 
+    # Acts on the training loop (epochs, the optimiser): useless anywhere else.
+    run_modes = ("train",)
+
     def __init__(self, serialiser: Any = "numpy", epoch_interval: int = 1,
-                 path: str | os.PathLike[str] = "checkpoints", monitor: str | None = None,
+                 path: str | os.PathLike[str] | None = None, monitor: str | None = None,
                  mode: str = "auto", save_best_only: bool = False, keep_last: int | None = None,
                  overwrite: bool = False):
         for name, value, allow_none in (("epoch_interval", epoch_interval, False),
@@ -119,6 +129,12 @@ class Checkpoint(EpochEndWatcher, Callback):
                 "Checkpoint monitor must name a metric when save_best_only=True; got None. "
                 "Pass e.g. monitor='val_accuracy'."
             )
+        if isinstance(serialiser, (os.PathLike, bytes)):
+            raise ConfigurationError(
+                f"Checkpoint serialiser must be a Serialiser or a registered name such as "
+                f"'numpy'; got the path {os.fspath(serialiser)!r}. The folder is the path "
+                f"argument: Checkpoint(path={os.fspath(serialiser)!r})."
+            )
         if not isinstance(overwrite, bool):
             raise ConfigurationError(
                 f"Checkpoint overwrite must be True or False; got {overwrite!r}. Pass "
@@ -126,11 +142,16 @@ class Checkpoint(EpochEndWatcher, Callback):
             )
         self.serialiser: Serialiser = registry.create("serialisers", serialiser,
                                                       expected=Serialiser)
-        self.epoch_interval = epoch_interval
+        self.epoch_interval = int(epoch_interval)
+        # mlGeNN's Checkpoint(Numpy(folder)) writes the checkpoint of epoch e into the
+        # serialiser's own folder, where network.load((e,), serialiser) finds it: the
+        # first key "." names that folder. A serialiser given by name gets "checkpoints".
+        if path is None:
+            path = "." if isinstance(serialiser, Serialiser) else "checkpoints"
         self.path = os.fspath(path)
         self.monitor = None if monitor is None else Monitor(monitor, mode, 0.0, "Checkpoint")
         self.save_best_only = bool(save_best_only)
-        self.keep_last = keep_last
+        self.keep_last = None if keep_last is None else int(keep_last)
         self.best: float | None = None
         self.best_epoch: int | None = None
         self.overwrite = overwrite
@@ -195,10 +216,15 @@ class Checkpoint(EpochEndWatcher, Callback):
     def save(self, epoch: int, value: float | None = None) -> Any:
         """Write the checkpoint of ``epoch`` now, then prune to ``keep_last``.
 
+        Weights holding NaN or inf are never saved (nor older checkpoints
+        pruned for them): a :class:`~spikehooks.errors.NonFiniteWarning` names
+        the epoch and the array, and the last good checkpoint stays the newest.
+
         Returns
         -------
         object
-            What the serialiser returned (the folder, for numpy).
+            What the serialiser returned (the folder, for numpy), or None when
+            the weights were not finite.
         """
         network = self._compiled_network
         training = None
@@ -207,6 +233,15 @@ class Checkpoint(EpochEndWatcher, Callback):
             learnable = training.pop("learnable")
         else:
             learnable = network.backend.get_learnable_state()
+        bad = [name for name, array in learnable.items()
+               if not np.isfinite(np.asarray(array, dtype=np.float64)).all()]
+        if bad:
+            warnings.warn(
+                f"Checkpoint did not save epoch {epoch}: {', '.join(bad)} hold NaN or inf. "
+                f"The newest checkpoint in {self.path!r} is the last good state.",
+                NonFiniteWarning, stacklevel=2,
+            )
+            return None
         callbacks = {
             name: callback.state_dict()
             for name, callback in callback_ids(self._callbacks).items()
@@ -265,7 +300,8 @@ class Checkpoint(EpochEndWatcher, Callback):
         self.best, self.best_epoch = state["best"], state["best_epoch"]
 
     # ------------------------------------------------------------ restoring
-    def restore(self, compiled_network: Any, resume_from: Any = "latest") -> int:
+    def restore(self, compiled_network: Any, resume_from: Any = "latest",
+                start_epoch: int = 0) -> int:
         """Load a checkpoint into the run, all or nothing; return the epoch to continue from.
 
         Called by ``train(..., resume_from=...)`` after ``set_params``.  The
@@ -283,7 +319,7 @@ class Checkpoint(EpochEndWatcher, Callback):
             ``path`` that verifies (a damaged newer one is skipped with a
             warning naming its file; a save that never completed, with no
             manifest, counts as no checkpoint, with a warning naming it; no
-            checkpoint at all: start at epoch 0).  An int: the checkpoint of
+            checkpoint at all: start at ``start_epoch``).  An int: the checkpoint of
             that epoch.  Anything else: the keys (for numpy, the folder) of
             one checkpoint.
 
@@ -310,12 +346,12 @@ class Checkpoint(EpochEndWatcher, Callback):
             candidates = [e for e in entries if e.status == "damaged"
                           or (e.status == "complete" and e.run in (run, None))]
             if not candidates:
-                return 0
+                return int(start_epoch)
             epoch, state = self._load_latest(candidates)
             where = str(self._folder() / str(epoch))
-        elif isinstance(resume_from, int) and not isinstance(resume_from, bool):
-            state = self.serialiser.load((self.path, resume_from))
-            where = str(self._folder() / str(resume_from))
+        elif isinstance(resume_from, (int, np.integer)) and not isinstance(resume_from, bool):
+            state = self.serialiser.load((self.path, int(resume_from)))
+            where = str(self._folder() / str(int(resume_from)))
         else:
             state = self.serialiser.load((resume_from,))
             where = os.fspath(resume_from)

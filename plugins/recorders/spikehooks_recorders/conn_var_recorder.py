@@ -23,44 +23,82 @@ def _end(conn: Any, which: str) -> Any:
     return end
 
 
+def _connection(conn: Any) -> Any:
+    """A Layer stands for its incoming connection, as in mlGeNN."""
+    if getattr(conn, "connectivity", None) is None and getattr(conn, "connection", None):
+        return conn.connection
+    return conn
+
+
 class ConnVarRecorder(RecorderBase):
-    """Record a connection variable at the end of batches.
+    """Record a connection variable, with mlGeNN's signature and layout.
 
     Parameters
     ----------
-    conn : Connection
-        The connection.
-    var : str
-        Variable by user name (``"weight"``) or backend name (``"g"``).
+    conn : Connection or Layer
+        The connection (a Layer: the connection into it, as in mlGeNN).
+    genn_var : str
+        Variable by backend (GeNN) name (``"g"``) or user name (``"weight"``).
     key : hashable, optional
         Key of the data in ``cb_data``.
     example_filter : None, int, sequence of int or sequence of bool
-        Record only at the end of batches holding at least one selected
-        example (None: every batch).
+        Examples to record (None: every example).
     src_neuron_filter, trg_neuron_filter
         Neuron filters (same forms as ``neuron_filter``) over the source and
         target populations.
+    per : {"timestep", "batch"}
+        ``"timestep"`` (mlGeNN's): the value at the end of every timestep,
+        for every selected example.  ``"batch"`` (cheaper): once at the end
+        of each batch holding a selected example.
+    var : str, optional
+        Another name for ``genn_var``.
     epochs, phase, max_bytes, to, overwrite
-        As for :class:`SpikeRecorder`.
+        As for :class:`SpikeRecorder`; ``to=`` needs ``per="batch"``.
 
     Data
     ----
-    ``cb_data[key]``: a list with one float32 array of shape
-    (n_src_selected, n_trg_selected) per recorded batch, the value after the
-    batch (after the optimiser's update in training).  ``recorder.batches``
-    holds ``(epoch, batch)`` of every entry (epoch None outside training).
+    ``per="timestep"``: ``cb_data[key]`` is a list with one float32 array of
+    shape (timesteps, n_src_selected, n_trg_selected) per recorded example,
+    in example order, as mlGeNN returns it (examples of one batch share one
+    read-only array, since weights are not per example).
+    ``per="batch"``: one float32 array of shape (n_src_selected,
+    n_trg_selected) per recorded batch, the value after the batch (after the
+    optimiser's update in training).  ``recorder.batches`` holds ``(epoch,
+    batch)`` of every entry (epoch None outside training).
     """
+
+    #: The per-timestep copy, attached when ``per="timestep"``.
+    attached_hooks = ("on_timestep_end",)
 
     _fix_hint = ("record fewer batches (example_filter=..., epochs=...) or fewer synapses "
                  "(src_neuron_filter=/trg_neuron_filter=)")
 
-    def __init__(self, conn: Any, var: str, key: Any = None, example_filter: Any = None,
-                 src_neuron_filter: Any = None, trg_neuron_filter: Any = None, *,
-                 epochs: Any = None, phase: Any = None, max_bytes: Any = None,
-                 to: str | os.PathLike | None = None, overwrite: bool = False):
+    def __init__(self, conn: Any, genn_var: str | None = None, key: Any = None,
+                 example_filter: Any = None, src_neuron_filter: Any = None,
+                 trg_neuron_filter: Any = None, *, per: str = "timestep",
+                 var: str | None = None, epochs: Any = None, phase: Any = None,
+                 max_bytes: Any = None, to: str | os.PathLike | None = None,
+                 overwrite: bool = False):
         super().__init__(key, example_filter, epochs, phase, max_bytes, to, overwrite)
-        self.conn = conn
-        self.var = var
+        if (genn_var is None) == (var is None):
+            raise ConfigurationError(
+                f"{self._owner} must be given the variable once, as genn_var= (mlGeNN's name) "
+                f"or var=; got genn_var={genn_var!r} and var={var!r}. Pass e.g. genn_var='g'."
+            )
+        if per not in ("timestep", "batch"):
+            raise ConfigurationError(
+                f"{self._owner} per must be 'timestep' or 'batch'; got {per!r}. Pass "
+                f"per='timestep' (mlGeNN's layout) or per='batch'."
+            )
+        if per == "timestep" and to is not None:
+            raise ConfigurationError(
+                f"{self._owner} to= streams one value per batch; got per='timestep'. Pass "
+                f"per='batch' to stream, or drop to= to keep every timestep in memory."
+            )
+        self.conn = _connection(conn)
+        self.var = genn_var if var is None else var
+        self.per = per
+        self._steps: list[np.ndarray] = []
         self._filters = (src_neuron_filter, trg_neuron_filter)
         self._sel: list[np.ndarray | None] = [None, None]
         self._name: str | None = None
@@ -69,7 +107,7 @@ class ConnVarRecorder(RecorderBase):
         self._resolved = [False, False]
         self._sizes = [0, 0]
         for side, which in enumerate(("source", "target")):
-            end = _end(conn, which)
+            end = _end(self.conn, which)
             shape = pop_shape(end)
             if shape is not None:
                 self._select(side, shape, pop_name(end))
@@ -118,6 +156,11 @@ class ConnVarRecorder(RecorderBase):
             return Estimate(0, "not recorded in this phase", True)
         if examples is None:
             return None
+        if self.per == "timestep":
+            held = self._held_examples(examples, num_epochs, mode)
+            steps = backend.num_timesteps
+            text = f"{rows} x {cols} values x {steps} timesteps x {held} examples x 4 bytes"
+            return Estimate(per * steps * held, text, self._examples.count is None and exact)
         batches = -(-examples // backend.batch_size)
         count = self._examples.count
         if count is not None:
@@ -133,6 +176,11 @@ class ConnVarRecorder(RecorderBase):
             np.arange(self._sizes[1]) if trg is None else trg)
         self._data = []
         self.batches = []
+        self._steps = []
+        # Drop a timestep hook left from a previous run, then attach it if needed.
+        self.__dict__.pop("on_timestep_end", None)
+        if self.per == "timestep":
+            self.on_timestep_end = self._take_step
         if self.to is not None:
             meta = {"kind": "conn_var", "key": repr(self.key),
                     "connection": pop_name(self.conn), "variable": self._name,
@@ -143,14 +191,31 @@ class ConnVarRecorder(RecorderBase):
             return None  # the folder is written when the run starts
         return self._data
 
-    def on_batch_end(self, batch: int, metrics: Any) -> None:
-        """Copy the (selected part of the) variable after a selected batch."""
-        if not self._active:
-            return
+    def _block(self) -> np.ndarray:
         self._backend.pull_conn_var(self.conn, self._name)
         values = self._backend.get_conn_var(self.conn, self._name)
-        block = np.array(values if self._index is None else values[self._index],
-                         dtype=np.float32)
+        return np.array(values if self._index is None else values[self._index],
+                        dtype=np.float32)
+
+    def _take_step(self, timestep: int) -> None:
+        """Keep this timestep's value (attached as ``on_timestep_end`` for per='timestep')."""
+        if self._active:
+            self._steps.append(self._block())
+
+    def on_batch_end(self, batch: int, metrics: Any) -> None:
+        """Store the batch: its timesteps per selected example, or its final value."""
+        if not self._active:
+            return
+        if self.per == "timestep":
+            stacked = np.stack(self._steps) if self._steps else np.zeros(
+                (0, *self._shape_out()), dtype=np.float32)
+            stacked.flags.writeable = False
+            self._steps = []
+            self._data.extend([stacked] * len(self._local))
+            self.batches.extend([(self._batch_epoch, batch)] * len(self._local))
+            self._active = False
+            return
+        block = self._block()
         epoch = self._batch_epoch
         if self._writer is not None:
             row = np.array([[-1 if epoch is None else epoch, batch]], dtype=np.int64)

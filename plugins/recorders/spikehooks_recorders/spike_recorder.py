@@ -123,7 +123,7 @@ class SpikeRecorder(RecorderBase):
         """Most spikes a neuron can emit in one example (refractoriness lowers it)."""
         steps = int(backend.num_timesteps)
         tau_refrac = getattr(getattr(self.pop, "neuron", None), "tau_refrac", None)
-        if isinstance(tau_refrac, (int, float)) and tau_refrac > 0:
+        if isinstance(tau_refrac, (int, float, np.integer, np.floating)) and tau_refrac > 0:
             # After a spike, RefracTime must count down to 0: a spike at most every
             # ceil(tau_refrac / dt) steps.
             gap = max(1, math.ceil(tau_refrac / float(backend.dt) - 1e-9))

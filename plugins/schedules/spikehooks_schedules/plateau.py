@@ -16,7 +16,7 @@ from spikehooks.callbacks.monitor import EpochEndWatcher, Monitor, check_validat
 from spikehooks.checks import int_at_least, positive_real
 from spikehooks.errors import ConfigurationError
 
-from ._optimisers import optimisers_with
+from ._optimisers import optimisers_with, set_param
 
 
 def _patience(value: Any, owner: str, minimum: int) -> int:
@@ -52,6 +52,9 @@ class ReduceOnPlateau(EpochEndWatcher, Callback):
         then counts batches).  Not possible with ``val_`` monitors.
     """
 
+    # Acts on the training loop (epochs, the optimiser): useless anywhere else.
+    run_modes = ("train",)
+
     attached_hooks = ("on_epoch_end", "on_validation_end", "on_batch_end")
 
     def __init__(self, monitor: str, factor: float = 0.1, patience: int = 10,
@@ -79,12 +82,14 @@ class ReduceOnPlateau(EpochEndWatcher, Callback):
         self.wait = 0
         self._optimisers: list[Any] = []
         self._compiled_network: Any = None
+        self._run: Any = None
 
     def set_params(self, compiled_network: Any = None, metrics: Any = None,
-                   validation: bool | None = None, **kwargs: Any) -> None:
+                   validation: bool | None = None, run: Any = None, **kwargs: Any) -> None:
         if metrics is not None:
             self.monitor.find(metrics)
         check_validation_available(self.monitor, validation)
+        self._run = run  # its epoch is named if a per-batch reduction is refused
         self._optimisers = optimisers_with(compiled_network, self.param, "ReduceOnPlateau")
         # Reset here, not in on_train_begin: a checkpoint restores state in between.
         self.best, self.wait = None, 0
@@ -94,7 +99,7 @@ class ReduceOnPlateau(EpochEndWatcher, Callback):
         else:
             self.watch_epoch_end(bool(validation))
 
-    def _check(self, metrics: Any, validation_metrics: Any) -> None:
+    def _check(self, metrics: Any, validation_metrics: Any, when: str) -> None:
         value = self.monitor.value(metrics, validation_metrics)
         if self.monitor.improved(value, self.best):
             self.best, self.wait = value, 0
@@ -104,15 +109,17 @@ class ReduceOnPlateau(EpochEndWatcher, Callback):
             self.wait = 0
             for optimiser in self._optimisers:
                 current = float(getattr(optimiser, self.param))
-                setattr(optimiser, self.param, max(current * self.factor, self.min_value))
+                set_param(optimiser, self.param, max(current * self.factor, self.min_value),
+                          type(self).__name__, when)
 
     def epoch_complete(self, epoch: int, metrics: Any, validation_metrics: Any) -> None:
         """Check the monitor once the epoch (and its validation) has finished."""
-        self._check(metrics, validation_metrics)
+        self._check(metrics, validation_metrics, f"the end of epoch {epoch}")
 
     def _on_batch_end(self, batch: int, metrics: Any) -> None:
         # per_batch is refused for val_ monitors: no validation metrics mid-epoch.
-        self._check(metrics, None)
+        epoch = getattr(self._run, "epoch", None)
+        self._check(metrics, None, f"epoch {epoch}, batch {batch}")
 
     def state_dict(self) -> dict[str, Any]:
         """Return the best value seen and the checks waited since."""
@@ -154,6 +161,9 @@ class EarlyStopping(EpochEndWatcher, Callback):
     stopped_epoch : int or None
         The epoch after which training was stopped.
     """
+
+    # Acts on the training loop (epochs, the optimiser): useless anywhere else.
+    run_modes = ("train",)
 
     def __init__(self, monitor: str, patience: int, min_delta: float = 0.0,
                  mode: str = "auto", restore_best: bool = False):

@@ -21,7 +21,7 @@ from spikehooks import Callback
 from spikehooks.checks import positive_real
 from spikehooks.errors import ConfigurationError
 
-from ._optimisers import optimisers_with
+from ._optimisers import optimisers_with, set_param
 
 
 def _positive(value: Any, owner: str, name: str, *, allow_zero: bool = False) -> float:
@@ -49,6 +49,9 @@ class OptimiserParamSchedule(Callback):
     ...     "alpha", lambda epoch, alpha: alpha * 0.5 if epoch and epoch % 10 == 0 else alpha)
     """
 
+    # Acts on the training loop (epochs, the optimiser): useless anywhere else.
+    run_modes = ("train",)
+
     def __init__(self, param_name: str, func: Callable[[int, float], float]):
         if not callable(func):
             raise ConfigurationError(
@@ -67,7 +70,8 @@ class OptimiserParamSchedule(Callback):
     def on_epoch_begin(self, epoch: int) -> None:
         for optimiser in self._optimisers:
             current = getattr(optimiser, self.param_name)
-            setattr(optimiser, self.param_name, float(self.func(epoch, current)))
+            set_param(optimiser, self.param_name, self.func(epoch, current),
+                      type(self).__name__, f"epoch {epoch}")
 
     def __repr__(self) -> str:
         return f"OptimiserParamSchedule({self.param_name!r}, {self.func!r})"
@@ -75,6 +79,9 @@ class OptimiserParamSchedule(Callback):
 
 class _ClosedFormSchedule(Callback):
     """A schedule ``value(progress, initial)``, applied per epoch or per batch."""
+
+    # Acts on the training loop (epochs, the optimiser): useless anywhere else.
+    run_modes = ("train",)
 
     attached_hooks: tuple[str, ...] = ("on_batch_begin",)
 
@@ -103,16 +110,18 @@ class _ClosedFormSchedule(Callback):
         if self.per_batch:
             self.on_batch_begin = self._on_batch_begin
 
-    def _apply(self, progress: float) -> None:
+    def _apply(self, progress: float, when: str) -> None:
         for optimiser, initial in zip(self._optimisers, self._initial, strict=True):
-            setattr(optimiser, self.param, float(self.value(progress, initial)))
+            set_param(optimiser, self.param, self.value(progress, initial),
+                      type(self).__name__, when)
 
     def on_epoch_begin(self, epoch: int) -> None:
         self._epoch = epoch
-        self._apply(float(epoch))
+        self._apply(float(epoch), f"epoch {epoch}")
 
     def _on_batch_begin(self, batch: int) -> None:
-        self._apply(self._epoch + batch / self._num_batches)
+        self._apply(self._epoch + batch / self._num_batches,
+                    f"epoch {self._epoch}, batch {batch}")
 
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in vars(self).items() if not k.startswith("_"))

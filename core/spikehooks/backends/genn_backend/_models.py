@@ -18,11 +18,15 @@ from typing import Any
 
 import numpy as np
 
+from ...errors import ConfigurationError
 from ...neurons import (
+    AdaptiveLeakyIntegrateFire,
+    BinarySpikeInput,
     IntegrateFire,
     IntegrateFireInput,
     LeakyIntegrate,
     LeakyIntegrateFire,
+    LeakyIntegrateFireInput,
     PoissonInput,
     SpikeInput,
 )
@@ -104,7 +108,7 @@ def _f32(value: float) -> float:
 def _readout(neuron: Any, num_timesteps: int) -> tuple[list[VarSpec], dict, str, str]:
     """Return (variables, params, code after the V update, code after the reset)."""
     readout = getattr(neuron, "readout", None)
-    if readout is None:
+    if readout is None or not readout.accumulates:
         return [], {}, "", ""
     var = [VarSpec(readout.var_name, "scalar", READ_WRITE, _f32(readout.initial))]
     if isinstance(readout, SumVar):
@@ -139,6 +143,19 @@ def neuron_spec(neuron: Any, initial_v: np.ndarray | None, bias: np.ndarray | No
         Timesteps per batch (the ``avg_var`` readout divides by it).
     """
     name = type(neuron).__name__
+    if isinstance(neuron, (BinarySpikeInput, LeakyIntegrateFireInput, AdaptiveLeakyIntegrateFire)):
+        raise ConfigurationError(
+            f"neuron model of the genn backend must be one of IntegrateFireInput, SpikeInput, "
+            f"PoissonInput, IntegrateFire, LeakyIntegrateFire, LeakyIntegrate; got {name}. "
+            f"Use backend='numpy', which simulates mlGeNN's {name}."
+        )
+    hetero = neuron.heterogeneous()
+    if hetero:
+        raise ConfigurationError(
+            f"{name} {', '.join(sorted(hetero))} must be one number on the genn backend; got "
+            f"per-neuron values (mlGeNN's heterogeneous parameters). Evaluate with "
+            f"backend='numpy', which simulates them as per-neuron variables."
+        )
     if isinstance(neuron, IntegrateFireInput):
         return ModelSpec(
             "SpikehooksIntegrateFireInput",
@@ -236,6 +253,11 @@ def postsynaptic_spec(synapse: Any, dt: float) -> ModelSpec:
     if isinstance(synapse, Delta):
         return ModelSpec("SpikehooksDelta", sim_code="injectCurrent(inSyn);\ninSyn = 0.0;\n")
     if isinstance(synapse, Exponential):
+        if synapse.heterogeneous:
+            raise ConfigurationError(
+                "Exponential tau must be one number on the genn backend; got per-neuron "
+                "values. Evaluate with backend='numpy', which simulates them."
+            )
         params = {"ExpDecay": float(synapse.exp_decay(dt))}
         inject = "injectCurrent(inSyn);\n"
         if synapse.scale_i:

@@ -85,6 +85,21 @@ class ProtocolMethods:
         """Return ``view`` with a leading batch axis (pygenn drops it at batch size 1)."""
         return view.reshape(self.batch_size, -1)
 
+    # ------------------------------------------------------------ mlGeNN access
+    @property
+    def genn_model(self) -> Any:
+        """pygenn's loaded model: mlGeNN's ``compiled_net.genn_model``."""
+        return self._model
+
+    def genn_groups(self) -> tuple[dict[Any, Any], dict[Any, Any]]:
+        """pygenn's neuron and synapse groups, keyed by population and by connection.
+
+        mlGeNN's ``compiled_net.neuron_populations`` and
+        ``connection_populations``: GeNN's own objects, ``vars[name].view``
+        with ``pull_from_device()``/``push_to_device()``.
+        """
+        return dict(self._groups), dict(self._syn)
+
     def _group(self, population: Any) -> Any:
         return population_entry(self._groups, population)
 

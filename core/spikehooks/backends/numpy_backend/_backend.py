@@ -9,7 +9,7 @@ import numpy as np
 
 from ...connectivity import OneToOne
 from ...errors import ConfigurationError
-from ...neurons import IntegrateFireInput, PoissonInput, SpikeInput
+from ...neurons import PoissonInput, SpikeInput
 from ...synapses import Delta
 from .._lookup import check_batch_input, connection_entry, population_entry, readout_of
 from . import _kernels, _synaptic
@@ -101,7 +101,7 @@ class NumpyBackend(ProtocolMethods):
                 )
         for pop in self.network.populations:
             self._pops[pop] = PopulationState(pop, self.batch_size,
-                                              self.num_recording_timesteps, self._rng)
+                                              self.num_recording_timesteps, self._rng, self.dt)
         for conn in self.network.connections:
             self._conns[conn] = ConnectionState(conn, self.batch_size, self._rng)
         deliveries, updates = [], []
@@ -138,6 +138,19 @@ class NumpyBackend(ProtocolMethods):
 
     def _conn_state(self, connection: Any) -> ConnectionState:
         return connection_entry(self._conns, connection)
+
+    def live_vars(self, population: Any) -> dict[str, np.ndarray]:
+        """Return the writable state arrays of ``population``, by backend name.
+
+        float32 ``(batch_size, num_neurons)``; writes take effect at once.
+        Behind mlGeNN-style ``compiled_net.neuron_populations[pop].vars``.
+        """
+        return self._state(population).vars
+
+    def live_weight(self, connection: Any) -> tuple[np.ndarray, np.ndarray | None]:
+        """Return the writable float32 ``(num_pre, num_post)`` weights and the sparse mask."""
+        cst = self._conn_state(connection)
+        return cst.weight, cst.mask
 
     # ------------------------------------------------------- running (own API)
     def reset(self, *, reset_vars: bool = True, reset_in_syn: bool = True) -> None:
@@ -180,7 +193,7 @@ class NumpyBackend(ProtocolMethods):
         k = check_batch_input(population, len(examples), self.batch_size)
         if isinstance(neuron, SpikeInput):
             pst.input = _batch_spike_times(examples, self.batch_size, population.num_neurons)
-        elif isinstance(neuron, IntegrateFireInput):
+        elif getattr(neuron, "frame_input", False):
             frames = pst.input
             frames[:, :k] = np.swapaxes(examples, 0, 1)
             frames[:, k:] = 0.0

@@ -15,10 +15,13 @@ from typing import Any
 import numpy as np
 
 from ...neurons import (
+    AdaptiveLeakyIntegrateFire,
+    BinarySpikeInput,
     IntegrateFire,
     IntegrateFireInput,
     LeakyIntegrate,
     LeakyIntegrateFire,
+    LeakyIntegrateFireInput,
     PoissonInput,
     SpikeInput,
 )
@@ -36,7 +39,7 @@ def _readout_fns(pst: PopulationState, num_timesteps: int,
                  dt: float) -> tuple[StepFn | None, StepFn | None]:
     """Return (after the V update, after the reset) closures of the readout."""
     readout = pst.population.neuron.readout
-    if readout is None:
+    if readout is None or not readout.accumulates:
         return None, None
     V, acc = pst.vars["V"], pst.vars[readout.var_name]
     if isinstance(readout, SumVar):
@@ -63,10 +66,18 @@ def _readout_fns(pst: PopulationState, num_timesteps: int,
 
 
 # ------------------------------------------------------------------- neurons
+def _param(pst: PopulationState, user: str) -> Any:
+    """A parameter as the kernel reads it: a float32 scalar, or the live per-neuron
+    variable (batch, n) when it was given per neuron."""
+    neuron = pst.population.neuron
+    genn_name = neuron.heterogeneous().get(user)
+    return np.float32(getattr(neuron, user)) if genn_name is None else pst.vars[genn_name]
+
+
 def _integrate_fire_input(pst: PopulationState, dt: float) -> StepFn:
     neuron = pst.population.neuron
     V, inp, spikes = pst.vars["V"], pst.vars["Input"], pst.spikes
-    thresh, reset = np.float32(neuron.v_thresh), np.float32(neuron.v_reset)
+    thresh, reset = _param(pst, "v_thresh"), _param(pst, "v_reset")
     frames, frame_steps = neuron.input_frames, neuron.input_frame_timesteps
     data = pst.input  # (frames, batch, n), filled in place by set_input
 
@@ -114,9 +125,8 @@ def _spike_input(pst: PopulationState, dt: float) -> StepFn:
 
 
 def _integrate_fire(pst: PopulationState, dt: float, after_v: Any, after_reset: Any) -> StepFn:
-    neuron = pst.population.neuron
     V, isyn, spikes = pst.vars["V"], pst.isyn, pst.spikes
-    thresh, reset = np.float32(neuron.v_thresh), np.float32(neuron.v_reset)
+    thresh, reset = _param(pst, "v_thresh"), _param(pst, "v_reset")
 
     def update(t: int) -> None:
         _add(V, isyn, out=V)
@@ -130,26 +140,132 @@ def _integrate_fire(pst: PopulationState, dt: float, after_v: Any, after_reset: 
     return update
 
 
+def _frame_copy(pst: PopulationState) -> Any:
+    """Return ``fn(t)`` showing the current frame of time-varying input in ``Input``
+    (None for static input, which set_input already wrote there)."""
+    neuron = pst.population.neuron
+    frames, frame_steps = neuron.input_frames, neuron.input_frame_timesteps
+    inp, data = pst.vars["Input"], pst.input
+    if frames == 1:
+        return None
+    return lambda t: _copyto(inp, data[min(t // frame_steps, frames - 1)])
+
+
+def _binary_spike_input(pst: PopulationState) -> StepFn:
+    inp, spikes, copy = pst.vars["Input"], pst.spikes, _frame_copy(pst)
+    gt = np.greater
+
+    def update(t: int) -> None:
+        if copy is not None:
+            copy(t)
+        gt(inp, 0.0, out=spikes)
+
+    return update
+
+
+def _leaky_integrate_fire_input(pst: PopulationState, dt: float) -> StepFn:
+    copy = _frame_copy(pst)
+    lif = _leaky_integrate_fire(pst, dt, None, None, current_source=pst.vars["Input"])
+    if copy is None:
+        return lif
+
+    def update(t: int) -> None:
+        copy(t)
+        lif(t)
+
+    return update
+
+
+def _adaptive_lif(pst: PopulationState, dt: float, after_v: Any, after_reset: Any) -> StepFn:
+    neuron: AdaptiveLeakyIntegrateFire = pst.population.neuron
+    V, A, isyn, spikes = pst.vars["V"], pst.vars["A"], pst.isyn, pst.spikes
+    hetero = neuron.heterogeneous()
+
+    def const(user: str, decay: bool = False) -> Any:
+        if user in hetero:
+            return pst.vars[neuron.param_vars[user]]
+        value = getattr(neuron, user)
+        return np.float32(np.exp(-dt / value)) if decay else np.float32(value)
+
+    alpha, rho = const("tau_mem", True), const("tau_adapt", True)
+    thresh, reset, beta = const("v_thresh"), const("v_reset"), const("beta")
+    relative = neuron.relative_reset
+    level, drop = np.empty_like(V), np.empty_like(V)
+    refractory = neuron.tau_refrac is not None
+    if refractory:
+        refrac, tau_refrac = pst.vars["RefracTime"], const("tau_refrac")
+        dt32, always = np.float32(dt), neuron.integrate_during_refrac
+        busy, free = np.empty_like(spikes), np.empty_like(spikes)
+    gt, le, land, lnot = np.greater, np.less_equal, np.logical_and, np.logical_not
+
+    def update(t: int) -> None:
+        if refractory:
+            gt(refrac, 0.0, out=busy)
+            if always:
+                _mul(V, alpha, out=V)
+                _add(V, isyn, out=V)
+            else:
+                lnot(busy, out=free)
+                _mul(V, alpha, out=V, where=free)
+                _add(V, isyn, out=V, where=free)
+            _mul(A, rho, out=A)
+            _sub(refrac, dt32, out=refrac, where=busy)
+        else:
+            _mul(V, alpha, out=V)
+            _add(V, isyn, out=V)
+            _mul(A, rho, out=A)
+        if after_v is not None:
+            after_v(t)
+        # GeNN's threshold: V >= (Vthresh + (Beta * A)), in float32.
+        _mul(beta, A, out=level)
+        _add(thresh, level, out=level)
+        _ge(V, level, out=spikes)
+        if refractory:
+            le(refrac, 0.0, out=free)
+            land(spikes, free, out=spikes)
+        if relative:
+            _sub(thresh, reset, out=drop)
+            _sub(V, drop, out=V, where=spikes)
+        else:
+            _copyto(V, reset, where=spikes)
+        _add(A, np.float32(1.0), out=A, where=spikes)
+        if refractory:
+            _copyto(refrac, tau_refrac, where=spikes)
+        if after_reset is not None:
+            after_reset(t)
+
+    return update
+
+
 def _leaky_integrate_fire(pst: PopulationState, dt: float, after_v: Any,
-                          after_reset: Any) -> StepFn:
+                          after_reset: Any, current_source: Any = None) -> StepFn:
     neuron: LeakyIntegrateFire = pst.population.neuron
-    V, isyn, spikes = pst.vars["V"], pst.isyn, pst.spikes
-    alpha = neuron.alpha(dt)
-    one_minus_alpha = np.float32(1.0) - alpha
-    thresh, reset = np.float32(neuron.v_thresh), np.float32(neuron.v_reset)
-    drop = thresh - reset
+    V, spikes = pst.vars["V"], pst.spikes
+    isyn = pst.isyn if current_source is None else current_source
+    hetero = neuron.heterogeneous()
+    alpha = pst.vars["Alpha"] if "tau_mem" in hetero else neuron.alpha(dt)
+    thresh, reset = _param(pst, "v_thresh"), _param(pst, "v_reset")
+    # Per-neuron variables may be edited between steps (GeNN semantics), so the
+    # constants derived from them are recomputed every step into these buffers.
+    one_minus_alpha: Any = np.empty_like(V) if "tau_mem" in hetero else np.float32(1.0) - alpha
+    drop: Any = np.empty_like(V) if hetero.keys() & {"v_thresh", "v_reset"} else thresh - reset
+    derive_alpha, derive_drop = "tau_mem" in hetero, isinstance(drop, np.ndarray)
     relative, scale_i = neuron.relative_reset, neuron.scale_i
     scaled = np.empty_like(V)
     refractory = neuron.tau_refrac is not None
     if refractory:
         refrac = pst.vars["RefracTime"]
-        tau_refrac, dt32 = np.float32(neuron.tau_refrac), np.float32(dt)
+        tau_refrac, dt32 = _param(pst, "tau_refrac"), np.float32(dt)
         busy, free = np.empty_like(spikes), np.empty_like(spikes)
         always = neuron.integrate_during_refrac
     gt, le, land, lnot = np.greater, np.less_equal, np.logical_and, np.logical_not
 
     def update(t: int) -> None:
         current = isyn
+        if derive_alpha and scale_i:
+            _sub(np.float32(1.0), alpha, out=one_minus_alpha)
+        if derive_drop and relative:
+            _sub(thresh, reset, out=drop)
         if scale_i:
             _mul(isyn, one_minus_alpha, out=scaled)
             current = scaled
@@ -187,12 +303,15 @@ def _leaky_integrate_fire(pst: PopulationState, dt: float, after_v: Any,
 def _leaky_integrate(pst: PopulationState, dt: float, after_v: Any) -> StepFn:
     neuron: LeakyIntegrate = pst.population.neuron
     V, isyn, bias = pst.vars["V"], pst.isyn, pst.bias
-    alpha = neuron.alpha(dt)
-    one_minus_alpha = np.float32(1.0) - alpha
+    derive_alpha = "tau_mem" in neuron.heterogeneous()
+    alpha = pst.vars["Alpha"] if derive_alpha else neuron.alpha(dt)
+    one_minus_alpha: Any = np.empty_like(V) if derive_alpha else np.float32(1.0) - alpha
     has_bias, scale_i = bool(np.any(bias != 0.0)), neuron.scale_i
     scaled = np.empty_like(V)
 
     def update(t: int) -> None:
+        if derive_alpha and scale_i:
+            _sub(np.float32(1.0), alpha, out=one_minus_alpha)
         _mul(V, alpha, out=V)
         if scale_i:
             _mul(isyn, one_minus_alpha, out=scaled)
@@ -213,6 +332,10 @@ def build_neuron_update(pst: PopulationState, dt: float, num_timesteps: int,
     neuron = pst.population.neuron
     if isinstance(neuron, IntegrateFireInput):
         return _integrate_fire_input(pst, dt)
+    if isinstance(neuron, BinarySpikeInput):
+        return _binary_spike_input(pst)
+    if isinstance(neuron, LeakyIntegrateFireInput):
+        return _leaky_integrate_fire_input(pst, dt)
     if isinstance(neuron, SpikeInput):
         return _spike_input(pst, dt)
     if isinstance(neuron, PoissonInput):
@@ -220,6 +343,8 @@ def build_neuron_update(pst: PopulationState, dt: float, num_timesteps: int,
     after_v, after_reset = _readout_fns(pst, num_timesteps, dt)
     if isinstance(neuron, LeakyIntegrateFire):
         return _leaky_integrate_fire(pst, dt, after_v, after_reset)
+    if isinstance(neuron, AdaptiveLeakyIntegrateFire):
+        return _adaptive_lif(pst, dt, after_v, after_reset)
     if isinstance(neuron, IntegrateFire):
         return _integrate_fire(pst, dt, after_v, after_reset)
     if isinstance(neuron, LeakyIntegrate):

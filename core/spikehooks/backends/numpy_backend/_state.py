@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from ...initializers import materialise
-from ...neurons import IntegrateFireInput, PoissonInput
+from ...neurons import PoissonInput
 
 
 class PopulationState:
@@ -31,13 +31,13 @@ class PopulationState:
     record : numpy.ndarray of uint32, shape (rec_steps, batch, n_words), or None
         Spike recording buffer; row ``t % rec_steps`` holds step ``t``.
     input : object
-        The current batch's input, inputs only: IntegrateFireInput frames
+        The current batch's input, inputs only: frame inputs (IntegrateFireInput...)
         ``(frames, batch, n)``; PoissonInput ``(limit, positive)`` arrays of
         that shape; SpikeInput ``(times, pointer)`` flat arrays.
     """
 
     def __init__(self, population: Any, batch_size: int, rec_steps: int,
-                 rng: np.random.Generator):
+                 rng: np.random.Generator, dt: float = 1.0):
         self.population = population
         neuron = population.neuron
         n = population.num_neurons
@@ -46,11 +46,15 @@ class PopulationState:
         self.initial: dict[str, np.ndarray] = {}
         for backend_name in neuron.get_var_names().values():
             self.initial[backend_name] = np.zeros(n, dtype=np.float32)
-        if "V" in self.initial:
-            self.initial["V"] = materialise(neuron.v, (n,), rng)
+        for user, backend_name in neuron.initial_vars.items():
+            if backend_name in self.initial:
+                self.initial[backend_name] = materialise(getattr(neuron, user), (n,), rng)
+        # Per-neuron parameters are state variables, as in GeNN (Vthresh, Alpha, ...).
+        for user, genn_name in neuron.heterogeneous().items():
+            self.initial[genn_name] = neuron.param_values(user, n, rng, dt)
         #: Per-neuron bias of models that have one, shape (n,).
         self.bias: Any = materialise(neuron.bias, (n,), rng) if hasattr(neuron, "bias") else None
-        if neuron.readout is not None:
+        if neuron.readout is not None and neuron.readout.accumulates:
             self.initial[neuron.readout.var_name][:] = neuron.readout.initial
         for backend_name, initial in self.initial.items():
             self.vars[backend_name] = np.empty(shape, dtype=np.float32)
@@ -68,7 +72,7 @@ class PopulationState:
             self.record = np.zeros((rec_steps, batch_size, words), dtype=np.uint32)
         self.input: Any = None
         frames = getattr(neuron, "input_frames", 1)
-        if isinstance(neuron, IntegrateFireInput):
+        if getattr(neuron, "frame_input", False):
             self.input = np.zeros((frames, *shape), dtype=np.float32)
         elif isinstance(neuron, PoissonInput):
             self.input = (np.ones((frames, *shape), dtype=np.float32),

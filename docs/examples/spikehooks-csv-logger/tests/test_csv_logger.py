@@ -18,13 +18,13 @@ class Accuracy:
 
 
 def test_csv_logger_is_found_by_name(tmp_path):
-    logger = registry.create("callbacks", ("csv_logger", {"path": tmp_path / "m.csv"}))
+    logger = registry.create("callbacks", ("metrics_csv", {"path": tmp_path / "m.csv"}))
     assert type(logger).__name__ == "CSVLogger"
 
 
 def test_one_row_per_epoch_with_a_header(tmp_path):
     path = tmp_path / "metrics.csv"
-    callbacks = CallbackList([("csv_logger", {"path": path})], mode="train", num_epochs=2)
+    callbacks = CallbackList([("metrics_csv", {"path": path})], mode="train", num_epochs=2)
     callbacks.on_epoch_end(0, {Output(): Accuracy(0.5)})
     callbacks.on_epoch_end(1, {Output(): Accuracy(0.75)})
     with path.open() as stream:
