@@ -29,7 +29,7 @@ class Truth(Callback):
         network = run.compiled_network
         self.rows[epoch] = {
             "loss": network.epoch_loss,
-            "learning_rate": network.optimisers[0].alpha,
+            "learning_rate": network.optimisers[0][0].alpha,
             "sparse_categorical_accuracy": next(iter(metrics.values())).result,
         }
         self.weights[epoch] = run.backend.get_learnable_state()

@@ -155,7 +155,10 @@ class LoggerBase(Callback):
             return
         row = {"epoch_time_s": time.perf_counter() - self._epoch_start}
         optimisers = getattr(self._network, "optimisers", None) or ()
-        rate = getattr(optimisers[0], "alpha", None) if optimisers else None
+        # mlGeNN's structure: (optimiser, variables) pairs.
+        first = optimisers[0] if optimisers else None
+        first = first[0] if isinstance(first, tuple) else first
+        rate = getattr(first, "alpha", None)
         if rate is not None:
             row["learning_rate"] = float(rate)
         loss = getattr(self._network, "epoch_loss", None)
