@@ -5,14 +5,22 @@ Tasks (as in ``examples/train_yin_yang.py`` and ``examples/train_digits.py``):
 - ``yin_yang``: 5-100-3 LIF, first_spike_time readout, RelativeMeanSquareError,
   dt 0.1 ms, 300 steps, an epoch of 15,360 examples;
 - ``digits``: 64-128-10, LIF hidden, avg_var readout, cross-entropy,
-  dt 1 ms, 20 steps, an epoch of 1,437 examples.
+  dt 1 ms, 20 steps, an epoch of 1,437 examples;
+- ``shd``: mlGeNN's SHD network (700-256-20, recurrent hidden layer,
+  avg_var_exp_weight readout, its regularisation, Adam(0.001)) on generated
+  SHD-shaped events (``examples/train_shd.py``), dt 1 ms, 1,000 steps, an
+  epoch of 8,156 examples (SHD's training set), always extrapolated.
 
-Each at batch sizes 1, 32 and 512, BLAS pinned to one thread, backend
-accumulation ``"blas"``.  A run trains on the first ``examples_timed``
-examples (one epoch of ``train()``, callbacks off) and reports the median
-seconds per example times the epoch size; ``extrapolated`` is True when
-fewer examples than an epoch were timed (``--quick``: ``max(64, batch)``
-examples; full: yin_yang at batch size 1 times 1,024 examples).
+yin_yang and digits at batch sizes 1, 32 and 512, shd at 1, 32 and 256;
+BLAS pinned to one thread, backend accumulation ``"blas"`` (default
+accumulation for shd).  Without ``--quick`` the run ends with the SHD-shaped
+example's accuracy (``examples/train_shd.py`` at its defaults).
+
+A run trains on the first ``examples_timed`` examples (one epoch of
+``train()``, callbacks off) and reports the median seconds per example times
+the epoch size; ``extrapolated`` is True when fewer examples than an epoch
+were timed (``--quick``: ``max(64, batch)`` examples, shd one batch; full:
+yin_yang at batch size 1 times 1,024 examples, shd ``max(64, batch)``).
 
 Run: ``python benchmarks/training.py [--quick]``; prints JSON.
 """
@@ -39,15 +47,21 @@ from benchmarks._common import (
 from spikehooks import InputLayer, Layer, SequentialNetwork
 from spikehooks.compilers import EventPropCompiler
 from spikehooks.connectivity import Dense
-from spikehooks.data import generate_yin_yang_dataset, linear_latency_encode_data
+from spikehooks.data import (
+    calc_max_spikes,
+    generate_shd_like_events,
+    generate_yin_yang_dataset,
+    linear_latency_encode_data,
+    preprocess_tonic_spikes,
+)
 from spikehooks.initializers import Normal
 from spikehooks.losses import RelativeMeanSquareError
 from spikehooks.neurons import LeakyIntegrate, LeakyIntegrateFire, SpikeInput
 from spikehooks.optimisers import Adam
 from spikehooks.synapses import Exponential
 
-BATCH_SIZES = (1, 32, 512)
-EPOCH_EXAMPLES = {"yin_yang": 15360, "digits": 1437}
+BATCH_SIZES = {"yin_yang": (1, 32, 512), "digits": (1, 32, 512), "shd": (1, 32, 256)}
+EPOCH_EXAMPLES = {"yin_yang": 15360, "digits": 1437, "shd": 8156}
 
 
 def _lif(**kwargs: Any) -> LeakyIntegrateFire:
@@ -88,8 +102,22 @@ def _digits(batch: int, num: int):
     return compiler.compile(net), inp, out, x, y
 
 
+def _shd(batch: int, num: int):
+    from examples.train_shd import build
+
+    events, labels = generate_shd_like_events(num, 20, seed=0)
+    x = [preprocess_tonic_spikes(ev, "txp", (700, 1, 1)) for ev in events]
+    net, inp, out = build(256, calc_max_spikes(x), batch)
+    compiler = EventPropCompiler(1000, "sparse_categorical_crossentropy", Adam(1e-3),
+                                 batch_size=batch, reg_lambda_upper=2.5e-10,
+                                 reg_lambda_lower=2.5e-10, reg_nu_upper=14)
+    return compiler.compile(net), inp, out, x, labels
+
+
 def _examples_timed(task: str, batch: int, quick: bool) -> int:
     epoch = EPOCH_EXAMPLES[task]
+    if task == "shd":
+        return batch if quick else max(batch, 64)
     if quick:
         return min(epoch, max(batch, 64))
     if task == "yin_yang" and batch == 1:
@@ -100,7 +128,8 @@ def _examples_timed(task: str, batch: int, quick: bool) -> int:
 def measure(task: str, batch: int, quick: bool) -> dict[str, Any]:
     """Time one epoch (or a fraction) of ``task`` at ``batch``; return its figures."""
     num = _examples_timed(task, batch, quick)
-    compiled, inp, out, x, y = (_yin_yang if task == "yin_yang" else _digits)(batch, num)
+    build = {"yin_yang": _yin_yang, "digits": _digits, "shd": _shd}[task]
+    compiled, inp, out, x, y = build(batch, num)
     with compiled:
         timing = median_time(
             lambda: compiled.train({inp: x}, {out: y}, num_epochs=1, callbacks=[]),
@@ -123,10 +152,16 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     args = parser.parse_args(argv)
     results = []
     with pin_blas_threads(1) as blas:
-        for task in ("yin_yang", "digits"):
-            for batch in BATCH_SIZES:
+        for task in ("yin_yang", "digits", "shd"):
+            for batch in BATCH_SIZES[task]:
                 results.append(measure(task, batch, args.quick))
-    return {"quick": args.quick, "blas": blas, "machine": machine_info(), "results": results}
+        accuracy = None
+        if not args.quick:
+            from examples.train_shd import main as train_shd
+
+            accuracy = train_shd([])
+    return {"quick": args.quick, "blas": blas, "machine": machine_info(), "results": results,
+            "shd_example": accuracy}
 
 
 if __name__ == "__main__":

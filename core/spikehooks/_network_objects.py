@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from .connectivity import Connectivity
+from .connectivity import Connectivity, known_max_delay
 from .errors import ConfigurationError
 from .neurons import Neuron
 from .plugins import registry
@@ -188,10 +188,15 @@ class Connection:
     name : str, optional
         Unique name within the network; default ``"conn<i>"``.  Learnable
         state is keyed ``"<name>/weight"``.
+    max_delay_steps : int, optional
+        The largest synaptic delay (timesteps) this connection may have;
+        required when delays come from an initializer.  A delay beyond it is
+        an error.
     """
 
     def __init__(self, source: Population, target: Population, connectivity: Any,
-                 synapse: Any = "delta", name: str | None = None):
+                 synapse: Any = "delta", name: str | None = None,
+                 max_delay_steps: int | None = None):
         network = _active_network("Connection", "Connection(source, target, Dense(w))")
         for role, pop in (("source", source), ("target", target)):
             if not isinstance(pop, Population):
@@ -225,6 +230,7 @@ class Connection:
         if check_synapse is not None:
             check_synapse(target.num_neurons, owner)
         self.connectivity.check(source.num_neurons, target.num_neurons, owner)
+        self.max_delay_steps = _check_max_delay(self.connectivity, max_delay_steps, owner)
         self.name: str = network._add_connection(self, name)
         source.outgoing.append(self)
         target.incoming.append(self)
@@ -233,6 +239,29 @@ class Connection:
         return (f"Connection(name={self.name!r}, source={self.source.name!r}, "
                 f"target={self.target.name!r}, connectivity={self.connectivity!r}, "
                 f"synapse={self.synapse!r})")
+
+
+def _check_max_delay(connectivity: Any, max_delay_steps: Any, label: str) -> int:
+    """Return the connection's maximum delay in steps, checked against ``max_delay_steps``."""
+    if max_delay_steps is not None and (
+            isinstance(max_delay_steps, bool)
+            or not isinstance(max_delay_steps, (int, np.integer)) or max_delay_steps < 0):
+        raise ConfigurationError(
+            f"{label} max_delay_steps must be an int >= 0 or None; got {max_delay_steps!r}. "
+            f"Pass the largest delay in timesteps, e.g. max_delay_steps=20."
+        )
+    known = known_max_delay(getattr(connectivity, "delay", 0))
+    if known is None and max_delay_steps is None:
+        raise ConfigurationError(
+            f"{label} max_delay_steps must be given when delays come from an initializer; got "
+            f"None. Pass max_delay_steps=<largest delay in timesteps>."
+        )
+    if known is not None and max_delay_steps is not None and known > max_delay_steps:
+        raise ConfigurationError(
+            f"{label} delay must be at most max_delay_steps={max_delay_steps}; got a delay of "
+            f"{known} steps. Raise max_delay_steps or shorten the delays."
+        )
+    return int(max_delay_steps if max_delay_steps is not None else known or 0)
 
 
 __all__ = ["Connection", "Population"]

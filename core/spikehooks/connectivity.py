@@ -18,9 +18,27 @@ from .errors import ConfigurationError
 from .initializers import Initializer, check_shape, materialise, resolve_value
 
 
-def _check_delay(delay: Any, owner: str) -> int:
-    return integer(delay, owner, "delay", "an int >= 0 (timesteps)", "Pass delay=0.",
-                   lambda v: v >= 0)
+def _check_delay(delay: Any, owner: str) -> Any:
+    """An int >= 0, an int-valued array >= 0 (per synapse) or an Initializer, in timesteps."""
+    if isinstance(delay, (int, np.integer)) or isinstance(delay, bool):
+        return integer(delay, owner, "delay", "an int >= 0 (timesteps)", "Pass delay=0.",
+                       lambda v: v >= 0)
+    value = resolve_value(delay, f"{owner} delay")
+    if isinstance(value, np.ndarray) and (np.any(value < 0) or np.any(value != np.round(value))):
+        raise ConfigurationError(
+            f"{owner} delay must hold whole numbers of timesteps >= 0; got an array with "
+            f"values in [{value.min()}, {value.max()}]. Round it and clip it at 0."
+        )
+    if isinstance(value, np.ndarray) and value.ndim == 0:
+        return int(value)
+    return value
+
+
+def known_max_delay(delay: Any) -> int | None:
+    """The largest delay a ``delay`` value can give, or None for an initializer."""
+    if isinstance(delay, Initializer):
+        return None
+    return int(np.max(delay)) if np.size(delay) else 0
 
 
 class Connectivity:
@@ -35,10 +53,27 @@ class Connectivity:
     """
 
     weight: Any
-    delay: int = 0
+    delay: Any = 0
 
     def check(self, num_pre: int, num_post: int, owner: str) -> None:
         """Raise :class:`ConfigurationError` if this connectivity cannot join the sizes."""
+
+    def build_delays(self, num_pre: int, num_post: int,
+                     rng: np.random.Generator) -> np.ndarray | None:
+        """Draw the per-synapse delays in timesteps (after the weights).
+
+        Returns
+        -------
+        numpy.ndarray of int32, shape (num_pre, num_post), or None
+            None when every delay is 0.  Initializer draws are rounded to whole
+            steps and clipped at 0.
+        """
+        delay = self.delay
+        if isinstance(delay, (int, np.integer)):
+            return None if delay == 0 else np.full((num_pre, num_post), int(delay), np.int32)
+        drawn = materialise(delay, (num_pre, num_post), rng)
+        steps = np.maximum(np.round(drawn), 0).astype(np.int32)
+        return steps if steps.any() else None
 
     def build(
         self, num_pre: int, num_post: int, rng: np.random.Generator
@@ -62,22 +97,26 @@ class Dense(Connectivity):
     ----------
     weight : float, array of shape (n_pre, n_post), or Initializer
         Synaptic weights.
-    delay : int
-        Axonal delay in timesteps; the NumPy backend supports 0.
+    delay : int, array of shape (n_pre, n_post), or Initializer
+        Delay in timesteps on top of the one-step transmission: a spike of
+        step ``i`` reaches the target in step ``i + 1 + delay``.  Per-synapse
+        arrays must hold whole numbers; initializer draws are rounded and need
+        ``Connection(..., max_delay_steps=...)``.
     """
 
-    def __init__(self, weight: Any, delay: int = 0):
+    def __init__(self, weight: Any, delay: Any = 0):
         self.weight = resolve_value(weight, "Dense weight")
         self.delay = _check_delay(delay, "Dense")
 
     def check(self, num_pre: int, num_post: int, owner: str) -> None:
         check_shape(self.weight, (num_pre, num_post), f"{owner} weight")
+        check_shape(self.delay, (num_pre, num_post), f"{owner} delay")
 
     def build(self, num_pre, num_post, rng):
         return materialise(self.weight, (num_pre, num_post), rng), None
 
     def __repr__(self) -> str:
-        return f"Dense(weight={_describe(self.weight)}, delay={self.delay})"
+        return f"Dense(weight={_describe(self.weight)}, delay={_describe(self.delay)})"
 
 
 class FixedProbability(Connectivity):
@@ -89,11 +128,14 @@ class FixedProbability(Connectivity):
         Connection probability in [0, 1].
     weight : float, array of shape (n_pre, n_post), or Initializer
         Weights of the existing synapses.
-    delay : int
-        Axonal delay in timesteps; the NumPy backend supports 0.
+    delay : int, array of shape (n_pre, n_post), or Initializer
+        Delay in timesteps on top of the one-step transmission: a spike of
+        step ``i`` reaches the target in step ``i + 1 + delay``.  Per-synapse
+        arrays must hold whole numbers; initializer draws are rounded and need
+        ``Connection(..., max_delay_steps=...)``.
     """
 
-    def __init__(self, p: float, weight: Any, delay: int = 0):
+    def __init__(self, p: float, weight: Any, delay: Any = 0):
         if not isinstance(p, (int, float, np.floating)) or not 0.0 <= p <= 1.0:
             raise ConfigurationError(
                 f"FixedProbability p must be a probability in [0, 1]; got {p!r}. "
@@ -108,6 +150,7 @@ class FixedProbability(Connectivity):
 
     def check(self, num_pre: int, num_post: int, owner: str) -> None:
         check_shape(self.weight, (num_pre, num_post), f"{owner} weight")
+        check_shape(self.delay, (num_pre, num_post), f"{owner} delay")
 
     def build(self, num_pre, num_post, rng):
         mask = rng.random((num_pre, num_post)) < self.p
@@ -120,7 +163,8 @@ class FixedProbability(Connectivity):
         return weight, mask
 
     def __repr__(self) -> str:
-        return f"FixedProbability(p={self.p}, weight={_describe(self.weight)}, delay={self.delay})"
+        return (f"FixedProbability(p={self.p}, weight={_describe(self.weight)}, "
+                f"delay={_describe(self.delay)})")
 
 
 class OneToOne(Connectivity):

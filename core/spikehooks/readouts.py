@@ -8,6 +8,7 @@ readout             variable            rule, per step
 ``sum_var``         ``VSum``            ``VSum += V`` (after the V update)
 ``avg_var``         ``VAvg``            ``VAvg += float32(1 / T) * V``
 ``max_var``         ``VMax``            ``VMax = V if V > VMax``; starts at 0
+``avg_var_exp_weight`` ``VAvg``         ``VAvg += exp(-t / (T dt)) / T * V``
 ``spike_count``     ``Scount``          ``+1`` at each spike
 ``first_spike_time``  ``TFirstSpike``   ``max(-t, TFirstSpike)`` at each spike
 ``var``             (``V`` itself)      none: ``V`` at the end of the example
@@ -65,6 +66,18 @@ class AvgVar(Readout):
     user_name = "v_avg"
 
 
+class AvgVarExpWeight(Readout):
+    """Mean of ``V`` weighted by ``exp(-t / (T dt))``: early steps count more.
+
+    mlGeNN's loss-shaping readout for SHD (Nowotny, Turner & Knight, 2025):
+    ``t`` is the step's start time in ms (``n dt`` for step ``n = 0 .. T - 1``),
+    so the weight falls from 1 to ``exp(-(T - 1) / T)`` over the trial.
+    """
+
+    var_name = "VAvg"
+    user_name = "v_avg"
+
+
 class MaxVar(Readout):
     """Maximum of ``V`` over the example, floored at 0 (the accumulator starts at 0)."""
 
@@ -101,4 +114,13 @@ class Var(Readout):
     accumulates = False
 
 
-__all__ = ["AvgVar", "FirstSpikeTime", "MaxVar", "Readout", "SpikeCount", "SumVar", "Var"]
+__all__ = [
+    "AvgVar",
+    "AvgVarExpWeight",
+    "FirstSpikeTime",
+    "MaxVar",
+    "Readout",
+    "SpikeCount",
+    "SumVar",
+    "Var",
+]

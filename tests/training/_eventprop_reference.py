@@ -89,6 +89,8 @@ def simulate(graph, weights, input_spikes, substep=False):
                     acc += v[li]
                 elif lay.readout == "avg_var":
                     acc += v[li] / num_steps
+                elif lay.readout == "avg_var_exp_weight":
+                    acc += np.exp(-n / num_steps) * v[li] / num_steps
                 else:
                     acc = np.maximum(acc, v[li])
                 new[li] = np.zeros_like(v[li])

@@ -61,7 +61,7 @@ def _line_slopes(graph, ws, raster, loss, conn, entries, offsets, readout_fix=No
 @pytest.mark.parametrize(
     ("readout", "synapse"),
     [("avg_var", "exponential"), ("sum_var", "exponential"), ("max_var", "exponential"),
-     ("avg_var", "delta")],
+     ("avg_var_exp_weight", "exponential"), ("avg_var", "delta")],
 )
 def test_readout_weight_gradient_equals_central_finite_differences(readout, synapse):
     graph, ws, raster = _voltage_setup(readout, out_synapse=synapse)

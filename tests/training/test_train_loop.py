@@ -25,7 +25,7 @@ def _data(n=48, seed=0):
     return spikes, labels
 
 
-def _network(out_synapse=None):
+def _network(out_synapse=None, readout="avg_var"):
     net = SequentialNetwork()
     with net:
         inp = InputLayer(SpikeInput(max_spikes=16 * N_IN), N_IN)
@@ -33,13 +33,13 @@ def _network(out_synapse=None):
               LeakyIntegrateFire(tau_mem=20.0, relative_reset=False, scale_i=True),
               N_HID, Exponential(5.0, scale_i=True))
         out = Layer(Dense(Normal(mean=0.0, sd=0.5)),
-                    LeakyIntegrate(tau_mem=20.0, scale_i=True, readout="avg_var"), N_OUT,
+                    LeakyIntegrate(tau_mem=20.0, scale_i=True, readout=readout), N_OUT,
                     out_synapse or Exponential(5.0, scale_i=True))
     return net, inp, out
 
 
 def _compiled(batch_size=16, seed=0, **kwargs):
-    net, inp, out = _network(kwargs.pop("out_synapse", None))
+    net, inp, out = _network(kwargs.pop("out_synapse", None), kwargs.pop("readout", "avg_var"))
     compiler = EventPropCompiler(example_timesteps=STEPS, losses="sparse_categorical_crossentropy",
                                  optimiser=("adam", {"alpha": 0.05}), batch_size=batch_size,
                                  rng_seed=seed, **kwargs)
@@ -224,11 +224,14 @@ def test_training_forward_spikes_match_inference():
     np.testing.assert_array_equal(seen, trained_spikes)
 
 
-@pytest.mark.parametrize("accumulation", ["sequential", "blas"])
-def test_array_kernel_forward_equals_the_backend_bitwise(accumulation):
+@pytest.mark.parametrize(("readout", "accumulation"),
+                         [("avg_var", "sequential"), ("avg_var", "blas"),
+                          ("avg_var_exp_weight", "blas"), ("max_var", "sequential")])
+def test_array_kernel_forward_equals_the_backend_bitwise(readout, accumulation):
     from spikehooks.training._forward import forward
 
-    net, inp, out = _compiled(batch_size=8, backend=("numpy", {"accumulation": accumulation}))
+    net, inp, out = _compiled(batch_size=8, backend=("numpy", {"accumulation": accumulation}),
+                              readout=readout)
     x, _ = _data(8)
     with net:
         net.start_batch(np.arange(8), {inp: x})
@@ -241,6 +244,7 @@ def test_array_kernel_forward_equals_the_backend_bitwise(accumulation):
     kernel = forward(net.graph, weights, recorded.spikes[0], accumulation=accumulation)
     np.testing.assert_array_equal(kernel.spikes[1], recorded.spikes[1])
     np.testing.assert_array_equal(kernel.denominators[1], recorded.denominators[1])
+    np.testing.assert_array_equal(kernel.currents[1], recorded.currents[1])
     assert kernel.readout.tobytes() == recorded.readout.tobytes()
 
 
@@ -356,9 +360,68 @@ def test_upper_regulariser_pushes_firing_down():
     ("kwargs", "match"),
     [({"per_timestep_loss": True}, "per_timestep_loss"),
      ({"min_jump_denominator": 0.0}, "min_jump_denominator"),
-     ({"reg_lambda_upper": -1.0}, "reg_lambda_upper")],
+     ({"reg_lambda_upper": -1.0}, "reg_lambda_upper"),
+     ({"delay_learn_conns": ["conn0"]}, "delay_learn_conns must be empty"),
+     ({"delay_optimiser": "adam"}, "Delay learning is not implemented")],
 )
 def test_unsupported_or_invalid_settings_are_rejected_up_front(kwargs, match):
     with pytest.raises(ConfigurationError, match=match):
         EventPropCompiler(example_timesteps=10, losses="sparse_categorical_crossentropy",
                           **kwargs)
+
+
+def test_avg_var_exp_weight_readout_is_mlgenns_exponentially_weighted_mean():
+    """The backend's VAvg equals sum_n exp(-n / T) V_n / T over the recorded trace."""
+    from spikehooks import Callback as _Cb
+
+    class _Trace(_Cb):
+        def __init__(self):
+            self.v = []
+
+        def set_params(self, compiled_network=None, **kwargs):
+            self.net = compiled_network
+
+        def on_timestep_end(self, timestep):
+            self.v.append(self.net.backend.get_var(out_pop, "V").copy())
+
+    net, inp, out_pop = _compiled(batch_size=4, readout="avg_var_exp_weight")
+    x, labels = _data(4)
+    trace = _Trace()
+    with net:
+        metrics, _ = net.evaluate({inp: x}, {out_pop: labels}, callbacks=[trace])
+        readout = net.backend.get_readout(out_pop).reshape(4, N_OUT).astype(np.float64)
+    v = np.array(trace.v, dtype=np.float64)  # (T, batch, N_OUT)
+    weights = np.exp(-np.arange(STEPS) / STEPS) / STEPS
+    np.testing.assert_allclose(readout, np.einsum("t,tbk->bk", weights, v), rtol=1e-5,
+                               atol=1e-6)
+    assert np.abs(readout).max() > 1e-3
+
+
+def test_lower_regulariser_pushes_quiet_neurons_up_and_upper_ignores_them():
+    """mlGeNN's meaning: below reg_nu_upper spikes per example the *lower* strength acts
+    (pushing firing up); above it the upper one.  avg_var_exp_weight has avg_var's scale."""
+    from spikehooks.training._backward import OutputDrive, backward
+
+    nu = 1000.0  # far above any neuron's count: every neuron is "too quiet"
+    for lower, upper in ((1.0, 0.0), (0.0, 1.0)):
+        net, inp, out = _compiled(batch_size=8, reg_lambda_lower=lower, reg_lambda_upper=upper,
+                                  reg_nu_upper=nu, readout="avg_var_exp_weight")
+        x, _ = _data(8)
+        with net:
+            net.start_batch(np.arange(8), {inp: x})
+            net._recorder.begin()
+            net._observing = True
+            net.backend.add_step_observer(net._observe)
+            net.backend.run(STEPS)
+        fwd = net._recorder.result()
+        terms = net._regulariser(fwd, 8)
+        counts = fwd.spikes[1].sum(axis=(0, 1))
+        np.testing.assert_allclose(terms[1][0], 20.0 * 20.0 * lower * (counts - 8 * nu) / 64.0)
+        zero = np.zeros((8, N_OUT))
+        weights = [net.backend.get_weight(c) for c in net.network.connections]
+        grads = backward(net.graph, weights, fwd, OutputDrive(zero, zero, zero),
+                         reg=terms).gradients
+        if lower:
+            assert grads[0].sum() < 0  # descending it raises the input weights
+        else:
+            assert not grads[0].any()

@@ -388,7 +388,8 @@ class CompiledTrainingNetwork(CompiledNetwork):
                 self.get_batch_readouts(list(metric_objs)))
         value, drive = output_drive(
             graph.layers[graph.output].readout,
-            ForwardResult(fwd.spikes, fwd.denominators, readout, event), y_batch, self.loss,
+            ForwardResult(fwd.spikes, fwd.denominators, readout, event, fwd.currents), y_batch,
+            self.loss,
             num_steps=graph.num_steps, dt=graph.dt,
             softmax_temperature=compiler.softmax_temperature, ttfs_alpha=compiler.ttfs_alpha,
         )
@@ -423,7 +424,8 @@ class CompiledTrainingNetwork(CompiledNetwork):
         if not compiler.regularised or counts is None:
             return None
         out = graph.layers[graph.output]
-        scale = {"avg_var": out.tau_m, "first_spike_time": 1.0}.get(
+        scale = {"avg_var": out.tau_m, "avg_var_exp_weight": out.tau_m,
+                 "first_spike_time": 1.0}.get(
             out.readout, out.tau_m * graph.num_steps)
         terms: list[np.ndarray | None] = []
         for index, (pop, lay) in enumerate(zip(self.populations, graph.layers, strict=True)):

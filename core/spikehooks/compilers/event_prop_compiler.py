@@ -100,7 +100,14 @@ class EventPropCompiler(Compiler):
                  strict_buffer_checking: bool = False, per_timestep_loss: bool = False,
                  ttfs_alpha: float = 0.01, softmax_temperature: float = 1.0,
                  min_jump_denominator: float = 1e-3, on_non_finite: str = "raise",
-                 **kwargs: Any):
+                 delay_learn_conns: Any = (), delay_optimiser: Any = None, **kwargs: Any):
+        if list(delay_learn_conns) or delay_optimiser is not None:
+            raise ConfigurationError(
+                f"EventPropCompiler delay_learn_conns must be empty and delay_optimiser None; "
+                f"got delay_learn_conns={delay_learn_conns!r}, delay_optimiser="
+                f"{delay_optimiser!r}. Delay learning is not implemented by this trainer: "
+                f"leave both out."
+            )
         super().__init__(batch_size=batch_size, dt=dt, backend=backend, rng_seed=rng_seed,
                          **kwargs)
         if not getattr(self._backend_class, "supports_training", False):

@@ -14,16 +14,35 @@ differences of the discrete loss.  At a LIF spike, whose time is piecewise
 constant in discrete time, the continuous-time jump of Wunderlich & Pehle
 (2021) replaces the reset's zero derivative::
 
-    q_n = [q_a I + tau_m sum_c W_c u_c - tau_m dl/dt_k] / (I - v_thresh) + reg
+    q_n = [q_a I + tau_m sum_c W_c u_c - tau_m dl/dt_k] / (I - V) + reg
 
-with ``q_a = alpha q_{n+1}`` (just after the reset), ``I - v_thresh`` the
-stored denominator and ``u_c`` the rate at which delaying the spike changes
-the loss through connection ``c``'s target, ``u = k alpha q_post / tau_m_post
-- b / tau_s`` (exponential; ``k = 1`` with ``scale_i``) or
-``u = -b / tau_m_post`` (delta).  A spike emitted in step ``n`` reaches the
-targets' ``inSyn`` in step ``n + 1``, so the weight gradient and ``u`` use the
-adjoints of step ``n + 1``: ``dL/dW_c += spikes_pre[n]^T b_c[n + 1]``,
-accumulated per example and summed over the examples in a fixed tree order.
+with ``q_a = alpha q_{n+1}`` (just after the reset), ``I`` the current of
+the step and ``V`` the voltage of the step before the reset (both stored by
+the forward pass).  Two choices make this consistent with the discrete
+model, which matters on long trials (see docs/training.md):
+
+- the spike-delay rate is a forward difference over one step: the arrival
+  at connection ``c``'s targets moves from step ``n + 1`` to ``n + 2``,
+  ``u_c = -(b_c[n + 2] - b_c[n + 1]) / dt``.  The continuous form
+  ``lambda_V - lambda_I`` sampled at ``n + 1`` keeps a bias of
+  ``(alpha / tau_m - (1 - alpha) / dt) q`` under a constant readout drive,
+  where the exact rate is 0;
+- the denominator is ``I - V``, not ``I - v_thresh``: with ``I`` constant
+  over the step, ``(I - v_thresh) / (I - V) = alpha^-x`` where ``x`` is the
+  fraction of the step after the crossing, so ``q_n`` carries the decay from
+  the crossing to the end of the step that ``alpha^steps`` leaves out.  The
+  reset makes a change of a spike time persist through all later spikes of
+  the neuron; with ``I - v_thresh`` the per-spike factor is ``alpha^x``
+  instead of 1, which compounds over hundreds of spikes.
+
+Both biases are ``O(dt / tau)`` per spike and vanish as ``dt`` -> 0; before
+they were removed, trials with ~150 spikes per neuron gave a hidden-layer
+gradient pointing against the exact one.
+
+A spike emitted in step ``n`` reaches the targets' ``inSyn`` in step
+``n + 1``, so the weight gradient uses the adjoints of step ``n + 1``:
+``dL/dW_c += spikes_pre[n]^T b_c[n + 1]``, accumulated per example and
+summed over the examples in a fixed tree order.
 This is ``-tau_s sum_k lambda_I(t_k)`` of the paper with ``b = -tau_s
 lambda_I``, ``q = -tau_m lambda_V``.
 """
@@ -68,7 +87,7 @@ class BackwardResult:
     Attributes
     ----------
     gradients : list of numpy.ndarray of float64, shape (n_pre, n_post)
-        ``+dL/dW`` per connection, summed over the real examples (masked for sparse).
+        ``+dL/dW`` per connection, summed over the batch (masked for sparse).
     clamped : int
         Spikes whose jump denominator was raised to the guard's minimum.
     """
@@ -111,7 +130,8 @@ def backward(
     reg : list of (numpy.ndarray of float64, shape (batch, size)) or None, optional
         Per layer, added to ``q`` after each spike jump (firing-rate regulariser).
     min_denominator : float
-        Jump denominators below this (> 0) are raised to it (counted in ``clamped``).
+        Jump denominators ``I - V`` below this (> 0) are raised to it (counted in
+        ``clamped``).
     num_examples : int, optional
         The real examples, rows ``0 .. num_examples - 1`` (default: every
         row); the rest is padding and left out (not computed).
@@ -135,10 +155,7 @@ def backward(
         mid = lo + (hi - lo + 1) // 2
         return [a + b for a, b in zip(rows(lo, mid), rows(mid, hi), strict=True)]
 
-    if real == 0:
-        totals = [np.zeros(w.shape) for w in weights]
-    else:
-        totals = rows(0, real)
+    totals = rows(0, real) if real else [np.zeros(w.shape) for w in weights]
     for index, conn in enumerate(graph.conns):
         if conn.mask is not None:
             totals[index] *= conn.mask
@@ -148,9 +165,11 @@ def backward(
 def _rows(fwd: ForwardResult, drive: OutputDrive, reg: list[np.ndarray | None] | None,
           lo: int, hi: int) -> tuple[ForwardResult, OutputDrive, list[np.ndarray | None] | None]:
     """The rows ``lo .. hi - 1`` of a batch's forward result, drive and regulariser."""
-    part = ForwardResult([s[:, lo:hi] for s in fwd.spikes],
-                         [None if d is None else d[:, lo:hi] for d in fwd.denominators],
-                         fwd.readout[lo:hi], fwd.event_step[lo:hi])
+    def cut(arrays: list[np.ndarray | None] | None) -> list[np.ndarray | None] | None:
+        return None if arrays is None else [None if a is None else a[:, lo:hi] for a in arrays]
+
+    part = ForwardResult([s[:, lo:hi] for s in fwd.spikes], cut(fwd.denominators) or [],
+                         fwd.readout[lo:hi], fwd.event_step[lo:hi], cut(fwd.currents))
     part_drive = OutputDrive(drive.readout_grad[lo:hi], drive.spike_time_grad[lo:hi],
                              drive.final_kick[lo:hi])
     part_reg = None if reg is None else [None if r is None else r[lo:hi] for r in reg]
@@ -174,34 +193,40 @@ def _backward_rows(graph: Graph, weights: list[np.ndarray], fwd: ForwardResult,
     reg = reg or [None] * len(layers)
     q = [np.zeros((batch, lay.size)) for lay in layers]
     b = [np.zeros((batch, layers[c.post].size)) for c in conns]
-    # Per-example gradients, summed over examples at the end in the fixed order
-    # of tree_sum, so the batch sum is the same bits however the batch is split
-    # across ranks (see spikehooks.communicators.tree).
+    # Per-example gradients: summed over examples by backward() in a fixed order.
     grads = [np.zeros((batch, *w.shape)) for w in weights]
     w64 = [np.asarray(w, dtype=np.float64) for w in weights]
     any_spikes = [np.asarray(s.reshape(num_steps, -1).any(axis=1)) for s in fwd.spikes]
     clamped = 0
 
+    # b one step later (n + 2 while step n is processed), for the spike-delay rate.
+    b_later = [np.zeros_like(bc) for bc in b]
+    # Delayed connections keep b of every step: a spike of step n through a synapse of
+    # delay k samples b[n + 1 + k] (and b[n + 2 + k] for its delay rate).
+    delayed = {index: c for index, c in enumerate(conns) if c.delays is not None}
+    b_hist = {
+        index: np.zeros((num_steps + int(c.delays.max()) + 3, batch, layers[c.post].size))
+        for index, c in delayed.items()  # type: ignore[union-attr]
+    }
+    groups = {index: c.delay_groups(w64[index]) for index, c in delayed.items()}
     alpha = [float(lay.alpha) for lay in layers]
     c_in = [float(layers[c.post].neuron_scale) * float(c.syn_scale) for c in conns]
-    # k: jump of the continuous current per unit weight (1 with scale_i on both sides).
-    k_exp = [
-        c_in[index] / ((1.0 - alpha[c.post]) * (c.tau_s / graph.dt) * (1.0 - float(c.beta)))
-        if c.synapse == "exponential"
-        else 0.0
-        for index, c in enumerate(conns)
-    ]
 
     # Per-step source of the output layer's q.
     g = drive.readout_grad
     if out.readout == "avg_var":
         g = g * float(np.float32(1.0 / num_steps))
+    # avg_var_exp_weight: the forward pass's float32 weight of each step.
+    exp_weights = (np.exp(-np.arange(num_steps) / num_steps).astype(np.float32)
+                   * np.float32(1.0 / num_steps)).astype(np.float64)
     ttfs = out.readout == "first_spike_time"
 
     def direct(step: int) -> np.ndarray:
         """The voltage readout's own ``dL/dV`` at ``step``."""
         if out.readout == "max_var":
             return np.where(fwd.event_step == step, drive.readout_grad, 0.0)
+        if out.readout == "avg_var_exp_weight":
+            return g * exp_weights[step]
         return g
 
     # Before the first source the adjoints are all zero: start there.
@@ -217,7 +242,7 @@ def _backward_rows(graph: Graph, weights: list[np.ndarray], fwd: ForwardResult,
         }
         # Synapse phase: adjoints still hold step n + 1.
         for index, conn in enumerate(conns):
-            if conn.pre in fired:
+            if conn.pre in fired and index not in delayed:
                 # Each (example, neuron) pair fires at most once per step: no duplicates.
                 rows, cols = fired[conn.pre]
                 grads[index][rows, cols] += b[index][rows]
@@ -228,17 +253,15 @@ def _backward_rows(graph: Graph, weights: list[np.ndarray], fwd: ForwardResult,
                 continue
             fb = np.zeros(len(rows))
             for index in lay.outgoing:
-                conn = conns[index]
-                post = layers[conn.post]
-                if conn.synapse == "exponential":
-                    u = (k_exp[index] * alpha[conn.post] / post.tau_m) * q[conn.post][rows]
-                    u -= b[index][rows] / conn.tau_s
-                else:
-                    # V jumps: delaying it also loses the readout's running loss
-                    # over the delay (the l_V(before) - l_V(after) term).
-                    u = -b[index][rows] / post.tau_m
-                    if conn.post == out_index and not ttfs and n + 1 < num_steps:
-                        u += (c_in[index] / graph.dt) * direct(n + 1)[rows]
+                # Delaying the spike by one step moves its arrival from n + 1 to n + 2:
+                # the loss changes at the rate u = -(b[n + 2] - b[n + 1]) / dt per unit weight.
+                if index in delayed:
+                    hist = b_hist[index]
+                    for k, w_k in groups[index]:
+                        u = (hist[n + 2 + k][rows] - hist[n + 1 + k][rows]) * (-1.0 / graph.dt)
+                        fb += np.einsum("kj,kj->k", u, w_k[cols])
+                    continue
+                u = (b_later[index][rows] - b[index][rows]) * (-1.0 / graph.dt)
                 fb += np.einsum("kj,kj->k", u, w64[index][cols])
             jumps[li] = fb * lay.tau_m
 
@@ -254,14 +277,15 @@ def _backward_rows(graph: Graph, weights: list[np.ndarray], fwd: ForwardResult,
                 ql -= out.tau_m * drive.final_kick
             if li in jumps:
                 rows, cols = fired[li]
-                dens = fwd.denominators[li]
-                assert dens is not None  # every LIF layer has them
+                dens, curs = fwd.denominators[li], fwd.currents
+                assert dens is not None and curs is not None  # every LIF layer has them
                 den = dens[n][rows, cols].astype(np.float64)
+                cur = curs[li][n][rows, cols].astype(np.float64)  # type: ignore[index]
                 low = den < min_denominator
                 if low.any():
                     clamped += int(low.sum())
                     den = np.maximum(den, min_denominator)
-                numer = ql[rows, cols] * (den + float(lay.v_thresh)) + jumps[li]
+                numer = ql[rows, cols] * cur + jumps[li]
                 if li == out_index and ttfs:
                     first = fwd.event_step[rows, cols] == n
                     numer -= np.where(first, lay.tau_m * drive.spike_time_grad[rows, cols], 0.0)
@@ -271,10 +295,20 @@ def _backward_rows(graph: Graph, weights: list[np.ndarray], fwd: ForwardResult,
                     ql[rows, cols] += term[rows, cols]
         for index, conn in enumerate(conns):
             bc = b[index]
+            b_later[index][:] = bc
             if conn.synapse == "exponential":
                 bc *= float(conn.beta)
             else:
                 bc[:] = 0.0
             bc += c_in[index] * q[conn.post]
+            if index in delayed:
+                b_hist[index][n] = bc
 
+    for index, conn in delayed.items():
+        pre = fwd.spikes[conn.pre].astype(np.float64)
+        assert conn.delays is not None
+        for k, _ in groups[index]:
+            # Summed over steps only: one gradient per example.
+            sampled = np.einsum("nbi,nbj->bij", pre, b_hist[index][1 + k:num_steps + 1 + k])
+            grads[index] += sampled * (conn.delays == k)
     return grads, clamped

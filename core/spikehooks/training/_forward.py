@@ -14,9 +14,12 @@ Per step ``n`` (the backend's order, all float32):
    accumulates; afterwards exponential ``J *= beta``, delta ``J = 0``.
 
 Kept for the backward pass: every population's spikes as a boolean raster
-and, for every LIF spike, the jump denominator ``I - v_thresh`` where
-``I = neuron_scale Isyn / (1 - alpha)`` is the continuous-time current of
-``tau_m dV/dt = -V + I`` during the step of the crossing.
+and, for every LIF spike, the continuous-time current
+``I = neuron_scale Isyn / (1 - alpha)`` of ``tau_m dV/dt = -V + I`` during
+the step of the crossing and the jump denominator ``I - V``, with ``V`` the
+membrane voltage of that step before the reset (mlGeNN's stored value).
+``(I - v_thresh) / (I - V) = alpha^-x``, where ``x`` is the fraction of the
+step left after the crossing, if ``I`` is constant over the step.
 """
 
 from __future__ import annotations
@@ -40,8 +43,8 @@ class ForwardResult:
     spikes : list of numpy.ndarray of bool, shape (num_steps, batch, size)
         Per layer, ``spikes[l][n, b, i]`` is True when neuron ``i`` fired in step ``n``.
     denominators : list of numpy.ndarray of float32 or None
-        Per LIF layer, shape (num_steps, batch, size): ``I - v_thresh`` at
-        each spike, 0 elsewhere; None for other layers.
+        Per LIF layer, shape (num_steps, batch, size): ``I - V`` at each
+        spike (``V`` before the reset), 0 elsewhere; None for other layers.
     readout : numpy.ndarray of float32, shape (batch, num_outputs)
         The output layer's readout (``-t_first`` in ms for first_spike_time,
         :data:`SILENT` for a silent neuron).
@@ -49,12 +52,16 @@ class ForwardResult:
         Step of the readout's event: the step of ``VMax`` (max_var, -1 if
         ``V`` never exceeded 0) or of the first spike (first_spike_time,
         -1 if silent); zeros for other readouts.
+    currents : list of numpy.ndarray of float32 or None
+        Per LIF layer, shape (num_steps, batch, size): ``I`` at each spike,
+        0 elsewhere; None for other layers.
     """
 
     spikes: list[np.ndarray]
     denominators: list[np.ndarray | None]
     readout: np.ndarray
     event_step: np.ndarray
+    currents: list[np.ndarray | None] | None = None
 
 
 def forward(graph: Graph, weights: list[np.ndarray], input_spikes: np.ndarray,
@@ -93,6 +100,10 @@ def forward(graph: Graph, weights: list[np.ndarray], input_spikes: np.ndarray,
         np.zeros((num_steps, batch, lay.size), np.float32) if lay.kind == "lif" else None
         for lay in layers
     ]
+    currents: list[np.ndarray | None] = [
+        np.zeros((num_steps, batch, lay.size), np.float32) if lay.kind == "lif" else None
+        for lay in layers
+    ]
     v = [np.zeros((batch, lay.size), np.float32) for lay in layers]
     j = [np.zeros((batch, layers[c.post].size), np.float32) for c in conns]
     out = layers[graph.output]
@@ -106,18 +117,34 @@ def forward(graph: Graph, weights: list[np.ndarray], input_spikes: np.ndarray,
     any_spikes = [np.zeros(num_steps, bool) for _ in layers]
     any_spikes[0] = np.asarray(spikes[0].reshape(num_steps, -1).any(axis=1))
 
+    # Delayed connections: input in flight, by arrival step modulo (max delay + 1).
+    rings = {
+        index: np.zeros((int(c.delays.max()) + 1, batch, layers[c.post].size), np.float32)
+        for index, c in enumerate(conns) if c.delays is not None
+    }
+    groups = {index: conns[index].delay_groups(weights[index]) for index in rings}
+
     for n in range(num_steps):
-        if n:
-            for index, conn in enumerate(conns):
-                if not any_spikes[conn.pre][n - 1]:
-                    continue
-                if blas:
-                    j[index] += spikes[conn.pre][n - 1].astype(np.float32) @ weights[index]
-                else:
-                    # nonzero is row-major: per example, pre ids ascending; add.at
-                    # adds them one at a time in that order (plain float32 adds).
-                    rows, cols = np.nonzero(spikes[conn.pre][n - 1])
-                    np.add.at(j[index], rows, weights[index][cols])
+        for index, conn in enumerate(conns):
+            fired_before = n > 0 and any_spikes[conn.pre][n - 1]
+            if index in rings:
+                ring = rings[index]
+                if fired_before:
+                    pre = spikes[conn.pre][n - 1].astype(np.float32)
+                    for k, w_k in groups[index]:
+                        slot = ring[(n + k) % len(ring)]
+                        slot += pre @ w_k
+                j[index] += ring[n % len(ring)]
+                ring[n % len(ring)] = 0.0
+            elif not fired_before:
+                continue
+            elif blas:
+                j[index] += spikes[conn.pre][n - 1].astype(np.float32) @ weights[index]
+            else:
+                # nonzero is row-major: per example, pre ids ascending; add.at
+                # adds them one at a time in that order (plain float32 adds).
+                rows, cols = np.nonzero(spikes[conn.pre][n - 1])
+                np.add.at(j[index], rows, weights[index][cols])
         for li in range(1, len(layers)):
             lay = layers[li]
             isyn = np.zeros((batch, lay.size), np.float32)
@@ -131,9 +158,10 @@ def forward(graph: Graph, weights: list[np.ndarray], input_spikes: np.ndarray,
                 if fired.any():
                     any_spikes[li][n] = True
                     spikes[li][n] = fired
-                    den = dens[li]
-                    assert den is not None
-                    den[n][fired] = current_scale[li] * isyn[fired] - lay.v_thresh
+                    den, cur = dens[li], currents[li]
+                    assert den is not None and cur is not None
+                    cur[n][fired] = current_scale[li] * isyn[fired]
+                    den[n][fired] = cur[n][fired] - vl[fired]
                     vl[fired] = vl[fired] - lay.v_thresh if lay.relative_reset else 0.0
                     if li == graph.output:
                         first = fired & (event < 0)
@@ -144,6 +172,8 @@ def forward(graph: Graph, weights: list[np.ndarray], input_spikes: np.ndarray,
                     acc += vl
                 elif lay.readout == "avg_var":
                     acc += inv_steps * vl
+                elif lay.readout == "avg_var_exp_weight":
+                    acc += (np.float32(np.exp(-n / num_steps)) * inv_steps) * vl
                 else:
                     larger = vl > acc
                     acc[larger] = vl[larger]
@@ -161,4 +191,4 @@ def forward(graph: Graph, weights: list[np.ndarray], input_spikes: np.ndarray,
         readout = acc
         if out.readout != "max_var":
             event[:] = 0
-    return ForwardResult(spikes, dens, readout, event)
+    return ForwardResult(spikes, dens, readout, event, currents)

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 #: Readouts an LI output may use.
-VOLTAGE_READOUTS = ("sum_var", "avg_var", "max_var")
+VOLTAGE_READOUTS = ("sum_var", "avg_var", "avg_var_exp_weight", "max_var")
 
 
 @dataclass
@@ -40,7 +40,8 @@ class Layer:
     bias : numpy.float32
         Constant input added every step (LI).
     readout : str or None
-        ``sum_var``, ``avg_var``, ``max_var`` (LI) or ``first_spike_time`` (LIF output).
+        ``sum_var``, ``avg_var``, ``avg_var_exp_weight``, ``max_var`` (LI) or
+        ``first_spike_time`` (LIF output).
     """
 
     size: int
@@ -74,6 +75,9 @@ class Conn:
         ``IScale`` with ``scale_i=True`` (exponential), else 1.
     mask : numpy.ndarray of bool, shape (n_pre, n_post), or None
         Existing synapses of sparse connectivity; None for dense.
+    delays : numpy.ndarray of int32, shape (n_pre, n_post), or None
+        Extra delay of each synapse in timesteps (None: all 0): a spike of
+        step ``n`` reaches ``inSyn`` in step ``n + 1 + delay``.
     """
 
     pre: int
@@ -83,6 +87,12 @@ class Conn:
     beta: np.float32 = np.float32(0.0)
     syn_scale: np.float32 = np.float32(1.0)
     mask: np.ndarray | None = None
+    delays: np.ndarray | None = None
+
+    def delay_groups(self, weight: np.ndarray) -> list[tuple[int, np.ndarray]]:
+        """``(k, weight masked to the synapses of delay k)`` for every distinct delay."""
+        assert self.delays is not None
+        return [(int(k), weight * (self.delays == k)) for k in np.unique(self.delays)]
 
 
 @dataclass
@@ -145,10 +155,11 @@ def make_conn(
     tau_s: float = 5.0,
     scale_i: bool = True,
     mask: np.ndarray | None = None,
+    delays: np.ndarray | None = None,
 ) -> Conn:
     """Build a :class:`Conn`, deriving its float32 constants from ms parameters."""
     if synapse == "delta":
-        return Conn(pre, post, "delta", 0.0, np.float32(0.0), np.float32(1.0), mask)
+        return Conn(pre, post, "delta", 0.0, np.float32(0.0), np.float32(1.0), mask, delays)
     beta = math.exp(-dt / tau_s)
     scale = np.float32((tau_s / dt) * (1.0 - beta)) if scale_i else np.float32(1.0)
-    return Conn(pre, post, "exponential", float(tau_s), np.float32(beta), scale, mask)
+    return Conn(pre, post, "exponential", float(tau_s), np.float32(beta), scale, mask, delays)

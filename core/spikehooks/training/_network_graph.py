@@ -9,12 +9,12 @@ import numpy as np
 
 from ..errors import ConfigurationError
 from ..neurons import LeakyIntegrate, LeakyIntegrateFire
-from ..readouts import AvgVar, FirstSpikeTime, MaxVar, SumVar
+from ..readouts import AvgVar, AvgVarExpWeight, FirstSpikeTime, MaxVar, SumVar
 from ..synapses import Delta, Exponential
-from ._graph import Conn, Graph, Layer
+from ._graph import VOLTAGE_READOUTS, Conn, Graph, Layer
 
 _READOUT_NAMES = {SumVar: "sum_var", AvgVar: "avg_var", MaxVar: "max_var",
-                  FirstSpikeTime: "first_spike_time"}
+                  AvgVarExpWeight: "avg_var_exp_weight", FirstSpikeTime: "first_spike_time"}
 
 
 def build_graph(network: Any, backend: Any, num_steps: int, dt: float) -> tuple[Graph, list]:
@@ -38,11 +38,13 @@ def build_graph(network: Any, backend: Any, num_steps: int, dt: float) -> tuple[
     conns = []
     for conn in network.connections:
         pre, post = index[conn.source], index[conn.target]
-        if pre >= post:
+        if layers[post].kind == "input":
+            kind = "recurrent " if pre == post else ""
             raise ConfigurationError(
-                f"EventPropCompiler connection {conn.name!r} must go forward (source created "
-                f"before target); got {conn.source.name!r} -> {conn.target.name!r}. Recurrent "
-                f"connections are not supported by this trainer."
+                f"EventPropCompiler connection {conn.name!r} must end at a LeakyIntegrateFire or "
+                f"LeakyIntegrate population; got a {kind}connection {conn.source.name!r} -> "
+                f"{conn.target.name!r} into the input population {conn.target.name!r}, whose "
+                f"spikes are given. Connect to a hidden population instead."
             )
         if layers[pre].kind == "li":
             raise ConfigurationError(
@@ -111,9 +113,10 @@ def _layer(pop: Any, dt: float) -> Layer:
                      v_thresh=np.float32(neuron.v_thresh), readout=readout,
                      relative_reset=neuron.relative_reset)
     if isinstance(neuron, LeakyIntegrate):
-        if readout not in ("sum_var", "avg_var", "max_var"):
+        if readout not in VOLTAGE_READOUTS:
             raise ConfigurationError(
-                f"{owner} readout must be 'sum_var', 'avg_var' or 'max_var' for a LeakyIntegrate "
+                f"{owner} readout must be 'sum_var', 'avg_var', 'avg_var_exp_weight' or "
+                f"'max_var' for a LeakyIntegrate "
                 f"output; got {type(neuron.readout).__name__ if neuron.readout else None}."
             )
         alpha = neuron.alpha(dt)
@@ -135,12 +138,13 @@ def _conn(conn: Any, pre: int, post: int, target: Layer, backend: Any, dt: float
             f"for EventProp training; got per-neuron values. Per-neuron synapse time constants "
             f"work with InferenceCompiler."
         )
+    delays = backend.get_delays(conn)
     if isinstance(synapse, Exponential):
         beta = synapse.exp_decay(dt)
         scale = synapse.i_scale(dt) if synapse.scale_i else np.float32(1.0)
-        return Conn(pre, post, "exponential", synapse.tau, beta, scale, mask)
+        return Conn(pre, post, "exponential", synapse.tau, beta, scale, mask, delays)
     if isinstance(synapse, Delta) and target.kind == "li":
-        return Conn(pre, post, "delta", 0.0, np.float32(0.0), np.float32(1.0), mask)
+        return Conn(pre, post, "delta", 0.0, np.float32(0.0), np.float32(1.0), mask, delays)
     raise ConfigurationError(
         f"EventPropCompiler connection {conn.name!r} synapse must be Exponential (or Delta into "
         f"a LeakyIntegrate output); got {type(synapse).__name__} into a {target.kind.upper()} "

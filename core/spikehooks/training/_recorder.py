@@ -50,6 +50,13 @@ class ForwardRecorder:
             index: np.float32(lay.neuron_scale / (np.float32(1.0) - lay.alpha))
             for index, lay in enumerate(layers) if lay.kind == "lif"
         }
+        self.currents = [
+            np.zeros((steps, batch, lay.size), np.float32) if lay.kind == "lif" else None
+            for lay in layers
+        ]
+        # V after the previous step, to rebuild V before the reset at a spike.
+        self._v_prev = {index: np.zeros((batch, lay.size), np.float32)
+                        for index, lay in enumerate(layers) if lay.kind == "lif"}
         self._vmax_prev = None
         if out.readout == "max_var":
             self._vmax = backend.get_var(self._out_pop, "VMax")
@@ -61,9 +68,15 @@ class ForwardRecorder:
         backend = self.backend
         self._views = [
             (index, backend.get_spike_mask(pop),
-             backend.get_synaptic_input(pop) if index in self._current_scale else None)
+             backend.get_synaptic_input(pop) if index in self._current_scale else None,
+             backend.get_var(pop, "V") if index in self._current_scale else None)
             for index, pop in self._spiking
         ]
+        for v_prev in self._v_prev.values():
+            v_prev[:] = 0.0
+        for cur in self.currents:
+            if cur is not None:
+                cur[:] = 0.0
         for spikes in self.spikes:
             spikes[:] = False
         for den in self.dens:
@@ -76,16 +89,21 @@ class ForwardRecorder:
 
     def __call__(self, t: int) -> None:
         out_index = self.graph.output
-        for index, mask, isyn in self._views:
-            if not mask.any():
-                continue
-            self.spikes[index][t] = mask
-            den = self.dens[index]
-            if isyn is not None and den is not None:
-                scale = self._current_scale[index]
-                den[t][mask] = scale * isyn[mask] - self.graph.layers[index].v_thresh
-                if index == out_index:
-                    self.event[mask & (self.event < 0)] = t
+        for index, mask, isyn, v_now in self._views:
+            if mask.any():
+                self.spikes[index][t] = mask
+                den, cur = self.dens[index], self.currents[index]
+                if isyn is not None and den is not None and cur is not None:
+                    lay = self.graph.layers[index]
+                    # The backend's own float32 update, V = alpha V + neuron_scale Isyn.
+                    v_prev = self._v_prev[index][mask]
+                    v_spike = v_prev * lay.alpha + lay.neuron_scale * isyn[mask]
+                    cur[t][mask] = self._current_scale[index] * isyn[mask]
+                    den[t][mask] = cur[t][mask] - v_spike
+                    if index == out_index:
+                        self.event[mask & (self.event < 0)] = t
+            if v_now is not None:
+                self._v_prev[index][:] = v_now
         if self._vmax_prev is not None:
             grew = self._vmax > self._vmax_prev
             self.event[grew] = t
@@ -95,6 +113,7 @@ class ForwardRecorder:
         """Return the batch's :class:`ForwardResult` (arrays shared, valid until :meth:`begin`)."""
         readout = self.backend.get_readout(self._out_pop).reshape(self.event.shape)
         event = self.event
-        if self.graph.layers[self.graph.output].readout in ("sum_var", "avg_var"):
+        if self.graph.layers[self.graph.output].readout in ("sum_var", "avg_var",
+                                                                "avg_var_exp_weight"):
             event = np.zeros_like(event)
-        return ForwardResult(self.spikes, self.dens, readout, event)
+        return ForwardResult(self.spikes, self.dens, readout, event, self.currents)

@@ -154,11 +154,9 @@ class LoggerBase(Callback):
         if not self._active:
             return
         row = {"epoch_time_s": time.perf_counter() - self._epoch_start}
+        # mlGeNN's structure: a list of (optimiser, variables) pairs.
         optimisers = getattr(self._network, "optimisers", None) or ()
-        # mlGeNN's structure: (optimiser, variables) pairs.
-        first = optimisers[0] if optimisers else None
-        first = first[0] if isinstance(first, tuple) else first
-        rate = getattr(first, "alpha", None)
+        rate = getattr(optimisers[0][0], "alpha", None) if optimisers else None
         if rate is not None:
             row["learning_rate"] = float(rate)
         loss = getattr(self._network, "epoch_loss", None)

@@ -30,7 +30,7 @@ from ...neurons import (
     PoissonInput,
     SpikeInput,
 )
-from ...readouts import AvgVar, FirstSpikeTime, MaxVar, SpikeCount, SumVar
+from ...readouts import AvgVar, AvgVarExpWeight, FirstSpikeTime, MaxVar, SpikeCount, SumVar
 from ...synapses import Delta, Exponential
 
 #: Variable access modes, by the name of pygenn's ``VarAccess`` member.
@@ -117,6 +117,9 @@ def _readout(neuron: Any, num_timesteps: int) -> tuple[list[VarSpec], dict, str,
         return var, {}, "if (V > VMax) {\n    VMax = V;\n}\n", ""
     if isinstance(readout, AvgVar):
         return var, {"AvgScale": _f32(1.0 / num_timesteps)}, "VAvg += V * AvgScale;\n", ""
+    if isinstance(readout, AvgVarExpWeight):
+        return (var, {"AvgScale": _f32(1.0 / num_timesteps)},
+                f"VAvg += exp(-(t / (dt * {num_timesteps}))) * AvgScale * V;\n", "")
     if isinstance(readout, SpikeCount):
         return var, {}, "", "Scount += 1.0;\n"
     if isinstance(readout, FirstSpikeTime):

@@ -151,10 +151,10 @@ def make_plan(network: Any, *, batch_size: int, dt: float, num_timesteps: int,
         A connection has an axonal delay (not supported, as on the NumPy backend).
     """
     for conn in network.connections:
-        if conn.connectivity.delay:
+        if conn.max_delay_steps or np.any(conn.connectivity.delay):
             raise ConfigurationError(
                 f"Connection {conn.name!r} delay must be 0 on the genn backend; got "
-                f"{conn.connectivity.delay}. Remove the delay."
+                f"{conn.max_delay_steps or conn.connectivity.delay}. Remove the delay."
             )
     rng = np.random.default_rng(rng_seed)
     populations = []

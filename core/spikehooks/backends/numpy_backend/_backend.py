@@ -93,12 +93,6 @@ class NumpyBackend(ProtocolMethods):
 
     # ------------------------------------------------------------ building
     def _build(self) -> None:
-        for conn in self.network.connections:
-            if conn.connectivity.delay:
-                raise ConfigurationError(
-                    f"Connection {conn.name!r} delay must be 0 on the numpy backend; got "
-                    f"{conn.connectivity.delay}. Remove the delay."
-                )
         for pop in self.network.populations:
             self._pops[pop] = PopulationState(pop, self.batch_size,
                                               self.num_recording_timesteps, self._rng, self.dt)
@@ -111,6 +105,10 @@ class NumpyBackend(ProtocolMethods):
             lone_delta = len(incoming) == 1 and isinstance(incoming[0].connection.synapse, Delta)
             for cst in incoming:
                 cst.in_syn = pst.isyn if lone_delta else np.zeros_like(pst.isyn)
+                if cst.delays is not None:
+                    deliveries.append(_synaptic.build_delayed_delivery(
+                        cst, self._pops[cst.connection.source], cst.in_syn))
+                    continue
                 deliveries.append(_synaptic.build_delivery(
                     cst, self._pops[cst.connection.source], cst.in_syn,
                     sequential=self.accumulation == "sequential",
@@ -131,7 +129,8 @@ class NumpyBackend(ProtocolMethods):
 
     def _reads_float_spikes(self, connection: Any) -> bool:
         """Whether the delivery of ``connection`` reads the 0/1 float spike buffer."""
-        return self.accumulation == "blas" or isinstance(connection.connectivity, OneToOne)
+        return (self.accumulation == "blas" or isinstance(connection.connectivity, OneToOne)
+                or self._conns[connection].delays is not None)
 
     def _state(self, population: Any) -> PopulationState:
         return population_entry(self._pops, population)
@@ -173,6 +172,8 @@ class NumpyBackend(ProtocolMethods):
         if reset_in_syn:
             for cst in self._conns.values():
                 cst.in_syn[:] = 0.0
+                if cst.ring is not None:
+                    cst.ring[:] = 0.0
         self.timestep = 0
         self._window_start = 0
 
@@ -295,6 +296,11 @@ class NumpyBackend(ProtocolMethods):
     def get_weight_mask(self, connection: Any) -> np.ndarray | None:
         """Return the bool (num_pre, num_post) mask of existing synapses, or None (dense)."""
         return self._conn_state(connection).mask
+
+    def get_delays(self, connection: Any) -> np.ndarray | None:
+        """Return the int32 (num_pre, num_post) synaptic delays in timesteps, or None (all 0)."""
+        delays = self._conn_state(connection).delays
+        return None if delays is None else delays.copy()
 
     def get_readout(self, population: Any) -> np.ndarray:
         """Return a copy of the readout of ``population``.

@@ -25,7 +25,7 @@ from ...neurons import (
     PoissonInput,
     SpikeInput,
 )
-from ...readouts import AvgVar, FirstSpikeTime, MaxVar, SpikeCount, SumVar
+from ...readouts import AvgVar, AvgVarExpWeight, FirstSpikeTime, MaxVar, SpikeCount, SumVar
 from ._state import PopulationState
 
 StepFn = Callable[[int], None]
@@ -54,6 +54,16 @@ def _readout_fns(pst: PopulationState, num_timesteps: int,
             _add(acc, tmp, out=acc)
 
         return average, None
+    if isinstance(readout, AvgVarExpWeight):
+        weighted = np.empty_like(V)
+
+        def exp_average(t: int) -> None:
+            # mlGeNN: VAvg += exp(-(t_ms / (T dt))) * (1 / T) * V, t_ms the step's start.
+            weight = np.float32(np.exp(-t / num_timesteps)) * np.float32(1.0 / num_timesteps)
+            _mul(V, weight, out=weighted)
+            _add(acc, weighted, out=acc)
+
+        return exp_average, None
     spikes = pst.spikes
     if isinstance(readout, SpikeCount):
         return None, (lambda t: _add(acc, spikes, out=acc))

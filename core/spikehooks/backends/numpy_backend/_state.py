@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 
+from ...errors import ConfigurationError
 from ...initializers import materialise
 from ...neurons import PoissonInput
 
@@ -107,6 +108,11 @@ class ConnectionState:
     in_syn : numpy.ndarray of float32, shape (batch, n_post), or None
         Synaptic input accumulator; None when delivery writes straight into
         the target's ``isyn`` (a lone delta connection).
+    delays : numpy.ndarray of int32, shape (n_pre, n_post), or None
+        Per-synapse delays in timesteps (None: all 0).
+    ring : numpy.ndarray of float32, shape (max_delay + 1, batch, n_post), or None
+        Input in flight, by arrival step modulo ``max_delay + 1`` (delayed
+        connections only).
     """
 
     def __init__(self, connection: Any, batch_size: int, rng: np.random.Generator):
@@ -122,6 +128,19 @@ class ConnectionState:
         self.weight = self.table[:-1]
         self.readonly_weight = _readonly(self.weight)
         self.in_syn: Any = None
+        self.delays = conn.build_delays(
+            connection.source.num_neurons, connection.target.num_neurons, rng)
+        self.ring: np.ndarray | None = None
+        if self.delays is not None:
+            limit = connection.max_delay_steps
+            if int(self.delays.max()) > limit:
+                raise ConfigurationError(
+                    f"Connection {connection.name!r} delay must be at most max_delay_steps="
+                    f"{limit}; got a drawn delay of {int(self.delays.max())} steps. Raise "
+                    f"max_delay_steps or narrow the delay initializer."
+                )
+            self.ring = np.zeros((limit + 1, batch_size, connection.target.num_neurons),
+                                 np.float32)
 
     def set_weight(self, value: np.ndarray) -> None:
         """Overwrite the weights in place (absent synapses stay 0)."""

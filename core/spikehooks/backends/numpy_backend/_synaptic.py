@@ -65,6 +65,40 @@ def build_delivery(cst: ConnectionState, src: PopulationState, out: np.ndarray,
     return deliver
 
 
+def build_delayed_delivery(cst: ConnectionState, src: PopulationState,
+                           out: np.ndarray) -> StepFn:
+    """Return ``fn(t)`` for a connection with synaptic delays (BLAS order).
+
+    The previous step's spikes are added, one product per distinct delay
+    ``k``, into the ring slot of arrival step ``t + k``; then the slot of
+    step ``t`` goes into ``out`` (added for exponential, written for delta
+    synapses, whose input lasts one step) and is cleared.  Weights are read
+    every step, so training updates take effect at once.
+    """
+    spikes, weight, ring = src.spikes_f, cst.weight, cst.ring
+    assert cst.delays is not None and ring is not None
+    size = ring.shape[0]
+    groups = [(int(k), (cst.delays == k).astype(np.float32)) for k in np.unique(cst.delays)]
+    exponential = isinstance(cst.connection.synapse, Exponential)
+    masked, tmp = np.empty_like(weight), np.empty_like(out)
+
+    def deliver_delayed(t: int) -> None:
+        if spikes.any():
+            for k, mask in groups:
+                _mul(weight, mask, out=masked)
+                _matmul(spikes, masked, out=tmp)
+                slot = ring[(t + k) % size]
+                _add(slot, tmp, out=slot)
+        slot = ring[t % size]
+        if exponential:
+            _add(out, slot, out=out)
+        else:
+            _copyto(out, slot)
+        slot.fill(0.0)
+
+    return deliver_delayed
+
+
 def _sequential_delivery(cst: ConnectionState, src: PopulationState, out: np.ndarray,
                          exponential: bool) -> StepFn:
     """Bit-exact GeNN order: ``inSyn = (((inSyn + W[p1]) + W[p2]) + ...)``, ``p`` ascending.
@@ -174,4 +208,4 @@ def _decay(in_syn: np.ndarray, decay: np.float32) -> StepFn:
     return lambda t: _mul(in_syn, decay, out=in_syn)
 
 
-__all__ = ["build_delivery", "build_injection"]
+__all__ = ["build_delayed_delivery", "build_delivery", "build_injection"]
