@@ -132,6 +132,10 @@ class CallbackList:
             batch_size=getattr(backend, "batch_size", None),
             num_batches=num_batches,
             num_epochs=num_epochs,
+            rank=int(params.get("rank", 0)),
+            num_ranks=int(params.get("num_ranks", 1)),
+            communicator=params.get("communicator"),
+            shard=bool(params.get("shard", False)),
             _callbacks=self,
         )
         for callback in self.callbacks:

@@ -65,6 +65,13 @@ class RunContext:
         This process's rank in a run spread over several processes (0 alone).
     num_ranks : int
         Processes taking part in the run (1 alone).
+    communicator : Communicator or None
+        The run's communicator in a data-parallel run, for callbacks that
+        gather (collective calls only from hooks that every rank runs).
+    shard : bool
+        True when every rank got the full data set and the run splits it
+        (example indices are then global); False when each rank passed its
+        own slice (mlGeNN's way).
     shared : dict
         Per-run objects the callbacks of this run share, by a key their
         distribution owns; see :meth:`share`.
@@ -83,6 +90,8 @@ class RunContext:
     validation_metrics: dict | None = None
     rank: int = 0
     num_ranks: int = 1
+    communicator: Any = None
+    shard: bool = False
     shared: dict[str, Any] = field(default_factory=dict)
     # The dispatcher of this run, which owns the callbacks' identity and state.
     # Callbacks never get the list itself: they ask through the methods below.
@@ -130,6 +139,20 @@ class RunContext:
         """Record the data-set indices of the batch about to run (int64, 1-D)."""
         self.example_indices = example_indices
         self.num_examples_in_batch = len(example_indices)
+
+    def global_example_indices(self, indices: Any) -> np.ndarray:
+        """Map this rank's example indices to indices into the whole data set.
+
+        With ``shard=True`` (or one rank) they already are.  With each rank
+        passing ``slice(rank, None, num_ranks)`` of the data (mlGeNN's
+        way), local example ``i`` is global example ``i * num_ranks + rank``.
+        """
+        import numpy
+
+        local = numpy.asarray(indices, dtype=numpy.int64)
+        if self.shard or self.num_ranks == 1:
+            return local
+        return local * self.num_ranks + self.rank
 
 
 __all__ = ["RunContext"]

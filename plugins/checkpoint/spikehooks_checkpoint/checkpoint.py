@@ -40,6 +40,11 @@ class Checkpoint(EpochEndWatcher, Callback):
     callback's hook, so the states saved are those of the end of the epoch.
     ``train(..., resume_from=...)`` calls :meth:`restore`.
 
+    In a data-parallel run only rank 0 writes (the ranks' states are
+    identical; the others wait for it at the end of the epoch), and on
+    resume rank 0 reads the checkpoint and the run gives its state to
+    every rank, so the callback may be given to rank 0 alone.
+
     Parameters
     ----------
     serialiser : Serialiser, str or (str, dict)
@@ -129,6 +134,7 @@ class Checkpoint(EpochEndWatcher, Callback):
         self.overwrite = overwrite
         self._compiled_network: Any = None
         self._run: Any = None
+        self._rank = 0
         self._claim = FolderClaim(
             self._folder(), kind="checkpoints", writer=f"Checkpoint(path={self.path!r})",
             fixes="Pass resume_from='latest' to continue that run, overwrite=True to start a "
@@ -148,16 +154,21 @@ class Checkpoint(EpochEndWatcher, Callback):
 
     def set_params(self, compiled_network: Any = None, run: Any = None,
                    metrics: Any = None, validation: bool | None = None,
-                   resume_from: Any = None, **kwargs: Any) -> None:
-        """Check the monitor, then claim the folder (refusing a foreign or busy one)."""
+                   resume_from: Any = None, rank: int = 0, **kwargs: Any) -> None:
+        """Check the monitor, then claim the folder (refusing a foreign or busy one).
+
+        In a data-parallel run only rank 0 writes, so only rank 0 claims the folder.
+        """
         if self.monitor is not None:
             if metrics is not None:
                 self.monitor.find(metrics)
             check_validation_available(self.monitor, validation)
         # A checkpoint of a newer format is never overwritten or deleted: refuse the run.
-        _resume.refuse_newer(_resume.survey(self.serialiser, self.path))
-        self._claim.acquire(overwrite=self.overwrite, resume=resume_from is not None)
-        self._replaced = self._claim.replaced_run if self.overwrite else None
+        self._rank = rank
+        if rank == 0:
+            _resume.refuse_newer(_resume.survey(self.serialiser, self.path))
+            self._claim.acquire(overwrite=self.overwrite, resume=resume_from is not None)
+            self._replaced = self._claim.replaced_run if self.overwrite else None
         self._compiled_network = compiled_network
         self._run = run
         self.watch_epoch_end(bool(validation))
@@ -176,7 +187,7 @@ class Checkpoint(EpochEndWatcher, Callback):
     # --------------------------------------------------------------- saving
     def epoch_complete(self, epoch: int, metrics: Any, validation_metrics: Any) -> None:
         """Save the finished epoch (after its validation, when the run validates)."""
-        if epoch % self.epoch_interval:
+        if epoch % self.epoch_interval or self._rank != 0:
             return
         value = None
         if self.monitor is not None:

@@ -12,6 +12,7 @@ from spikehooks.errors import ConfigurationError
 from spikehooks.folders import FolderClaim
 
 from ._filters import ExampleFilter
+from ._gather import batch_keys, gather_sorted
 from ._gating import Gate, env_budget, format_bytes, parse_bytes
 from ._reading import open_recording
 
@@ -82,7 +83,8 @@ class RecorderBase(Callback):
     _fix_hint = "record fewer examples (example_filter=...)"
 
     def __init__(self, key: Any, example_filter: Any, epochs: Any, phase: Any,
-                 max_bytes: Any, to: str | os.PathLike | None, overwrite: bool = False):
+                 max_bytes: Any, to: str | os.PathLike | None, overwrite: bool = False,
+                 gather: bool = False):
         self.key = key
         self._owner = f"{type(self).__name__}(key={key!r})"
         self._examples = ExampleFilter(example_filter, self._owner)
@@ -116,6 +118,22 @@ class RecorderBase(Callback):
         self._writer: Any = None
         self._data_dict: dict | None = None
         self._pending: tuple[Any, str | None] | None = None
+        if not isinstance(gather, bool):
+            raise ConfigurationError(
+                f"{self._owner} gather must be True or False; got {gather!r}. Pass "
+                f"gather=True to collect every rank's examples on rank 0."
+            )
+        if gather and self.to is not None:
+            raise ConfigurationError(
+                f"{self._owner} gather=True must record in memory; got to={self.to!r}. Stream "
+                f"each rank to its own folder instead, e.g. to=f'recordings/rank{{rank}}', "
+                f"and leave gather=False."
+            )
+        self.gather = gather
+        self._comm: Any = None
+        self._seq = 0
+        self._keys: list[tuple[int, int, int]] = []
+        self._gathered: Any = None
 
     # ------------------------------------------------------------ set-up
     def set_params(self, data: dict | None = None, backend: Any = None, mode: str | None = None,
@@ -152,6 +170,10 @@ class RecorderBase(Callback):
         self._active = False
         if self._claim is not None:
             self._claim.acquire(overwrite=self.overwrite)
+        self._comm = kwargs.get("communicator") if kwargs.get("num_ranks", 1) > 1 else None
+        self._seq = 0
+        self._keys = []
+        self._gathered = None
         self._pending = (backend, mode)
         self._data_dict = data
 
@@ -215,15 +237,49 @@ class RecorderBase(Callback):
         if not self._run_active:
             self._active = False
             return
+        self._seq += 1
         epoch = run.epoch if run.epoch is not None else self._epoch
         if not self._gate.epoch_ok(epoch):
             self._active = False
             return
         self._batch_epoch = epoch
         indices = np.asarray(run.example_indices, dtype=np.int64)
+        # Filters and recorded indices refer to the whole data set, also when each
+        # rank of a data-parallel run passed only its slice.
+        to_global = getattr(run, "global_example_indices", None)
+        if to_global is not None:
+            indices = to_global(indices)
         self._local = self._examples.select(indices)
         self._batch_examples = indices[self._local]
         self._active = bool(self._local.size)
+        if self._active and self.gather:
+            self._keys.extend(batch_keys(run, self._seq, self._local, self._batch_examples))
+
+    # ------------------------------------------------------------ gathering
+    def on_test_end(self, metrics: Any) -> None:
+        """``gather=True``: collect every rank's entries on rank 0 (collective)."""
+        self._gather()
+
+    def on_train_end(self, metrics: Any) -> None:
+        """``gather=True``: collect every rank's entries on rank 0 (collective)."""
+        self._gather()
+
+    def _gather(self) -> None:
+        if not self.gather or self._comm is None:
+            return
+        result = gather_sorted(self._comm, self._keys, self._entries(),
+                               list(self.example_indices))
+        if result is not None:
+            entries, self.example_indices = result
+            self._gathered = self._from_entries(entries)
+
+    def _entries(self) -> list[Any]:
+        """This rank's recorded entries, one per example (for ``gather=True``)."""
+        raise NotImplementedError
+
+    def _from_entries(self, entries: list[Any]) -> Any:
+        """What ``get_data`` returns for gathered ``entries``."""
+        raise NotImplementedError
 
     # ------------------------------------------------------------ subclass API
     def _validate(self, backend: Any) -> None:

@@ -62,6 +62,11 @@ class SpikeRecorder(RecorderBase):
         Replace what the ``to=`` folder holds (another run's recording, other
         files of the same names); without it such a folder is refused in
         ``set_params``, before anything is simulated.
+    gather : bool
+        Data-parallel runs: collect every rank's recorded examples on rank 0
+        at the end of the run, in the order one process would record them
+        (see ``docs/scale-out.md``).  Collective: give the recorder to every
+        rank.  Other ranks keep their own examples.  Not with ``to=``.
 
     Data
     ----
@@ -80,8 +85,9 @@ class SpikeRecorder(RecorderBase):
     def __init__(self, pop: Any, key: Any = None, example_filter: Any = None,
                  neuron_filter: Any = None, record_counts: bool = False, *,
                  epochs: Any = None, phase: Any = None, max_bytes: Any = None,
-                 to: str | os.PathLike | None = None, overwrite: bool = False):
-        super().__init__(key, example_filter, epochs, phase, max_bytes, to, overwrite)
+                 to: str | os.PathLike | None = None, overwrite: bool = False,
+                 gather: bool = False):
+        super().__init__(key, example_filter, epochs, phase, max_bytes, to, overwrite, gather)
         self.pop = pop
         self.neuron_filter = neuron_filter
         self.record_counts = bool(record_counts)
@@ -272,8 +278,21 @@ class SpikeRecorder(RecorderBase):
             return sum(c.nbytes for c in self._counts)
         return self._store.nbytes
 
+    def _entries(self) -> list[Any]:
+        if self.record_counts:
+            return list(self._counts)
+        times, ids = spike_lists(self._store)
+        return list(zip(times, ids, strict=True))
+
+    def _from_entries(self, entries: list[Any]) -> Any:
+        if self.record_counts:
+            return entries
+        return [t for t, _ in entries], [i for _, i in entries]
+
     def get_data(self) -> tuple[Any, Any]:
         """Return ``(key, (times, ids))`` (or ``(key, counts)``; a lazy handle with ``to=``)."""
+        if self._gathered is not None:
+            return self.key, self._gathered
         if self._writer is not None:
             return self.key, open_recording(self.to)  # type: ignore[arg-type]
         if self.record_counts:
