@@ -80,6 +80,9 @@ class RecorderBase(Callback):
     """Shared machinery of :class:`SpikeRecorder`, :class:`VarRecorder` and
     :class:`ConnVarRecorder` (not used directly)."""
 
+    #: Data-set index of every recorded entry, kept by each subclass.
+    example_indices: list[int]
+
     _fix_hint = "record fewer examples (example_filter=...)"
 
     def __init__(self, key: Any, example_filter: Any, epochs: Any, phase: Any,
