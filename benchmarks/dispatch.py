@@ -28,7 +28,8 @@ if __package__ in (None, ""):
 import pluggy
 
 from benchmarks._common import make_parser
-from spikehooks import Callback, CallbackList, hookspecs
+from spikehooks import Callback, CallbackList
+from spikehooks.callbacks import hookspecs
 from spikehooks.callbacks._callback_validation import CallbackPluginManager
 
 

@@ -15,6 +15,9 @@ time / bare median wall time (target <= 1.25); ``cpu_ratio`` the same with
 process CPU time, which load from other processes disturbs less.
 The bare loops' readouts are checked to equal spikehooks' bit for bit.
 
+``conv_results``: examples per second of the convolutional digits network of
+``benchmarks/conv.py`` (untrained), batch 1 and 32, both accumulation modes.
+
 Run: ``python benchmarks/inference.py [--quick]``; prints JSON.
 """
 
@@ -32,6 +35,7 @@ if __package__ in (None, ""):
 
 import numpy as np
 
+from benchmarks import conv
 from benchmarks._common import (
     machine_info,
     make_parser,
@@ -176,6 +180,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     with pin_blas_threads(1) as blas:
         results = {mode: measure(mode, num_examples, repeats)
                    for mode in ("sequential", "blas")}
+        conv_results = conv.inference_figures(args.quick)
     return {
         "benchmark": "inference",
         "network": "IFInput 784 -> Dense -> LIF 128 -> Dense -> LI 10 (sum_var)",
@@ -188,6 +193,9 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         "target_ratio": 1.25,
         "default_accumulation": "sequential",
         "results": results,
+        "conv_network": "latency digits 8x8x1 -> Conv2D(16, 3) LIF -> AvgPool2D(2) LIF -> "
+                        "Dense -> LI 10 (avg_var), 20 steps (see benchmarks/conv.py)",
+        "conv_results": conv_results,
         "machine": machine_info(),
     }
 

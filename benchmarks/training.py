@@ -22,6 +22,9 @@ the epoch size; ``extrapolated`` is True when fewer examples than an epoch
 were timed (``--quick``: ``max(64, batch)`` examples, shd one batch; full:
 yin_yang at batch size 1 times 1,024 examples, shd ``max(64, batch)``).
 
+Also the convolutional digits network of ``benchmarks/conv.py`` (``conv_digits``:
+5 epochs at batch 32, examples per second and test accuracy).
+
 Run: ``python benchmarks/training.py [--quick]``; prints JSON.
 """
 
@@ -37,6 +40,7 @@ if __package__ in (None, ""):
 
 import numpy as np
 
+from benchmarks import conv
 from benchmarks._common import (
     machine_info,
     make_parser,
@@ -160,8 +164,10 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
             from examples.train_shd import main as train_shd
 
             accuracy = train_shd([])
+        # The conv network (benchmarks/conv.py): epoch throughput at batch 32 and accuracy.
+        conv_digits = conv.digits(args.quick, epochs=5)
     return {"quick": args.quick, "blas": blas, "machine": machine_info(), "results": results,
-            "shd_example": accuracy}
+            "shd_example": accuracy, "conv_digits": conv_digits}
 
 
 if __name__ == "__main__":

@@ -43,7 +43,7 @@ class Schedule(Callback):
         self.times: list[float] = []
 
     def on_epoch_begin(self, epoch):
-        self.compiled_net.optimisers[0].alpha = self.alpha0 * 0.998**epoch
+        self.compiled_net.optimisers[0][0].alpha = self.alpha0 * 0.998**epoch
         self._start = time.perf_counter()
 
     def on_epoch_end(self, epoch, metrics):

@@ -11,24 +11,14 @@ from typing import Any
 
 from .errors import UnsupportedFeatureError
 
-_CONV = ("mlGeNN's convolution and pooling connectivity is not in spikehooks yet; "
-         "flatten the input and use Dense")
-_FEW_SPIKE = ("mlGeNN's few-spike (ANN conversion) models are not in spikehooks yet; "
-              "convert with mlGeNN")
-
 #: module -> mlGeNN name -> why and what to use instead.
 MISSING: dict[str, dict[str, str]] = {
     "spikehooks.compilers": {
         "EPropCompiler": "e-prop training is not in spikehooks yet; train with "
                          "EventPropCompiler",
-        "FewSpikeCompiler": _FEW_SPIKE,
-        "CompiledFewSpikeNetwork": _FEW_SPIKE,
         "CompiledInferenceNetwork": "InferenceCompiler.compile returns a CompiledNetwork; "
                                     "use CompiledNetwork",
     },
-    "spikehooks.connectivity": {name: _CONV for name in (
-        "Conv2D", "Conv2DTranspose", "AvgPool2D", "AvgPoolConv2D", "AvgPoolDense2D")},
-    "spikehooks.neurons": {"FewSpikeRelu": _FEW_SPIKE, "FewSpikeReluInput": _FEW_SPIKE},
 }
 
 

@@ -63,7 +63,7 @@ def _check_shape(shape: Any, owner: str) -> tuple[int, ...]:
 
 def _infer_shapes(connectivity: Connectivity, source: Population, target: Population) -> None:
     """Fill in an omitted shape as mlGeNN does: from a Dense weight array, or OneToOne."""
-    from .connectivity import Dense, OneToOne
+    from .connectivity import Dense, OneToOne, TiedConnectivity
 
     weight = getattr(connectivity, "weight", None)
     if isinstance(connectivity, Dense) and isinstance(weight, np.ndarray) and weight.ndim == 2:
@@ -71,6 +71,10 @@ def _infer_shapes(connectivity: Connectivity, source: Population, target: Popula
             source.shape = (weight.shape[0],)
         if target.shape is None:
             target.shape = (weight.shape[1],)
+    elif isinstance(connectivity, TiedConnectivity):
+        # Convolution and pooling give their output shape (mlGeNN's update_target_shape).
+        if target.shape is None and source.shape is not None:
+            target.shape = connectivity.bind(source.shape, f"Population {target.name!r}")
     elif isinstance(connectivity, OneToOne):
         if target.shape is None and source.shape is not None:
             target.shape = source.shape
@@ -81,8 +85,8 @@ def _infer_shapes(connectivity: Connectivity, source: Population, target: Popula
             raise ConfigurationError(
                 f"Population {pop.name!r} shape must be given when the connection's "
                 f"{type(connectivity).__name__} cannot infer it; got shape=None as the "
-                f"{role}. Pass shape=..., or connect it with Dense(weight array) or OneToOne, "
-                f"which infer it as in mlGeNN."
+                f"{role}. Pass shape=..., or connect it with Dense(weight array), OneToOne or "
+                f"a convolution or pooling connectivity, which infer it as in mlGeNN."
             )
 
 
@@ -229,7 +233,7 @@ class Connection:
         check_synapse = getattr(self.synapse, "check", None)
         if check_synapse is not None:
             check_synapse(target.num_neurons, owner)
-        self.connectivity.check(source.num_neurons, target.num_neurons, owner)
+        self.connectivity.check_shapes(source.shape, target.shape, owner)
         self.max_delay_steps = _check_max_delay(self.connectivity, max_delay_steps, owner)
         self.name: str = network._add_connection(self, name)
         source.outgoing.append(self)

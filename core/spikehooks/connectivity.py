@@ -9,6 +9,7 @@ flat C-order neuron indices.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -57,6 +58,11 @@ class Connectivity:
 
     def check(self, num_pre: int, num_post: int, owner: str) -> None:
         """Raise :class:`ConfigurationError` if this connectivity cannot join the sizes."""
+
+    def check_shapes(self, source_shape: tuple[int, ...], target_shape: tuple[int, ...],
+                     owner: str) -> None:
+        """Check the populations' shapes; by default only their sizes matter."""
+        self.check(math.prod(source_shape), math.prod(target_shape), owner)
 
     def build_delays(self, num_pre: int, num_post: int,
                      rng: np.random.Generator) -> np.ndarray | None:
@@ -210,4 +216,16 @@ def __getattr__(name: str) -> Any:
     return refuse(__name__, name)
 
 
-__all__ = ["Connectivity", "Dense", "FixedProbability", "Initializer", "OneToOne"]
+# The convolution family subclasses Connectivity, so it is imported last.
+from ._convolution import (  # noqa: E402
+    AvgPool2D,
+    AvgPoolConv2D,
+    AvgPoolDense2D,
+    Conv2D,
+    Conv2DTranspose,
+    TiedConnectivity,
+)
+
+__all__ = ["AvgPool2D", "AvgPoolConv2D", "AvgPoolDense2D", "Connectivity", "Conv2D",
+           "Conv2DTranspose", "Dense", "FixedProbability", "Initializer", "OneToOne",
+           "TiedConnectivity"]

@@ -268,7 +268,7 @@ def run_demo(out: str | Path = "spikehooks-demo", epochs: int | None = None,
     task = TASKS[dataset](seed)
     num_epochs = epochs if epochs is not None else task.default_epochs
 
-    named = {
+    named: dict[str, dict[str, Any]] = {
         "batch_progress_bar": {},
         # A demo run replaces the results of an earlier one in the same output folder.
         "checkpoint": {"path": str(out / "checkpoints"), "keep_last": 3, "overwrite": True},
@@ -276,9 +276,9 @@ def run_demo(out: str | Path = "spikehooks-demo", epochs: int | None = None,
     }
     if log is not None:
         log_name, log_kwargs = LOGGERS[log](out)
-        named[log_name] = log_kwargs
+        named[log_name] = log_kwargs  # type: ignore[assignment]
     train_callbacks = [_make(name, kwargs) for name, kwargs in named.items()]
-    logger = train_callbacks[-1] if log is not None else None
+    logger: Any = train_callbacks[-1] if log is not None else None
     history, val_history = History(task.output), History(task.output)
 
     compiler = EventPropCompiler(backend=backend, rng_seed=seed, **task.compiler_kwargs)

@@ -141,7 +141,8 @@ class Wrapper(Initializer):
                 f"Wrapper param_vals of {snippet!r} must be finite numbers; got {params}. "
                 f"Fix the values."
             )
-        self.snippet, self.param_vals, self.egp_vals = snippet, params, {}
+        self.snippet, self.param_vals = snippet, params
+        self.egp_vals: dict[str, Any] = {}
         self._sampler = known[1]
 
     def sample(self, shape: tuple[int, ...], rng: np.random.Generator) -> np.ndarray:

@@ -124,3 +124,25 @@ def test_global_plugins_can_be_skipped_per_run(fake_dist):
     fake_dist("good-plugin", {"plugins": {"good": "good_plugin_mod"}}, {"good_plugin_mod": GOOD})
     cbl = CallbackList([], global_plugins=False)
     assert not cbl.implements("on_batch_end")
+
+
+
+def test_a_global_plugin_is_validated_once_per_process(fake_dist, monkeypatch):
+    fake_dist("good-plugin", {"plugins": {"good": "good_plugin_mod"}}, {"good_plugin_mod": GOOD})
+    import good_plugin_mod
+    import pluggy
+
+    registered = []
+    original = pluggy.PluginManager.register
+
+    def counting(self, plugin, name=None):
+        if plugin is good_plugin_mod:
+            registered.append(name)
+        return original(self, plugin, name)
+
+    monkeypatch.setattr(pluggy.PluginManager, "register", counting)
+    for batch in range(3):
+        cbl = CallbackList([])
+        cbl.on_batch_end(batch, {})
+    assert len(registered) == 1
+    assert good_plugin_mod.CALLS == [0, 1, 2]

@@ -13,9 +13,7 @@ from spikehooks.initializers import Wrapper
 
 @pytest.mark.parametrize(("module", "name", "instead"), [
     ("spikehooks.compilers", "EPropCompiler", "EventPropCompiler"),
-    ("spikehooks.compilers", "FewSpikeCompiler", "convert with mlGeNN"),
-    ("spikehooks.connectivity", "Conv2D", "use Dense"),
-    ("spikehooks.neurons", "FewSpikeRelu", "few-spike"),
+    ("spikehooks.compilers", "CompiledInferenceNetwork", "use CompiledNetwork"),
 ])
 def test_an_mlgenn_name_not_offered_is_refused_with_what_to_use(module, name, instead):
     with pytest.raises(UnsupportedFeatureError, match=f"mlGeNN's {name}.*{instead}"):

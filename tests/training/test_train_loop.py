@@ -346,7 +346,7 @@ def test_upper_regulariser_pushes_firing_down():
         net.backend.add_step_observer(net._observe)
         net.backend.run(STEPS)
     fwd = net._recorder.result()
-    terms = net._regulariser(fwd, 8)
+    terms = net._regulariser(net._spike_counts(fwd, 8), 8, 8)
     counts = fwd.spikes[1].sum(axis=(0, 1))
     # mlGeNN: lambda_V -= lambda (C - B nu) / B^2, i.e. q += tau_m * scale * that (avg_var: tau_m).
     np.testing.assert_allclose(terms[1][0], 20.0 * 20.0 * counts / 64.0)
@@ -414,7 +414,7 @@ def test_lower_regulariser_pushes_quiet_neurons_up_and_upper_ignores_them():
             net.backend.add_step_observer(net._observe)
             net.backend.run(STEPS)
         fwd = net._recorder.result()
-        terms = net._regulariser(fwd, 8)
+        terms = net._regulariser(net._spike_counts(fwd, 8), 8, 8)
         counts = fwd.spikes[1].sum(axis=(0, 1))
         np.testing.assert_allclose(terms[1][0], 20.0 * 20.0 * lower * (counts - 8 * nu) / 64.0)
         zero = np.zeros((8, N_OUT))

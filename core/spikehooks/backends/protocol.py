@@ -165,7 +165,12 @@ class Backend(Protocol):
 
     # ------------------------------------------------------- learnable state
     def get_learnable_state(self) -> dict[str, np.ndarray]:
-        """Return a copy of every learnable array, keyed ``"<connection name>/<var>"``."""
+        """Return a copy of every learnable array, keyed ``"<connection name>/<var>"``.
+
+        Dense-like connectivity stores ``(num_pre, num_post)`` weights;
+        convolution and pooling connectivity store their kernel
+        (``connectivity.kernel_shape``).
+        """
         ...
 
     def set_learnable_state(self, state: dict[str, np.ndarray]) -> None:

@@ -71,6 +71,17 @@ def check_set_params(callback: Any) -> None:
         )
 
 
+def check_not_wrapper(impl: Any, hook: str) -> None:
+    """Refuse a pluggy hook wrapper: spikehooks calls plain implementations only."""
+    if impl.hookwrapper or impl.wrapper:
+        raise CallbackValidationError(
+            f"{describe(impl.plugin)}.{hook} is a hook wrapper; spikehooks hooks "
+            f"do not support wrapper=True or hookwrapper=True. Use a plain "
+            f"implementation ({signature_text(hook)}).",
+            plugin=impl.plugin,
+        )
+
+
 def validation_error(plugin: Any, exc: pluggy.PluginValidationError) -> CallbackValidationError:
     """Turn pluggy's validation error into one naming the class, method and expected signature."""
     described = describe(plugin)

@@ -82,3 +82,14 @@ def chain(functions: Sequence[Callable[..., Any]], arity: int) -> Callable[..., 
 def is_noop(function: Callable[..., Any]) -> bool:
     """Return True for the callable of a hook nobody implements."""
     return function is _noop
+
+
+def attached(callback: Any) -> dict[str, int]:
+    """The hooks set as instance attributes of ``callback`` (older style), by identity."""
+    attrs = getattr(callback, "__dict__", {})
+    return {hook: id(attrs[hook]) for hook in LIFECYCLE_METHODS if hook in attrs}
+
+
+def code_of(function: Any) -> Any:
+    """The code object of a function or bound method (to find its frames in a traceback)."""
+    return getattr(getattr(function, "__func__", function), "__code__", None)

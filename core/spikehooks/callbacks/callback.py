@@ -8,23 +8,29 @@ only the methods it really defines, so an unused hook costs nothing.
 
 from __future__ import annotations
 
+import inspect
+from collections.abc import Collection
 from typing import Any
 
-#: Lifecycle methods a callback may define, with mlGeNN's argument names
-#: (``on_validation_end`` is spikehooks' own addition).
-LIFECYCLE_METHODS: dict[str, tuple[str, ...]] = {
-    "on_test_begin": (),
-    "on_test_end": ("metrics",),
-    "on_train_begin": (),
-    "on_train_end": ("metrics",),
-    "on_epoch_begin": ("epoch",),
-    "on_epoch_end": ("epoch", "metrics"),
-    "on_validation_end": ("epoch", "metrics"),
-    "on_batch_begin": ("batch",),
-    "on_batch_end": ("batch", "metrics"),
-    "on_timestep_begin": ("timestep",),
-    "on_timestep_end": ("timestep",),
-}
+from . import hookspecs
+
+
+def _lifecycle_methods() -> dict[str, tuple[str, ...]]:
+    """Read every hook's positional arguments off its specification in :mod:`.hookspecs`."""
+    methods = {}
+    for name, spec in vars(hookspecs).items():
+        if getattr(spec, "spikehooks_spec", None) is None:
+            continue
+        args = tuple(inspect.signature(spec).parameters)
+        # ``run`` is offered to every hook by name, never passed positionally.
+        methods[name] = tuple(arg for arg in args if arg != "run")
+    return methods
+
+
+#: Lifecycle methods a callback may define -> their positional arguments, with
+#: mlGeNN's names (``on_validation_end`` is spikehooks' own addition), in the
+#: order of the hook specifications, from which it is derived.
+LIFECYCLE_METHODS: dict[str, tuple[str, ...]] = _lifecycle_methods()
 
 
 class Callback:
@@ -47,6 +53,10 @@ class Callback:
     A method may also take ``run`` (a :class:`spikehooks.RunContext`) after
     its documented arguments, to see the mode, epoch and compiled network.
 
+    A callback whose run needs only some of the hooks it defines (a
+    per-timestep hook only some runs use) leaves the others out of that run
+    with :meth:`skipped_hooks`, so the dispatcher builds its call tables once.
+
     Class attributes
     ----------------
     first_of_type_key : hashable or None
@@ -56,8 +66,10 @@ class Callback:
         order, so exactly one of them does the step.  ``None`` (default):
         no sharing.
     attached_hooks : tuple of str
-        Hooks the callback may set as instance attributes in ``set_params``
-        (the dispatcher picks them up); declared so that listings show them.
+        Older style, still supported: hooks the callback sets as instance
+        attributes in ``set_params`` (the dispatcher then rebuilds its tables);
+        declared so that listings show them.  Prefer methods and
+        :meth:`skipped_hooks`.
     run_modes : tuple of str or None
         The runs the callback can act in, among ``"train"`` (the callbacks of
         ``train()``), ``"validate"`` (its ``validation_callbacks``) and
@@ -74,6 +86,17 @@ class Callback:
 
     #: The run modes the callback can act in (None: any); checked before the run.
     run_modes: tuple[str, ...] | None = None
+
+    def skipped_hooks(self) -> Collection[str]:
+        """Return the lifecycle methods this callback defines but the current run does not need.
+
+        Asked once per run, after every callback's ``set_params``; the
+        dispatcher leaves these methods out of the run's call tables.  A run
+        in which no callback has a timestep hook simulates each batch in one
+        call, so a recorder that needs ``on_timestep_end`` only for some runs
+        skips it in the others.  The default skips nothing.
+        """
+        return ()
 
     def set_params(self, **kwargs: Any) -> None:
         """Receive the run's parameters before the first hook.

@@ -6,14 +6,20 @@ A :class:`CallbackList` is built once per ``train``/``evaluate``.  It
    through the registry,
 2. registers every callback object and every loaded global plugin with a
    pluggy ``PluginManager``, so pluggy validates names and signatures,
-3. precomputes for every hook one fast callable, an attribute of the same
+3. calls ``set_params`` once, then ``set_first`` on the first callback of
+   each ``first_of_type_key``, then ``before_run()`` on the objects the
+   callbacks share through ``run.share``,
+4. precomputes for every hook one fast callable, an attribute of the same
    name (``callback_list.on_batch_end(batch, metrics)``), that calls the
    implementations in the order the user listed the callbacks
    (``tryfirst``/``trylast`` honoured, global plugins after callbacks),
-4. calls ``set_params`` once, then ``set_first`` on the first callback of
-   each ``first_of_type_key``,
+   leaving out what each callback's ``skipped_hooks()`` names,
 5. holds the folders the callbacks claimed (``spikehooks.folders``) until
    :meth:`close`, which the runtime calls when the run ends.
+
+Global plugins are validated once per process, when they are loaded; their
+implementations are reused by every run.  It also owns the callbacks'
+identity and state (:meth:`CallbackList.state_dict`).
 """
 
 from __future__ import annotations
@@ -36,14 +42,14 @@ from ..errors import (
     SpikehooksError,
 )
 from ..plugins import registry
-from . import _hookcall, hookspecs
+from . import _hookcall, callback_state, hookspecs
 from ._callback_validation import (
     PROJECT,
     CallbackPluginManager,
+    check_not_wrapper,
     check_set_params,
     describe,
     is_callback,
-    signature_text,
     validation_error,
 )
 from .callback import LIFECYCLE_METHODS
@@ -123,8 +129,14 @@ class CallbackList:
             compiled_network=compiled_network,
             backend=backend,
             data=self.data,
+            batch_size=getattr(backend, "batch_size", None),
             num_batches=num_batches,
             num_epochs=num_epochs,
+            rank=int(params.get("rank", 0)),
+            num_ranks=int(params.get("num_ranks", 1)),
+            communicator=params.get("communicator"),
+            shard=bool(params.get("shard", False)),
+            _callbacks=self,
         )
         for callback in self.callbacks:
             if isinstance(callback, type):
@@ -148,11 +160,11 @@ class CallbackList:
         if global_plugins:
             from ..plugins.global_plugins import load_global_plugins
 
-            plugins = [p.module for p in load_global_plugins()]
+            plugins = load_global_plugins()
         # Validate every implementation before any set_params has side effects
-        # (a recorder may open a file there), then rebuild: set_params may
-        # attach hooks as instance attributes.
-        self._build_hooks(self.callbacks, plugins)
+        # (a recorder may open a file there).
+        impls = self._collect_impls(self.callbacks, plugins)
+        attached = [_hookcall.attached(callback) for callback in self.callbacks]
         # Folders claimed in set_params (spikehooks.folders) are held until close();
         # a refused run releases what the callbacks before the refusal claimed.
         # Callbacks get a snapshot: none may add, remove or reorder the run's callbacks.
@@ -178,11 +190,19 @@ class CallbackList:
                             raise  # a deliberate refusal, which names its callback already
                         except Exception as exc:
                             raise _callback_error(callback, "set_params", exc, {}) from exc
+                self._set_first()
+                if any(_hookcall.attached(c) != before
+                       for c, before in zip(self.callbacks, attached, strict=True)):
+                    # Older style: set_params set hooks as instance attributes; find them.
+                    impls = self._collect_impls(self.callbacks, plugins)
+                for shared in list(self.run.shared.values()):
+                    before_run = getattr(shared, "before_run", None)
+                    if before_run is not None:
+                        before_run()
             except BaseException:
                 folders.release_all(self._claims)
                 raise
-        self._set_first()
-        self._build_hooks(self.callbacks, plugins)
+        self._build_callers(impls)
 
     # ------------------------------------------------------------- building
     def _check_keys(self) -> None:
@@ -199,45 +219,63 @@ class CallbackList:
                 )
             owners[key] = callback
 
-    def _build_hooks(self, callbacks: Sequence[Any], plugins: Sequence[Any]) -> None:
-        self._impl_owner: dict[Any, tuple[Any, str]] = {}
+    def _collect_impls(self, callbacks: Sequence[Any],
+                       plugins: Sequence[Any]) -> dict[str, list[Any]]:
+        """Validate the callbacks' hook methods; return hook -> implementations in call order.
+
+        ``plugins`` are loaded global plugins, validated when loaded: their
+        implementations are reused, not registered again.
+        """
         pm = CallbackPluginManager(PROJECT)
         pm.add_hookspecs(hookspecs)
         order: dict[int, int] = {}
-        for index, plugin in enumerate(list(callbacks) + list(plugins)):
+        for index, callback in enumerate(callbacks):
             try:
-                pm.register(plugin, name=f"{index}:{describe(plugin)}")
+                pm.register(callback, name=f"{index}:{describe(callback)}")
                 pm.check_pending()
             except pluggy.PluginValidationError as exc:
-                raise validation_error(plugin, exc) from exc
+                raise validation_error(callback, exc) from exc
             except ValueError as exc:
                 raise CallbackValidationError(
-                    f"callbacks must not repeat an object; got {describe(plugin)} "
-                    f"{plugin!r} twice. Create a second instance instead.",
-                    plugin=plugin,
+                    f"callbacks must not repeat an object; got {describe(callback)} "
+                    f"{callback!r} twice. Create a second instance instead.",
+                    plugin=callback,
                 ) from exc
-            order[id(plugin)] = index
+            order[id(callback)] = index
+        found = {hook: list(getattr(pm.hook, hook).get_hookimpls()) for hook in LIFECYCLE_METHODS}
+        for index, plugin in enumerate(plugins, start=len(callbacks)):
+            order[id(plugin.module)] = index
+            for hook, impl in plugin.impls:
+                found[hook].append(impl)
 
-        for hook in LIFECYCLE_METHODS:
-            caller = getattr(pm.hook, hook)
-            impls = sorted(
-                caller.get_hookimpls(),
+        impls: dict[str, list[Any]] = {}
+        for hook, hook_impls in found.items():
+            for impl in hook_impls:
+                check_not_wrapper(impl, hook)
+            impls[hook] = sorted(
+                hook_impls,
                 key=lambda impl: (
                     0 if impl.tryfirst else 2 if impl.trylast else 1,
                     order[id(impl.plugin)],
                 ),
             )
+        return impls
+
+    def _build_callers(self, impls: dict[str, list[Any]]) -> None:
+        """Set one fast callable per hook, without the hooks callbacks skip this run."""
+        skipped = {
+            id(callback): frozenset(callback.skipped_hooks())
+            for callback in self.callbacks
+            if callable(getattr(callback, "skipped_hooks", None))
+        }
+        self._impl_owner: dict[Any, tuple[Any, str]] = {}
+        for hook, hook_impls in impls.items():
             functions = []
-            for impl in impls:
-                if impl.hookwrapper or impl.wrapper:
-                    raise CallbackValidationError(
-                        f"{describe(impl.plugin)}.{hook} is a hook wrapper; spikehooks hooks "
-                        f"do not support wrapper=True or hookwrapper=True. Use a plain "
-                        f"implementation ({signature_text(hook)}).",
-                        plugin=impl.plugin,
-                    )
+            for impl in hook_impls:
+                if hook in skipped.get(id(impl.plugin), ()):
+                    continue
                 fn = _hookcall.adapt(impl.function, impl.argnames, hook, self.run)
-                self._impl_owner[_code_of(impl.function)] = (impl.plugin, hook)
+                self._impl_owner[_hookcall.code_of(impl.function)] = (impl.plugin, hook)
                 functions.append(fn)
             setattr(self, hook, _hookcall.chain(functions, len(LIFECYCLE_METHODS[hook])))
 
@@ -263,6 +301,25 @@ class CallbackList:
     def implements(self, hook: str) -> bool:
         """Return True when at least one callback or plugin implements ``hook``."""
         return not _hookcall.is_noop(getattr(self, hook))
+
+    # ---------------------------------------------------------------- state
+    def state_dict(self) -> dict[str, Any]:
+        """Return ``{name: state}`` of every callback with ``state_dict()``/``load_state_dict()``.
+
+        Names are stable across runs built from the same callback list:
+        ``"Class[key]"``, or ``"Class#n"`` for the n-th keyless callback of a
+        class (see :func:`spikehooks.callbacks.callback_state.callback_ids`).
+        """
+        return callback_state.state_dict(self.callbacks)
+
+    def load_state_dict(self, state: dict[str, Any], *, source: str = "The state") -> None:
+        """Give each stateful callback its entry of ``state`` (what :meth:`state_dict` returned).
+
+        A stateful callback without an entry starts afresh and entries of
+        callbacks not in this list are ignored, each with a warning naming
+        them and ``source``.
+        """
+        callback_state.load_state_dict(self.callbacks, state, source=source)
 
     # ----------------------------------------------------------------- data
     def get_data(self) -> dict[Any, Any]:
@@ -401,10 +458,6 @@ def _callback_error(callback: Any, method: str, exc: BaseException,
         f"recorded so far is in this error's cb_data.",
         callback=callback, hook=method, key=key, cb_data=cb_data,
     )
-
-
-def _code_of(function: Any) -> Any:
-    return getattr(getattr(function, "__func__", function), "__code__", None)
 
 
 def _is_base_get_data(callback: Any) -> bool:

@@ -161,36 +161,38 @@ class EpochEndWatcher:
     keyword the training loop passes; :meth:`epoch_complete` is then called
     once per epoch with the epoch's training metrics and its validation
     metrics (those ``on_validation_end`` received, or ``run.validation_metrics``
-    at ``on_epoch_end``; None without validation).
+    at ``on_epoch_end``; None without validation).  Without that call the
+    epoch hooks are left out of the run (:meth:`skipped_hooks`).
+
+    A subclass that must act after every other callback (a checkpoint saving
+    their final state) overrides both hooks with ``@hookimpl(trylast=True)``.
     """
 
-    #: Act after every other callback (a checkpoint saves their final state).
-    epoch_end_trylast = False
-    attached_hooks: tuple[str, ...] = ("on_epoch_end", "on_validation_end")
+    #: This run's choice: None (not watching), False (act at ``on_epoch_end``)
+    #: or True (act at ``on_validation_end``).
+    _watching: bool | None = None
+    _last_metrics: Any = None
 
     def watch_epoch_end(self, validation: bool) -> None:
-        """Attach ``on_epoch_end`` (and ``on_validation_end`` when validating) hooks."""
-        from .hookspecs import hookimpl
+        """Act on each epoch this run: after its validation when ``validation``, else at its end."""
+        self._watching = bool(validation)
+        self._last_metrics = None
 
-        def mark(function: Any) -> Any:
-            return hookimpl(trylast=True)(function) if self.epoch_end_trylast else function
+    def skipped_hooks(self) -> tuple[str, ...]:
+        """Leave out the epoch hooks this run does not use."""
+        if self._watching is None:
+            return ("on_epoch_end", "on_validation_end")
+        return () if self._watching else ("on_validation_end",)
 
-        last: dict[str, Any] = {}
+    def on_epoch_end(self, epoch: int, metrics: Any, run: Any) -> None:
+        """Keep the training metrics; without validation, the epoch is complete."""
+        self._last_metrics = metrics
+        if not self._watching:
+            self.epoch_complete(epoch, metrics, run.validation_metrics)
 
-        @mark
-        def on_epoch_end(epoch: int, metrics: Any, run: Any) -> None:
-            last["metrics"] = metrics
-            if not validation:
-                self.epoch_complete(epoch, metrics, run.validation_metrics)
-
-        self.on_epoch_end = on_epoch_end
-        if validation:
-
-            @mark
-            def on_validation_end(epoch: int, metrics: Any) -> None:
-                self.epoch_complete(epoch, last["metrics"], metrics)
-
-            self.on_validation_end = on_validation_end
+    def on_validation_end(self, epoch: int, metrics: Any) -> None:
+        """The epoch's validation has finished: the epoch is complete."""
+        self.epoch_complete(epoch, self._last_metrics, metrics)
 
     def epoch_complete(self, epoch: int, metrics: Any, validation_metrics: Any) -> None:
         """Act on a finished epoch.

@@ -37,7 +37,8 @@ class BatchProgressBar(Callback):
     ----------
     disable : bool or None
         ``True`` hides the bar; ``None`` (default) hides it when the output
-        is not a terminal, as tqdm does.
+        is not a terminal, as tqdm does.  In a data-parallel run the bar
+        shows on rank 0 only (its metrics are global).
     **tqdm_kwargs
         Passed to ``tqdm`` (e.g. ``leave=False``, ``file=sys.stdout``).
     """
@@ -48,12 +49,17 @@ class BatchProgressBar(Callback):
         self._bar: Any = None
         self._num_batches: int | None = None
         self._mode = "test"
+        self._rank = 0
 
-    def set_params(self, num_batches: int | None = None, mode: str = "test", **kwargs: Any) -> None:
+    def set_params(self, num_batches: int | None = None, mode: str = "test", rank: int = 0,
+                   **kwargs: Any) -> None:
         self._num_batches = num_batches
         self._mode = mode
+        self._rank = rank
 
     def _open(self, description: str) -> None:
+        if self._rank != 0:
+            return
         if self._bar is None:
             from tqdm.auto import tqdm
 

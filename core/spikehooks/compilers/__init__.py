@@ -12,6 +12,8 @@ from .compiled_network import CompiledNetwork as CompiledNetwork
 from .compiled_training_network import CompiledTrainingNetwork as CompiledTrainingNetwork
 from .compiler import Compiler as Compiler
 from .event_prop_compiler import EventPropCompiler as EventPropCompiler
+from .few_spike_compiler import CompiledFewSpikeNetwork as CompiledFewSpikeNetwork
+from .few_spike_compiler import FewSpikeCompiler as FewSpikeCompiler
 from .inference_compiler import InferenceCompiler as InferenceCompiler
 
 
@@ -23,9 +25,11 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
+    "CompiledFewSpikeNetwork",
     "CompiledNetwork",
     "CompiledTrainingNetwork",
     "Compiler",
     "EventPropCompiler",
+    "FewSpikeCompiler",
     "InferenceCompiler",
 ]

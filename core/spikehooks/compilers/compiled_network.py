@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import contextlib
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -49,7 +50,13 @@ class CompiledNetwork:
 
     Attributes
     ----------
-    network, backend, compiler, num_timesteps, batch_size, dt
+    network, backend, compiler, num_timesteps, dt
+    batch_size : int
+        Examples per batch on this rank.
+    communicator : Communicator or None
+        The compiler's communicator (data-parallel runs).
+    parallel : DataParallel or None
+        The data-parallel steps of ``train``/``evaluate`` (with a communicator).
 
     Notes
     -----
@@ -68,6 +75,8 @@ class CompiledNetwork:
         self.num_timesteps = num_timesteps
         self.batch_size = backend.batch_size
         self.dt = backend.dt
+        self.communicator = getattr(compiler, "communicator", None)
+        self.parallel: Any = None
         #: mlGeNN's model name given to ``compile(network, name)`` (None if not given).
         self.name: str | None = None
         self._groups: tuple[Any, Any] | None = None
@@ -190,7 +199,8 @@ class CompiledNetwork:
         compiler = self.compiler
         self.backend.reset(reset_vars=compiler.reset_vars_between_batches,
                            reset_in_syn=compiler.reset_in_syn_between_batches)
-        for pop, data in prepared.items():
+        # A data-parallel rank may have no examples in a batch: it only joins the collectives.
+        for pop, data in prepared.items() if len(indices) else ():
             self.backend.set_input(pop, _take(data, indices))
         # The backend needs the count to leave padding entries out of what it returns.
         self.backend.num_examples_in_batch = len(indices)
@@ -198,8 +208,13 @@ class CompiledNetwork:
             run.start_batch(indices)
 
     def simulate(self, cbl: CallbackList) -> None:
-        """Run every timestep of the batch; per-step hooks only when someone implements them."""
+        """Run every timestep of the batch; per-step hooks only when someone implements them.
+
+        A batch without examples (a data-parallel rank's share can be empty) is not run.
+        """
         backend = self.backend
+        if not backend.num_examples_in_batch:
+            return
         if cbl.has_timestep_hooks:
             begin, end, step = cbl.on_timestep_begin, cbl.on_timestep_end, backend.step
             for t in range(self.num_timesteps):
@@ -222,10 +237,55 @@ class CompiledNetwork:
             metric.update(targets[pop][indices], readouts[pop])
 
     def _check_batches(self, prepared: dict[Any, Any], batches: list[np.ndarray]) -> None:
+        batches = [b for b in batches if len(b)]
         for pop, data in prepared.items():
             check = getattr(pop.neuron, "check_batches", None)
             if check is not None:
                 check(data, batches, pop)
+
+    # ------------------------------------------------------ data parallelism
+    def _rank_params(self, shard: bool) -> dict[str, Any]:
+        """``set_params``/``RunContext`` keywords describing this rank."""
+        par = self.parallel
+        return {"rank": par.rank if par else 0, "num_ranks": par.num_ranks if par else 1,
+                "communicator": par.comm if par else None, "shard": bool(shard)}
+
+    def _checked(self, prepare: Any) -> Any:
+        """Run argument checks; with a communicator, every rank fails if one does."""
+        return prepare() if self.parallel is None else self.parallel.checked(prepare)
+
+    def _plan(self, order: np.ndarray, num_examples: int, shard: bool,
+              owner: str) -> list[np.ndarray]:
+        """This rank's example indices per batch (consecutive batches without a communicator)."""
+        if not isinstance(shard, (bool, np.bool_)):
+            raise ConfigurationError(
+                f"{owner} shard must be True or False; got {shard!r}. Pass shard=True when "
+                f"every rank passes the same full data set."
+            )
+        if self.parallel is None:
+            return [order[i:i + self.batch_size] for i in range(0, len(order), self.batch_size)]
+        counts = self.parallel.agree_num_examples(num_examples, bool(shard), owner)
+        return self.parallel.plan(order, self.batch_size, bool(shard), counts)
+
+    def _update_metrics(self, metrics: dict[Any, Metric], targets: dict[Any, np.ndarray],
+                        indices: np.ndarray) -> None:
+        """Update metrics with this batch: every rank's examples when data-parallel."""
+        if self.parallel is None:
+            self.update_metrics(metrics, targets, indices)
+            return
+        readouts = self.get_batch_readouts(list(metrics))
+        self.parallel.update_metrics(
+            metrics, {pop: targets[pop][indices] for pop in metrics}, readouts)
+
+    @contextlib.contextmanager
+    def _failing_together(self) -> Iterator[None]:
+        """With more than one rank, an error on this rank ends the whole job, naming the rank."""
+        try:
+            yield
+        except BaseException as exc:
+            if self.parallel is not None:
+                self.parallel.fail(exc)
+            raise
 
     # ------------------------------------------------------------- running
     def save(self, keys: Any = (), serialiser: Any = "numpy") -> Any:
@@ -261,7 +321,8 @@ class CompiledNetwork:
         load(self, keys, serialiser)
 
     def evaluate(self, x: dict, y: dict, metrics: Any = "sparse_categorical_accuracy",
-                 callbacks: Sequence[Any] = _DEFAULT_CALLBACKS) -> tuple[dict, dict]:
+                 callbacks: Sequence[Any] = _DEFAULT_CALLBACKS,
+                 shard: bool = False) -> tuple[dict, dict]:
         """Simulate every example of ``x`` and score the readouts against ``y``.
 
         Parameters
@@ -275,6 +336,11 @@ class CompiledNetwork:
             One spec for every output, or a dict per output.
         callbacks : sequence
             Callback objects or names.
+        shard : bool
+            Data-parallel runs only: True when every rank passes the same
+            full data set, which is then split across ranks; False (mlGeNN's
+            way) when each rank passes its own slice.  Metrics are global
+            on every rank either way.
 
         Returns
         -------
@@ -284,16 +350,24 @@ class CompiledNetwork:
             Each callback's key -> its data.
         """
         self._check_loaded("evaluate")
-        outputs = _data.check_targets_dict(self.network, y)
-        prepared, num_examples = _data.prepare_inputs(self.network, x)
-        metric_objs = _data.make_metrics(metrics, outputs)
-        targets = _data.prepare_targets(self.network, y, num_examples, metric_objs)
-        batches = _data.batches(num_examples, self.batch_size)
-        self._check_batches(prepared, batches)
-        cbl = CallbackList(callbacks, mode="test", compiled_network=self, backend=self.backend,
-                           num_batches=len(batches), num_epochs=1, num_examples=num_examples)
+
+        def prepare() -> tuple[Any, ...]:
+            outputs = _data.check_targets_dict(self.network, y)
+            prepared, num_examples = _data.prepare_inputs(self.network, x)
+            metric_objs = _data.make_metrics(metrics, outputs)
+            targets = _data.prepare_targets(self.network, y, num_examples, metric_objs)
+            return prepared, num_examples, metric_objs, targets
+
+        prepared, num_examples, metric_objs, targets = self._checked(prepare)
+        batches = self._plan(np.arange(num_examples, dtype=np.int64), num_examples, shard,
+                             "evaluate")
+        self._checked(lambda: self._check_batches(prepared, batches))
+        cbl = self._checked(lambda: CallbackList(
+            callbacks, mode="test", compiled_network=self, backend=self.backend,
+            num_batches=len(batches), num_epochs=1, num_examples=num_examples,
+            **self._rank_params(shard)))
         try:
-            with cbl.guard():
+            with self._failing_together(), cbl.guard():
                 self.run_inference(cbl, prepared, batches, metric_objs, targets)
         finally:
             cbl.close()
@@ -315,8 +389,10 @@ class CompiledNetwork:
         prepared, num_examples = _data.prepare_inputs(self.network, x)
         batches = _data.batches(num_examples, self.batch_size)
         self._check_batches(prepared, batches)
+        # Data-parallel, each rank predicts its own data: no collectives.
         cbl = CallbackList(callbacks, mode="test", compiled_network=self, backend=self.backend,
-                           num_batches=len(batches), num_epochs=1, num_examples=num_examples)
+                           num_batches=len(batches), num_epochs=1, num_examples=num_examples,
+                           **self._rank_params(False))
         try:
             with cbl.guard():
                 collected = self.run_inference(cbl, prepared, batches, outputs=pops)
@@ -360,7 +436,7 @@ class CompiledNetwork:
             cbl.on_batch_begin(batch)
             self.simulate(cbl)
             if metrics is not None and targets is not None:
-                self.update_metrics(metrics, targets, indices)
+                self._update_metrics(metrics, targets, indices)
             for pop, value in self.get_batch_readouts(outputs).items():
                 collected[pop].append(value)
             cbl.on_batch_end(batch, {} if metrics is None else metrics)

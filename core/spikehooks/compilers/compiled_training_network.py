@@ -10,6 +10,7 @@ import numpy as np
 
 from ..callbacks.callback_list import CallbackList
 from ..checks import int_at_least, real
+from ..connectivity import TiedConnectivity
 from ..errors import ConfigurationError
 from ..training import (
     FiniteGuard,
@@ -60,9 +61,13 @@ class CompiledTrainingNetwork(CompiledNetwork):
         self.output = populations[graph.output]
         self.loss = loss
         self._conns = [c for c in network.connections]
-        self.optimisers = [(optimiser, [f"{c.name}/weight" for c in self._conns])]
+        # Pooling (AvgPool2D) has a fixed kernel: the optimiser leaves it alone.
+        self.optimisers = [(optimiser, [f"{c.name}/weight" for c in self._conns
+                                        if getattr(c.connectivity, "trainable", True)])]
         self.stop_training = False
         self.clamped_jumps = 0
+        #: ``+dL/dw`` of the last batch by learnable key (kernels for convolutions).
+        self.last_gradients: dict[str, np.ndarray] = {}
         self.epoch_loss: float | None = None
         self.validation_metrics: dict | None = None
         self._rng = np.random.default_rng(compiler.rng_seed)
@@ -118,7 +123,8 @@ class CompiledTrainingNetwork(CompiledNetwork):
               callbacks: Sequence[Any] = _DEFAULT_CALLBACKS,
               validation_callbacks: Sequence[Any] = _DEFAULT_CALLBACKS,
               validation_split: float = 0.0, validation_x: dict | None = None,
-              validation_y: dict | None = None, resume_from: Any = None) -> tuple:
+              validation_y: dict | None = None, resume_from: Any = None,
+              shard: bool = False) -> tuple:
         """Train with EventProp: per batch forward, backward, then one optimiser step.
 
         Parameters
@@ -150,7 +156,13 @@ class CompiledTrainingNetwork(CompiledNetwork):
             epoch ``start_epoch + num_epochs - 1``, so re-running a job with
             the same arguments finishes the planned run (and trains nothing
             once it is complete).  Nothing to restore: the run starts at
-            ``start_epoch``.
+            ``start_epoch``.  Data-parallel: rank 0 restores and broadcasts
+            the state.
+        shard : bool
+            Data-parallel runs only: True when every rank passes the same
+            full data set, which is shuffled globally and split across ranks
+            (same weights as one process at the global batch size); False
+            (mlGeNN's way) when each rank passes its own slice.
 
         Returns
         -------
@@ -158,12 +170,98 @@ class CompiledTrainingNetwork(CompiledNetwork):
         (metrics, validation_metrics, cb_data, validation_cb_data)
         """
         self._check_loaded("train")
+        prep = self._checked(lambda: self._prepare_training(
+            x, y, num_epochs, start_epoch, resume_from, metrics, validation_split,
+            validation_x, validation_y))
+        prepared, labels, targets, metric_objs, validation, train_indices = prep
+        end_epoch = int(start_epoch) + int(num_epochs)
+        num_train = len(train_indices)
+        batches = self._plan(train_indices, num_train, shard, "train")
+        if validation:
+            validation["batches"] = self._plan(validation["indices"], len(validation["indices"]),
+                                               shard, "train validation")
+            self._checked(lambda: self._check_batches(validation["prepared"],
+                                                      validation["batches"]))
+        ranks = self._rank_params(shard)
+        # set_params gets the metrics, so a callback can check a monitored name up front,
+        # and `validation`, so a callback watching metrics knows when an epoch is final.
+        # resume_from reaches set_params: a callback writing a folder (Checkpoint) may
+        # continue the run owning it instead of refusing it.
+        cbl = self._checked(lambda: CallbackList(
+            callbacks, mode="train", compiled_network=self, backend=self.backend,
+            num_batches=len(batches), num_epochs=num_epochs, metrics=metric_objs,
+            num_examples=num_train, validation=bool(validation), resume_from=resume_from,
+            **ranks))
+        vcbl = None
+        try:
+            self.validation_metrics = None
+            if validation:
+                self.validation_metrics = validation["metrics"]
+                cbl.run.validation_metrics = validation["metrics"]
+                vcbl = self._checked(lambda: CallbackList(
+                    validation_callbacks, mode="validate", compiled_network=self,
+                    backend=self.backend, num_batches=len(validation["batches"]),
+                    num_epochs=num_epochs, metrics=validation["metrics"],
+                    num_examples=len(validation["indices"]), **ranks))
+                validation["callbacks"] = vcbl
+            start_epoch = self._start(cbl, start_epoch, resume_from)
+            return self._run(cbl, vcbl, start_epoch, end_epoch, train_indices, shuffle, shard,
+                             prepared, labels, targets, metric_objs, validation)
+        finally:
+            cbl.close()
+            if vcbl is not None:
+                vcbl.close()
+
+    def _run(self, cbl: CallbackList, vcbl: CallbackList | None, start_epoch: int,
+             end_epoch: int, train_indices: np.ndarray, shuffle: bool, shard: bool,
+             prepared: dict, labels: np.ndarray, targets: dict, metric_objs: dict,
+             validation: dict | None) -> tuple:
+        """The epochs ``start_epoch .. end_epoch - 1`` of :meth:`train`; returns what train
+        returns."""
+        self._next_epoch = int(start_epoch)
+        self.stop_training = False
+        self._finite = FiniteGuard(self.compiler.on_non_finite,
+                                   [c.name for c in self._conns], self.output.name)
+        # A backend that traces the batch itself (compiled) needs no per-step observer.
+        observe = getattr(self._recorder, "needs_observer", True)
+        if observe:
+            self.backend.add_step_observer(self._observe)
+        try:
+            with self._failing_together(), cbl.guard():
+                cbl.on_train_begin()
+                self._decide_stop()
+                for epoch in range(start_epoch, end_epoch):
+                    # A callback may stop training before an epoch starts (e.g. an
+                    # early stop restored from a checkpoint in on_train_begin).
+                    if self.stop_training:
+                        break
+                    cbl.run.epoch = epoch
+                    if vcbl is not None:
+                        vcbl.run.epoch = epoch
+                    finished = self._train_epoch(epoch, train_indices, shuffle, shard, prepared,
+                                                 labels, targets, metric_objs, cbl, validation)
+                    if not finished or self.stop_training:
+                        break
+                cbl.on_train_end(metric_objs)
+                if self.parallel is not None:
+                    # A callback on rank 0 may have set weights (EarlyStopping's restore_best).
+                    self.parallel.broadcast_learnable(self.backend)
+        finally:
+            if observe:
+                self.backend.remove_step_observer(self._observe)
+        if vcbl is not None:
+            return metric_objs, self.validation_metrics, cbl.get_data(), vcbl.get_data()
+        return metric_objs, cbl.get_data()
+
+    def _prepare_training(self, x: dict, y: dict, num_epochs: Any, start_epoch: Any,
+                          resume_from: Any, metrics: Any, validation_split: Any,
+                          validation_x: dict | None, validation_y: dict | None) -> tuple:
+        """Check every argument of :meth:`train` before anything runs."""
         for name, value, minimum in (("num_epochs", num_epochs, 1),
                                      ("start_epoch", start_epoch, 0)):
             int_at_least(value, "train", name, "Pass e.g. num_epochs=10 (epochs start_epoch "
                          ".. start_epoch + num_epochs - 1 are trained, as in mlGeNN).",
                          minimum=minimum)
-        end_epoch = int(start_epoch) + int(num_epochs)
         outputs = _data.check_targets_dict(self.network, y)
         if outputs != [self.output]:
             raise ConfigurationError(
@@ -178,71 +276,28 @@ class CompiledTrainingNetwork(CompiledNetwork):
         train_indices = np.arange(num_examples - (validation["split"] if validation else 0))
         metric_objs = _data.make_metrics(metrics, outputs)
         targets = _data.prepare_targets(self.network, y, num_examples, metric_objs)
-        num_batches = -(-len(train_indices) // self.batch_size)
-        # set_params gets the metrics, so a callback can check a monitored name up front,
-        # and `validation`, so a callback watching metrics knows when an epoch is final.
-        # resume_from reaches set_params: a callback writing a folder (Checkpoint) may
-        # continue the run owning it instead of refusing it.
-        cbl = CallbackList(callbacks, mode="train", compiled_network=self, backend=self.backend,
-                           num_batches=num_batches, num_epochs=num_epochs, metrics=metric_objs,
-                           num_examples=len(train_indices), validation=bool(validation),
-                           resume_from=resume_from)
-        vcbl = None
-        try:
-            self.validation_metrics = None
-            if validation:
-                self.validation_metrics = validation["metrics"]
-                cbl.run.validation_metrics = validation["metrics"]
-                vcbl = CallbackList(validation_callbacks, mode="validate", compiled_network=self,
-                                    backend=self.backend, num_batches=len(validation["batches"]),
-                                    num_epochs=num_epochs, metrics=validation["metrics"],
-                                    num_examples=sum(len(b) for b in validation["batches"]))
-                validation["callbacks"] = vcbl
-            if resume_from is not None:
-                start_epoch = self._restore(cbl, resume_from, int(start_epoch))
-            return self._run(cbl, vcbl, start_epoch, end_epoch, train_indices, shuffle,
-                             prepared, labels, targets, metric_objs, validation)
-        finally:
-            cbl.close()
-            if vcbl is not None:
-                vcbl.close()
+        return prepared, labels, targets, metric_objs, validation, train_indices
 
-    def _run(self, cbl: CallbackList, vcbl: CallbackList | None, start_epoch: int,
-             end_epoch: int, train_indices: np.ndarray, shuffle: bool, prepared: dict,
-             labels: np.ndarray, targets: dict, metric_objs: dict,
-             validation: dict | None) -> tuple:
-        """The epochs ``start_epoch .. end_epoch - 1`` of :meth:`train`; returns what train
-        returns."""
-        self._next_epoch = int(start_epoch)
-        self.stop_training = False
-        self._finite = FiniteGuard(self.compiler.on_non_finite,
-                                   [c.name for c in self._conns], self.output.name)
-        # A backend that traces the batch itself (compiled) needs no per-step observer.
-        observe = getattr(self._recorder, "needs_observer", True)
-        if observe:
-            self.backend.add_step_observer(self._observe)
-        try:
-            with cbl.guard():
-                cbl.on_train_begin()
-                for epoch in range(start_epoch, end_epoch):
-                    # A callback may stop training before an epoch starts (e.g. an
-                    # early stop restored from a checkpoint in on_train_begin).
-                    if self.stop_training:
-                        break
-                    cbl.run.epoch = epoch
-                    if vcbl is not None:
-                        vcbl.run.epoch = epoch
-                    finished = self._train_epoch(epoch, train_indices, shuffle, prepared, labels,
-                                                 targets, metric_objs, cbl, validation)
-                    if not finished or self.stop_training:
-                        break
-                cbl.on_train_end(metric_objs)
-        finally:
-            if observe:
-                self.backend.remove_step_observer(self._observe)
-        if vcbl is not None:
-            return metric_objs, self.validation_metrics, cbl.get_data(), vcbl.get_data()
-        return metric_objs, cbl.get_data()
+    def _start(self, cbl: CallbackList, start_epoch: int, resume_from: Any) -> int:
+        """Resume if asked; data-parallel, rank 0 restores and every rank takes its state."""
+        par = self.parallel
+        if par is None:
+            if resume_from is None:
+                return start_epoch
+            return self._restore(cbl, resume_from, int(start_epoch))
+        resume = resume_from is not None and par.rank == 0
+        start = self._checked(
+            lambda: self._restore(cbl, resume_from, int(start_epoch)) if resume else start_epoch)
+        # Every rank continues from rank 0's weights, optimiser, shuffle state and epoch.
+        state, start = par.decide((self.state_dict(), start) if par.rank == 0 else None)
+        if par.rank != 0:
+            self.load_state_dict(state)
+        return int(start)
+
+    def _decide_stop(self) -> None:
+        """Data-parallel: rank 0's callbacks decide whether training stops, for every rank."""
+        if self.parallel is not None:
+            self.stop_training = bool(self.parallel.decide(self.stop_training))
 
     def _observe(self, t: int) -> None:
         if self._observing:
@@ -264,7 +319,7 @@ class CompiledTrainingNetwork(CompiledNetwork):
             f"(spikehooks-checkpoint) to callbacks."
         )
 
-    def _train_epoch(self, epoch: int, train_indices: np.ndarray, shuffle: bool,
+    def _train_epoch(self, epoch: int, train_indices: np.ndarray, shuffle: bool, shard: bool,
                      prepared: dict, labels: np.ndarray, targets: dict, metric_objs: dict,
                      cbl: CallbackList, validation: dict | None) -> bool:
         """Run one epoch, then its validation; return False when ``stop_training`` cut it short.
@@ -278,9 +333,9 @@ class CompiledTrainingNetwork(CompiledNetwork):
             metric.reset()
         cbl.on_epoch_begin(epoch)
         order = self._rng.permutation(train_indices) if shuffle else train_indices
-        batches = [order[i:i + self.batch_size] for i in range(0, len(order), self.batch_size)]
+        batches = self._plan(order, len(order), shard, "train")
         self._check_batches(prepared, batches)
-        losses = []
+        losses, seen = [], 0
         for batch, indices in enumerate(batches):
             self.start_batch(indices, prepared, cbl.run)
             cbl.on_batch_begin(batch)
@@ -290,12 +345,14 @@ class CompiledTrainingNetwork(CompiledNetwork):
                 self.simulate(cbl)
             finally:
                 self._observing = False
-            losses.append(self._learn(labels[indices], epoch, batch) * len(indices))
-            self.update_metrics(metric_objs, targets, indices)
+            value, count = self._learn(labels, targets, metric_objs, indices, epoch, batch)
+            losses.append(value * count)
+            seen += count
             cbl.on_batch_end(batch, metric_objs)
+            self._decide_stop()
             if self.stop_training and batch < len(batches) - 1:
                 return False
-        self.epoch_loss = float(np.sum(losses) / max(len(order), 1))
+        self.epoch_loss = float(np.sum(losses) / max(seen, 1))
         # A checkpoint taken at the end of this epoch must resume at the next one.
         self._next_epoch = epoch + 1
         cbl.on_epoch_end(epoch, metric_objs)
@@ -303,36 +360,75 @@ class CompiledTrainingNetwork(CompiledNetwork):
             with validation["callbacks"].guard():
                 self._validate(validation, validation["callbacks"])
             cbl.on_validation_end(epoch, validation["metrics"])
+        self._decide_stop()
         return True
 
-    def _learn(self, labels: np.ndarray, epoch: int, batch: int) -> float:
-        """Backward pass and optimiser step for the batch just simulated; return its loss.
+    def _learn(self, labels: np.ndarray, targets: dict, metric_objs: dict,
+               indices: np.ndarray, epoch: int, batch: int) -> tuple[float, int]:
+        """Backward pass and optimiser step for the batch just simulated; update the metrics.
 
-        Non-finite losses and gradients are caught before the step, weights after it.
+        Data-parallel, every rank first gathers the batch's readouts and
+        labels of all ranks (so the loss, its drive and the metrics are those
+        of the global batch, bit for bit), then sums its examples' gradients
+        and adds the ranks' sums with one allreduce.
+
+        Returns
+        -------
+        loss : float
+            Mean loss over the (global) batch.
+        count : int
+            Examples in the (global) batch.
         """
-        compiler, graph = self.compiler, self.graph
+        compiler, graph, par = self.compiler, self.graph, self.parallel
+        optimiser, keys = self.optimisers[0]
         fwd = self._recorder.result()
-        real = len(labels)
-        real_fwd = ForwardResult(fwd.spikes, fwd.denominators, fwd.readout[:real],
-                                 fwd.event_step[:real], fwd.currents)
+        real = len(indices)
+        readout, event, y_batch = fwd.readout[:real], fwd.event_step[:real], labels[indices]
+        counts = self._spike_counts(fwd, real) if compiler.regularised else None
+        offset, total = 0, real
+        if par is None:
+            self.update_metrics(metric_objs, targets, indices)
+        else:
+            # The global batch's readouts, labels and spike counts; metrics updated with
+            # them, and rank 0's optimiser hyperparameters (schedules decide on rank 0).
+            (readout, event, y_batch, counts), offset, total = par.exchange_batch(
+                (readout, event, y_batch, counts), optimiser, metric_objs,
+                {pop: targets[pop][indices] for pop in metric_objs},
+                self.get_batch_readouts(list(metric_objs)))
         value, drive = output_drive(
-            graph.layers[graph.output].readout, real_fwd, labels, self.loss,
+            graph.layers[graph.output].readout,
+            ForwardResult(fwd.spikes, fwd.denominators, readout, event, fwd.currents), y_batch,
+            self.loss,
             num_steps=graph.num_steps, dt=graph.dt,
             softmax_temperature=compiler.softmax_temperature, ttfs_alpha=compiler.ttfs_alpha,
         )
-        drive = OutputDrive(*(_pad(a, self.batch_size) for a in
+        drive = OutputDrive(*(_pad(a[offset:offset + real], self.batch_size) for a in
                               (drive.readout_grad, drive.spike_time_grad, drive.final_kick)))
         weights = [self.backend.get_weight(conn) for conn in self._conns]
-        result = self._backward(graph, weights, fwd, drive, reg=self._regulariser(fwd, real),
-                                min_denominator=compiler.min_jump_denominator)
+        tied = [conn.connectivity if isinstance(conn.connectivity, TiedConnectivity) else None
+                for conn in self._conns]
+        # The adjoint sweep works on dense matrices; a tied connection's kernel
+        # is expanded once per batch and its gradient summed back over the
+        # synapses sharing each kernel entry (after the ranks' sums are added,
+        # so the order of additions is the same in one process and in many).
+        dense = [w if t is None else t.expand(w) for w, t in zip(weights, tied, strict=True)]
+        result = self._backward(graph, dense, fwd, drive,
+                                reg=self._regulariser(counts, total, real),
+                                min_denominator=compiler.min_jump_denominator,
+                                num_examples=real)
         self.clamped_jumps += result.clamped
-        self._finite.before_update(epoch, batch, value, result.gradients, weights)
-        optimiser, keys = self.optimisers[0]
+        gradients = result.gradients if par is None else par.reduce_gradients(result.gradients)
+        grads = [g if t is None else t.reduce(g) for g, t in zip(gradients, tied, strict=True)]
+        # Non-finite losses and gradients are caught before the step, weights after it;
+        # every rank sees the same global values, so every rank decides the same.
+        self._finite.before_update(epoch, batch, value, grads, weights)
+        by_key = {f"{conn.name}/weight": (w, g)
+                  for conn, w, g in zip(self._conns, weights, grads, strict=True)}
+        self.last_gradients = {key: by_key[key][1] for key in keys}
         with np.errstate(over="ignore", invalid="ignore"):  # the guard reports these itself
-            optimiser.update(dict(zip(keys, weights, strict=True)),
-                             dict(zip(keys, result.gradients, strict=True)))
+            optimiser.update({key: by_key[key][0] for key in keys}, self.last_gradients)
         self._finite.after_update(epoch, batch, weights)
-        return value
+        return value, total
 
     def _backward(self, *args: Any, **kwargs: Any) -> Any:
         """The backward sweep: compiled on the compiled backend, else NumPy's."""
@@ -343,10 +439,19 @@ class CompiledTrainingNetwork(CompiledNetwork):
             return backward_compiled(*args, num_threads=threads, **kwargs)
         return backward(*args, **kwargs)
 
-    def _regulariser(self, fwd: Any, real: int) -> list[np.ndarray | None] | None:
-        """mlGeNN's firing-rate regulariser as ``q`` increments per hidden layer."""
+    def _spike_counts(self, fwd: Any, real: int) -> list[np.ndarray]:
+        """Spikes per neuron of every layer over the batch's real examples (int64)."""
+        return [s[:, :real].sum(axis=(0, 1), dtype=np.int64) for s in fwd.spikes]
+
+    def _regulariser(self, counts: list[np.ndarray] | None, total: int,
+                     real: int) -> list[np.ndarray | None] | None:
+        """mlGeNN's firing-rate regulariser as ``q`` increments per hidden layer.
+
+        ``counts`` are spike counts per neuron over the ``total`` examples of
+        the (global) batch; the increments fill this rank's ``real`` rows.
+        """
         compiler, graph = self.compiler, self.graph
-        if not compiler.regularised:
+        if not compiler.regularised or counts is None:
             return None
         out = graph.layers[graph.output]
         scale = {"avg_var": out.tau_m, "avg_var_exp_weight": out.tau_m,
@@ -358,11 +463,10 @@ class CompiledTrainingNetwork(CompiledNetwork):
                 terms.append(None)
                 continue
             upper, lower, nu = compiler.reg_params(pop)
-            counts = fwd.spikes[index][:, :real].sum(axis=(0, 1)).astype(np.float64)
-            excess = counts - real * nu
+            excess = counts[index].astype(np.float64) - total * nu
             strength = np.where(excess > 0, upper, lower)
             term = np.zeros((self.batch_size, lay.size))
-            term[:real] = lay.tau_m * scale * strength * excess / real**2
+            term[:real] = lay.tau_m * scale * strength * excess / total**2
             terms.append(term)
         return terms
 
@@ -396,11 +500,8 @@ class CompiledTrainingNetwork(CompiledNetwork):
             return None
         v_metrics = _data.make_metrics(metrics, _data.check_targets_dict(self.network, v_y))
         v_targets = _data.prepare_targets(self.network, v_y, v_num, v_metrics)
-        batches = [v_indices[i:i + self.batch_size]
-                   for i in range(0, len(v_indices), self.batch_size)]
-        self._check_batches(v_prepared, batches)
         return {"prepared": v_prepared, "targets": v_targets, "metrics": v_metrics,
-                "batches": batches, "split": held}
+                "indices": v_indices, "split": held}
 
     def _validate(self, validation: dict, vcbl: CallbackList) -> None:
         metric_objs = validation["metrics"]

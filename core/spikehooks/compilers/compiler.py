@@ -51,6 +51,18 @@ class Compiler:
         input and the spikes of a batch's last step carry into the next.
     kernel_profiling, prefer_in_memory_connect : bool
         Accepted so mlGeNN scripts run unchanged; they only concern GeNN.
+    communicator : Communicator, str or (str, dict), optional
+        Run data-parallel over the communicator's ranks (e.g. ``MPI()`` or
+        ``"mpi"``).  As in mlGeNN, ``batch_size`` is then the *global* batch:
+        each rank simulates ``batch_size // num_ranks`` examples, so it must
+        divide evenly.  Rank 0's initial weights are given to every rank.
+
+    Attributes
+    ----------
+    batch_size : int
+        Examples simulated per batch on this rank.
+    full_batch_size : int
+        Examples per batch over all ranks (``batch_size`` without a communicator).
     """
 
     def __init__(
@@ -65,9 +77,21 @@ class Compiler:
         reset_in_syn_between_batches: bool = True,
         kernel_profiling: bool = False,
         prefer_in_memory_connect: bool = True,
+        communicator: Any = None,
     ):
         owner = type(self).__name__
         self.batch_size = check_positive_int(batch_size, owner, "batch_size")
+        self.full_batch_size = self.batch_size
+        self.communicator = _resolve_communicator(communicator, owner)
+        if self.communicator is not None:
+            ranks = self.communicator.num_ranks
+            if self.batch_size % ranks:
+                raise ConfigurationError(
+                    f"{owner} batch_size must be divisible by the number of ranks ({ranks}); "
+                    f"got {self.batch_size}. It is the global batch, split evenly across ranks: "
+                    f"pass e.g. batch_size={ranks * max(1, self.batch_size // ranks)}."
+                )
+            self.batch_size //= ranks
         self.dt = real(dt, owner, "dt", "a finite number > 0 (ms)", "Pass e.g. dt=1.0.",
                        lambda v: v > 0)
         self.rng_seed = integer(rng_seed, owner, "rng_seed",
@@ -105,6 +129,14 @@ class Compiler:
                 f"{type(self).__name__} network must hold at least one population; got an "
                 f"empty {type(network).__name__}. Create populations inside `with network:`."
             )
+        for pop in network.populations:
+            needs = getattr(pop.neuron, "compiler", None)
+            if needs is not None and type(self).__name__ != needs:
+                raise ConfigurationError(
+                    f"{type(self).__name__} population {pop.name!r} must have a neuron this "
+                    f"compiler simulates; got {type(pop.neuron).__name__}, which only "
+                    f"{needs} runs. Compile the network with {needs}."
+                )
         check_batch_fits(type(self).__name__, network, self.batch_size, num_timesteps,
                          num_recording_timesteps or num_timesteps, self.keeps_history)
         backend_class = self._backend_class
@@ -131,6 +163,31 @@ class Compiler:
     def compile(self, network: Any, name: str | None = None) -> Any:
         """Turn ``network`` into a compiled network (implemented by subclasses)."""
         raise NotImplementedError
+
+    def _finish(self, compiled: Any) -> Any:
+        """Attach the data-parallel runtime: check the ranks agree, share rank 0's weights."""
+        if self.communicator is not None:
+            from ._parallel import DataParallel
+
+            compiled.parallel = DataParallel(self.communicator)
+            compiled.parallel.check_compiled(compiled)
+        return compiled
+
+
+def _resolve_communicator(spec: Any, owner: str) -> Any:
+    if spec is None:
+        return None
+    from ..communicators import Communicator
+
+    if isinstance(spec, Communicator):
+        return spec
+    if isinstance(spec, (str, tuple)):
+        return registry.create("communicators", spec, expected=Communicator)
+    raise ConfigurationError(
+        f"{owner} communicator must be a Communicator, a registered name such as 'mpi', or "
+        f"None; got {type(spec).__name__} {spec!r}. Pass communicator=MPI() from "
+        f"spikehooks.communicators."
+    )
 
 
 __all__ = ["Compiler", "check_model_name", "check_positive_int"]

@@ -87,7 +87,8 @@ class EventPropCompiler(Compiler):
     per_timestep_loss : bool
         Must be False (not supported).
     **kwargs
-        Reset switches and GeNN-only flags of :class:`Compiler`.
+        Reset switches, GeNN-only flags and ``communicator`` (data-parallel
+        training; ``batch_size`` is then the global batch) of :class:`Compiler`.
     """
 
     keeps_history = True
@@ -198,7 +199,7 @@ class EventPropCompiler(Compiler):
         compiled = CompiledTrainingNetwork(network, backend, self, self.example_timesteps, graph,
                                            pops, loss, self.optimiser)
         compiled.name = name
-        return compiled
+        return self._finish(compiled)
 
 
 __all__ = ["EventPropCompiler", "default_params"]

@@ -37,6 +37,9 @@ class InferenceCompiler(Compiler):
         compiled backend when numba is installed, else the NumPy backend.
     num_recording_timesteps : int, optional
         Spike recording buffer capacity in timesteps (default: ``evaluate_timesteps``).
+    communicator : Communicator or str, optional
+        Evaluate data-parallel over its ranks; ``batch_size`` is then the
+        global batch (see :class:`Compiler`).
 
     Examples
     --------
@@ -52,13 +55,15 @@ class InferenceCompiler(Compiler):
                  reset_time_between_batches: bool = True,
                  reset_vars_between_batches: bool = True,
                  reset_in_syn_between_batches: bool = True, *,
-                 backend: Any = None, num_recording_timesteps: int | None = None):
+                 backend: Any = None, num_recording_timesteps: int | None = None,
+                 communicator: Any = None):
         super().__init__(batch_size=batch_size, dt=dt, backend=backend, rng_seed=rng_seed,
                          kernel_profiling=kernel_profiling,
                          prefer_in_memory_connect=prefer_in_memory_connect,
                          reset_time_between_batches=reset_time_between_batches,
                          reset_vars_between_batches=reset_vars_between_batches,
-                         reset_in_syn_between_batches=reset_in_syn_between_batches)
+                         reset_in_syn_between_batches=reset_in_syn_between_batches,
+                         communicator=communicator)
         self.evaluate_timesteps = check_positive_int(evaluate_timesteps, "InferenceCompiler",
                                                      "evaluate_timesteps")
         self.num_recording_timesteps = (
@@ -78,7 +83,7 @@ class InferenceCompiler(Compiler):
                                      self.num_recording_timesteps)
         compiled = CompiledNetwork(network, backend, self, self.evaluate_timesteps)
         compiled.name = name
-        return compiled
+        return self._finish(compiled)
 
 
 __all__ = ["InferenceCompiler"]

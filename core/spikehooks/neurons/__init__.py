@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from ._base import InputNeuron, Neuron
+from .few_spike import FewSpikeRelu, FewSpikeReluInput
 from .input import IntegrateFireInput, PoissonInput, SpikeInput
 from .integrate_fire import IntegrateFire, LeakyIntegrateFire
 from .leaky_integrate import LeakyIntegrate
@@ -32,6 +33,8 @@ def __getattr__(name: str) -> Any:
 __all__ = [
     "AdaptiveLeakyIntegrateFire",
     "BinarySpikeInput",
+    "FewSpikeRelu",
+    "FewSpikeReluInput",
     "Input",
     "InputNeuron",
     "IntegrateFire",

@@ -26,6 +26,7 @@ import inspect
 import warnings
 from dataclasses import dataclass
 from types import ModuleType
+from typing import Any
 
 import pluggy
 
@@ -50,11 +51,15 @@ class LoadedPlugin:
         The imported plugin module.
     hooks : tuple of str
         The hooks it implements.
+    impls : tuple of (str, pluggy.HookImpl)
+        Its validated implementations, by hook: every run reuses them, so a
+        plugin is validated once per process.
     """
 
     info: registry.EntryPointInfo
     module: ModuleType
     hooks: tuple[str, ...]
+    impls: tuple[tuple[str, Any], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -98,8 +103,13 @@ def hooks_of(module: object) -> tuple[str, ...]:
     )
 
 
-def validate_plugin_module(module: ModuleType) -> None:
+def validate_plugin_module(module: ModuleType) -> tuple[tuple[str, Any], ...]:
     """Check a plugin module's hook API version and hook implementations.
+
+    Returns
+    -------
+    tuple of (str, pluggy.HookImpl)
+        The module's implementations, by hook name, in hook order.
 
     Raises
     ------
@@ -136,6 +146,11 @@ def validate_plugin_module(module: ModuleType) -> None:
             f"Hooks are: {', '.join(LIFECYCLE_METHODS)}.",
             plugin=module,
         ) from exc
+    return tuple(
+        (hook, impl)
+        for hook in LIFECYCLE_METHODS
+        for impl in getattr(pm.hook, hook).get_hookimpls()
+    )
 
 
 def load_global_plugins(*, refresh: bool = False) -> list[LoadedPlugin]:
@@ -159,7 +174,7 @@ def load_global_plugins(*, refresh: bool = False) -> list[LoadedPlugin]:
                         f"{type(module).__name__}. Point it at the module holding the "
                         f"@hookimpl functions."
                     )
-                validate_plugin_module(module)
+                impls = validate_plugin_module(module)
             except Exception as exc:
                 reason = f"{type(exc).__name__}: {exc}"
                 message = (
@@ -175,7 +190,7 @@ def load_global_plugins(*, refresh: bool = False) -> list[LoadedPlugin]:
                 warnings.warn(message, RuntimeWarning, stacklevel=2)
                 failed.append(FailedPlugin(info, reason))
                 continue
-            loaded.append(LoadedPlugin(info, module, hooks_of(module)))
+            loaded.append(LoadedPlugin(info, module, hooks_of(module), impls))
         _cache = (loaded, failed)
     return list(_cache[0])
 

@@ -33,6 +33,7 @@ KINDS = (
     "metrics",
     "losses",
     "optimisers",
+    "communicators",
     "plugins",
 )
 

@@ -149,7 +149,7 @@ def load_learnable(keys: Any = (), serialiser: Any = "numpy") -> dict[str, np.nd
 def _load_into_network(network: Any, learnable: dict[str, np.ndarray],
                        masks: dict[str, np.ndarray] | None = None) -> None:
     """Replace the weights of ``network``'s connectivity (all checked before any is set)."""
-    from ..connectivity import FixedProbability, OneToOne
+    from ..connectivity import FixedProbability, OneToOne, TiedConnectivity
     from ..initializers import check_shape
 
     updates = []
@@ -163,7 +163,9 @@ def _load_into_network(network: Any, learnable: dict[str, np.ndarray],
         conn = network.get_connection(name)
         connectivity = conn.connectivity
         shape: tuple[int, ...] = (conn.source.num_neurons, conn.target.num_neurons)
-        if isinstance(connectivity, OneToOne):
+        if isinstance(connectivity, TiedConnectivity):
+            shape = connectivity.kernel_shape
+        elif isinstance(connectivity, OneToOne):
             array, shape = np.diagonal(array).copy() if array.ndim == 2 else array, shape[:1]
         check_shape(array, shape, f"learnable state {key!r}")
         updates.append((connectivity, array))
@@ -200,7 +202,7 @@ def load(network_or_compiled: Any, keys: Any = (), serialiser: Any = "numpy") ->
     masks: dict[str, np.ndarray] = {}
     if has_mlgenn_files(ser, keys):
         network = getattr(network_or_compiled, "network", network_or_compiled)
-        learnable, masks = import_mlgenn(network, keys, ser)
+        learnable, masks = import_mlgenn(network, keys, ser)  # type: ignore[arg-type]
     else:
         learnable = load_learnable(keys, ser)
         network = getattr(network_or_compiled, "network", network_or_compiled)
@@ -211,7 +213,7 @@ def load(network_or_compiled: Any, keys: Any = (), serialiser: Any = "numpy") ->
             masks[name] = mask
     backend = getattr(network_or_compiled, "backend", None)
     if backend is not None:
-        current = getattr(backend, "get_weight_mask", lambda conn: None)
+        current: Any = getattr(backend, "get_weight_mask", lambda conn: None)
         changed = [n for n, m in masks.items()
                    if not np.array_equal(current(network.get_connection(n)), m)]
         if changed:

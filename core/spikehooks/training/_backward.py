@@ -41,7 +41,8 @@ gradient pointing against the exact one.
 
 A spike emitted in step ``n`` reaches the targets' ``inSyn`` in step
 ``n + 1``, so the weight gradient uses the adjoints of step ``n + 1``:
-``dL/dW_c += spikes_pre[n]^T b_c[n + 1]``.
+``dL/dW_c += spikes_pre[n]^T b_c[n + 1]``, accumulated per example and
+summed over the examples in a fixed tree order.
 This is ``-tau_s sum_k lambda_I(t_k)`` of the paper with ``b = -tau_s
 lambda_I``, ``q = -tau_m lambda_V``.
 """
@@ -52,6 +53,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..communicators.tree import tree_sum
 from ._forward import ForwardResult
 from ._graph import Graph
 
@@ -94,6 +96,11 @@ class BackwardResult:
     clamped: int
 
 
+#: Most bytes of per-example float64 gradients held at once; larger batches run
+#: the backward pass in several groups of examples (each a subtree of the sum).
+GRADIENT_BYTES = 256 * 2**20
+
+
 def backward(
     graph: Graph,
     weights: list[np.ndarray],
@@ -102,8 +109,16 @@ def backward(
     *,
     reg: list[np.ndarray | None] | None = None,
     min_denominator: float = 1e-3,
+    num_examples: int | None = None,
 ) -> BackwardResult:
     """Sweep the adjoints from the last step to the first and collect weight gradients.
+
+    Every example's gradient is kept on its own (float64) and the batch
+    gradient is their sum in the fixed order of
+    :func:`spikehooks.communicators.tree_sum`, so it is the same bits however
+    a global batch is split across data-parallel ranks.  Examples are
+    independent in this pass, so a batch whose per-example gradients would
+    exceed :data:`GRADIENT_BYTES` runs in groups, each a subtree of that sum.
 
     Parameters
     ----------
@@ -117,10 +132,59 @@ def backward(
     min_denominator : float
         Jump denominators ``I - V`` below this (> 0) are raised to it (counted in
         ``clamped``).
+    num_examples : int, optional
+        The real examples, rows ``0 .. num_examples - 1`` (default: every
+        row); the rest is padding and left out (not computed).
 
     Returns
     -------
     BackwardResult
+    """
+    real = fwd.spikes[0].shape[1] if num_examples is None else num_examples
+    per_example = 8 * sum(int(w.size) for w in weights)
+    group = max(1, GRADIENT_BYTES // max(per_example, 1))
+    clamped = [0]
+
+    def rows(lo: int, hi: int) -> list[np.ndarray]:
+        if hi - lo <= group:
+            part = _rows(fwd, drive, reg, lo, hi)
+            grads, count = _backward_rows(graph, weights, *part, min_denominator)
+            clamped[0] += count
+            return [tree_sum(g, overwrite=True) for g in grads]
+        # The same split as tree_sum: left subtree, right subtree, left + right.
+        mid = lo + (hi - lo + 1) // 2
+        return [a + b for a, b in zip(rows(lo, mid), rows(mid, hi), strict=True)]
+
+    totals = rows(0, real) if real else [np.zeros(w.shape) for w in weights]
+    for index, conn in enumerate(graph.conns):
+        if conn.mask is not None:
+            totals[index] *= conn.mask
+    return BackwardResult(totals, clamped[0])
+
+
+def _rows(fwd: ForwardResult, drive: OutputDrive, reg: list[np.ndarray | None] | None,
+          lo: int, hi: int) -> tuple[ForwardResult, OutputDrive, list[np.ndarray | None] | None]:
+    """The rows ``lo .. hi - 1`` of a batch's forward result, drive and regulariser."""
+    def cut(arrays: list[np.ndarray | None] | None) -> list[np.ndarray | None] | None:
+        return None if arrays is None else [None if a is None else a[:, lo:hi] for a in arrays]
+
+    part = ForwardResult([s[:, lo:hi] for s in fwd.spikes], cut(fwd.denominators) or [],
+                         fwd.readout[lo:hi], fwd.event_step[lo:hi], cut(fwd.currents))
+    part_drive = OutputDrive(drive.readout_grad[lo:hi], drive.spike_time_grad[lo:hi],
+                             drive.final_kick[lo:hi])
+    part_reg = None if reg is None else [None if r is None else r[lo:hi] for r in reg]
+    return part, part_drive, part_reg
+
+
+def _backward_rows(graph: Graph, weights: list[np.ndarray], fwd: ForwardResult,
+                   drive: OutputDrive, reg: list[np.ndarray | None] | None,
+                   min_denominator: float) -> tuple[list[np.ndarray], int]:
+    """The backward pass of every row of ``fwd``: per-example gradients and clamped count.
+
+    Returns
+    -------
+    grads : list of numpy.ndarray of float64, shape (rows, n_pre, n_post)
+    clamped : int
     """
     layers, conns = graph.layers, graph.conns
     num_steps, batch = fwd.spikes[0].shape[:2]
@@ -129,7 +193,8 @@ def backward(
     reg = reg or [None] * len(layers)
     q = [np.zeros((batch, lay.size)) for lay in layers]
     b = [np.zeros((batch, layers[c.post].size)) for c in conns]
-    grads = [np.zeros(w.shape) for w in weights]
+    # Per-example gradients: summed over examples by backward() in a fixed order.
+    grads = [np.zeros((batch, *w.shape)) for w in weights]
     w64 = [np.asarray(w, dtype=np.float64) for w in weights]
     any_spikes = [np.asarray(s.reshape(num_steps, -1).any(axis=1)) for s in fwd.spikes]
     clamped = 0
@@ -140,8 +205,9 @@ def backward(
     # delay k samples b[n + 1 + k] (and b[n + 2 + k] for its delay rate).
     delayed = {index: c for index, c in enumerate(conns) if c.delays is not None}
     b_hist = {
-        index: np.zeros((num_steps + int(c.delays.max()) + 3, batch, layers[c.post].size))
-        for index, c in delayed.items()  # type: ignore[union-attr]
+        index: np.zeros((num_steps + int(c.delays.max()) + 3,  # type: ignore[union-attr]
+                         batch, layers[c.post].size))
+        for index, c in delayed.items()
     }
     groups = {index: c.delay_groups(w64[index]) for index, c in delayed.items()}
     alpha = [float(lay.alpha) for lay in layers]
@@ -178,9 +244,9 @@ def backward(
         # Synapse phase: adjoints still hold step n + 1.
         for index, conn in enumerate(conns):
             if conn.pre in fired and index not in delayed:
-                rows = np.unique(fired[conn.pre][0])
-                spikes = fwd.spikes[conn.pre][n][rows].T.astype(np.float64)
-                grads[index] += spikes @ b[index][rows]
+                # Each (example, neuron) pair fires at most once per step: no duplicates.
+                rows, cols = fired[conn.pre]
+                grads[index][rows, cols] += b[index][rows]
         jumps = {}
         for li, (rows, cols) in fired.items():
             lay = layers[li]
@@ -243,10 +309,7 @@ def backward(
         pre = fwd.spikes[conn.pre].astype(np.float64)
         assert conn.delays is not None
         for k, _ in groups[index]:
-            sampled = np.tensordot(pre, b_hist[index][1 + k:num_steps + 1 + k],
-                                   axes=([0, 1], [0, 1]))
+            # Summed over steps only: one gradient per example.
+            sampled = np.einsum("nbi,nbj->bij", pre, b_hist[index][1 + k:num_steps + 1 + k])
             grads[index] += sampled * (conn.delays == k)
-    for index, conn in enumerate(conns):
-        if conn.mask is not None:
-            grads[index] *= conn.mask
-    return BackwardResult(grads, clamped)
+    return grads, clamped

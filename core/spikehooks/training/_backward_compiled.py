@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..communicators.tree import tree_sum
 from ._backward import BackwardResult, OutputDrive, backward
 from ._forward import ForwardResult
 from ._graph import Graph
@@ -19,6 +20,7 @@ def backward_compiled(
     *,
     reg: list[np.ndarray | None] | None = None,
     min_denominator: float = 1e-3,
+    num_examples: int | None = None,
     num_threads: int | None = None,
 ) -> BackwardResult:
     """Compiled equivalent of :func:`spikehooks.training._backward.backward`.
@@ -30,7 +32,8 @@ def backward_compiled(
     refuses delays, so only a direct call gets here with them).
     """
     if any(conn.delays is not None for conn in graph.conns):
-        return backward(graph, weights, fwd, drive, reg=reg, min_denominator=min_denominator)
+        return backward(graph, weights, fwd, drive, reg=reg, min_denominator=min_denominator,
+                        num_examples=num_examples)
     from ..backends.compiled_backend._numba import register_twin, use_threads
     from ._backward_kernel import MAX_VAR, TTFS, VOLTAGE, sweep, sweep_serial
 
@@ -97,8 +100,11 @@ def backward_compiled(
           np.asarray(drive.spike_time_grad, dtype=np.float64),
           np.asarray(drive.final_kick, dtype=np.float64), reg_arr, max(q_size, 1),
           max(b_size, 1), grads, clamped)
-    # Entries summed in entry order: independent of the number of threads.
-    total = grads.sum(axis=0) if start >= 0 else np.zeros(max(w_size, 1))
+    # The real entries' gradients summed in the NumPy sweep's fixed tree order:
+    # independent of the number of threads and of how ranks split a batch.
+    real = batch if num_examples is None else num_examples
+    total = (tree_sum(grads[:real], overwrite=True) if start >= 0 and real
+             else np.zeros(max(w_size, 1)))
     result = []
     for index, conn in enumerate(conns):
         _, _, _, _, w0, n_pre, n_post = con_i[index]

@@ -9,16 +9,15 @@ callbacks before it changes any of them.
 
 from __future__ import annotations
 
-import contextlib
-import copy
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from spikehooks.errors import ConfigurationError
+from spikehooks.errors import CallbackError, ConfigurationError
 from spikehooks.serialisers import (
     MANIFEST_NAME,
     CheckpointError,
@@ -105,8 +104,8 @@ def _check_learnable(backend: Any, learnable: dict[str, Any]) -> None:
         )
 
 
-def apply(compiled_network: Any, state: dict[str, Any], callbacks: dict[str, Any],
-          where: str) -> int:
+def apply(compiled_network: Any, state: dict[str, Any],
+          load_callbacks: Callable[[dict[str, Any]], None], where: str) -> int:
     """Load ``state`` into the network, its optimisers and ``callbacks``, or change nothing.
 
     Parameters
@@ -115,8 +114,10 @@ def apply(compiled_network: Any, state: dict[str, Any], callbacks: dict[str, Any
         The network being trained.
     state : dict
         A verified checkpoint (as the serialiser loaded it).
-    callbacks : dict of str to callback
-        The stateful callbacks of the run, by their checkpoint names.
+    load_callbacks : callable
+        Gives the run's callbacks their saved state by name, all or nothing
+        (the run's ``load_callback_state_dict``); raises ``CallbackError``
+        naming a callback that refuses.
     where : str
         Names the checkpoint in messages.
 
@@ -147,40 +148,15 @@ def apply(compiled_network: Any, state: dict[str, Any], callbacks: dict[str, Any
             f"Checkpoint cannot resume from {where}: {exc} Nothing was loaded.",
             path=Path(where),
         ) from exc
-    saved = dict(state.get("callbacks") or {})
-    # Callbacks first, undone if one refuses; the network last, as it was checked above.
-    before = {name: copy.deepcopy(cb.state_dict()) for name, cb in callbacks.items()
-              if name in saved}
-    loaded: list[str] = []
-    for name, callback in callbacks.items():
-        if name not in saved:
-            warnings.warn(
-                f"Checkpoint has no state for callback {name}; it starts afresh. Resume "
-                f"with the same callback list to restore every callback.",
-                UserWarning,
-                stacklevel=4,
-            )
-            continue
-        try:
-            callback.load_state_dict(saved.pop(name))
-        except Exception as exc:
-            for done in loaded:
-                callbacks[done].load_state_dict(before[done])
-            with contextlib.suppress(Exception):  # undo what the refusing one half-loaded
-                callback.load_state_dict(before[name])
-            raise CheckpointError(
-                f"Checkpoint cannot resume from {where}: callback {name} refused its saved "
-                f"state ({type(exc).__name__}: {exc}). Nothing was loaded; resume with the "
-                f"callbacks of the run that saved it.",
-                path=Path(where),
-            ) from exc
-        loaded.append(name)
-    if saved:
-        warnings.warn(
-            f"Checkpoint holds state for callbacks not in this run: {sorted(saved)}; ignored.",
-            UserWarning,
-            stacklevel=4,
-        )
+    # Callbacks first (all or nothing); the network last, as it was checked above.
+    try:
+        load_callbacks(dict(state.get("callbacks") or {}))
+    except CallbackError as exc:
+        raise CheckpointError(
+            f"Checkpoint cannot resume from {where}: {exc}. Nothing was loaded; resume with "
+            f"the callbacks of the run that saved it.",
+            path=Path(where),
+        ) from exc.__cause__
     if full is not None:
         compiled_network.load_state_dict(full)
     else:

@@ -9,7 +9,9 @@ from typing import Any
 
 import numpy as np
 
-from spikehooks import Callback, registry
+from spikehooks import Callback, hookimpl, registry
+from spikehooks.callbacks import callback_state
+from spikehooks.callbacks.callback_state import callback_ids
 from spikehooks.callbacks.monitor import EpochEndWatcher, Monitor, check_validation_available
 from spikehooks.checks import integer
 from spikehooks.errors import ConfigurationError, NonFiniteWarning
@@ -17,31 +19,6 @@ from spikehooks.folders import FolderClaim, read_owner
 from spikehooks.serialisers import CheckpointError, Serialiser
 
 from . import _resume
-
-
-def callback_ids(callbacks: list[Any]) -> dict[str, Any]:
-    """Name every callback stably: ``"Class[key]"`` when it has a key, else ``"Class#n"``.
-
-    ``n`` counts the keyless callbacks of the same class in list order, so
-    the same callback list gives the same names in a resumed run.
-    """
-    ids: dict[str, Any] = {}
-    counts: dict[str, int] = {}
-    for callback in callbacks:
-        name = type(callback).__qualname__
-        key = getattr(callback, "key", None)
-        if key is not None:
-            ids[f"{name}[{key!r}]"] = callback
-        else:
-            ids[f"{name}#{counts.get(name, 0)}"] = callback
-            counts[name] = counts.get(name, 0) + 1
-    return ids
-
-
-def _stateful(callback: Any) -> bool:
-    return callable(getattr(callback, "state_dict", None)) and callable(
-        getattr(callback, "load_state_dict", None)
-    )
 
 
 class Checkpoint(EpochEndWatcher, Callback):
@@ -62,6 +39,11 @@ class Checkpoint(EpochEndWatcher, Callback):
     run validates, else at ``on_epoch_end``) and after every other
     callback's hook, so the states saved are those of the end of the epoch.
     ``train(..., resume_from=...)`` calls :meth:`restore`.
+
+    In a data-parallel run only rank 0 writes (the ranks' states are
+    identical; the others wait for it at the end of the epoch), and on
+    resume rank 0 reads the checkpoint and the run gives its state to
+    every rank, so the callback may be given to rank 0 alone.
 
     Parameters
     ----------
@@ -151,7 +133,8 @@ class Checkpoint(EpochEndWatcher, Callback):
         self.best_epoch: int | None = None
         self.overwrite = overwrite
         self._compiled_network: Any = None
-        self._callbacks: list[Any] = []
+        self._run: Any = None
+        self._rank = 0
         self._claim = FolderClaim(
             self._folder(), kind="checkpoints", writer=f"Checkpoint(path={self.path!r})",
             fixes="Pass resume_from='latest' to continue that run, overwrite=True to start a "
@@ -169,29 +152,42 @@ class Checkpoint(EpochEndWatcher, Callback):
         """The identity of the run this callback writes (None before its first run)."""
         return self._claim.run_id
 
-    # Save after every other callback has finished the epoch, so their state is final.
-    epoch_end_trylast = True
-
-    def set_params(self, compiled_network: Any = None, callbacks: Any = (),
+    def set_params(self, compiled_network: Any = None, run: Any = None,
                    metrics: Any = None, validation: bool | None = None,
-                   resume_from: Any = None, **kwargs: Any) -> None:
-        """Check the monitor, then claim the folder (refusing a foreign or busy one)."""
+                   resume_from: Any = None, rank: int = 0, **kwargs: Any) -> None:
+        """Check the monitor, then claim the folder (refusing a foreign or busy one).
+
+        In a data-parallel run only rank 0 writes, so only rank 0 claims the folder.
+        """
         if self.monitor is not None:
             if metrics is not None:
                 self.monitor.find(metrics)
             check_validation_available(self.monitor, validation)
         # A checkpoint of a newer format is never overwritten or deleted: refuse the run.
-        _resume.refuse_newer(_resume.survey(self.serialiser, self.path))
-        self._claim.acquire(overwrite=self.overwrite, resume=resume_from is not None)
-        self._replaced = self._claim.replaced_run if self.overwrite else None
+        self._rank = rank
+        if rank == 0:
+            _resume.refuse_newer(_resume.survey(self.serialiser, self.path))
+            self._claim.acquire(overwrite=self.overwrite, resume=resume_from is not None)
+            self._replaced = self._claim.replaced_run if self.overwrite else None
         self._compiled_network = compiled_network
-        self._callbacks = list(callbacks)
+        self._run = run
         self.watch_epoch_end(bool(validation))
+
+    # Save after every other callback has finished the epoch, so their state is final.
+    @hookimpl(trylast=True)
+    def on_epoch_end(self, epoch: int, metrics: Any, run: Any) -> None:
+        """Save at the end of the epoch, unless the run validates (then after validation)."""
+        super().on_epoch_end(epoch, metrics, run)
+
+    @hookimpl(trylast=True)
+    def on_validation_end(self, epoch: int, metrics: Any) -> None:
+        """Save the epoch once its validation has finished."""
+        super().on_validation_end(epoch, metrics)
 
     # --------------------------------------------------------------- saving
     def epoch_complete(self, epoch: int, metrics: Any, validation_metrics: Any) -> None:
         """Save the finished epoch (after its validation, when the run validates)."""
-        if epoch % self.epoch_interval:
+        if epoch % self.epoch_interval or self._rank != 0:
             return
         value = None
         if self.monitor is not None:
@@ -231,11 +227,7 @@ class Checkpoint(EpochEndWatcher, Callback):
                 NonFiniteWarning, stacklevel=2,
             )
             return None
-        callbacks = {
-            name: callback.state_dict()
-            for name, callback in callback_ids(self._callbacks).items()
-            if _stateful(callback)
-        }
+        callbacks = self._callbacks_state()
         state = {
             "learnable": learnable,
             "training": training,
@@ -344,10 +336,7 @@ class Checkpoint(EpochEndWatcher, Callback):
         else:
             state = self.serialiser.load((resume_from,))
             where = os.fspath(resume_from)
-        # Restored outside a run (no set_params yet): only this callback's own state.
-        stateful = {name: cb for name, cb in callback_ids(self._callbacks or [self]).items()
-                    if _stateful(cb)}
-        return _resume.apply(compiled_network, state, stateful, where)
+        return _resume.apply(compiled_network, state, self._load_callbacks_state, where)
 
     def _load_latest(self, candidates: list[_resume.Entry]) -> tuple[int, dict[str, Any]]:
         refused = []
@@ -367,6 +356,19 @@ class Checkpoint(EpochEndWatcher, Callback):
             f"were refused (the first: {refused[0]}). Start without resume_from or fix them.",
             path=refused[0].path,
         )
+
+    def _callbacks_state(self) -> dict[str, Any]:
+        """The state of the run's callbacks, named and collected by the core."""
+        if self._run is not None:
+            return self._run.callback_state_dict()
+        return callback_state.state_dict([self])
+
+    def _load_callbacks_state(self, saved: dict[str, Any]) -> None:
+        if self._run is not None:
+            self._run.load_callback_state_dict(saved, source="Checkpoint")
+        else:
+            # Restored outside a run (no set_params yet): only this callback's own state.
+            callback_state.load_state_dict([self], saved, source="Checkpoint")
 
     def __repr__(self) -> str:
         return (f"Checkpoint(serialiser={self.serialiser!r}, epoch_interval="

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -13,6 +12,7 @@ from spikehooks.errors import ConfigurationError
 from spikehooks.folders import FolderClaim
 
 from ._filters import ExampleFilter
+from ._gather import batch_keys, gather_sorted
 from ._gating import Gate, env_budget, format_bytes, parse_bytes
 from ._reading import open_recording
 
@@ -42,14 +42,52 @@ class Estimate:
         self.exact = exact
 
 
+class RecordingBudget:
+    """The memory estimates of one run's recorders, checked against ``SPIKEHOOKS_RECORDING_BUDGET``.
+
+    Shared through ``run.share(RecordingBudget.KEY, RecordingBudget)``: each
+    recorder adds its estimate in ``set_params``; the dispatcher calls
+    :meth:`before_run` once all have, before anything is simulated.
+    """
+
+    KEY = "spikehooks_recorders:budget"
+
+    def __init__(self) -> None:
+        self.parts: list[tuple[str, int]] = []
+
+    def add(self, owner: str, nbytes: int | None) -> None:
+        """Count a recorder's estimate (None, unknown: counted as 0)."""
+        self.parts.append((owner, 0 if nbytes is None else int(nbytes)))
+
+    def before_run(self) -> None:
+        """Refuse the run when the recorders together exceed the budget."""
+        budget = env_budget()
+        if budget is None:
+            return
+        total = sum(nbytes for _, nbytes in self.parts)
+        if total > budget:
+            parts = "; ".join(f"{owner}: {format_bytes(nbytes)}" for owner, nbytes in self.parts)
+            raise ConfigurationError(
+                f"Recorders of this run must fit SPIKEHOOKS_RECORDING_BUDGET; got "
+                f"{format_bytes(budget)} but they would hold about {format_bytes(total)} "
+                f"in memory ({parts}). To fix: narrow the largest one with "
+                f"example_filter=/neuron_filter=, stream it to disk with to='some/folder', "
+                f"or raise the budget. Nothing was simulated."
+            )
+
+
 class RecorderBase(Callback):
     """Shared machinery of :class:`SpikeRecorder`, :class:`VarRecorder` and
     :class:`ConnVarRecorder` (not used directly)."""
 
+    #: Data-set index of every recorded entry, kept by each subclass.
+    example_indices: list[int]
+
     _fix_hint = "record fewer examples (example_filter=...)"
 
     def __init__(self, key: Any, example_filter: Any, epochs: Any, phase: Any,
-                 max_bytes: Any, to: str | os.PathLike | None, overwrite: bool = False):
+                 max_bytes: Any, to: str | os.PathLike | None, overwrite: bool = False,
+                 gather: bool = False):
         self.key = key
         self._owner = f"{type(self).__name__}(key={key!r})"
         self._examples = ExampleFilter(example_filter, self._owner)
@@ -82,12 +120,35 @@ class RecorderBase(Callback):
         self._epoch: int | None = None
         self._writer: Any = None
         self._data_dict: dict | None = None
+        self._pending: tuple[Any, str | None] | None = None
+        if not isinstance(gather, bool):
+            raise ConfigurationError(
+                f"{self._owner} gather must be True or False; got {gather!r}. Pass "
+                f"gather=True to collect every rank's examples on rank 0."
+            )
+        if gather and self.to is not None:
+            raise ConfigurationError(
+                f"{self._owner} gather=True must record in memory; got to={self.to!r}. Stream "
+                f"each rank to its own folder instead, e.g. to=f'recordings/rank{{rank}}', "
+                f"and leave gather=False."
+            )
+        self.gather = gather
+        self._comm: Any = None
+        self._seq = 0
+        self._keys: list[tuple[int, int, int]] = []
+        self._gathered: Any = None
 
     # ------------------------------------------------------------ set-up
     def set_params(self, data: dict | None = None, backend: Any = None, mode: str | None = None,
                    num_batches: int | None = None, num_epochs: int | None = None,
-                   callbacks: Sequence[Any] = (), **kwargs: Any) -> None:
-        """Validate against the run, check the memory budget, then prepare storage."""
+                   run: Any = None, **kwargs: Any) -> None:
+        """Validate against the run and check the memory budget.
+
+        The storage of the new run is made when the run starts (its first
+        ``on_test_begin``/``on_train_begin``), so a run refused before it
+        starts (by this recorder, a later callback or the run's total budget)
+        leaves the previous recording in place.
+        """
         if backend is None:
             raise ConfigurationError(
                 f"{self._owner} needs the run's backend; got set_params without backend=. "
@@ -105,18 +166,19 @@ class RecorderBase(Callback):
         self.estimated_bytes = None if est is None else est.nbytes
         if est is not None:
             self._check_budget(est)
-        peers = [c for c in callbacks if isinstance(c, RecorderBase)]
-        if peers and peers[0] is self:
-            self._check_total(peers, backend, examples, num_epochs, mode, exact)
+        budget = RecordingBudget() if run is None else run.share(RecordingBudget.KEY,
+                                                                 RecordingBudget)
+        budget.add(self._owner, None if est is None else est.nbytes)
         self._epoch = None
         self._active = False
-        self._writer = None
         if self._claim is not None:
             self._claim.acquire(overwrite=self.overwrite)
-        storage = self._prepare(backend, mode)
+        self._comm = kwargs.get("communicator") if kwargs.get("num_ranks", 1) > 1 else None
+        self._seq = 0
+        self._keys = []
+        self._gathered = None
+        self._pending = (backend, mode)
         self._data_dict = data
-        if data is not None:
-            data[self.key] = storage
 
     # --------------------------------------------------------- run start
     def on_test_begin(self) -> None:
@@ -126,11 +188,20 @@ class RecorderBase(Callback):
         self._start_storage()
 
     def _start_storage(self) -> None:
-        """Write the streaming folder once the run has really started.
+        """Make the run's storage, and write the streaming folder, once the run has started.
 
         Deferred from set_params so that a run refused by a later
-        callback's set_params leaves an earlier recording in the folder.
+        callback's set_params leaves an earlier recording in memory and in
+        the folder.  Validation calls ``on_test_begin`` every epoch: the
+        storage is made at the first.
         """
+        if self._pending is not None:
+            backend, mode = self._pending
+            self._pending = None
+            self._writer = None
+            storage = self._prepare(backend, mode)
+            if self._data_dict is not None:
+                self._data_dict[self.key] = storage
         if self._writer is None or self.to is None:
             return
         if self._claim is not None and self._claim.held:
@@ -159,29 +230,6 @@ class RecorderBase(Callback):
             f"{self._fix_hint}, or stream to disk with to='some/folder'. Nothing was simulated."
         )
 
-    def _check_total(self, peers: list[RecorderBase], backend: Any, examples: int | None,
-                     num_epochs: int | None, mode: str | None, exact: bool) -> None:
-        budget = env_budget()
-        if budget is None:
-            return
-        parts = []
-        total = 0
-        for peer in peers:
-            if peer is not self:
-                peer._validate(backend)
-            est = peer._estimate(backend, examples, num_epochs, mode, exact)
-            nbytes = 0 if est is None else est.nbytes
-            total += nbytes
-            parts.append(f"{peer._owner}: {format_bytes(nbytes)}")
-        if total > budget:
-            raise ConfigurationError(
-                f"Recorders of this run must fit SPIKEHOOKS_RECORDING_BUDGET; got "
-                f"{format_bytes(budget)} but they would hold about {format_bytes(total)} "
-                f"in memory ({'; '.join(parts)}). To fix: narrow the largest one with "
-                f"example_filter=/neuron_filter=, stream it to disk with to='some/folder', "
-                f"or raise the budget. Nothing was simulated."
-            )
-
     # ------------------------------------------------------------ gating
     def on_epoch_begin(self, epoch: int) -> None:
         """Remember the epoch (training runs) for the ``epochs=`` filter."""
@@ -192,15 +240,49 @@ class RecorderBase(Callback):
         if not self._run_active:
             self._active = False
             return
+        self._seq += 1
         epoch = run.epoch if run.epoch is not None else self._epoch
         if not self._gate.epoch_ok(epoch):
             self._active = False
             return
         self._batch_epoch = epoch
         indices = np.asarray(run.example_indices, dtype=np.int64)
+        # Filters and recorded indices refer to the whole data set, also when each
+        # rank of a data-parallel run passed only its slice.
+        to_global = getattr(run, "global_example_indices", None)
+        if to_global is not None:
+            indices = to_global(indices)
         self._local = self._examples.select(indices)
         self._batch_examples = indices[self._local]
         self._active = bool(self._local.size)
+        if self._active and self.gather:
+            self._keys.extend(batch_keys(run, self._seq, self._local, self._batch_examples))
+
+    # ------------------------------------------------------------ gathering
+    def on_test_end(self, metrics: Any) -> None:
+        """``gather=True``: collect every rank's entries on rank 0 (collective)."""
+        self._gather()
+
+    def on_train_end(self, metrics: Any) -> None:
+        """``gather=True``: collect every rank's entries on rank 0 (collective)."""
+        self._gather()
+
+    def _gather(self) -> None:
+        if not self.gather or self._comm is None:
+            return
+        result = gather_sorted(self._comm, self._keys, self._entries(),
+                               list(self.example_indices))
+        if result is not None:
+            entries, self.example_indices = result
+            self._gathered = self._from_entries(entries)
+
+    def _entries(self) -> list[Any]:
+        """This rank's recorded entries, one per example (for ``gather=True``)."""
+        raise NotImplementedError
+
+    def _from_entries(self, entries: list[Any]) -> Any:
+        """What ``get_data`` returns for gathered ``entries``."""
+        raise NotImplementedError
 
     # ------------------------------------------------------------ subclass API
     def _validate(self, backend: Any) -> None:

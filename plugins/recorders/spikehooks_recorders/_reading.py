@@ -27,6 +27,7 @@ import numpy as np
 
 from spikehooks.errors import ConfigurationError
 
+from ._entry_list import EntryIndexing
 from ._streaming import _HEADER_BYTES, FORMAT, INDEX, VERSION, RecordingError
 
 
@@ -209,12 +210,14 @@ class _Folder:
         return self._raw(name, start, stop)
 
 
-class LazyList:
+class LazyList(EntryIndexing):
     """A read-only list over rows of a recording, loaded one entry at a time.
 
     ``lazy[k]`` is entry ``k`` (a fresh numpy array), ``lazy[a:b]`` a list,
     ``len(lazy)`` the number of complete entries, and iteration walks them.
     """
+
+    _index_name = "recording entry"
 
     def __init__(self, folder: _Folder, name: str, ends: str | None = None):
         self._folder = folder
@@ -224,15 +227,7 @@ class LazyList:
     def __len__(self) -> int:
         return self._folder.rows(self._ends or self._name)
 
-    def __getitem__(self, index: int | slice) -> Any:
-        n = len(self)
-        if isinstance(index, slice):
-            return [self[i] for i in range(*index.indices(n))]
-        k = int(index)
-        if k < 0:
-            k += n
-        if not 0 <= k < n:
-            raise IndexError(f"recording entry {index} out of range for {n} entries")
+    def _entry(self, k: int) -> Any:
         if self._ends is None:
             return self._folder.read(self._name, k, k + 1)[0]
         bounds = self._folder.read(self._ends, max(k - 1, 0), k + 1)

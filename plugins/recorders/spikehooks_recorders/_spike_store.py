@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from ._entry_list import EntryIndexing
 from ._spikes import Decoder
 
 #: Bytes a decoded spike takes: a float64 time and an int32 id.
@@ -92,13 +93,15 @@ class SpikeStore:
             yield from zip(np.split(times, ends[:-1]), np.split(ids, ends[:-1]), strict=True)
 
 
-class SpikeList(Sequence):
+class SpikeList(EntryIndexing, Sequence):
     """Read-only list of one field (0: times, 1: ids) of a :class:`SpikeStore`.
 
     Behaves like the list mlGeNN returns: ``spikes[k]`` (a numpy array),
     ``spikes[a:b]`` (a list), ``len``, iteration.  Entries may be decoded on
     access, so each access returns a fresh array.
     """
+
+    _index_name = "spike list index"
 
     def __init__(self, store: SpikeStore, field: int):
         self._store = store
@@ -107,15 +110,7 @@ class SpikeList(Sequence):
     def __len__(self) -> int:
         return len(self._store)
 
-    def __getitem__(self, index: Any) -> Any:
-        n = len(self._store)
-        if isinstance(index, slice):
-            return [self[i] for i in range(*index.indices(n))]
-        k = int(index)
-        if k < 0:
-            k += n
-        if not 0 <= k < n:
-            raise IndexError(f"spike list index {index} out of range for {n} entries")
+    def _entry(self, k: int) -> Any:
         return self._store.entry(k)[self._field]
 
     def __iter__(self) -> Iterator[np.ndarray]:

@@ -68,7 +68,6 @@ class ConnVarRecorder(RecorderBase):
     """
 
     #: The per-timestep copy, attached when ``per="timestep"``.
-    attached_hooks = ("on_timestep_end",)
 
     _fix_hint = ("record fewer batches (example_filter=..., epochs=...) or fewer synapses "
                  "(src_neuron_filter=/trg_neuron_filter=)")
@@ -177,10 +176,6 @@ class ConnVarRecorder(RecorderBase):
         self._data = []
         self.batches = []
         self._steps = []
-        # Drop a timestep hook left from a previous run, then attach it if needed.
-        self.__dict__.pop("on_timestep_end", None)
-        if self.per == "timestep":
-            self.on_timestep_end = self._take_step
         if self.to is not None:
             meta = {"kind": "conn_var", "key": repr(self.key),
                     "connection": pop_name(self.conn), "variable": self._name,
@@ -197,8 +192,12 @@ class ConnVarRecorder(RecorderBase):
         return np.array(values if self._index is None else values[self._index],
                         dtype=np.float32)
 
-    def _take_step(self, timestep: int) -> None:
-        """Keep this timestep's value (attached as ``on_timestep_end`` for per='timestep')."""
+    def skipped_hooks(self) -> tuple[str, ...]:
+        """Only ``per='timestep'`` needs a timestep hook (other runs simulate a batch at once)."""
+        return () if self.per == "timestep" else ("on_timestep_end",)
+
+    def on_timestep_end(self, timestep: int) -> None:
+        """Keep this timestep's value (``per='timestep'`` only)."""
         if self._active:
             self._steps.append(self._block())
 

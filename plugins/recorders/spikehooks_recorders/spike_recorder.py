@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -17,6 +16,20 @@ from ._filters import neuron_ids
 from ._reading import open_recording
 from ._spike_store import BYTES_PER_SPIKE, SpikeStore, spike_lists
 from ._streaming import StreamWriter
+
+
+class SharedPull:
+    """The spike recorders of one run that record the current batch.
+
+    The first spike recorder of a run (``set_first``) pulls every buffer in
+    one transfer when any of them records; they meet here, through
+    ``run.share(SharedPull.KEY, SharedPull)``.
+    """
+
+    KEY = "spikehooks_recorders:pull_recording_buffers"
+
+    def __init__(self) -> None:
+        self.recording: set[SpikeRecorder] = set()
 
 
 class SpikeRecorder(RecorderBase):
@@ -49,6 +62,11 @@ class SpikeRecorder(RecorderBase):
         Replace what the ``to=`` folder holds (another run's recording, other
         files of the same names); without it such a folder is refused in
         ``set_params``, before anything is simulated.
+    gather : bool
+        Data-parallel runs: collect every rank's recorded examples on rank 0
+        at the end of the run, in the order one process would record them
+        (see ``docs/scale-out.md``).  Collective: give the recorder to every
+        rank.  Other ranks keep their own examples.  Not with ``to=``.
 
     Data
     ----
@@ -61,15 +79,15 @@ class SpikeRecorder(RecorderBase):
     """
 
     #: The window pull, attached when the buffer is shorter than a batch.
-    attached_hooks = ("on_timestep_end",)
 
     first_of_type_key = "spikehooks_recorders:pull_recording_buffers"
 
     def __init__(self, pop: Any, key: Any = None, example_filter: Any = None,
                  neuron_filter: Any = None, record_counts: bool = False, *,
                  epochs: Any = None, phase: Any = None, max_bytes: Any = None,
-                 to: str | os.PathLike | None = None, overwrite: bool = False):
-        super().__init__(key, example_filter, epochs, phase, max_bytes, to, overwrite)
+                 to: str | os.PathLike | None = None, overwrite: bool = False,
+                 gather: bool = False):
+        super().__init__(key, example_filter, epochs, phase, max_bytes, to, overwrite, gather)
         self.pop = pop
         self.neuron_filter = neuron_filter
         self.record_counts = bool(record_counts)
@@ -78,7 +96,8 @@ class SpikeRecorder(RecorderBase):
         if self._shape is not None:
             self._ids = neuron_ids(neuron_filter, self._shape, pop_name(pop), self._owner)
         self._is_first = False
-        self._peers: list[SpikeRecorder] = [self]
+        self._pull = SharedPull()
+        self._windowed = False
         self._chunks: list[tuple[int, np.ndarray]] = []
         #: Data-set index of every recorded entry (in memory only; see the handle's
         #: ``examples`` when streaming).
@@ -154,14 +173,8 @@ class SpikeRecorder(RecorderBase):
         self._num_total = int(np.prod(self._shape))
         self._decoder = _spikes.Decoder(self._dt)
         self._keep = _spikes.keep_words(self._ids, self._num_total)
-        self._is_first = False
-        self._peers = [self]
         self._chunks = []
         self.example_indices = []
-        # Drop a window hook left from a previous run, then attach one if needed.
-        self.__dict__.pop("on_timestep_end", None)
-        if backend.num_recording_timesteps < backend.num_timesteps:
-            self.on_timestep_end = self._pull_window
         if self.to is not None:
             arrays: dict[str, tuple[Any, tuple[int, ...]]] = {"examples": (np.int64, ())}
             if self.record_counts:
@@ -183,33 +196,50 @@ class SpikeRecorder(RecorderBase):
 
     def set_params(self, data: dict | None = None, backend: Any = None, mode: str | None = None,
                    num_batches: int | None = None, num_epochs: int | None = None,
-                   callbacks: Sequence[Any] = (), **kwargs: Any) -> None:
-        """Validate, check the budget, prepare storage; find the recorders sharing the pull."""
+                   run: Any = None, **kwargs: Any) -> None:
+        """Validate and check the budget; join the run's recorders sharing the buffer pull."""
         super().set_params(data=data, backend=backend, mode=mode, num_batches=num_batches,
-                           num_epochs=num_epochs, callbacks=callbacks, **kwargs)
-        self._peers = [c for c in callbacks if isinstance(c, SpikeRecorder)] or [self]
+                           num_epochs=num_epochs, run=run, **kwargs)
+        self._is_first = False
+        self._pull = SharedPull() if run is None else run.share(SharedPull.KEY, SharedPull)
+        self._pull.recording.discard(self)
+        # Pull mid-batch only when the buffer holds less than a batch.
+        self._windowed = backend.num_recording_timesteps < backend.num_timesteps
+
+    def skipped_hooks(self) -> tuple[str, ...]:
+        """Without mid-batch windows, no timestep hook (a batch then runs in one call)."""
+        return () if self._windowed else ("on_timestep_end",)
 
     def set_first(self) -> None:
         """Make this recorder the one that pulls the buffers for all spike recorders."""
         self._is_first = True
 
     # ------------------------------------------------------------ hooks
-    def _pull_window(self, timestep: int) -> None:
-        """Pull and keep a full window mid-batch (attached as ``on_timestep_end``)."""
+    def on_batch_begin(self, batch: int, run: Any) -> None:
+        """Decide whether this batch is recorded; tell the recorders sharing the pull."""
+        super().on_batch_begin(batch, run)
+        if self._active:
+            self._pull.recording.add(self)
+        else:
+            self._pull.recording.discard(self)
+
+    def on_timestep_end(self, timestep: int) -> None:
+        """Pull and keep a full window mid-batch (runs whose buffer holds less than a batch)."""
         if timestep + 1 >= self._num_steps or not self._backend.recording_window_ready(timestep):
             return
-        if self._is_first and any(p._active for p in self._peers):
+        if self._is_first and self._pull.recording:
             self._backend.pull_recording_buffers()
         if self._active:
             self._chunks.append(self._take())
 
     def on_batch_end(self, batch: int, metrics: Any) -> None:
         """Pull the rest of the batch's buffer and store the batch's spikes."""
-        if self._is_first and any(p._active for p in self._peers):
+        if self._is_first and self._pull.recording:
             self._backend.pull_recording_buffers()
         if not self._active:
             return
         self._active = False
+        self._pull.recording.discard(self)
         start, words = self._take()
         if self._chunks:
             start = self._chunks[0][0]
@@ -248,8 +278,21 @@ class SpikeRecorder(RecorderBase):
             return sum(c.nbytes for c in self._counts)
         return self._store.nbytes
 
+    def _entries(self) -> list[Any]:
+        if self.record_counts:
+            return list(self._counts)
+        times, ids = spike_lists(self._store)
+        return list(zip(times, ids, strict=True))
+
+    def _from_entries(self, entries: list[Any]) -> Any:
+        if self.record_counts:
+            return entries
+        return [t for t, _ in entries], [i for _, i in entries]
+
     def get_data(self) -> tuple[Any, Any]:
         """Return ``(key, (times, ids))`` (or ``(key, counts)``; a lazy handle with ``to=``)."""
+        if self._gathered is not None:
+            return self.key, self._gathered
         if self._writer is not None:
             return self.key, open_recording(self.to)  # type: ignore[arg-type]
         if self.record_counts:

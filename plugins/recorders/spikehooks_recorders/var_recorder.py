@@ -36,7 +36,7 @@ class VarRecorder(RecorderBase):
     record_every : int
         Keep every k-th timestep: rows are the values after steps
         ``k-1, 2k-1, ...`` (``num_timesteps // k`` rows); see :meth:`times_ms`.
-    epochs, phase, max_bytes, to, overwrite
+    epochs, phase, max_bytes, to, overwrite, gather
         As for :class:`SpikeRecorder`.
 
     Data
@@ -54,8 +54,8 @@ class VarRecorder(RecorderBase):
                  example_filter: Any = None, neuron_filter: Any = None,
                  genn_var: str | None = None, *, record_every: int = 1, epochs: Any = None,
                  phase: Any = None, max_bytes: Any = None, to: str | os.PathLike | None = None,
-                 overwrite: bool = False):
-        super().__init__(key, example_filter, epochs, phase, max_bytes, to, overwrite)
+                 overwrite: bool = False, gather: bool = False):
+        super().__init__(key, example_filter, epochs, phase, max_bytes, to, overwrite, gather)
         if (var is None) == (genn_var is None):
             raise ConfigurationError(
                 f"{self._owner} needs exactly one of var= and genn_var=; got var={var!r}, "
@@ -109,6 +109,12 @@ class VarRecorder(RecorderBase):
                 f"{self._owner} record_every must be at most the {backend.num_timesteps} "
                 f"timesteps of a batch; got {self.record_every}. Lower record_every."
             )
+        if self._shared and self.neuron_filter is not None:
+            warnings.warn(
+                f"{self._owner}: variable {self._name!r} of population "
+                f"{pop_name(self.pop)!r} is shared by all neurons; neuron_filter is ignored.",
+                UserWarning, stacklevel=4,
+            )
 
     @property
     def num_neurons(self) -> int:
@@ -134,12 +140,6 @@ class VarRecorder(RecorderBase):
         return Estimate(per * held, text, exact)
 
     def _prepare(self, backend: Any, mode: str | None) -> Any:
-        if self._shared and self.neuron_filter is not None:
-            warnings.warn(
-                f"{self._owner}: variable {self._name!r} of population "
-                f"{pop_name(self.pop)!r} is shared by all neurons; neuron_filter is ignored.",
-                UserWarning, stacklevel=3,
-            )
         self._dt = float(backend.dt)
         self._num_steps = int(backend.num_timesteps)
         rows = self._rows(backend)
@@ -198,8 +198,16 @@ class VarRecorder(RecorderBase):
             self.example_indices.extend(self._batch_examples.tolist())
         self._active = False
 
+    def _entries(self) -> list[Any]:
+        return list(self._data)
+
+    def _from_entries(self, entries: list[Any]) -> Any:
+        return entries
+
     def get_data(self) -> tuple[Any, Any]:
         """Return ``(key, list of arrays)`` (a lazy handle with ``to=``)."""
+        if self._gathered is not None:
+            return self.key, self._gathered
         if self._writer is not None:
             return self.key, open_recording(self.to)  # type: ignore[arg-type]
         return self.key, self._data

@@ -55,7 +55,6 @@ class ReduceOnPlateau(EpochEndWatcher, Callback):
     # Acts on the training loop (epochs, the optimiser): useless anywhere else.
     run_modes = ("train",)
 
-    attached_hooks = ("on_epoch_end", "on_validation_end", "on_batch_end")
 
     def __init__(self, monitor: str, factor: float = 0.1, patience: int = 10,
                  min_delta: float = 0.0, mode: str = "auto", min_value: float = 0.0, *,
@@ -94,10 +93,14 @@ class ReduceOnPlateau(EpochEndWatcher, Callback):
         # Reset here, not in on_train_begin: a checkpoint restores state in between.
         self.best, self.wait = None, 0
         self._compiled_network = compiled_network
-        if self.per_batch:
-            self.on_batch_end = self._on_batch_end
-        else:
+        if not self.per_batch:
             self.watch_epoch_end(bool(validation))
+
+    def skipped_hooks(self) -> tuple[str, ...]:
+        """Per batch: only ``on_batch_end``; per epoch: only the epoch hooks it needs."""
+        if self.per_batch:
+            return ("on_epoch_end", "on_validation_end")
+        return (*super().skipped_hooks(), "on_batch_end")
 
     def _check(self, metrics: Any, validation_metrics: Any, when: str) -> None:
         value = self.monitor.value(metrics, validation_metrics)
@@ -116,7 +119,8 @@ class ReduceOnPlateau(EpochEndWatcher, Callback):
         """Check the monitor once the epoch (and its validation) has finished."""
         self._check(metrics, validation_metrics, f"the end of epoch {epoch}")
 
-    def _on_batch_end(self, batch: int, metrics: Any) -> None:
+    def on_batch_end(self, batch: int, metrics: Any) -> None:
+        """With ``per_batch=True``: check the monitor after every batch."""
         # per_batch is refused for val_ monitors: no validation metrics mid-epoch.
         epoch = getattr(self._run, "epoch", None)
         self._check(metrics, None, f"epoch {epoch}, batch {batch}")

@@ -83,8 +83,6 @@ class _ClosedFormSchedule(Callback):
     # Acts on the training loop (epochs, the optimiser): useless anywhere else.
     run_modes = ("train",)
 
-    attached_hooks: tuple[str, ...] = ("on_batch_begin",)
-
     def __init__(self, param: str, per_batch: bool):
         if not isinstance(per_batch, bool):
             raise ConfigurationError(
@@ -107,8 +105,10 @@ class _ClosedFormSchedule(Callback):
         self._optimisers = optimisers_with(compiled_network, self.param, type(self).__name__)
         self._initial = [float(getattr(o, self.param)) for o in self._optimisers]
         self._num_batches = max(int(num_batches or 1), 1)
-        if self.per_batch:
-            self.on_batch_begin = self._on_batch_begin
+
+    def skipped_hooks(self) -> tuple[str, ...]:
+        """Per epoch (the default), the schedule needs no batch hook."""
+        return () if self.per_batch else ("on_batch_begin",)
 
     def _apply(self, progress: float, when: str) -> None:
         for optimiser, initial in zip(self._optimisers, self._initial, strict=True):
@@ -119,7 +119,8 @@ class _ClosedFormSchedule(Callback):
         self._epoch = epoch
         self._apply(float(epoch), f"epoch {epoch}")
 
-    def _on_batch_begin(self, batch: int) -> None:
+    def on_batch_begin(self, batch: int) -> None:
+        """With ``per_batch=True``: set the parameter for the fraction of the epoch done."""
         self._apply(self._epoch + batch / self._num_batches,
                     f"epoch {self._epoch}, batch {batch}")
 

@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from ...connectivity import TiedConnectivity
 from ...errors import ConfigurationError
 from ...initializers import materialise
 from ...neurons import PoissonInput
@@ -155,6 +156,12 @@ def make_plan(network: Any, *, batch_size: int, dt: float, num_timesteps: int,
             raise ConfigurationError(
                 f"Connection {conn.name!r} delay must be 0 on the genn backend; got "
                 f"{conn.max_delay_steps or conn.connectivity.delay}. Remove the delay."
+            )
+        if isinstance(conn.connectivity, TiedConnectivity):
+            raise ConfigurationError(
+                f"Connection {conn.name!r} connectivity must be Dense, FixedProbability or "
+                f"OneToOne on the genn backend; got {type(conn.connectivity).__name__}, whose "
+                f"kernel weights this backend does not map to GeNN yet. Use backend='numpy'."
             )
     rng = np.random.default_rng(rng_seed)
     populations = []

@@ -12,14 +12,8 @@ from typing import Any
 
 import numpy as np
 
-from ...errors import ConfigurationError
-from .._lookup import (
-    CONN_VAR_NAMES,
-    backend_var_name,
-    check_conn_var_name,
-    connection_entry,
-    population_entry,
-)
+from .._lookup import check_conn_var_name, connection_entry, population_entry
+from .._shared_protocol import SharedProtocolMethods
 
 
 def _readonly(arr: np.ndarray) -> np.ndarray:
@@ -28,19 +22,11 @@ def _readonly(arr: np.ndarray) -> np.ndarray:
     return view
 
 
-class ProtocolMethods:
+class ProtocolMethods(SharedProtocolMethods):
     """Spike recording, variable views and learnable state of a loaded GeNN model."""
 
     # Provided by GeNNBackend.
     batch_size: int
-    dt: float
-    num_timesteps: int
-    num_recording_timesteps: int
-    num_recording_pulls: int
-    num_examples_in_batch: int
-    timestep: int
-    _window_start: int
-    _pulled: dict
 
     # ------------------------------------------------------------------ setup
     def _init_state(self, plan: Any, built: Any) -> None:
@@ -106,17 +92,18 @@ class ProtocolMethods:
     def _conn_plan(self, connection: Any) -> Any:
         return connection_entry(self._conn_plans, connection)
 
+    def _var_names_of(self, population: Any) -> dict[str, str]:
+        self._group(population)
+        return population.neuron.get_var_names()
+
+    def _check_connection(self, connection: Any) -> Any:
+        return self._conn_plan(connection)
+
     # ------------------------------------------------------------------ spikes
     def is_spike_recording_enabled(self, population: Any) -> bool:
         """Return whether ``population`` was built with ``record_spikes=True``."""
         self._group(population)
         return population in self._record
-
-    def recording_window_ready(self, timestep: int) -> bool:
-        """True after the last step of each recording window and of the batch."""
-        return (timestep + 1) % self.num_recording_timesteps == 0 or (
-            timestep + 1 == self.num_timesteps
-        )
 
     def pull_recording_buffers(self) -> None:
         """Copy every recording buffer to the host in one GeNN transfer.
@@ -126,13 +113,7 @@ class ProtocolMethods:
         """
         if self._record:
             self._model.pull_recording_buffers_from_device()
-        rows = self.num_recording_timesteps
-        start = max(self._window_start, self.timestep - rows)
-        order = np.arange(start, self.timestep) % rows
-        for pop, buffer in self._record.items():
-            self._pulled[pop] = (start, buffer[order])
-        self._window_start = self.timestep
-        self.num_recording_pulls += 1
+        self._keep_window(self._record)
 
     def get_spike_bits(self, population: Any) -> tuple[int, np.ndarray]:
         """Return ``(start_timestep, bits)`` of the last pull.
@@ -141,48 +122,11 @@ class ProtocolMethods:
         ``n % 32`` of word ``n // 32`` is set when neuron ``n`` spiked.
         """
         self._group(population)
-        buffer = self._record.get(population)
-        if buffer is None:
-            raise ConfigurationError(
-                f"population {population.name!r} record_spikes must be True to read its "
-                f"spikes; got False. Set record_spikes=True on {population.name!r} when "
-                f"building the network."
-            )
-        pulled = self._pulled.get(population)
-        if pulled is None:
-            return self._window_start, buffer[:0].copy()
-        return pulled
-
-    def get_spikes(self, population: Any) -> list[tuple[np.ndarray, np.ndarray]]:
-        """Decode the last pull into ``(times_ms float64, ids int32)`` per real example.
-
-        Ordered by time, then id ascending (GeNN's own decoder gives ids
-        descending within a word).
-        """
-        start, bits = self.get_spike_bits(population)
-        n = population.num_neurons
-        as_bytes = np.ascontiguousarray(bits[:, : self.num_examples_in_batch]).view(np.uint8)
-        mask = np.unpackbits(as_bytes, axis=-1, bitorder="little")[..., :n]
-        result = []
-        for b in range(self.num_examples_in_batch):
-            step, ids = np.nonzero(mask[:, b, :])
-            result.append(((start + step) * self.dt, ids.astype(np.int32)))
-        return result
+        # Decoded by the shared get_spikes, ids ascending (GeNN's own decoder
+        # gives ids descending within a word).
+        return self._pulled_bits(population, self._record.get(population))
 
     # --------------------------------------------------------------- variables
-    def get_var_names(self, population: Any) -> dict[str, str]:
-        """Map each recordable variable's user name to its backend (GeNN) name."""
-        self._group(population)
-        return population.neuron.get_var_names()
-
-    def _var_key(self, population: Any, name: str) -> str:
-        return backend_var_name(population, self.get_var_names(population), name)
-
-    def is_var_shared(self, population: Any, name: str) -> bool:
-        """Return False: every variable of this backend is per neuron."""
-        self._var_key(population, name)
-        return False
-
     def pull_var(self, population: Any, name: str) -> None:
         """Copy the variable from the device (a no-op on GeNN's CPU backend)."""
         self._group(population).vars[self._var_key(population, name)].pull_from_device()
@@ -193,11 +137,6 @@ class ProtocolMethods:
         return self._readonly[population][key]
 
     # ------------------------------------------------------------- connections
-    def get_conn_var_names(self, connection: Any) -> dict[str, str]:
-        """Return ``{"weight": "g"}``."""
-        self._conn_plan(connection)
-        return dict(CONN_VAR_NAMES)
-
     def _g(self, connection: Any, name: str) -> Any:
         cp = self._conn_plan(connection)
         check_conn_var_name(connection, name)
@@ -232,24 +171,9 @@ class ProtocolMethods:
 
     def set_learnable_state(self, state: dict[str, np.ndarray]) -> None:
         """Load arrays from :meth:`get_learnable_state` (all checked before any is written)."""
-        by_key = {f"{conn.name}/weight": conn for conn in self._conn_plans}
-        checked = []
-        for key, value in state.items():
-            conn = by_key.get(key)
-            if conn is None:
-                raise ConfigurationError(
-                    f"learnable state key must be one of {sorted(by_key)}; got {key!r}. "
-                    f"Load state saved from a network with the same connection names."
-                )
-            shape = self._conn_plans[conn].weight.shape
-            arr = np.asarray(value, dtype=np.float32)
-            if arr.shape != shape:
-                raise ConfigurationError(
-                    f"learnable state {key!r} must have shape {shape}; got {arr.shape}. "
-                    f"Load state saved from a network of the same sizes."
-                )
-            checked.append((conn, arr))
-        for conn, arr in checked:
+        shapes = {f"{conn.name}/weight": (conn, cp.weight.shape)
+                  for conn, cp in self._conn_plans.items()}
+        for conn, arr in self._checked_learnable(state, shapes):
             cp, g = self._g(conn, "g")
             if cp.matrix_type == "SPARSE":
                 g.values = arr[cp.mask]

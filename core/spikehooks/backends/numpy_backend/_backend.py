@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from ...connectivity import OneToOne
+from ...connectivity import OneToOne, TiedConnectivity
 from ...errors import ConfigurationError
 from ...neurons import PoissonInput, SpikeInput
 from ...synapses import Delta
@@ -129,6 +129,8 @@ class NumpyBackend(ProtocolMethods):
 
     def _reads_float_spikes(self, connection: Any) -> bool:
         """Whether the delivery of ``connection`` reads the 0/1 float spike buffer."""
+        if isinstance(connection.connectivity, TiedConnectivity):
+            return False
         return (self.accumulation == "blas" or isinstance(connection.connectivity, OneToOne)
                 or self._conns[connection].delays is not None)
 
@@ -290,6 +292,8 @@ class NumpyBackend(ProtocolMethods):
         numpy.ndarray of float32, shape (num_pre, num_post)
             Changes take effect from the next step.  Absent synapses of
             sparse connectivity must stay 0 (see :meth:`get_weight_mask`).
+            For convolution and pooling connectivity, the kernel (shape
+            ``connectivity.kernel_shape``).
         """
         return self._conn_state(connection).weight
 

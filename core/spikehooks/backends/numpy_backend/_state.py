@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 
+from ...connectivity import TiedConnectivity
 from ...errors import ConfigurationError
 from ...initializers import materialise
 from ...neurons import PoissonInput
@@ -101,8 +102,9 @@ class ConnectionState:
     ----------
     connection : Connection
         The user's connection.
-    weight : numpy.ndarray of float32, shape (n_pre, n_post)
-        Dense pre-major weights (absent synapses 0).
+    weight : numpy.ndarray of float32, shape (n_pre, n_post) or the kernel's shape
+        Dense pre-major weights (absent synapses 0); for convolution and
+        pooling connectivity the kernel, e.g. ``(kh, kw, c_in, filters)``.
     mask : numpy.ndarray of bool, shape (n_pre, n_post), or None
         Existing synapses of sparse connectivity.
     in_syn : numpy.ndarray of float32, shape (batch, n_post), or None
@@ -117,7 +119,23 @@ class ConnectionState:
 
     def __init__(self, connection: Any, batch_size: int, rng: np.random.Generator):
         self.connection = connection
+        self.in_syn: Any = None
+        self.delays: np.ndarray | None = None
+        self.ring: np.ndarray | None = None
         conn = connection.connectivity
+        if isinstance(conn, TiedConnectivity):
+            # Convolution and pooling keep only their kernel: delivery is event
+            # driven through the connectivity's row tables (see _synaptic).
+            if not isinstance(conn.delay, (int, np.integer)) or conn.delay != 0:
+                raise ConfigurationError(
+                    f"Connection {connection.name!r} delay must be 0 for "
+                    f"{type(conn).__name__} on the numpy backend; got {conn.delay!r}. "
+                    f"Convolutions with delays are not supported yet: remove the delay.")
+            self.weight = conn.make_kernel(rng)
+            self.mask = None
+            self.table = self.weight
+            self.readonly_weight = _readonly(self.weight)
+            return
         weight, self.mask = conn.build(
             connection.source.num_neurons, connection.target.num_neurons, rng
         )
@@ -127,10 +145,8 @@ class ConnectionState:
         self.table[:-1] = weight
         self.weight = self.table[:-1]
         self.readonly_weight = _readonly(self.weight)
-        self.in_syn: Any = None
         self.delays = conn.build_delays(
             connection.source.num_neurons, connection.target.num_neurons, rng)
-        self.ring: np.ndarray | None = None
         if self.delays is not None:
             limit = connection.max_delay_steps
             if int(self.delays.max()) > limit:

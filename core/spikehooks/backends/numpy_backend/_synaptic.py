@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from ...connectivity import OneToOne
+from ...connectivity import OneToOne, TiedConnectivity
 from ...synapses import Delta, Exponential
 from ._state import ConnectionState, PopulationState
 
@@ -33,6 +33,8 @@ def build_delivery(cst: ConnectionState, src: PopulationState, out: np.ndarray,
     """
     spikes, weight = src.spikes_f, cst.weight
     exponential = isinstance(cst.connection.synapse, Exponential)
+    if isinstance(cst.connection.connectivity, TiedConnectivity):
+        return _tied_delivery(cst, src, out, exponential, sequential)
     if isinstance(cst.connection.connectivity, OneToOne):
         diagonal = weight.reshape(-1)[:: weight.shape[1] + 1]
         if exponential:
@@ -148,6 +150,93 @@ def _sequential_delivery(cst: ConnectionState, src: PopulationState, out: np.nda
         reduce(gathered, axis=0, out=out)
 
     return deliver_sequential
+
+
+def _tied_delivery(cst: ConnectionState, src: PopulationState, out: np.ndarray,
+                   exponential: bool, sequential: bool) -> StepFn:
+    """Event-driven delivery through shared kernel entries (convolution, pooling).
+
+    Each spiking pre neuron adds its row of the connectivity's table: targets
+    ``row_post[pre]`` get ``kernel[row_tap[pre]] * scale``; padded entries go
+    to a spill column that is dropped.  The work is proportional to the
+    number of spikes times the row length, never ``n_pre * n_post``.
+    ``sequential`` adds in float32 one synapse at a time in ascending pre
+    order (``np.add.at`` is unbuffered and ordered), GeNN's order and the
+    same sums as the dense sequential delivery; otherwise one ``bincount``
+    sums all spikes in float64 and rounds once.
+    """
+    conn = cst.connection.connectivity
+    if not sequential and conn.patches is not None:
+        return _im2col_delivery(cst, src, out, exponential)
+    row_post, row_tap = conn.row_post, conn.row_tap
+    flat_kernel = cst.weight.reshape(-1)  # a view: weight updates are seen live
+    scale = np.float32(conn.scale)
+    flat_spikes = src.spikes.reshape(-1)
+    batch, num_pre = src.spikes.shape
+    width = conn.num_post + 1
+    offsets = np.arange(batch, dtype=np.int64) * width
+    size = batch * width
+    flatnonzero, bincount, add_at = np.flatnonzero, np.bincount, np.add.at
+    padded = np.zeros((batch, width), dtype=np.float32)
+    padded_flat, body = padded.reshape(-1), padded[:, :-1]
+
+    def deliver_tied(t: int) -> None:
+        flat = flatnonzero(flat_spikes)
+        if not len(flat):
+            if not exponential:
+                out[...] = 0.0
+            return
+        entry, pre = np.divmod(flat, num_pre)
+        targets = (row_post[pre] + offsets[entry, None]).ravel()
+        values = flat_kernel[row_tap[pre]].ravel()
+        if scale != 1.0:
+            values *= scale
+        if sequential:
+            if exponential:
+                body[...] = out
+            else:
+                padded.fill(0.0)
+            add_at(padded_flat, targets, values)
+            out[...] = body
+            return
+        summed = bincount(targets, values, size).reshape(batch, width)[:, :-1]
+        if exponential:
+            _add(out, summed, out=out, casting="unsafe")
+        else:
+            _copyto(out, summed, casting="unsafe")
+
+    return deliver_tied
+
+
+def _im2col_delivery(cst: ConnectionState, src: PopulationState, out: np.ndarray,
+                     exponential: bool) -> StepFn:
+    """Convolution as one matmul: gather each output position's patch, times the kernel.
+
+    For dense spiking (``benchmarks/conv.py``: 5 % of inputs per step, batch
+    32) this is 4-9x faster than scattering spike by spike; the sums are
+    BLAS's, as the ``"blas"`` mode promises for dense connections.
+    """
+    conn = cst.connection.connectivity
+    patches = conn.patches
+    kernel = cst.weight.reshape(patches.shape[1], -1)  # a view: updates are seen live
+    batch = src.spikes.shape[0]
+    padded = np.zeros((batch, src.spikes.shape[1] + 1), dtype=np.float32)
+    body = padded[:, :-1]
+    gathered = np.empty((batch, *patches.shape), dtype=np.float32)
+    result = np.empty((batch, patches.shape[0], kernel.shape[1]), dtype=np.float32)
+    flat_result = result.reshape(batch, -1)
+    spikes, take = src.spikes, np.take
+
+    def deliver_im2col(t: int) -> None:
+        _copyto(body, spikes)
+        take(padded, patches, axis=1, out=gathered)
+        _matmul(gathered, kernel, out=result)
+        if exponential:
+            _add(out, flat_result, out=out)
+        else:
+            _copyto(out, flat_result)
+
+    return deliver_im2col
 
 
 def build_injection(pst: PopulationState, incoming: list[ConnectionState],

@@ -1,0 +1,197 @@
+"""One process of the MPI tests: ``mpiexec -n N python _mpi_worker.py SCENARIO OUT [options]``.
+
+Also imported by the tests, which call :func:`run` with ``communicator=None``
+for the single-process reference.  Each scenario writes ``OUT/rank<r>.pkl``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import pickle
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from spikehooks import Callback, InputLayer, Layer, SequentialNetwork
+from spikehooks.compilers import EventPropCompiler, InferenceCompiler
+from spikehooks.connectivity import Dense
+from spikehooks.data import generate_yin_yang_dataset
+from spikehooks.errors import SpikehooksError
+from spikehooks.initializers import Normal
+from spikehooks.losses import RelativeMeanSquareError
+from spikehooks.neurons import LeakyIntegrate, LeakyIntegrateFire, SpikeInput
+from spikehooks.optimisers import Adam
+from spikehooks.synapses import Exponential
+
+DT = 1.0
+STEPS = 30
+NUM_EXAMPLES = 20
+
+
+def data(num: int = NUM_EXAMPLES) -> tuple[list, np.ndarray]:
+    """Yin-Yang examples: 5 input spikes (bias first) within 26 ms; labels 0..2."""
+    return generate_yin_yang_dataset(num, STEPS - 4 * DT, 2 * DT, seed=0)
+
+
+def network(task: str, hidden: int = 12) -> tuple[Any, Any, Any, Any]:
+    """A 5-hidden-3 net: ``ttfs`` (first-spike-time, RMSE loss) or ``ce`` (avg_var, CE)."""
+    lif = {"tau_mem": 20.0, "relative_reset": False, "integrate_during_refrac": False,
+           "scale_i": True}
+    net = SequentialNetwork()
+    with net:
+        inp = InputLayer(SpikeInput(max_spikes=64 * 5), 5)
+        hid = Layer(Dense(Normal(mean=1.5, sd=0.78)), LeakyIntegrateFire(**lif), hidden,
+                    Exponential(5.0, scale_i=True), record_spikes=True)
+        if task == "ttfs":
+            out = Layer(Dense(Normal(mean=0.93, sd=0.1)),
+                        LeakyIntegrateFire(readout="first_spike_time", **lif), 3,
+                        Exponential(5.0, scale_i=True))
+        else:
+            out = Layer(Dense(Normal(mean=0.2, sd=0.37)),
+                        LeakyIntegrate(tau_mem=20.0, scale_i=True, readout="avg_var"), 3,
+                        Exponential(5.0, scale_i=True))
+    return net, inp, hid, out
+
+
+class StopAt(Callback):
+    """Halves Adam's rate every epoch and stops training at a given batch of epoch 1."""
+
+    def __init__(self, batch: int):
+        self.batch = batch
+
+    def set_params(self, compiled_network=None, **kwargs):
+        self._net = compiled_network
+
+    def on_epoch_begin(self, epoch):
+        self._net.optimisers[0][0].alpha = 0.01 / (epoch + 1)
+
+    def on_batch_end(self, batch, metrics):
+        if self._net.optimisers[0][0].alpha < 0.01 and batch == self.batch:
+            self._net.stop_training = True
+
+
+class FailAt(Callback):
+    """Raises in on_batch_end of the given batch."""
+
+    def __init__(self, batch: int):
+        self.batch = batch
+
+    def on_batch_end(self, batch, metrics):
+        if batch == self.batch:
+            raise RuntimeError(f"deliberate failure at batch {batch}")
+
+
+def run(opts: argparse.Namespace, communicator: Any = None) -> dict[str, Any]:
+    """Run one scenario on this rank; return what it produced."""
+    rank = 0 if communicator is None else communicator.rank
+    ranks = 1 if communicator is None else communicator.num_ranks
+    x, y = data(opts.num_examples)
+    if opts.slice:
+        # mlGeNN's way: each rank passes its own slice of the data.
+        x, y = x[rank::ranks], y[rank::ranks]
+    if opts.bad_labels_on_rank == rank:
+        y = y.copy()
+        y[0] = 7
+    hidden = 13 if opts.mismatch_on_rank == rank else 12
+    net, inp, hid, out = network(opts.task, hidden)
+    result: dict[str, Any] = {"rank": rank}
+    if opts.scenario == "record":
+        compiler = InferenceCompiler(STEPS, dt=DT, batch_size=opts.batch,
+                                     communicator=communicator)
+        from spikehooks_recorders import SpikeRecorder, VarRecorder
+
+        compiled = compiler.compile(net)
+        with compiled:
+            metrics, cb_data = compiled.evaluate(
+                {inp: x}, {out: y}, callbacks=[
+                    SpikeRecorder(hid, key="spikes", gather=True),
+                    VarRecorder(out, "v", key="v", gather=True)], shard=opts.shard)
+        result["accuracy"] = metrics[out].result
+        times, ids = cb_data["spikes"]
+        result["times"] = [np.asarray(t) for t in times]
+        result["ids"] = [np.asarray(i) for i in ids]
+        result["v"] = [np.asarray(v) for v in cb_data["v"]]
+        return result
+    reg = {"reg_lambda_upper": 1e-3, "reg_nu_upper": 2.0} if opts.task == "ce" else {}
+    loss: Any = RelativeMeanSquareError(2.0)
+    if opts.task == "ce":
+        loss = "sparse_categorical_crossentropy"
+    compiler = EventPropCompiler(STEPS, loss, Adam(0.01), batch_size=opts.batch, dt=DT,
+                                 communicator=communicator, **reg)
+    compiled = compiler.compile(net)
+    callbacks: list[Any] = []
+    if opts.checkpoint and (rank == 0 or opts.all_ranks):
+        # As in mlGeNN's examples only rank 0 gets the checkpoint, unless --all-ranks.
+        from spikehooks_checkpoint import Checkpoint
+
+        callbacks.append(Checkpoint(path=opts.checkpoint))
+    if opts.stop_at >= 0 and rank == 0:
+        callbacks.append(StopAt(opts.stop_at))
+    if opts.early_stop and rank == 0:
+        from spikehooks_schedules import EarlyStopping
+
+        # On rank 0 only: its decision and its restored best weights hold everywhere.
+        callbacks.append(EarlyStopping("val_accuracy", patience=1, restore_best=True))
+    if opts.fail_at >= 0 and rank == opts.fail_on_rank:
+        callbacks.append(FailAt(opts.fail_at))
+    with compiled:
+        train_metrics, val_metrics, _, _ = compiled.train(
+            {inp: x}, {out: y}, num_epochs=opts.epochs, shuffle=opts.shuffle,
+            callbacks=callbacks, validation_callbacks=[], validation_split=0.2,
+            resume_from=opts.resume, shard=opts.shard)
+        result["weights"] = compiled.backend.get_learnable_state()
+        result["accuracy"] = train_metrics[out].result
+        result["val_accuracy"] = val_metrics[out].result
+        result["epoch_loss"] = compiled.epoch_loss
+        result["alpha"] = compiled.optimisers[0][0].alpha
+        result["step"] = compiled.optimisers[0][0].step
+    return result
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser()
+    p.add_argument("scenario", choices=["train", "record"])
+    p.add_argument("out", type=Path)
+    p.add_argument("--task", default="ttfs", choices=["ttfs", "ce"])
+    p.add_argument("--batch", type=int, default=4, help="global batch size")
+    p.add_argument("--epochs", type=int, default=2)
+    p.add_argument("--num-examples", type=int, default=NUM_EXAMPLES)
+    p.add_argument("--shard", action="store_true")
+    p.add_argument("--slice", action="store_true")
+    p.add_argument("--shuffle", action="store_true")
+    p.add_argument("--checkpoint", default=None)
+    p.add_argument("--all-ranks", action="store_true", help="callbacks on every rank")
+    p.add_argument("--resume", default=None)
+    p.add_argument("--stop-at", type=int, default=-1)
+    p.add_argument("--early-stop", action="store_true")
+    p.add_argument("--fail-at", type=int, default=-1)
+    p.add_argument("--fail-on-rank", type=int, default=1)
+    p.add_argument("--bad-labels-on-rank", type=int, default=-1)
+    p.add_argument("--mismatch-on-rank", type=int, default=-1)
+    return p
+
+
+def options(*args: str) -> argparse.Namespace:
+    """Parse worker options (for the in-process single-process reference)."""
+    return parser().parse_args(["train", "unused", *args])
+
+
+def main() -> None:
+    opts = parser().parse_args()
+    from spikehooks.communicators import MPI
+
+    communicator = MPI()
+    try:
+        result = run(opts, communicator)
+    except SpikehooksError as exc:
+        # Every rank gets the same error: report it and exit without a traceback.
+        print(f"rank {communicator.rank} error: {type(exc).__name__}: {exc}", flush=True)
+        sys.exit(3)
+    with open(opts.out / f"rank{communicator.rank}.pkl", "wb") as stream:
+        pickle.dump(result, stream)
+
+
+if __name__ == "__main__":
+    main()
