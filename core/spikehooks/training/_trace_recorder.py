@@ -102,6 +102,7 @@ class TraceRecorder:
             event = np.where(fired.any(axis=0), first, -1).astype(np.int64)
         if self._max_var:
             vmax = backend.traced_var(self._out_pop, "VMax")
+            assert self._vmax_start is not None  # kept by start() for a max_var readout
             before = np.concatenate([self._vmax_start[np.newaxis], vmax[:-1]])
             grew = vmax > before
             last = grew.shape[0] - 1 - np.argmax(grew[::-1], axis=0)
