@@ -90,3 +90,24 @@ def test_a_run_that_crashed_is_closed_when_the_logger_runs_again(mlflow_uri):
     runs = {r.info.run_id: r.info.status for r in client.search_runs([experiment])}
     assert runs.pop(loggers[2].run_id) == "FINISHED"
     assert list(runs.values()) == ["FAILED"]
+
+
+def test_writes_of_a_crashed_run_that_finish_late_do_not_block_the_next_run():
+    # The crashed run's epochs are written only after the run ended and the core
+    # released the log folder: the folder must still count as this logger's.
+    import threading
+
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    logger, gate, drained = TensorBoardLogger("tb"), threading.Event(), threading.Event()
+    logger.write_epoch = lambda *args: (gate.wait(), TensorBoardLogger.write_epoch(logger, *args))
+    with pytest.raises(CallbackError, match="out of memory"):
+        train(3, [logger, Crash()])
+    gate.set()
+    logger._submit("wait for the queued writes", drained.set)
+    drained.wait()
+    del logger.write_epoch
+    train(2, [logger])
+    events = EventAccumulator("tb/train", purge_orphaned_data=True)
+    events.Reload()
+    assert [e.step for e in events.Scalars("loss")] == [0, 1]

@@ -103,6 +103,11 @@ class LoggerBase(Callback):
         if kwargs.get("mode") == "validate":
             # The same object may sit in both lists; keep the training loop's state.
             return
+        if self._writer is not None:
+            # The previous run ended with an exception, before on_train_end: finish its
+            # writes now, before this run replaces the state they read (network, run key)
+            # and claims its folders again.
+            self._finish("abort")
         self._network = kwargs.get("compiled_network")
         self._backend = kwargs.get("backend")
         self._data = kwargs.get("data")
@@ -120,8 +125,8 @@ class LoggerBase(Callback):
     # ----------------------------------------------------------- run start
     def _start(self, run: Any) -> None:
         if self._writer is not None:
-            # The previous run ended with an exception, before on_train_end: finish its
-            # writes and release its files (an MLflow run is marked failed).
+            # The previous run ended with an exception and this one skipped set_params:
+            # finish its writes and release its files (an MLflow run is marked failed).
             self._finish("abort")
         if run_rank(run) != 0:
             return

@@ -173,14 +173,23 @@ class TensorBoardLogger(LoggerBase):
         self._files = {}
         self._first_step = first_step
 
+    def _ensure_open(self, mode: str, first_step: int) -> None:
+        if self._active and not self._opened and self._claim.held:
+            # Mark the folder as this run's in the training thread, while the run holds
+            # the claim: a crashed run's writes finish after the core released it, and a
+            # mark made then would race with the next run's claim of the same folder.
+            try:
+                self._claim.mark()
+            except Exception as exc:  # a log that cannot be written never ends the run
+                self._note("mark the log folder as this run's", exc)
+        super()._ensure_open(mode, first_step)
+
     def _file(self, run: str) -> _EventFile:
         file = self._files.get(run)
         if file is None:
             purge = None
             if run != "test":
                 purge = self._first_step * (self._num_batches if run == "batch" else 1)
-            if self._claim.held:
-                self._claim.mark()
             file = _EventFile(self._tbx, os.path.join(self.log_dir, run), purge)
             self._files[run] = file
         return file
