@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from spikehooks import Callback, InputLayer, Layer, SequentialNetwork
+from spikehooks.callbacks.monitor import metric_names
 from spikehooks.compilers import EventPropCompiler, InferenceCompiler
 from spikehooks.connectivity import Dense
 from spikehooks.data import generate_yin_yang_dataset
@@ -83,6 +84,23 @@ class FailAt(Callback):
             raise RuntimeError(f"deliberate failure at batch {batch}")
 
 
+class EpochValues(Callback):
+    """Notes per epoch the values a logger writes, as this rank sees them."""
+
+    def __init__(self):
+        self.rows: dict[int, dict[str, float]] = {}
+
+    def on_epoch_end(self, epoch, metrics, run):
+        network = run.compiled_network
+        self.rows[epoch] = {"loss": float(network.epoch_loss),
+                            "learning_rate": float(network.optimisers[0][0].alpha),
+                            **{metric_names(m)[0]: float(m.result) for m in metrics.values()}}
+
+    def on_validation_end(self, epoch, metrics):
+        self.rows[epoch].update({"val_" + metric_names(m)[0]: float(m.result)
+                                 for m in metrics.values()})
+
+
 def run(opts: argparse.Namespace, communicator: Any = None) -> dict[str, Any]:
     """Run one scenario on this rank; return what it produced."""
     rank = 0 if communicator is None else communicator.rank
@@ -136,6 +154,13 @@ def run(opts: argparse.Namespace, communicator: Any = None) -> dict[str, Any]:
         callbacks.append(EarlyStopping("val_accuracy", patience=1, restore_best=True))
     if opts.fail_at >= 0 and rank == opts.fail_on_rank:
         callbacks.append(FailAt(opts.fail_at))
+    values = EpochValues()
+    if opts.loggers:
+        from spikehooks_loggers import CSVLogger, TensorBoardLogger
+
+        # The same list on every rank, as a script run under mpiexec builds it.
+        callbacks += [values, CSVLogger(opts.loggers / "training.csv"),
+                      TensorBoardLogger(opts.loggers / "tb")]
     with compiled:
         train_metrics, val_metrics, _, _ = compiled.train(
             {inp: x}, {out: y}, num_epochs=opts.epochs, shuffle=opts.shuffle,
@@ -147,6 +172,7 @@ def run(opts: argparse.Namespace, communicator: Any = None) -> dict[str, Any]:
         result["epoch_loss"] = compiled.epoch_loss
         result["alpha"] = compiled.optimisers[0][0].alpha
         result["step"] = compiled.optimisers[0][0].step
+        result["epoch_values"] = values.rows
     return result
 
 
@@ -166,6 +192,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--resume", default=None)
     p.add_argument("--stop-at", type=int, default=-1)
     p.add_argument("--early-stop", action="store_true")
+    p.add_argument("--loggers", type=Path, default=None,
+                   help="folder for a CSVLogger and a TensorBoardLogger on every rank")
     p.add_argument("--fail-at", type=int, default=-1)
     p.add_argument("--fail-on-rank", type=int, default=1)
     p.add_argument("--bad-labels-on-rank", type=int, default=-1)
