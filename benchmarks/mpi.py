@@ -9,9 +9,10 @@ communicator; the 2-rank run is ``mpiexec -n 2`` with ``MPI()`` and
 the same first ``examples`` examples (``--quick``: 256, else 2,048; the
 epoch time is extrapolated), alternating 1 and 2 ranks ``repeats`` times
 (``--quick``: 1, else 3) so that both see the same machine load; each
-worker pins BLAS to one thread.  Reports median seconds per epoch, the
-speed-up ``t1 / t2`` and the scaling efficiency ``speed-up / 2``, with the
-load average before and after.
+worker pins BLAS to one thread, and the compiled backend (the default when
+numba is installed) to one thread, so that one rank uses one core.  Reports
+median seconds per epoch, the speed-up ``t1 / t2`` and the scaling
+efficiency ``speed-up / 2``, with the load average before and after.
 
 On a shared machine two processes may not get twice the CPU of one, so a
 control runs alongside: two *independent* processes started together, each
@@ -88,7 +89,8 @@ def _worker(examples: int, batch: int, use_mpi: bool) -> None:
             communicator.barrier()
         elapsed = time.perf_counter() - start
     if communicator is None or communicator.rank == 0:
-        print(json.dumps({"elapsed_s": elapsed, "blas": blas}), flush=True)
+        print(json.dumps({"elapsed_s": elapsed, "blas": blas,
+                          "backend": compiled.backend.name}), flush=True)
 
 
 def _mpiexec() -> str:
@@ -99,7 +101,7 @@ def _mpiexec() -> str:
     return found
 
 
-_ENV = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1",
+_ENV = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", NUMBA_NUM_THREADS="1",
             OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1")
 
 
@@ -154,18 +156,20 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     load_before = os.getloadavg()
     times: dict[int, list[float]] = {1: [], 2: [], 0: []}
     blas: Any = None
+    backend: Any = None
     scale = EPOCH_EXAMPLES / examples
     for _ in range(repeats):
         for ranks in (1, 2):
             record = _run(ranks, examples, args.batch)
             times[ranks].append(record["elapsed_s"] * scale)
-            blas = record["blas"]
+            blas, backend = record["blas"], record.get("backend")
         times[0].append(_run_independent_pair(examples, args.batch) * scale)
     load_after = os.getloadavg()
     t1, t2, t0 = (statistics.median(times[k]) for k in (1, 2, 0))
     return {
         "task": "yin_yang EventProp, 5-100-3, dt 0.1 ms, 300 steps",
         "quick": args.quick,
+        "backend": backend,
         "global_batch_size": args.batch,
         "examples_timed": examples,
         "epoch_examples": EPOCH_EXAMPLES,
