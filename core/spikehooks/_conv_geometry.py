@@ -8,6 +8,8 @@ index into the kernel).  Shapes are checked by the callers.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 
 Synapses = tuple[np.ndarray, np.ndarray, np.ndarray]
@@ -27,26 +29,63 @@ def conv_output(in_size: int, kernel: int, stride: int, padding: str) -> int:
     return -(-in_size // stride)
 
 
-def conv_synapses(in_shape: tuple[int, int, int], kernel: tuple[int, int], filters: int,
-                  strides: tuple[int, int], padding: str) -> Synapses:
-    """Synapses of :class:`~spikehooks.connectivity.Conv2D`; taps index ``(kh, kw, c_in, f)``."""
+def _leading_padding(in_shape: tuple[int, int, int], kernel: tuple[int, int],
+                     strides: tuple[int, int], padding: str) -> tuple[int, int]:
+    """Rows and columns of leading padding (0 for 'valid')."""
+    if padding != "same":
+        return 0, 0
+    return (same_padding(in_shape[0], kernel[0], strides[0]),
+            same_padding(in_shape[1], kernel[1], strides[1]))
+
+
+class _ConvGrid(NamedTuple):
+    """Index grids of a convolution over ``(out_row, out_col, k_row, k_col, c_in[, filter])``."""
+
+    oh: int  # output rows
+    ow: int  # output columns
+    orow: np.ndarray
+    ocol: np.ndarray
+    krow: np.ndarray
+    kcol: np.ndarray
+    cin: np.ndarray
+    filt: np.ndarray | None  # only when the grid spans the filters
+    irow: np.ndarray  # input row each tap reads (may lie in the padding)
+    icol: np.ndarray
+    inside: np.ndarray  # taps on the input rather than its padding
+
+
+def _conv_grid(in_shape: tuple[int, int, int], kernel: tuple[int, int],
+               strides: tuple[int, int], padding: str,
+               filters: int | None = None) -> _ConvGrid:
+    """The grids of a convolution of ``in_shape`` (over the filters too, given ``filters``)."""
     ih, iw, ic = in_shape
     kh, kw = kernel
     sh, sw = strides
     oh, ow = (conv_output(ih, kh, sh, padding), conv_output(iw, kw, sw, padding))
-    ph = same_padding(ih, kh, sh) if padding == "same" else 0
-    pw = same_padding(iw, kw, sw) if padding == "same" else 0
-    # Grids over (out_row, out_col, k_row, k_col, c_in, filter).
-    orow, ocol, krow, kcol, cin, filt = np.meshgrid(
-        np.arange(oh), np.arange(ow), np.arange(kh), np.arange(kw), np.arange(ic),
-        np.arange(filters), indexing="ij")
+    ph, pw = _leading_padding(in_shape, kernel, strides, padding)
+    axes = [np.arange(oh), np.arange(ow), np.arange(kh), np.arange(kw), np.arange(ic)]
+    if filters is not None:
+        axes.append(np.arange(filters))
+    grids = np.meshgrid(*axes, indexing="ij")
+    orow, ocol, krow, kcol, cin = grids[:5]
     irow = orow * sh - ph + krow
     icol = ocol * sw - pw + kcol
     inside = (irow >= 0) & (irow < ih) & (icol >= 0) & (icol < iw)
-    pre = (irow * iw + icol) * ic + cin
-    post = (orow * ow + ocol) * filters + filt
-    tap = ((krow * kw + kcol) * ic + cin) * filters + filt
-    return _ordered(pre[inside], post[inside], tap[inside])
+    filt = grids[5] if filters is not None else None
+    return _ConvGrid(oh, ow, orow, ocol, krow, kcol, cin, filt, irow, icol, inside)
+
+
+def conv_synapses(in_shape: tuple[int, int, int], kernel: tuple[int, int], filters: int,
+                  strides: tuple[int, int], padding: str) -> Synapses:
+    """Synapses of :class:`~spikehooks.connectivity.Conv2D`; taps index ``(kh, kw, c_in, f)``."""
+    _, iw, ic = in_shape
+    _, kw = kernel
+    g = _conv_grid(in_shape, kernel, strides, padding, filters)
+    assert g.filt is not None
+    pre = (g.irow * iw + g.icol) * ic + g.cin
+    post = (g.orow * g.ow + g.ocol) * filters + g.filt
+    tap = ((g.krow * kw + g.kcol) * ic + g.cin) * filters + g.filt
+    return _ordered(pre[g.inside], post[g.inside], tap[g.inside])
 
 
 def conv_patches(in_shape: tuple[int, int, int], kernel: tuple[int, int],
@@ -59,18 +98,9 @@ def conv_patches(in_shape: tuple[int, int, int], kernel: tuple[int, int],
     """
     ih, iw, ic = in_shape
     kh, kw = kernel
-    sh, sw = strides
-    oh, ow = (conv_output(ih, kh, sh, padding), conv_output(iw, kw, sw, padding))
-    ph = same_padding(ih, kh, sh) if padding == "same" else 0
-    pw = same_padding(iw, kw, sw) if padding == "same" else 0
-    orow, ocol, krow, kcol, cin = np.meshgrid(
-        np.arange(oh), np.arange(ow), np.arange(kh), np.arange(kw), np.arange(ic),
-        indexing="ij")
-    irow = orow * sh - ph + krow
-    icol = ocol * sw - pw + kcol
-    inside = (irow >= 0) & (irow < ih) & (icol >= 0) & (icol < iw)
-    index = np.where(inside, (irow * iw + icol) * ic + cin, ih * iw * ic)
-    return index.reshape(oh * ow, kh * kw * ic).astype(np.int64)
+    g = _conv_grid(in_shape, kernel, strides, padding)
+    index = np.where(g.inside, (g.irow * iw + g.icol) * ic + g.cin, ih * iw * ic)
+    return index.reshape(g.oh * g.ow, kh * kw * ic).astype(np.int64)
 
 
 def conv_transpose_synapses(in_shape: tuple[int, int, int], kernel: tuple[int, int],
@@ -81,8 +111,7 @@ def conv_transpose_synapses(in_shape: tuple[int, int, int], kernel: tuple[int, i
     kh, kw = kernel
     sh, sw = strides
     oh, ow, _ = out_shape
-    ph = same_padding(ih, kh, sh) if padding == "same" else 0
-    pw = same_padding(iw, kw, sw) if padding == "same" else 0
+    ph, pw = _leading_padding(in_shape, kernel, strides, padding)
     irow, icol, cin, krow, kcol, filt = np.meshgrid(
         np.arange(ih), np.arange(iw), np.arange(ic), np.arange(kh), np.arange(kw),
         np.arange(filters), indexing="ij")
