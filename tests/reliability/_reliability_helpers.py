@@ -79,6 +79,13 @@ def training_net(batch_size: int = 4, **compiler_kwargs: Any) -> dict[str, Any]:
             "x": x, "y": y}
 
 
+def xy(net: dict[str, Any], x: Any = None, y: Any = None,
+       **kwargs: Any) -> tuple[dict, dict, dict]:
+    """``(x dict, y dict, kwargs)`` for a catalogue net, its own data where none is given."""
+    return ({net["input"]: net["x"] if x is None else x},
+            {net["output"]: net["y"] if y is None else y}, kwargs)
+
+
 def weights(compiled: Any) -> dict[str, np.ndarray]:
     """A copy of the learnable state of a compiled network."""
     return {k: np.array(v, copy=True) for k, v in compiled.backend.get_learnable_state().items()}

@@ -19,6 +19,7 @@ from _reliability_helpers import (
     nothing_simulated,
     params,
     run_case,
+    xy,
 )
 
 from spikehooks import (
@@ -259,15 +260,10 @@ def _predict_hidden(ctx: Ctx):
                                        callbacks=[ctx.spy])
 
 
-def _xy(net, x=None, y=None, **kwargs):
-    return ({net["input"]: net["x"] if x is None else x},
-            {net["output"]: net["y"] if y is None else y}, kwargs)
-
-
 def _nan(net):
     x = net["x"].copy()
     x[3, 2] = np.nan
-    return _xy(net, x=x)
+    return xy(net, x=x)
 
 
 def _foreign_output(net):
@@ -276,20 +272,20 @@ def _foreign_output(net):
 
 
 EVALUATE = [
-    Case("evaluate-outside-with", _evaluate(_xy, loaded=False), NotCompiledError,
+    Case("evaluate-outside-with", _evaluate(xy, loaded=False), NotCompiledError,
          r"CompiledNetwork\.evaluate", r"with compiled_net:", nothing_simulated),
     Case("x-not-a-dict", _evaluate(lambda n: (n["x"], {n["output"]: n["y"]}, {})),
          ConfigurationError, r"x must be a dict", r"Write x=\{input_layer: data\}",
          nothing_simulated),
-    Case("x-wrong-shape", _evaluate(lambda n: _xy(n, x=n["x"][:, :4])), ConfigurationError,
+    Case("x-wrong-shape", _evaluate(lambda n: xy(n, x=n["x"][:, :4])), ConfigurationError,
          r"population 'input'", r"Reshape the data", nothing_simulated),
     Case("nan-input", _evaluate(_nan), ConfigurationError,
          r"population 'input'.*example 3", r"Clean or clip the data", nothing_simulated),
-    Case("labels-out-of-range", _evaluate(lambda n: _xy(n, y=n["y"] + 1)), ConfigurationError,
+    Case("labels-out-of-range", _evaluate(lambda n: xy(n, y=n["y"] + 1)), ConfigurationError,
          r"population 'output'.*\[0, 2\]", r"Check the labels", nothing_simulated),
-    Case("one-hot-labels", _evaluate(lambda n: _xy(n, y=np.eye(3)[n["y"]])), ConfigurationError,
+    Case("one-hot-labels", _evaluate(lambda n: xy(n, y=np.eye(3)[n["y"]])), ConfigurationError,
          r"population 'output'", r"not one-hot", nothing_simulated),
-    Case("x-and-y-lengths-differ", _evaluate(lambda n: _xy(n, y=n["y"][:5])),
+    Case("x-and-y-lengths-differ", _evaluate(lambda n: xy(n, y=n["y"][:5])),
          ConfigurationError, r"population 'output'", r"same length", nothing_simulated),
     Case("y-key-without-readout",
          _evaluate(lambda n: ({n["input"]: n["x"]}, {n["hidden"]: n["y"]}, {})),
@@ -300,16 +296,16 @@ EVALUATE = [
          nothing_simulated),
     Case("no-data-for-an-input", _evaluate(lambda n: ({}, {n["output"]: n["y"]}, {})),
          ConfigurationError, r"\['input'\]", r"Add \{population: data\}", nothing_simulated),
-    Case("callbacks-not-a-list", _evaluate(lambda n: _xy(n, callbacks=Spy())),
+    Case("callbacks-not-a-list", _evaluate(lambda n: xy(n, callbacks=Spy())),
          ConfigurationError, r"got Spy", r"Wrap it in a list", nothing_simulated),
-    Case("callbacks-a-bare-name", _evaluate(lambda n: _xy(n, callbacks="batch_progress_bar")),
+    Case("callbacks-a-bare-name", _evaluate(lambda n: xy(n, callbacks="batch_progress_bar")),
          ConfigurationError, r"'batch_progress_bar'", r"Wrap it in a list", nothing_simulated),
-    Case("callback-not-a-callback", _evaluate(lambda n: _xy(n, callbacks=[3])),
+    Case("callback-not-a-callback", _evaluate(lambda n: xy(n, callbacks=[3])),
          CallbackValidationError, r"got int 3", r"Pass e\.g\. 'batch_progress_bar'",
          nothing_simulated),
     Case("predict-output-without-readout", _predict_hidden, ConfigurationError,
          r"'hidden' readout", r"Give its neuron a readout", nothing_simulated),
-    Case("unknown-metric", _evaluate(lambda n: _xy(n, metrics="acuracy")), UnknownNameError,
+    Case("unknown-metric", _evaluate(lambda n: xy(n, metrics="acuracy")), UnknownNameError,
          r"'acuracy'", r"Install the distribution that provides it", nothing_simulated),
 ]
 

@@ -25,6 +25,7 @@ from _reliability_helpers import (
     training_net,
     weights,
     weights_unchanged,
+    xy,
 )
 
 from spikehooks import Callback, CallbackError, CallbackList, plugins
@@ -38,11 +39,6 @@ from spikehooks_schedules import (
     OptimiserParamSchedule,
     ReduceOnPlateau,
 )
-
-
-def _xy(net, x=None, y=None, **kwargs):
-    return ({net["input"]: net["x"] if x is None else x},
-            {net["output"]: net["y"] if y is None else y}, kwargs)
 
 
 def _evaluate(change, metrics=None):
@@ -83,7 +79,7 @@ def _both(ctx: Ctx) -> None:
 def _complex_times(net):
     spikes = net["x"][0]
     bad = PreprocessedSpikes(spikes.end_spikes, spikes.spike_times.astype(np.complex128))
-    return _xy(net, x=[bad] * len(net["x"]))
+    return xy(net, x=[bad] * len(net["x"]))
 
 
 class RaisesInSetParams(Callback):
@@ -102,17 +98,17 @@ class RaisesInGetData(Callback):
 
 VALIDATE = [
     Case("complex-rate-input",
-         _evaluate(lambda n: _xy(n, x=n["x"].astype(np.complex64))), ConfigurationError,
+         _evaluate(lambda n: xy(n, x=n["x"].astype(np.complex64))), ConfigurationError,
          r"input of population 'input' must be a real-valued", r"taking the real part",
          nothing_simulated),
     Case("string-rate-input",
-         _evaluate(lambda n: _xy(n, x=n["x"].astype(str))), ConfigurationError,
+         _evaluate(lambda n: xy(n, x=n["x"].astype(str))), ConfigurationError,
          r"input of population 'input' must be a real-valued", r"numpy\.asarray",
          nothing_simulated),
     Case("complex-spike-times", _train(_complex_times), ConfigurationError,
          r"population 'input' example 0 spike_times must be real numbers",
          r"Rebuild it with preprocess_spikes", _both),
-    Case("complex-labels", _evaluate(lambda n: _xy(n, y=n["y"].astype(complex))),
+    Case("complex-labels", _evaluate(lambda n: xy(n, y=n["y"].astype(complex))),
          ConfigurationError, r"population 'output'", r"Pass one int label per example",
          nothing_simulated),
     Case("negative-seed",
@@ -133,53 +129,53 @@ VALIDATE = [
                                        batch_size=10**8).compile(training_net()["network"]),
          ConfigurationError, r"EventPropCompiler batch_size must fit in memory",
          r"training keeps every timestep of every example"),
-    Case("metrics-none", _train(lambda n: _xy(n, metrics=None)), ConfigurationError,
+    Case("metrics-none", _train(lambda n: xy(n, metrics=None)), ConfigurationError,
          r"metrics must be a metric name.*got NoneType None for 'output'",
          r"metrics='sparse_categorical_accuracy'", _both),
-    Case("evaluate-metrics-none", _evaluate(lambda n: _xy(n, metrics=None)),
+    Case("evaluate-metrics-none", _evaluate(lambda n: xy(n, metrics=None)),
          ConfigurationError, r"metrics must be a metric name", r"Pass e\.g\. metrics=",
          nothing_simulated),
     Case("validation-split-holds-out-nothing",
-         _train(lambda n: _xy(n, validation_split=0.05)), ConfigurationError,
+         _train(lambda n: xy(n, validation_split=0.05)), ConfigurationError,
          r"validation_split must hold out at least one example; got validation_split=0\.05 "
          r"of 8 examples", r"Pass validation_split >= 0\.125", _both),
     Case("schedule-among-validation-callbacks",
-         _train(lambda n: _xy(n, validation_split=0.5,
+         _train(lambda n: xy(n, validation_split=0.5,
                                validation_callbacks=[CosineAnnealing(total_epochs=2)])),
          ConfigurationError, r"CosineAnnealing cannot act in the validation_callbacks",
          r"Use it in the callbacks of train\(\)", _both),
     Case("early-stopping-among-validation-callbacks",
-         _train(lambda n: _xy(n, validation_split=0.5,
+         _train(lambda n: xy(n, validation_split=0.5,
                                validation_callbacks=[EarlyStopping("accuracy", patience=1)])),
          ConfigurationError, r"EarlyStopping cannot act in the validation_callbacks",
          r"monitor a 'val_' metric", _both),
     Case("plateau-in-evaluate",
-         _evaluate(lambda n: _xy(n, callbacks=[ReduceOnPlateau("accuracy")])),
+         _evaluate(lambda n: xy(n, callbacks=[ReduceOnPlateau("accuracy")])),
          ConfigurationError, r"ReduceOnPlateau cannot act in the callbacks of evaluate\(\)",
          r"Use it in the callbacks of train\(\)", nothing_simulated),
     Case("checkpoint-among-validation-callbacks",
-         _train(lambda n: _xy(n, validation_split=0.5, validation_callbacks=[Checkpoint()])),
+         _train(lambda n: xy(n, validation_split=0.5, validation_callbacks=[Checkpoint()])),
          ConfigurationError, r"Checkpoint cannot act in the validation_callbacks",
          r"Use it in the callbacks of train\(\)", _both),
     Case("checkpoint-path-as-serialiser", lambda ctx: Checkpoint(ctx.tmp_path / "ck"),
          ConfigurationError, r"Checkpoint serialiser must be a Serialiser",
          r"The folder is the path argument"),
     Case("schedule-sets-nan-rate",
-         _train(lambda n: _xy(n, callbacks=[OptimiserParamSchedule(
+         _train(lambda n: xy(n, callbacks=[OptimiserParamSchedule(
              "alpha", lambda epoch, alpha: math.nan)])),
          CallbackError, r"OptimiserParamSchedule set Adam alpha to nan at epoch 0",
          r"Fix the schedule's function", _both),
     Case("schedule-sets-negative-rate",
-         _train(lambda n: _xy(n, callbacks=[OptimiserParamSchedule(
+         _train(lambda n: xy(n, callbacks=[OptimiserParamSchedule(
              "alpha", lambda epoch, alpha: -alpha)])),
          CallbackError, r"set Adam alpha to -0\.01 at epoch 0.*must be a finite number >= 0",
          r"Fix the schedule's function", _both),
     Case("schedule-returns-a-string",
-         _train(lambda n: _xy(n, callbacks=[OptimiserParamSchedule(
+         _train(lambda n: xy(n, callbacks=[OptimiserParamSchedule(
              "alpha", lambda epoch, alpha: "0.1")])),
          CallbackError, r"set Adam alpha to '0\.1' at epoch 0", r"Fix the schedule's", _both),
     Case("callback-raises-in-set-params",
-         _evaluate(lambda n: _xy(n, callbacks=[RaisesInSetParams()])), CallbackError,
+         _evaluate(lambda n: xy(n, callbacks=[RaisesInSetParams()])), CallbackError,
          r"RaisesInSetParams\.set_params raised KeyError.*key is 'fragile'", r"cb_data",
          nothing_simulated),
     Case("garbage-strict-plugins-flag",

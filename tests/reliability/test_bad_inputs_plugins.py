@@ -22,6 +22,7 @@ from _reliability_helpers import (
     training_net,
     weights,
     weights_unchanged,
+    xy,
 )
 
 from spikehooks.compilers import EventPropCompiler
@@ -47,12 +48,6 @@ from spikehooks_schedules import (
     StepDecay,
 )
 
-
-def _xy(net, x=None, y=None, **kwargs):
-    return ({net["input"]: net["x"] if x is None else x},
-            {net["output"]: net["y"] if y is None else y}, kwargs)
-
-
 # ----------------------------------------------------------------- training
 
 
@@ -69,25 +64,25 @@ def _train(change):
 
 
 TRAIN = [
-    Case("train-labels-out-of-range", _train(lambda n: _xy(n, y=n["y"] + 3)),
+    Case("train-labels-out-of-range", _train(lambda n: xy(n, y=n["y"] + 3)),
          ConfigurationError, r"'output'", r"Check the label encoding", weights_unchanged),
-    Case("train-resume-without-checkpoint", _train(lambda n: _xy(n, resume_from="latest")),
+    Case("train-resume-without-checkpoint", _train(lambda n: xy(n, resume_from="latest")),
          ConfigurationError, r"resume_from='latest'", r"Add a Checkpoint callback",
          weights_unchanged),
     Case("train-validation-x-without-y",
-         _train(lambda n: _xy(n, validation_x={n["input"]: n["x"]})),
+         _train(lambda n: xy(n, validation_x={n["input"]: n["x"]})),
          ConfigurationError, r"validation_x and validation_y", r"Pass both",
          weights_unchanged),
     Case("train-spike-input-not-preprocessed",
-         _train(lambda n: _xy(n, x=np.zeros((8, 6)))), ConfigurationError,
+         _train(lambda n: xy(n, x=np.zeros((8, 6)))), ConfigurationError,
          r"population 'input'", r"Wrap a single example in a list|preprocess_spikes",
          weights_unchanged),
     Case("train-spike-input-wrong-size",
-         _train(lambda n: _xy(n, x=[preprocess_spikes([1.0], [0], 4)] * 8)),
+         _train(lambda n: xy(n, x=[preprocess_spikes([1.0], [0], 4)] * 8)),
          ConfigurationError, r"population 'input' example 0", r"Pass num_neurons=6",
          weights_unchanged),
     Case("train-max-spikes-exceeded",
-         _train(lambda n: _xy(n, x=[preprocess_spikes(np.arange(40.0) % 9, np.arange(40) % 6,
+         _train(lambda n: xy(n, x=[preprocess_spikes(np.arange(40.0) % 9, np.arange(40) % 6,
                                                       6)] * 8)),
          ConfigurationError, r"population 'input'", r"Raise max_spikes", weights_unchanged),
     Case("train-unknown-optimiser-parameter",
@@ -98,19 +93,19 @@ TRAIN = [
          lambda ctx: EventPropCompiler(10, ("relative_mean_square_error", {"delta": 2.0})).compile(
              training_net()["network"]),
          ConfigurationError, r"'output'", r"Use 'sparse_categorical_crossentropy'"),
-    Case("train-negative-epochs", _train(lambda n: _xy(n, num_epochs=-1)), ConfigurationError,
+    Case("train-negative-epochs", _train(lambda n: xy(n, num_epochs=-1)), ConfigurationError,
          r"train num_epochs must be an int >= 1; got -1", r"Pass e\.g\. num_epochs=10",
          weights_unchanged),
-    Case("train-negative-start-epoch", _train(lambda n: _xy(n, start_epoch=-1)),
+    Case("train-negative-start-epoch", _train(lambda n: xy(n, start_epoch=-1)),
          ConfigurationError, r"train start_epoch must be an int >= 0; got -1",
          r"start_epoch \+ num_epochs - 1 are trained", weights_unchanged),
-    Case("train-epochs-as-string", _train(lambda n: _xy(n, num_epochs="3")), ConfigurationError,
+    Case("train-epochs-as-string", _train(lambda n: xy(n, num_epochs="3")), ConfigurationError,
          r"train num_epochs must be an int >= 1; got '3'", r"Pass e\.g\. num_epochs=10",
          weights_unchanged),
-    Case("train-validation-split-above-one", _train(lambda n: _xy(n, validation_split=1.5)),
+    Case("train-validation-split-above-one", _train(lambda n: xy(n, validation_split=1.5)),
          ConfigurationError, r"validation_split must be a number in \[0, 1\); got 1\.5",
          r"e\.g\. validation_split=0\.1", weights_unchanged),
-    Case("train-validation-split-a-string", _train(lambda n: _xy(n, validation_split="a")),
+    Case("train-validation-split-a-string", _train(lambda n: xy(n, validation_split="a")),
          ConfigurationError, r"validation_split must be a number in \[0, 1\); got 'a'",
          r"e\.g\. validation_split=0\.1", weights_unchanged),
     Case("train-losses-dict-wrong-key",
@@ -286,7 +281,7 @@ def _load_damaged(damage, keys=("ck", 1)):
 def _resume_latest_damaged(ctx: Ctx):
     """Train one epoch with a Checkpoint, damage its checkpoint, resume from "latest"."""
     net = training_net()
-    compiled, data = net["compiled"], _xy(net)[:2]
+    compiled, data = net["compiled"], xy(net)[:2]
     with compiled:
         compiled.train(*data, num_epochs=1, callbacks=[Checkpoint(path=ctx.tmp_path / "run")])
     ctx.saved.update(compiled=compiled, weights=weights(compiled), stepped=True)
@@ -337,14 +332,14 @@ def _load_other_sizes(ctx: Ctx):
 
 SCHEDULES = [
     Case("schedule-unknown-optimiser-parameter",
-         _train(lambda n: _xy(n, callbacks=[StepDecay(1, 0.5, param="lr")])),
+         _train(lambda n: xy(n, callbacks=[StepDecay(1, 0.5, param="lr")])),
          ConfigurationError, r"StepDecay param .*Adam", r"Pick one of those names",
          weights_unchanged),
     Case("schedule-in-evaluate", _record(lambda n, c: [ExponentialDecay(0.9)]),
          ConfigurationError, r"ExponentialDecay", r"Use it in the callbacks of train\(\)",
          nothing_simulated),
     Case("monitor-of-no-metric",
-         _train(lambda n: _xy(n, callbacks=[EarlyStopping("loss", patience=2)])),
+         _train(lambda n: xy(n, callbacks=[EarlyStopping("loss", patience=2)])),
          ConfigurationError, r"EarlyStopping monitor 'loss'", r"Available: output/",
          weights_unchanged),
     Case("warmup-longer-than-schedule", lambda ctx: CosineAnnealing(5, warmup_epochs=5),
