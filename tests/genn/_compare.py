@@ -35,12 +35,13 @@ def run(backend: str, make_network: Callable[[], Any], x: Any, timesteps: int, c
 
 
 def assert_same(expected: Any, got: Any, where: str) -> None:
-    """Assert equal dtypes, shapes and bits, through nested lists and tuples."""
+    """Assert equal dtypes, shapes and bits, through nested sequences."""
     if isinstance(expected, np.ndarray):
         assert isinstance(got, np.ndarray), where
         assert got.dtype == expected.dtype and got.shape == expected.shape, where
         np.testing.assert_array_equal(got, expected, err_msg=where)
         return
-    assert isinstance(got, (list, tuple)) and len(got) == len(expected), where
+    # Lists, tuples and the recorders' own sequences (SpikeList...): same type, same items.
+    assert type(got) is type(expected) and len(got) == len(expected), where
     for i, (e, g) in enumerate(zip(expected, got, strict=True)):
         assert_same(e, g, f"{where}[{i}]")
