@@ -239,9 +239,9 @@ def _connection_plan(conn: Any, genn_name: str, dt: float,
         # GeNN gets every synapse of the kernel as a sparse row (the NumPy
         # backend's sequential order of sums): same draws, same sums.
         kernel = connectivity.make_kernel(rng)
-        mask = np.zeros((num_pre, num_post), dtype=bool)
-        mask[connectivity.pre, connectivity.post] = True
-        return ConnectionPlan(conn, genn_name, psm, connectivity.expand(kernel), mask,
+        synapses = np.zeros((num_pre, num_post), dtype=bool)
+        synapses[connectivity.pre, connectivity.post] = True
+        return ConnectionPlan(conn, genn_name, psm, connectivity.expand(kernel), synapses,
                               kernel=np.array(kernel, dtype=np.float32))
     weight, mask = connectivity.build(num_pre, num_post, rng)
     if mask is not None and mask.all():
