@@ -50,10 +50,12 @@ lambda_I``, ``q = -tau_m lambda_V``.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
 from ..communicators.tree import tree_sum
+from ._backward_tied import TiedAdjoint
 from ._forward import ForwardResult
 from ._graph import Graph
 
@@ -87,7 +89,8 @@ class BackwardResult:
     Attributes
     ----------
     gradients : list of numpy.ndarray of float64, shape (n_pre, n_post)
-        ``+dL/dW`` per connection, summed over the batch (masked for sparse).
+        ``+dL/dW`` per connection, summed over the batch (masked for sparse);
+        for a tied connection the kernel's gradient, shape ``kernel_shape``.
     clamped : int
         Spikes whose jump denominator was raised to the guard's minimum.
     """
@@ -110,6 +113,7 @@ def backward(
     reg: list[np.ndarray | None] | None = None,
     min_denominator: float = 1e-3,
     num_examples: int | None = None,
+    tied: list[Any] | None = None,
 ) -> BackwardResult:
     """Sweep the adjoints from the last step to the first and collect weight gradients.
 
@@ -124,6 +128,8 @@ def backward(
     ----------
     graph : Graph
     weights : list of numpy.ndarray of float32, shape (n_pre, n_post)
+        The dense weights; for a tied connection its kernel
+        (``kernel_shape``, see ``tied``).
     fwd : ForwardResult
         From :func:`spikehooks.training._forward.forward` with the same weights.
     drive : OutputDrive
@@ -141,6 +147,8 @@ def backward(
     BackwardResult
     """
     real = fwd.spikes[0].shape[1] if num_examples is None else num_examples
+    adjoints = [None if t is None else TiedAdjoint(t, w)
+                for t, w in zip(tied or [None] * len(weights), weights, strict=True)]
     per_example = 8 * sum(int(w.size) for w in weights)
     group = max(1, GRADIENT_BYTES // max(per_example, 1))
     clamped = [0]
@@ -148,7 +156,7 @@ def backward(
     def rows(lo: int, hi: int) -> list[np.ndarray]:
         if hi - lo <= group:
             part = _rows(fwd, drive, reg, lo, hi)
-            grads, count = _backward_rows(graph, weights, *part, min_denominator)
+            grads, count = _backward_rows(graph, weights, *part, min_denominator, adjoints)
             clamped[0] += count
             return [tree_sum(g, overwrite=True) for g in grads]
         # The same split as tree_sum: left subtree, right subtree, left + right.
@@ -157,7 +165,7 @@ def backward(
 
     totals = rows(0, real) if real else [np.zeros(w.shape) for w in weights]
     for index, conn in enumerate(graph.conns):
-        if conn.mask is not None:
+        if conn.mask is not None and adjoints[index] is None:
             totals[index] *= conn.mask
     return BackwardResult(totals, clamped[0])
 
@@ -178,7 +186,8 @@ def _rows(fwd: ForwardResult, drive: OutputDrive, reg: list[np.ndarray | None] |
 
 def _backward_rows(graph: Graph, weights: list[np.ndarray], fwd: ForwardResult,
                    drive: OutputDrive, reg: list[np.ndarray | None] | None,
-                   min_denominator: float) -> tuple[list[np.ndarray], int]:
+                   min_denominator: float,
+                   adjoints: list[TiedAdjoint | None]) -> tuple[list[np.ndarray], int]:
     """The backward pass of every row of ``fwd``: per-example gradients and clamped count.
 
     Returns
@@ -194,7 +203,8 @@ def _backward_rows(graph: Graph, weights: list[np.ndarray], fwd: ForwardResult,
     q = [np.zeros((batch, lay.size)) for lay in layers]
     b = [np.zeros((batch, layers[c.post].size)) for c in conns]
     # Per-example gradients: summed over examples by backward() in a fixed order.
-    grads = [np.zeros((batch, *w.shape)) for w in weights]
+    grads = [np.zeros((batch, *w.shape)) if a is None else a.zeros(batch)
+             for w, a in zip(weights, adjoints, strict=True)]
     w64 = [np.asarray(w, dtype=np.float64) for w in weights]
     any_spikes = [np.asarray(s.reshape(num_steps, -1).any(axis=1)) for s in fwd.spikes]
     clamped = 0
@@ -246,6 +256,10 @@ def _backward_rows(graph: Graph, weights: list[np.ndarray], fwd: ForwardResult,
             if conn.pre in fired and index not in delayed:
                 # Each (example, neuron) pair fires at most once per step: no duplicates.
                 rows, cols = fired[conn.pre]
+                tied_adj = adjoints[index]
+                if tied_adj is not None:
+                    tied_adj.add_gradient(grads[index], b[index], rows, cols)
+                    continue
                 grads[index][rows, cols] += b[index][rows]
         jumps = {}
         for li, (rows, cols) in fired.items():
@@ -263,6 +277,10 @@ def _backward_rows(graph: Graph, weights: list[np.ndarray], fwd: ForwardResult,
                         fb += np.einsum("kj,kj->k", u, w_k[cols])
                     continue
                 u = (b_later[index][rows] - b[index][rows]) * (-1.0 / graph.dt)
+                tied_adj = adjoints[index]
+                if tied_adj is not None:
+                    fb += tied_adj.feedback(u, cols)
+                    continue
                 fb += np.einsum("kj,kj->k", u, w64[index][cols])
             jumps[li] = fb * lay.tau_m
 
