@@ -165,7 +165,9 @@ def backward(
 
     totals = rows(0, real) if real else [np.zeros(w.shape) for w in weights]
     for index, conn in enumerate(graph.conns):
-        if conn.mask is not None and adjoints[index] is None:
+        if adjoints[index] is not None:
+            totals[index] = totals[index].reshape(weights[index].shape)
+        elif conn.mask is not None:
             totals[index] *= conn.mask
     return BackwardResult(totals, clamped[0])
 
