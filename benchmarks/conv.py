@@ -14,15 +14,15 @@
    EventProp; examples per second of inference at batch 1 and 32 and of
    training at batch 32, and test accuracy after ``epochs`` epochs.
 3. ``backward``: EventProp training of that network (examples per second,
-   batch 1 and 32), with the backward pass sweeping the tied connections
-   through their kernels (``tied``, what training runs) and, side by side in
-   this process, through the expanded dense matrices with the gradient
-   summed back over tied positions afterwards (``dense``, what it ran
-   before).  ``speedup`` = tied rate / dense rate (medians, modes
-   interleaved); ``max_rel_grad_diff`` compares the first batch's kernel
-   gradients of the two.
+   batch 1 and 32; and on the digits upscaled to 16x16, batch 32), with
+   the backward pass sweeping the tied connections through their kernels
+   (``tied``, what training runs) and, side by side in this process,
+   through the expanded dense matrices with the gradient summed back over
+   tied positions afterwards (``dense``, what it ran before).
+   ``speedup`` = tied rate / dense rate (medians, modes interleaved);
+   ``max_rel_grad_diff`` compares the first batch's kernel gradients.
 
-Run: ``python benchmarks/conv.py [--quick]``; prints JSON.
+Run: ``python benchmarks/conv.py [--quick] [--only backward]``; prints JSON.
 """
 
 from __future__ import annotations
@@ -118,11 +118,11 @@ def _time_case(shape: tuple[int, int, int], filters: int, size: int,
             **{k[:-2] + "_ratio": v / base for k, v in timings.items()}}
 
 
-def digits_network(batch: int, max_spikes: int):
-    """The benchmark's conv network; returns (network, input, output)."""
+def digits_network(batch: int, max_spikes: int, side: int = 8):
+    """The benchmark's conv network on ``side x side`` images; returns (network, input, output)."""
     net = SequentialNetwork()
     with net:
-        inp = InputLayer(SpikeInput(max_spikes=max_spikes), (8, 8, 1))
+        inp = InputLayer(SpikeInput(max_spikes=max_spikes), (side, side, 1))
         Layer(Conv2D(Normal(0.3, 0.3), 16, 3), _lif(), synapse=Exponential(5.0))
         Layer(AvgPool2D(2), _lif(), synapse=Exponential(5.0))
         out = Layer(Dense(Normal(0.0, 0.3)), LeakyIntegrate(tau_mem=20.0, readout="avg_var"), 10,
@@ -204,15 +204,22 @@ def _dense_backward(compiled: Any) -> None:
 
 
 def backward_figures(quick: bool) -> list[dict[str, Any]]:
-    """Training examples per second, tied against dense backward, at batch 1 and 32."""
+    """Training examples per second, tied against dense backward.
+
+    The digits network at batch 1 and 32, and the same digits upscaled to
+    16x16 (each pixel repeated 2x2) at batch 32, where the dense matrix of
+    the convolution is 16 times larger.
+    """
     x, y, _, _ = load_digits()
-    spikes = linear_latency_encode_data((x * 255).astype(np.uint8), 18.0, 2.0)
     rows = []
-    for batch in (1, 32):
-        num = (16 if batch == 1 else 64) if quick else (64 if batch == 1 else 512)
+    for side, batch in ((8, 1), (8, 32), (16, 32)):
+        images = x if side == 8 else np.kron(x.reshape(-1, 8, 8), np.ones((2, 2))).reshape(
+            len(x), -1)
+        spikes = linear_latency_encode_data((images * 255).astype(np.uint8), 18.0, 2.0)
+        num = (16 if batch == 1 else 64) if quick else (64 if batch == 1 else 256)
         nets = {}
         for mode in ("dense", "tied"):
-            net, inp, out = digits_network(batch, batch * 64)
+            net, inp, out = digits_network(batch, batch * side * side, side)
             compiled = EventPropCompiler(TIMESTEPS, "sparse_categorical_crossentropy",
                                          Adam(5e-3), batch_size=batch,
                                          backend="numpy").compile(net)
@@ -237,10 +244,14 @@ def backward_figures(quick: bool) -> list[dict[str, Any]]:
                                    callbacks=[])
                     times[mode].append(time.perf_counter() - start)
         rate = {m: num / float(np.median(t)) for m, t in times.items()}
-        rows.append({"batch_size": batch, "examples": num,
+        tied = conv.connectivity
+        rows.append({"input": f"{side}x{side}x1", "batch_size": batch, "examples": num,
                      "dense_examples_per_s": rate["dense"],
                      "tied_examples_per_s": rate["tied"],
-                     "speedup": rate["tied"] / rate["dense"], "max_rel_grad_diff": diff})
+                     "speedup": rate["tied"] / rate["dense"], "max_rel_grad_diff": diff,
+                     # float64 per-example gradient of the convolution, as each sweep holds it
+                     "dense_grad_bytes_per_example": 8 * tied.num_pre * tied.num_post,
+                     "tied_grad_bytes_per_example": 8 * int(np.prod(tied.kernel_shape))})
     return rows
 
 
