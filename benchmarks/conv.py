@@ -216,7 +216,7 @@ def backward_figures(quick: bool) -> list[dict[str, Any]]:
         images = x if side == 8 else np.kron(x.reshape(-1, 8, 8), np.ones((2, 2))).reshape(
             len(x), -1)
         spikes = linear_latency_encode_data((images * 255).astype(np.uint8), 18.0, 2.0)
-        num = (16 if batch == 1 else 64) if quick else (64 if batch == 1 else 256)
+        num = (16 if batch == 1 else 64) if quick else (64 if batch == 1 or side > 8 else 256)
         nets = {}
         for mode in ("dense", "tied"):
             net, inp, out = digits_network(batch, batch * side * side, side)
@@ -236,7 +236,7 @@ def backward_figures(quick: bool) -> list[dict[str, Any]]:
         diff = float(np.abs(first["tied"] - first["dense"]).max()
                      / max(np.abs(first["dense"]).max(), 1e-300))
         times: dict[str, list[float]] = {"dense": [], "tied": []}
-        for _ in range(3 if quick else 5):
+        for _ in range(3 if quick or side > 8 else 5):
             for mode, (compiled, inp, out) in nets.items():
                 with compiled:
                     start = time.perf_counter()

@@ -278,11 +278,11 @@ def _backward_rows(graph: Graph, weights: list[np.ndarray], fwd: ForwardResult,
                         u = (hist[n + 2 + k][rows] - hist[n + 1 + k][rows]) * (-1.0 / graph.dt)
                         fb += np.einsum("kj,kj->k", u, w_k[cols])
                     continue
-                u = (b_later[index][rows] - b[index][rows]) * (-1.0 / graph.dt)
                 tied_adj = adjoints[index]
                 if tied_adj is not None:
-                    fb += tied_adj.feedback(u, cols)
+                    fb += tied_adj.feedback(b_later[index], b[index], rows, cols, graph.dt)
                     continue
+                u = (b_later[index][rows] - b[index][rows]) * (-1.0 / graph.dt)
                 fb += np.einsum("kj,kj->k", u, w64[index][cols])
             jumps[li] = fb * lay.tau_m
 

@@ -53,11 +53,15 @@ class TiedAdjoint:
         """Per-example kernel gradients: float64, shape (batch, kernel entries)."""
         return np.zeros((batch, self.num_taps))
 
-    def _padded(self, values: np.ndarray) -> np.ndarray:
-        """``values`` (rows, n_post) with a zero spill column appended."""
-        out = np.zeros((values.shape[0], self.num_post + 1))
-        out[:, :self.num_post] = values
-        return out
+    def _gather(self, values: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+        """``values[rows[k], row_post[cols[k]]]`` (0 in padding slots): float64 (k, width).
+
+        ``values`` (batch, n_post) gets a zero spill column once, so the cost is
+        that of the synapses of the spiking neurons, not ``k x n_post``.
+        """
+        padded = np.zeros((values.shape[0], self.num_post + 1))
+        padded[:, :self.num_post] = values
+        return padded[rows[:, None], self.row_post[cols]]
 
     def add_gradient(self, grad: np.ndarray, b: np.ndarray, rows: np.ndarray,
                      cols: np.ndarray) -> None:
@@ -67,15 +71,20 @@ class TiedAdjoint:
         """
         if not len(rows):
             return
-        values = self._padded(b[rows])[np.arange(len(rows))[:, None], self.row_post[cols]]
+        values = self._gather(b, rows, cols)
         flat = rows[:, None] * self.num_taps + self.row_tap[cols]
         grad += np.bincount(flat.ravel(), weights=(values * self.scale).ravel(),
                             minlength=grad.size).reshape(grad.shape)
 
-    def feedback(self, u: np.ndarray, cols: np.ndarray) -> np.ndarray:
-        """``sum_j u[k, j] W[cols[k], j]`` for every spike ``k``: float64, shape (len(cols),)."""
-        gathered = self._padded(u)[np.arange(len(cols))[:, None], self.row_post[cols]]
-        return np.einsum("ks,ks->k", gathered, self.row_weight[cols])
+    def feedback(self, b_later: np.ndarray, b: np.ndarray, rows: np.ndarray,
+                 cols: np.ndarray, dt: float) -> np.ndarray:
+        """The jump's ``sum_j u[k, j] W[cols[k], j]`` for every spike ``k``: float64 (k,).
+
+        ``u = -(b_later - b) / dt`` (the spike-delay rate of :mod:`._backward`),
+        evaluated only at the targets of each spiking neuron's synapses.
+        """
+        u = (self._gather(b_later, rows, cols) - self._gather(b, rows, cols)) * (-1.0 / dt)
+        return np.einsum("ks,ks->k", u, self.row_weight[cols])
 
 
 __all__ = ["TiedAdjoint"]
