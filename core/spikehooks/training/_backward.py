@@ -42,7 +42,9 @@ gradient pointing against the exact one.
 A spike emitted in step ``n`` reaches the targets' ``inSyn`` in step
 ``n + 1``, so the weight gradient uses the adjoints of step ``n + 1``:
 ``dL/dW_c += spikes_pre[n]^T b_c[n + 1]``, accumulated per example and
-summed over the examples in a fixed tree order.
+summed over the examples in a fixed tree order.  A tied (convolution,
+pooling) connection enters both places through its kernel instead of a
+dense matrix (:mod:`._backward_tied`).
 This is ``-tau_s sum_k lambda_I(t_k)`` of the paper with ``b = -tau_s
 lambda_I``, ``q = -tau_m lambda_V``.
 """
@@ -141,6 +143,10 @@ def backward(
     num_examples : int, optional
         The real examples, rows ``0 .. num_examples - 1`` (default: every
         row); the rest is padding and left out (not computed).
+    tied : list of (TiedConnectivity or None), optional
+        Per connection: its tied connectivity when ``weights`` holds its
+        kernel, swept through the row tables of :mod:`._backward_tied` (never
+        as a dense matrix; no delays), else None.
 
     Returns
     -------
