@@ -22,6 +22,7 @@ from ..training import (
 )
 from ..training._per_timestep import check_trace_targets, per_timestep_drive
 from . import _data
+from ._kernel_times import timed
 from ._training_state import check_training_state
 from .compiled_network import CompiledNetwork
 
@@ -454,10 +455,11 @@ class CompiledTrainingNetwork(CompiledNetwork):
         # synapses sharing each kernel entry (after the ranks' sums are added,
         # so the order of additions is the same in one process and in many).
         dense = [w if t is None else t.expand(w) for w, t in zip(weights, tied, strict=True)]
-        result = self._backward(graph, dense, fwd, drive,
-                                reg=self._regulariser(counts, total, real),
-                                min_denominator=compiler.min_jump_denominator,
-                                num_examples=real)
+        with timed(self.kernel_times, "backward"):
+            result = self._backward(graph, dense, fwd, drive,
+                                    reg=self._regulariser(counts, total, real),
+                                    min_denominator=compiler.min_jump_denominator,
+                                    num_examples=real)
         self.clamped_jumps += result.clamped
         gradients = result.gradients if par is None else par.reduce_gradients(result.gradients)
         grads = [g if t is None else t.reduce(g) for g, t in zip(gradients, tied, strict=True)]
@@ -467,7 +469,8 @@ class CompiledTrainingNetwork(CompiledNetwork):
         by_key = {f"{conn.name}/weight": (w, g)
                   for conn, w, g in zip(self._conns, weights, grads, strict=True)}
         self.last_gradients = {key: by_key[key][1] for key in keys}
-        with np.errstate(over="ignore", invalid="ignore"):  # the guard reports these itself
+        with np.errstate(over="ignore", invalid="ignore"), timed(self.kernel_times, "update"):
+            # (the guard reports over/invalid itself)
             optimiser.update({key: by_key[key][0] for key in keys}, self.last_gradients)
         self._finite.after_update(epoch, batch, weights)
         return value, total
