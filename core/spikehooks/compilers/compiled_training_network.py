@@ -444,9 +444,10 @@ class CompiledTrainingNetwork(CompiledNetwork):
         if drive.step_grad is not None:
             step_grad = np.zeros((graph.num_steps, self.batch_size, drive.step_grad.shape[2]))
             step_grad[:, :real] = drive.step_grad
-        drive = OutputDrive(*(_pad(a[offset:offset + real], self.batch_size) for a in
-                              (drive.readout_grad, drive.spike_time_grad, drive.final_kick)),
-                            step_grad)
+        readout_grad, spike_time_grad, final_kick = (
+            _pad(a[offset:offset + real], self.batch_size)
+            for a in (drive.readout_grad, drive.spike_time_grad, drive.final_kick))
+        drive = OutputDrive(readout_grad, spike_time_grad, final_kick, step_grad)
         weights = [self.backend.get_weight(conn) for conn in self._conns]
         tied = [conn.connectivity if isinstance(conn.connectivity, TiedConnectivity) else None
                 for conn in self._conns]

@@ -203,7 +203,7 @@ class EventPropCompiler(Compiler):
                 f"got RelativeMeanSquareError, which compares first-spike times. Use "
                 f"'sparse_categorical_crossentropy'."
             )
-        graph.per_timestep = is_per_timestep(loss, readout, self.per_timestep_loss,
+        graph.per_timestep = is_per_timestep(loss, str(readout), self.per_timestep_loss,
                                              f"population {output.name!r}")
         if graph.per_timestep and self.communicator is not None:
             raise ConfigurationError(

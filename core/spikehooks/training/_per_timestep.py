@@ -1,4 +1,4 @@
-"""Per-timestep losses: a loss on the output's voltage at every step (mlGeNN's ``per_timestep_loss``).
+"""Per-timestep losses: a loss on the output voltage at every step (``per_timestep_loss``).
 
 Two losses, as mlGeNN 2.4.0's EventProp compiler defines them by the drive
 it gives the output's adjoint at each backward step (``B`` examples, ``N``

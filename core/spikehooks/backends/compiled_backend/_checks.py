@@ -18,8 +18,7 @@ from ...neurons import (
     PoissonInput,
     SpikeInput,
 )
-from ...readouts import (AvgVar, AvgVarExpWeight, FirstSpikeTime, MaxVar, SpikeCount, SumVar,
-                         Var)
+from ...readouts import AvgVar, AvgVarExpWeight, FirstSpikeTime, MaxVar, SpikeCount, SumVar, Var
 from ...synapses import Delta, Exponential
 from ._numba import max_threads, require_numba
 

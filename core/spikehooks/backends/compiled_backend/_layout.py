@@ -22,8 +22,7 @@ from ...neurons import (
     PoissonInput,
     SpikeInput,
 )
-from ...readouts import (AvgVar, AvgVarExpWeight, FirstSpikeTime, MaxVar, SpikeCount, SumVar,
-                         Var)
+from ...readouts import AvgVar, AvgVarExpWeight, FirstSpikeTime, MaxVar, SpikeCount, SumVar, Var
 from ...synapses import Delta, Exponential
 from . import _tables as T
 
