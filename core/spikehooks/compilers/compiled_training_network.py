@@ -29,6 +29,14 @@ from .compiled_network import CompiledNetwork
 _DEFAULT_CALLBACKS = ("batch_progress_bar",)
 
 
+class _DefaultMetric(str):
+    """mlGeNN's default metric name, told apart from the same name passed on purpose."""
+
+
+#: ``train``'s default metric: a target trace (per-timestep loss) replaces it.
+_DEFAULT_METRIC = _DefaultMetric("sparse_categorical_accuracy")
+
+
 class CompiledTrainingNetwork(CompiledNetwork):
     """A network compiled for EventProp training; use it inside ``with compiled_net:``.
 
@@ -121,7 +129,7 @@ class CompiledTrainingNetwork(CompiledNetwork):
 
     # ------------------------------------------------------------- training
     def train(self, x: dict, y: dict, num_epochs: int, start_epoch: int = 0,
-              shuffle: bool = True, metrics: Any = None,
+              shuffle: bool = True, metrics: Any = _DEFAULT_METRIC,
               callbacks: Sequence[Any] = _DEFAULT_CALLBACKS,
               validation_callbacks: Sequence[Any] = _DEFAULT_CALLBACKS,
               validation_split: float = 0.0, validation_x: dict | None = None,
@@ -141,11 +149,11 @@ class CompiledTrainingNetwork(CompiledNetwork):
             Index of the first epoch of the planned run.
         shuffle : bool
             Shuffle the training examples every epoch (seeded by ``rng_seed``).
-        metrics : str, Metric, (str, dict), dict or None
-            Metric per output, computed on the training batches.  None (the
-            default): ``"mean_square_error"`` of the whole voltage trace for a
-            per-timestep mean square error (``var`` readout), else mlGeNN's
-            default ``"sparse_categorical_accuracy"``.
+        metrics : str, Metric, (str, dict) or dict
+            Metric per output, computed on the training batches.  Default
+            ``"sparse_categorical_accuracy"`` (mlGeNN's); when left out with a
+            per-timestep mean square error (``var`` readout, target traces),
+            ``"mean_square_error"`` of the whole voltage trace.
         callbacks, validation_callbacks : sequence
             Callbacks of the training loop (mode ``"train"``) and of validation
             (mode ``"validate"``).
@@ -276,7 +284,7 @@ class CompiledTrainingNetwork(CompiledNetwork):
         prepared, num_examples = _data.prepare_inputs(self.network, x)
         labels = np.asarray(y[self.output])
         trace = self.trace_targets
-        if metrics is None:
+        if metrics is _DEFAULT_METRIC:
             metrics = "mean_square_error" if trace else "sparse_categorical_accuracy"
         if trace:
             labels = check_trace_targets(labels, self.graph.num_steps, self.output.num_neurons,
