@@ -13,6 +13,7 @@ from ..callbacks.run_context import RunContext
 from ..errors import ConfigurationError, NotCompiledError
 from ..metrics import Metric
 from . import _data
+from ._kernel_times import KernelTimes, timed
 
 _DEFAULT_CALLBACKS = ("batch_progress_bar",)
 
@@ -77,6 +78,7 @@ class CompiledNetwork:
         self.dt = backend.dt
         self.communicator = getattr(compiler, "communicator", None)
         self.parallel: Any = None
+        self._pass_examples: dict[str, int] = {}
         #: mlGeNN's model name given to ``compile(network, name)`` (None if not given).
         self.name: str | None = None
         self._groups: tuple[Any, Any] | None = None
@@ -125,7 +127,16 @@ class CompiledNetwork:
             return model
         from ._state_views import NoGeNNModel
 
-        return NoGeNNModel(self.backend)
+        return NoGeNNModel(self.backend, self.kernel_times)
+
+    @property
+    def kernel_times(self) -> Any:
+        """The phases timed with ``kernel_profiling=True`` (:class:`KernelTimes`), else None."""
+        if not getattr(self.compiler, "kernel_profiling", False):
+            return None
+        if getattr(self, "_kernel_times", None) is None:
+            self._kernel_times = KernelTimes()
+        return self._kernel_times
 
     # ---------------------------------------------------------- loading
     def __enter__(self) -> CompiledNetwork:
@@ -197,8 +208,9 @@ class CompiledNetwork:
             The run's context, told the batch's example indices.
         """
         compiler = self.compiler
-        self.backend.reset(reset_vars=compiler.reset_vars_between_batches,
-                           reset_in_syn=compiler.reset_in_syn_between_batches)
+        with timed(self.kernel_times, "reset"):
+            self.backend.reset(reset_vars=compiler.reset_vars_between_batches,
+                               reset_in_syn=compiler.reset_in_syn_between_batches)
         # A data-parallel rank may have no examples in a batch: it only joins the collectives.
         for pop, data in prepared.items() if len(indices) else ():
             self.backend.set_input(pop, _take(data, indices))
@@ -215,14 +227,17 @@ class CompiledNetwork:
         backend = self.backend
         if not backend.num_examples_in_batch:
             return
+        times = self.kernel_times
         if cbl.has_timestep_hooks:
             begin, end, step = cbl.on_timestep_begin, cbl.on_timestep_end, backend.step
             for t in range(self.num_timesteps):
                 begin(t)
-                step()
+                with timed(times, "simulate"):
+                    step()
                 end(t)
         else:
-            backend.run(self.num_timesteps)
+            with timed(times, "simulate"):
+                backend.run(self.num_timesteps)
 
     def get_batch_readouts(self, outputs: Sequence[Any]) -> dict[Any, np.ndarray]:
         """Return each output's readout for the real examples of the batch only."""
@@ -265,7 +280,14 @@ class CompiledNetwork:
         if self.parallel is None:
             return [order[i:i + self.batch_size] for i in range(0, len(order), self.batch_size)]
         counts = self.parallel.agree_num_examples(num_examples, bool(shard), owner)
+        # What callbacks get as num_examples: the whole data set's count, also when each
+        # rank passed its slice (their example filters name global indices).
+        self._pass_examples[owner] = counts[0] if shard else sum(counts)
         return self.parallel.plan(order, self.batch_size, bool(shard), counts)
+
+    def _run_examples(self, owner: str, num_examples: int) -> int:
+        """``num_examples`` for the callbacks of the pass :meth:`_plan` planned as ``owner``."""
+        return self._pass_examples.get(owner, num_examples) if self.parallel else num_examples
 
     def _update_metrics(self, metrics: dict[Any, Metric], targets: dict[Any, np.ndarray],
                         indices: np.ndarray) -> None:
@@ -364,7 +386,8 @@ class CompiledNetwork:
         self._checked(lambda: self._check_batches(prepared, batches))
         cbl = self._checked(lambda: CallbackList(
             callbacks, mode="test", compiled_network=self, backend=self.backend,
-            num_batches=len(batches), num_epochs=1, num_examples=num_examples,
+            num_batches=len(batches), num_epochs=1,
+            num_examples=self._run_examples("evaluate", num_examples),
             **self._rank_params(shard)))
         try:
             with self._failing_together(), cbl.guard():
