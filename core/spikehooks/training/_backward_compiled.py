@@ -67,10 +67,14 @@ def backward_compiled(
         b_size += n_post
         w_size += n_pre * n_post
     flat_w = np.concatenate([np.asarray(w, dtype=np.float64).reshape(-1) for w in weights])
-    spikes = np.concatenate(fwd.spikes, axis=2)
-    dens = _joined(fwd.denominators, fwd.spikes)
-    assert fwd.currents is not None  # every forward pass keeps them
-    curs = _joined(fwd.currents, fwd.spikes)
+    if fwd.joined is not None:
+        # The trace recorder filled the layers side by side already.
+        spikes, dens, curs = fwd.joined
+    else:
+        spikes = np.concatenate(fwd.spikes, axis=2)
+        dens = _joined(fwd.denominators, fwd.spikes)
+        assert fwd.currents is not None  # every forward pass keeps them
+        curs = _joined(fwd.currents, fwd.spikes)
     regs = [r for r in reg if r is not None]
     reg_arr = (np.concatenate(regs, axis=1).astype(np.float64) if regs
                else np.zeros((batch, 1), dtype=np.float64))

@@ -55,6 +55,13 @@ class ForwardResult:
     currents : list of numpy.ndarray of float32 or None
         Per LIF layer, shape (num_steps, batch, size): ``I`` at each spike,
         0 elsewhere; None for other layers.
+    joined : tuple of 3 numpy.ndarray, optional
+        ``(spikes, denominators, currents)`` of every layer side by side along
+        the neuron axis, shape (num_steps, batch, all layers' neurons), bool /
+        float32 / float32 (zeros for layers without them), when the per-layer
+        arrays above are views of them (the compiled backend's trace
+        recorder); None when they are not.  The compiled backward sweep reads
+        these without joining the layers again.
     """
 
     spikes: list[np.ndarray]
@@ -62,6 +69,7 @@ class ForwardResult:
     readout: np.ndarray
     event_step: np.ndarray
     currents: list[np.ndarray | None] | None = None
+    joined: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
 
 
 def forward(graph: Graph, weights: list[np.ndarray], input_spikes: np.ndarray,

@@ -7,8 +7,12 @@ from numba import njit
 
 
 @njit(cache=True, nogil=True)
-def jump_terms(mask, isyn, v_end, scale, alpha, neuron_scale, cur, den):
+def jump_terms(mask, isyn, v_end, scale, alpha, neuron_scale, cur, den, spk):
     """Currents ``I`` and denominators ``I - V`` at the spikes of ``mask`` (float32).
+
+    ``spk`` (bool, the shape of ``mask``, or shape (0, 0, 0) for none)
+    receives a copy of ``mask``: the trace recorder's joined spike array,
+    written in the same pass.
 
     ``cur = scale * isyn`` and ``den = cur - V`` where ``mask``, 0 elsewhere, with
     ``V = v_prev * alpha + neuron_scale * isyn`` the voltage of the step before
@@ -17,9 +21,12 @@ def jump_terms(mask, isyn, v_end, scale, alpha, neuron_scale, cur, den):
     """
     steps, batch, n = mask.shape
     zero = np.float32(0.0)
+    copy = spk.shape[0] > 0
     for t in range(steps):
         for b in range(batch):
             for i in range(n):
+                if copy:
+                    spk[t, b, i] = mask[t, b, i]
                 if mask[t, b, i]:
                     v_prev = v_end[t - 1, b, i] if t > 0 else zero
                     v = v_prev * alpha

@@ -51,7 +51,6 @@ class TraceRecorder:
         if self._max_var:
             self._variables.append((self._out_pop, "VMax"))
         steps, batch = graph.num_steps, backend.batch_size
-        self._silent = [np.zeros((steps, batch, lay.size), bool) for lay in layers]
         self._vmax_start: np.ndarray | None = None
         # The last batch's arrays, as ForwardRecorder's attributes of the same names.
         self.spikes: list[np.ndarray] = [np.zeros((steps, batch, lay.size), bool)
@@ -62,6 +61,14 @@ class TraceRecorder:
         ]
         self.currents: list[np.ndarray | None] = [
             None if d is None else np.zeros_like(d) for d in self.dens]
+        # Every layer's spikes, denominators and currents side by side (the
+        # compiled sweep's layout), reused across batches; the per-layer
+        # arrays of a result are views of them.
+        total = sum(lay.size for lay in layers)
+        self._joined = (np.zeros((steps, batch, total), bool),
+                        np.zeros((steps, batch, total), np.float32),
+                        np.zeros((steps, batch, total), np.float32))
+        self._columns = np.cumsum([0] + [lay.size for lay in layers]).tolist()
 
     def begin(self) -> None:
         """Start tracing the batch about to run (the backend has just been reset)."""
@@ -79,19 +86,24 @@ class TraceRecorder:
         spikes: list[np.ndarray] = []
         dens: list[np.ndarray | None] = []
         currents: list[np.ndarray | None] = []
+        all_spikes, all_dens, all_currents = self._joined
         for index, (pop, lay) in enumerate(zip(self.populations, layers, strict=True)):
-            # Views of the trace: valid until the next begin(), like ForwardRecorder's arrays.
-            mask = self._silent[index] if lay.kind == "li" else backend.traced_spikes(pop)
+            # Views of the joined arrays: valid until the next result(), like
+            # ForwardRecorder's arrays.  LI layers never spike: their columns stay 0.
+            cols = slice(self._columns[index], self._columns[index + 1])
+            mask = all_spikes[:, :, cols]
             spikes.append(mask)
             if index in self._current_scale:
-                cur = np.empty(mask.shape, dtype=np.float32)
-                den = np.empty(mask.shape, dtype=np.float32)
-                jump_terms_at_spikes(mask, backend.traced_var(pop, "Isyn"),
+                cur, den = all_currents[:, :, cols], all_dens[:, :, cols]
+                jump_terms_at_spikes(backend.traced_spikes(pop), backend.traced_var(pop, "Isyn"),
                                      backend.traced_var(pop, "V"),
-                                     np.float32(self._current_scale[index]), lay, cur, den)
+                                     np.float32(self._current_scale[index]), lay, cur, den,
+                                     spikes_out=mask)
                 currents.append(cur)
                 dens.append(den)
             else:
+                if lay.kind != "li":
+                    mask[...] = backend.traced_spikes(pop)
                 currents.append(None)
                 dens.append(None)
         out = layers[graph.output]
@@ -112,12 +124,12 @@ class TraceRecorder:
             event = np.zeros_like(event)
         backend.stop_trace()
         self.spikes, self.dens, self.currents = spikes, dens, currents
-        return ForwardResult(spikes, dens, readout, event, currents)
+        return ForwardResult(spikes, dens, readout, event, currents, joined=self._joined)
 
 
 def jump_terms_at_spikes(mask: np.ndarray, isyn: np.ndarray, v_end: np.ndarray,
                          scale: np.float32, layer: Any, cur: np.ndarray,
-                         den: np.ndarray) -> None:
+                         den: np.ndarray, spikes_out: np.ndarray | None = None) -> None:
     """Fill ``cur`` with ``I`` and ``den`` with ``I - V`` at spikes, else 0 (float32, compiled).
 
     The same float32 operations as :class:`ForwardRecorder`: ``I = scale * isyn``
@@ -132,11 +144,15 @@ def jump_terms_at_spikes(mask: np.ndarray, isyn: np.ndarray, v_end: np.ndarray,
     layer : Layer
         The LIF layer (its ``alpha`` and ``neuron_scale``).
     cur, den : numpy.ndarray of float32, same shape
+    spikes_out : numpy.ndarray of bool, same shape, optional
+        Receives a copy of ``mask`` in the same pass.
     """
     from ._trace_kernel import jump_terms
 
+    if spikes_out is None:
+        spikes_out = np.zeros((0, 0, 0), dtype=bool)
     jump_terms(mask, isyn, v_end, scale, np.float32(layer.alpha),
-               np.float32(layer.neuron_scale), cur, den)
+               np.float32(layer.neuron_scale), cur, den, spikes_out)
 
 
 def make_forward_recorder(graph: Graph, populations: list[Any], backend: Any) -> Any:
