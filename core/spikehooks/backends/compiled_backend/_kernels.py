@@ -115,7 +115,7 @@ def _add_rows(acc, weights, w0, n_post, ids, count):
         k += 1
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline='always')
 def _deliver(b, c, conn_i, conn_f, weights, row_ptr, cols, fstate, spikes, fired_ids):
     """Add connection ``c``'s previous-step spikes into its accumulator, entry ``b``."""
     n_pre, n_post = conn_i[c, C_PRE], conn_i[c, C_POST]
@@ -152,7 +152,7 @@ def _deliver(b, c, conn_i, conn_f, weights, row_ptr, cols, fstate, spikes, fired
             acc[j] += row[j]
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline='always')
 def _inject(b, p, pop_i, conn_i, conn_f, inj, fstate):
     """``Isyn = in_1 + in_2 + ...`` in connection order; exponential inputs then decay."""
     n, isyn = pop_i[p, P_N], pop_i[p, P_ISYN]
@@ -257,7 +257,7 @@ def _li(V, isyn, bias, has_bias, alpha, one_minus_alpha, scale_i, acc, readout, 
             acc[i] = acc[i] + v * avg_scale
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline='always')
 def _update(b, t, r, batch, p, pop_i, pop_f, fstate, spikes, consts, data_f, data_b, uniforms,
             spike_times, pointers, now, step_w):
     """Update, fire and reset population ``p`` for entry ``b`` at step ``t``.
