@@ -41,31 +41,8 @@ def backward_compiled(
     num_steps, batch = fwd.spikes[0].shape[:2]
     out = layers[graph.output]
     reg = reg or [None] * len(layers)
-    lay_i = np.full((len(layers), 7), -1, dtype=np.int64)
-    lay_f = np.zeros((len(layers), 2), dtype=np.float64)
-    outgoing: list[int] = []
-    q_size = reg_size = 0
-    for li, lay in enumerate(layers):
-        row = lay_i[li]
-        row[0], row[1], row[2], row[3] = _KINDS[lay.kind], lay.size, q_size, q_size
-        row[4], row[5] = len(outgoing), len(lay.outgoing)
-        outgoing.extend(lay.outgoing)
-        if reg[li] is not None:
-            row[6] = reg_size
-            reg_size += lay.size
-        q_size += lay.size
-        lay_f[li] = (float(lay.alpha), float(lay.tau_m))
-    con_i = np.zeros((len(conns), 7), dtype=np.int64)
-    con_f = np.zeros((len(conns), 2), dtype=np.float64)
-    b_size = w_size = 0
-    for index, conn in enumerate(conns):
-        n_pre, n_post = layers[conn.pre].size, layers[conn.post].size
-        exponential = conn.synapse == "exponential"
-        con_i[index] = (conn.pre, conn.post, int(exponential), b_size, w_size, n_pre, n_post)
-        c_in = float(layers[conn.post].neuron_scale) * float(conn.syn_scale)
-        con_f[index] = (c_in, float(conn.beta) if exponential else 0.0)
-        b_size += n_post
-        w_size += n_pre * n_post
+    lay_i, lay_f, con_i, con_f, outgoing, q_size, b_size, w_size = _tables(
+        graph, tuple(r is not None for r in reg))
     flat_w = np.concatenate([np.asarray(w, dtype=np.float64).reshape(-1) for w in weights])
     if fwd.joined is not None:
         # The trace recorder filled the layers side by side already.
@@ -99,7 +76,7 @@ def backward_compiled(
         kernel = sweep
         register_twin(sweep, sweep_serial)
     kernel(start, num_steps, float(graph.dt), graph.output, mode, float(min_denominator),
-          lay_i, lay_f, con_i, con_f, np.asarray(outgoing or [0], dtype=np.int64), flat_w,
+          lay_i, lay_f, con_i, con_f, outgoing, flat_w,
           spikes, dens, curs, np.asarray(fwd.event_step, dtype=np.int64), g, step_w,
           np.asarray(drive.spike_time_grad, dtype=np.float64),
           np.asarray(drive.final_kick, dtype=np.float64), reg_arr, max(q_size, 1),
@@ -117,6 +94,62 @@ def backward_compiled(
             grad *= conn.mask
         result.append(grad)
     return BackwardResult(result, int(clamped.sum()) if start >= 0 else 0)
+
+
+#: Tables of a graph by its layout (see :func:`_tables`); graphs are few and fixed.
+_TABLES: dict[tuple, tuple] = {}
+
+
+def _layout_key(graph: Graph, with_reg: tuple[bool, ...]) -> tuple:
+    """Everything of ``graph`` the sweep's tables are built from."""
+    return (tuple((lay.kind, lay.size, float(lay.alpha), float(lay.tau_m),
+                   float(lay.neuron_scale), tuple(lay.outgoing)) for lay in graph.layers),
+            tuple((c.pre, c.post, c.synapse, float(c.beta), float(c.syn_scale))
+                  for c in graph.conns),
+            with_reg)
+
+
+def _tables(graph: Graph, with_reg: tuple[bool, ...]) -> tuple:
+    """The sweep's layer and connection tables, built once per graph layout.
+
+    Returns ``(lay_i, lay_f, con_i, con_f, outgoing, q_size, b_size, w_size)``
+    (see :func:`._backward_kernel.sweep`); ``with_reg[l]`` says whether layer
+    ``l`` has regulariser increments.
+    """
+    key = _layout_key(graph, with_reg)
+    cached = _TABLES.get(key)
+    if cached is not None:
+        return cached
+    layers, conns = graph.layers, graph.conns
+    lay_i = np.full((len(layers), 7), -1, dtype=np.int64)
+    lay_f = np.zeros((len(layers), 2), dtype=np.float64)
+    outgoing: list[int] = []
+    q_size = reg_size = 0
+    for li, lay in enumerate(layers):
+        row = lay_i[li]
+        row[0], row[1], row[2], row[3] = _KINDS[lay.kind], lay.size, q_size, q_size
+        row[4], row[5] = len(outgoing), len(lay.outgoing)
+        outgoing.extend(lay.outgoing)
+        if with_reg[li]:
+            row[6] = reg_size
+            reg_size += lay.size
+        q_size += lay.size
+        lay_f[li] = (float(lay.alpha), float(lay.tau_m))
+    con_i = np.zeros((len(conns), 7), dtype=np.int64)
+    con_f = np.zeros((len(conns), 2), dtype=np.float64)
+    b_size = w_size = 0
+    for index, conn in enumerate(conns):
+        n_pre, n_post = layers[conn.pre].size, layers[conn.post].size
+        exponential = conn.synapse == "exponential"
+        con_i[index] = (conn.pre, conn.post, int(exponential), b_size, w_size, n_pre, n_post)
+        c_in = float(layers[conn.post].neuron_scale) * float(conn.syn_scale)
+        con_f[index] = (c_in, float(conn.beta) if exponential else 0.0)
+        b_size += n_post
+        w_size += n_pre * n_post
+    tables = (lay_i, lay_f, con_i, con_f, np.asarray(outgoing or [0], dtype=np.int64),
+              q_size, b_size, w_size)
+    _TABLES[key] = tables
+    return tables
 
 
 def _joined(arrays: list[np.ndarray | None], spikes: list[np.ndarray]) -> np.ndarray:
