@@ -7,9 +7,12 @@ from typing import Any
 
 import numpy as np
 
+from ...neurons import SpikeInput
+from .._lookup import check_batch_input
 from ..numpy_backend import NumpyBackend
 from ..numpy_backend._state import ConnectionState, PopulationState
 from ._checks import check_num_threads, check_options, check_supported
+from ._inputs import batch_spike_times
 from ._layout import Layout, exp_step_weights
 
 log = logging.getLogger(__name__)
@@ -128,6 +131,15 @@ class CompiledBackend(NumpyBackend):
         if not columns:
             return np.zeros((0, 1), dtype=np.float32)
         return self._rng.random((num_steps, columns), dtype=np.float32)
+
+    def set_input(self, population: Any, examples: Any) -> None:
+        """As the NumPy backend's; SpikeInput's spike times are flattened in compiled code."""
+        if isinstance(population.neuron, SpikeInput):
+            check_batch_input(population, len(examples), self.batch_size)
+            self._state(population).input = batch_spike_times(
+                examples, self.batch_size, population.num_neurons)
+            return
+        super().set_input(population, examples)
 
     def _prepare_spike_inputs(self) -> None:
         """Join every SpikeInput's spike times into one array the kernel reads.
