@@ -182,6 +182,13 @@ class CompiledBackend(NumpyBackend):
             copied after every step.  Read with :meth:`traced_spikes` and
             :meth:`traced_var`; the trace lasts until :meth:`stop_trace`.
         """
+        wanted = (self.num_timesteps, self.batch_size,
+                  tuple((id(pop), name) for pop, name in variables))
+        cached = getattr(self, "_trace_cache", None)
+        if cached is not None and getattr(self, "_trace_key", None) == wanted:
+            # The same variables as the last batch (training): reuse the arrays as they are.
+            self._trace_f, self._trace_spikes, self._trace_cols = cached
+            return
         lay = self._layout
         cols: list[int] = []
         self._trace_index: dict[tuple[Any, str], int] = {}
@@ -201,6 +208,7 @@ class CompiledBackend(NumpyBackend):
                 np.asarray(cols, dtype=np.int64),
             )
         self._trace_f, self._trace_spikes, self._trace_cols = cached
+        self._trace_key = wanted
 
     def stop_trace(self) -> None:
         """Stop keeping the trace (and free it)."""
