@@ -88,7 +88,7 @@ def _add_row(dst, src):
         dst[j] += src[j]
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline='always')
 def _add_rows(acc, weights, w0, n_post, ids, count):
     """Add the weight rows of ``ids[:count]`` to ``acc``, one row after another.
 
@@ -166,7 +166,7 @@ def _inject(b, p, pop_i, conn_i, conn_f, inj, fstate):
                     conn_f[c, CF_DECAY])
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline='always')
 def _inject_one(total, acc, scaled, scale, first, exponential, decay):
     """Add one connection's input ``acc`` (times ``scale``) to ``total``, then decay it."""
     for i in range(total.shape[0]):
@@ -176,7 +176,7 @@ def _inject_one(total, acc, scaled, scale, first, exponential, decay):
             acc[i] = acc[i] * decay
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline='always')
 def _readout_after_v(b, p, pop_i, pop_f, fstate, i, v, step_w):
     kind = pop_i[p, P_READOUT]
     col = pop_i[p, P_ACC] + i
@@ -193,7 +193,7 @@ def _readout_after_v(b, p, pop_i, pop_f, fstate, i, v, step_w):
         fstate[b, col] = fstate[b, col] + v * step_w
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline='always')
 def _readout_after_reset(b, p, pop_i, fstate, i, spiked, now):
     kind = pop_i[p, P_READOUT]
     col = pop_i[p, P_ACC] + i
@@ -206,7 +206,7 @@ def _readout_after_reset(b, p, pop_i, fstate, i, spiked, now):
             fstate[b, col] = value
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline='always')
 def _if_input(V, inp, fired, thresh, reset):
     """IntegrateFireInput on one entry's slices (contiguous: LLVM vectorises it)."""
     for i in range(V.shape[0]):
@@ -216,7 +216,7 @@ def _if_input(V, inp, fired, thresh, reset):
         V[i] = reset if f else v
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline='always')
 def _lif_plain(V, isyn, fired, alpha, one_minus_alpha, thresh, reset, drop, scale_i,
                relative):
     """LIF without refractory time or readout on one entry's slices (vectorisable).
@@ -235,7 +235,7 @@ def _lif_plain(V, isyn, fired, alpha, one_minus_alpha, thresh, reset, drop, scal
         fired[i] = f
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline='always')
 def _li(V, isyn, bias, has_bias, alpha, one_minus_alpha, scale_i, acc, readout, avg_scale):
     """LeakyIntegrate and its voltage readout on one entry's slices (vectorisable).
 
