@@ -60,31 +60,37 @@ def _sweep_entry(e, start, num_steps, dt, out_index, mode, min_den, lay_i, lay_f
     blater = np.zeros(b_size)
     inv_dt = -1.0 / dt
     jump = np.zeros(q_size)
+    # Step n's spiking ids of layer l, ascending, in fired_ids[s0:s0 + num_fired[l]]
+    # (s0 = the layer's first spike column): gathered once per step, read by every phase.
     fired_ids = np.empty(max(spikes.shape[2], 1), dtype=np.int64)
+    num_fired = np.zeros(num_layers, dtype=np.int64)
     g = grads[e]
     g[:] = 0.0
     count = 0
     for n in range(start, -1, -1):
+        for li in range(num_layers):
+            size, s0 = lay_i[li, L_SIZE], lay_i[li, L_SPIKE]
+            fired = spikes[n, e, s0:s0 + size]
+            # Branch-free gathering of the spiking ids (spikes are rare and unpredictable).
+            found = 0
+            for i in range(size):
+                fired_ids[s0 + found] = i
+                found += 1 if fired[i] else 0
+            num_fired[li] = found
         # Synapse phase: adjoints still hold step n + 1.
         for c in range(num_conns):
-            pre, n_pre, n_post = con_i[c, K_PRE], con_i[c, K_NPRE], con_i[c, K_NPOST]
+            pre, n_post = con_i[c, K_PRE], con_i[c, K_NPOST]
             s0, b0, w0 = lay_i[pre, L_SPIKE], con_i[c, K_B], con_i[c, K_W]
             bc = badj[b0:b0 + n_post]
-            # Branch-free gathering of the spiking ids (spikes are rare and unpredictable).
-            num_fired = 0
-            for i in range(n_pre):
-                fired_ids[num_fired] = i
-                num_fired += 1 if spikes[n, e, s0 + i] else 0
-            for k in range(num_fired):
-                i = fired_ids[k]
+            for k in range(num_fired[pre]):
+                i = fired_ids[s0 + k]
                 _add_into(g[w0 + i * n_post:w0 + (i + 1) * n_post], bc)
         for li in range(num_layers):
             if lay_i[li, L_KIND] != LIF:
                 continue
-            size, s0, q0 = lay_i[li, L_SIZE], lay_i[li, L_SPIKE], lay_i[li, L_Q]
-            for i in range(size):
-                if not spikes[n, e, s0 + i]:
-                    continue
+            s0, q0 = lay_i[li, L_SPIKE], lay_i[li, L_Q]
+            for k in range(num_fired[li]):
+                i = fired_ids[s0 + k]
                 fb = 0.0
                 for k in range(lay_i[li, L_OUT_COUNT]):
                     c = outgoing[lay_i[li, L_OUT_START] + k]
@@ -115,9 +121,8 @@ def _sweep_entry(e, start, num_steps, dt, out_index, mode, min_den, lay_i, lay_f
                         ql[i] -= tau_m * final_kick[e, i]
             if kind != LIF:
                 continue
-            for i in range(size):
-                if not spikes[n, e, s0 + i]:
-                    continue
+            for k in range(num_fired[li]):
+                i = fired_ids[s0 + k]
                 den = np.float64(dens[n, e, s0 + i])
                 if den < min_den:
                     count += 1
