@@ -7,12 +7,8 @@ from numba import njit
 
 
 @njit(cache=True, nogil=True)
-def jump_terms(mask, isyn, v_end, scale, alpha, neuron_scale, cur, den, spk):
+def jump_terms(mask, isyn, v_end, scale, alpha, neuron_scale, cur, den):
     """Currents ``I`` and denominators ``I - V`` at the spikes of ``mask`` (float32).
-
-    ``spk`` (bool, the shape of ``mask``, or shape (0, 0, 0) for none)
-    receives a copy of ``mask``: the trace recorder's joined spike array,
-    written in the same pass.
 
     ``cur = scale * isyn`` and ``den = cur - V`` where ``mask``, 0 elsewhere, with
     ``V = v_prev * alpha + neuron_scale * isyn`` the voltage of the step before
@@ -21,12 +17,9 @@ def jump_terms(mask, isyn, v_end, scale, alpha, neuron_scale, cur, den, spk):
     """
     steps, batch, n = mask.shape
     zero = np.float32(0.0)
-    copy = spk.shape[0] > 0
     for t in range(steps):
         for b in range(batch):
             for i in range(n):
-                if copy:
-                    spk[t, b, i] = mask[t, b, i]
                 if mask[t, b, i]:
                     v_prev = v_end[t - 1, b, i] if t > 0 else zero
                     v = v_prev * alpha
@@ -37,3 +30,44 @@ def jump_terms(mask, isyn, v_end, scale, alpha, neuron_scale, cur, den, spk):
                 else:
                     cur[t, b, i] = zero
                     den[t, b, i] = zero
+
+
+@njit(cache=True, nogil=True)
+def update_jump_terms(mask, isyn, v_end, scale, alpha, neuron_scale, cur, den, spk):
+    """:func:`jump_terms` into arrays that hold the previous batch's result.
+
+    ``spk`` holds the spikes ``cur`` and ``den`` were last filled for (all
+    False for fresh zero arrays) and receives ``mask``.  Only entries whose
+    spike changed, or that spike now, are written: spikes are rare, so this
+    reads two bool arrays instead of writing two float32 ones (the batch's
+    terms are the same as :func:`jump_terms` fills).
+    """
+    steps, batch, n = mask.shape
+    zero = np.float32(0.0)
+    for t in range(steps):
+        for b in range(batch):
+            for i in range(n):
+                now, before = mask[t, b, i], spk[t, b, i]
+                if now:
+                    v_prev = v_end[t - 1, b, i] if t > 0 else zero
+                    v = v_prev * alpha
+                    v = v + neuron_scale * isyn[t, b, i]
+                    current = scale * isyn[t, b, i]
+                    cur[t, b, i] = current
+                    den[t, b, i] = current - v
+                    spk[t, b, i] = True
+                elif before:
+                    cur[t, b, i] = zero
+                    den[t, b, i] = zero
+                    spk[t, b, i] = False
+
+
+@njit(cache=True, nogil=True)
+def update_spikes(mask, spk):
+    """``spk[...] = mask``, writing only the entries that changed (spikes are rare)."""
+    steps, batch, n = mask.shape
+    for t in range(steps):
+        for b in range(batch):
+            for i in range(n):
+                if mask[t, b, i] != spk[t, b, i]:
+                    spk[t, b, i] = mask[t, b, i]

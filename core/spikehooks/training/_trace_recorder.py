@@ -98,12 +98,14 @@ class TraceRecorder:
                 jump_terms_at_spikes(backend.traced_spikes(pop), backend.traced_var(pop, "Isyn"),
                                      backend.traced_var(pop, "V"),
                                      np.float32(self._current_scale[index]), lay, cur, den,
-                                     spikes_out=mask)
+                                     spikes_before=mask)
                 currents.append(cur)
                 dens.append(den)
             else:
                 if lay.kind != "li":
-                    mask[...] = backend.traced_spikes(pop)
+                    from ._trace_kernel import update_spikes
+
+                    update_spikes(backend.traced_spikes(pop), mask)
                 currents.append(None)
                 dens.append(None)
         out = layers[graph.output]
@@ -129,7 +131,7 @@ class TraceRecorder:
 
 def jump_terms_at_spikes(mask: np.ndarray, isyn: np.ndarray, v_end: np.ndarray,
                          scale: np.float32, layer: Any, cur: np.ndarray,
-                         den: np.ndarray, spikes_out: np.ndarray | None = None) -> None:
+                         den: np.ndarray, spikes_before: np.ndarray | None = None) -> None:
     """Fill ``cur`` with ``I`` and ``den`` with ``I - V`` at spikes, else 0 (float32, compiled).
 
     The same float32 operations as :class:`ForwardRecorder`: ``I = scale * isyn``
@@ -144,15 +146,19 @@ def jump_terms_at_spikes(mask: np.ndarray, isyn: np.ndarray, v_end: np.ndarray,
     layer : Layer
         The LIF layer (its ``alpha`` and ``neuron_scale``).
     cur, den : numpy.ndarray of float32, same shape
-    spikes_out : numpy.ndarray of bool, same shape, optional
-        Receives a copy of ``mask`` in the same pass.
+    spikes_before : numpy.ndarray of bool, same shape, optional
+        The spikes ``cur`` and ``den`` were last filled for (they hold that
+        result): only entries that change are written, and ``spikes_before``
+        receives ``mask``.  None: every entry is written.
     """
-    from ._trace_kernel import jump_terms
+    from ._trace_kernel import jump_terms, update_jump_terms
 
-    if spikes_out is None:
-        spikes_out = np.zeros((0, 0, 0), dtype=bool)
-    jump_terms(mask, isyn, v_end, scale, np.float32(layer.alpha),
-               np.float32(layer.neuron_scale), cur, den, spikes_out)
+    alpha, neuron_scale = np.float32(layer.alpha), np.float32(layer.neuron_scale)
+    if spikes_before is None:
+        jump_terms(mask, isyn, v_end, scale, alpha, neuron_scale, cur, den)
+    else:
+        update_jump_terms(mask, isyn, v_end, scale, alpha, neuron_scale, cur, den,
+                          spikes_before)
 
 
 def make_forward_recorder(graph: Graph, populations: list[Any], backend: Any) -> Any:
