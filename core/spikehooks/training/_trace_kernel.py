@@ -44,8 +44,9 @@ def update_jump_terms(mask, isyn, v_end, scale, alpha, neuron_scale, cur, den, s
     """
     steps, batch, n = mask.shape
     zero = np.float32(0.0)
-    for t in range(steps):
-        for b in range(batch):
+    # Entry by entry: the trace and the joined arrays are stored entry-major.
+    for b in range(batch):
+        for t in range(steps):
             for i in range(n):
                 now, before = mask[t, b, i], spk[t, b, i]
                 if now:
@@ -66,8 +67,8 @@ def update_jump_terms(mask, isyn, v_end, scale, alpha, neuron_scale, cur, den, s
 def update_spikes(mask, spk):
     """``spk[...] = mask``, writing only the entries that changed (spikes are rare)."""
     steps, batch, n = mask.shape
-    for t in range(steps):
-        for b in range(batch):
+    for b in range(batch):
+        for t in range(steps):
             for i in range(n):
                 if mask[t, b, i] != spk[t, b, i]:
                     spk[t, b, i] = mask[t, b, i]

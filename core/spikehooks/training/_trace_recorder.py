@@ -64,10 +64,13 @@ class TraceRecorder:
         # Every layer's spikes, denominators and currents side by side (the
         # compiled sweep's layout), reused across batches; the per-layer
         # arrays of a result are views of them.
+        # Stored entry-major and seen through (steps, batch, neurons) views: the
+        # sweep reads one entry's steps one after another.
         total = sum(lay.size for lay in layers)
-        self._joined = (np.zeros((steps, batch, total), bool),
-                        np.zeros((steps, batch, total), np.float32),
-                        np.zeros((steps, batch, total), np.float32))
+        shape = (batch, steps, total)
+        self._joined = (np.zeros(shape, bool).transpose(1, 0, 2),
+                        np.zeros(shape, np.float32).transpose(1, 0, 2),
+                        np.zeros(shape, np.float32).transpose(1, 0, 2))
         self._columns = np.cumsum([0] + [lay.size for lay in layers]).tolist()
 
     def begin(self) -> None:

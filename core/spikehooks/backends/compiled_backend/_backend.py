@@ -202,9 +202,13 @@ class CompiledBackend(NumpyBackend):
         cached = getattr(self, "_trace_cache", None)
         if cached is None or cached[0].shape != shape or not np.array_equal(cached[2], cols):
             # Every step of the batch is written, so the arrays are reused across batches.
+            # Stored entry-major, (batch, steps, columns), and seen through
+            # (steps, batch, columns) views: the kernel fills one entry's steps
+            # one after another, so its writes (and the sweep's reads) are sequential.
             cached = self._trace_cache = (
-                np.zeros(shape, dtype=np.float32),
-                np.zeros((steps, batch, max(lay.num_spike_columns, 1)), dtype=bool),
+                np.zeros((batch, steps, len(cols)), dtype=np.float32).transpose(1, 0, 2),
+                np.zeros((batch, steps, max(lay.num_spike_columns, 1)),
+                         dtype=bool).transpose(1, 0, 2),
                 np.asarray(cols, dtype=np.int64),
             )
         self._trace_f, self._trace_spikes, self._trace_cols = cached
