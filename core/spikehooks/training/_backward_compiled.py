@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..communicators.tree import tree_sum
 from ._backward import BackwardResult, OutputDrive, backward
 from ._forward import ForwardResult
 from ._graph import Graph
@@ -35,7 +34,7 @@ def backward_compiled(
         return backward(graph, weights, fwd, drive, reg=reg, min_denominator=min_denominator,
                         num_examples=num_examples)
     from ..backends.compiled_backend._numba import register_twin, use_threads
-    from ._backward_kernel import MAX_VAR, TTFS, VOLTAGE, sweep, sweep_serial
+    from ._backward_kernel import MAX_VAR, TTFS, VOLTAGE, sweep, sweep_serial, tree_sum_rows
 
     layers, conns = graph.layers, graph.conns
     num_steps, batch = fwd.spikes[0].shape[:2]
@@ -60,17 +59,12 @@ def backward_compiled(
     g = np.asarray(drive.readout_grad, dtype=np.float64)
     if out.readout == "avg_var":
         g = g * float(np.float32(1.0 / num_steps))
-    step_w = np.ones(num_steps, dtype=np.float64)
-    if out.readout == "avg_var_exp_weight":
-        # The forward pass's float32 weight of each step (as the NumPy sweep).
-        step_w = (np.exp(-np.arange(num_steps) / num_steps).astype(np.float32)
-                  * np.float32(1.0 / num_steps)).astype(np.float64)
+    step_w = _step_weights(num_steps, out.readout)
     start = num_steps - 1
     if ttfs and not drive.final_kick.any() and not regs:
         hit = fwd.event_step[drive.spike_time_grad != 0]
         start = int(hit.max()) if hit.size else -1
-    grads = np.empty((batch, max(w_size, 1)), dtype=np.float64)
-    clamped = np.zeros(batch, dtype=np.int64)
+    grads, clamped, total = _buffers(batch, max(w_size, 1))
     kernel = sweep_serial
     if batch > 1 and use_threads(num_threads or 1):
         kernel = sweep
@@ -84,8 +78,8 @@ def backward_compiled(
     # The real entries' gradients summed in the NumPy sweep's fixed tree order:
     # independent of the number of threads and of how ranks split a batch.
     real = batch if num_examples is None else num_examples
-    total = (tree_sum(grads[:real], overwrite=True) if start >= 0 and real
-             else np.zeros(max(w_size, 1)))
+    # (Compiled: the same additions as communicators.tree.tree_sum, so the same bits.)
+    tree_sum_rows(grads, real if start >= 0 else 0, total)
     result = []
     for index, conn in enumerate(conns):
         _, _, _, _, w0, n_pre, n_post = con_i[index]
@@ -94,6 +88,40 @@ def backward_compiled(
             grad *= conn.mask
         result.append(grad)
     return BackwardResult(result, int(clamped.sum()) if start >= 0 else 0)
+
+
+#: Per-batch work arrays by shape, reused (the sweep overwrites them every batch).
+_BUFFERS: dict[tuple[int, int], tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+#: Step weights of the voltage readouts by (num_steps, readout).
+_STEP_WEIGHTS: dict[tuple[int, str | None], np.ndarray] = {}
+
+
+def _buffers(batch: int, w_size: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(grads (batch, w_size) float64, clamped (batch,) int64, total (w_size,) float64)``.
+
+    Reused across batches of one shape: the sweep writes every entry's row
+    and count, and the tree sum writes ``total`` (which callers never keep:
+    the gradients returned are copies).
+    """
+    key = (batch, w_size)
+    if key not in _BUFFERS:
+        _BUFFERS[key] = (np.empty((batch, w_size)), np.zeros(batch, np.int64),
+                         np.empty(w_size))
+    return _BUFFERS[key]
+
+
+def _step_weights(num_steps: int, readout: str | None) -> np.ndarray:
+    """Weight of each step's voltage readout source (float64, shape (num_steps,))."""
+    key = (num_steps, readout if readout == "avg_var_exp_weight" else None)
+    if key not in _STEP_WEIGHTS:
+        if key[1] is None:
+            weights = np.ones(num_steps, dtype=np.float64)
+        else:
+            # The forward pass's float32 weight of each step (as the NumPy sweep).
+            weights = (np.exp(-np.arange(num_steps) / num_steps).astype(np.float32)
+                       * np.float32(1.0 / num_steps)).astype(np.float64)
+        _STEP_WEIGHTS[key] = weights
+    return _STEP_WEIGHTS[key]
 
 
 #: Tables of a graph by its layout (see :func:`_tables`); graphs are few and fixed.

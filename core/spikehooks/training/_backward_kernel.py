@@ -186,3 +186,48 @@ def sweep_serial(start, num_steps, dt, out_index, mode, min_den, lay_i, lay_f, c
         _sweep_entry(e, start, num_steps, dt, out_index, mode, min_den, lay_i, lay_f, con_i,
                      con_f, outgoing, weights, spikes, dens, curs, event_step, readout_grad,
                      step_w, spike_time_grad, final_kick, reg, q_size, b_size, grads, clamped)
+
+
+@njit(cache=True, nogil=True)
+def _tree_reduce(work, count):
+    """Leave the tree sum of ``work[:count]`` in ``work[0]`` (split at ``lo + ceil(n / 2)``).
+
+    The recursion of :func:`spikehooks.communicators.tree.tree_sum`, walked
+    with an explicit stack (numba's disk cache cannot hold recursive
+    functions): a node adds its right subtree's sum into its left one's
+    once both are complete.
+    """
+    # (lo, hi, stage): stage 0 = left subtree next, 1 = right next, 2 = add.
+    stack = np.empty((64, 3), dtype=np.int64)
+    stack[0, 0], stack[0, 1], stack[0, 2] = 0, count, 0
+    top = 1
+    while top > 0:
+        lo, hi, stage = stack[top - 1, 0], stack[top - 1, 1], stack[top - 1, 2]
+        if hi - lo < 2:
+            top -= 1
+            continue
+        mid = lo + (hi - lo + 1) // 2
+        if stage == 2:
+            left, right = work[lo], work[mid]
+            for j in range(left.shape[0]):
+                left[j] = left[j] + right[j]
+            top -= 1
+            continue
+        stack[top - 1, 2] = stage + 1
+        stack[top, 0], stack[top, 1], stack[top, 2] = (lo, mid, 0) if stage == 0 else (mid, hi, 0)
+        top += 1
+
+
+@njit(cache=True, nogil=True)
+def tree_sum_rows(work, count, out):
+    """``out = `` the tree sum of ``work[:count]`` (float64, ``work`` destroyed).
+
+    The same additions in the same order as
+    :func:`spikehooks.communicators.tree.tree_sum`, so the same bits: each
+    node adds its right subtree's sum to its left one's, element by element.
+    """
+    if count == 0:
+        out[:] = 0.0
+        return
+    _tree_reduce(work, count)
+    out[:] = work[0]
