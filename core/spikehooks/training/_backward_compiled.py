@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import weakref
+from typing import Any
+
 import numpy as np
 
 from ._backward import BackwardResult, OutputDrive, backward
@@ -124,6 +127,8 @@ def _step_weights(num_steps: int, readout: str | None) -> np.ndarray:
     return _STEP_WEIGHTS[key]
 
 
+#: The tables of a graph object by its id (checked against a weak reference to it).
+_BY_GRAPH: dict[int, tuple[Any, tuple[bool, ...], tuple]] = {}
 #: Tables of a graph by its layout (see :func:`_tables`); graphs are few and fixed.
 _TABLES: dict[tuple, tuple] = {}
 
@@ -142,11 +147,20 @@ def _tables(graph: Graph, with_reg: tuple[bool, ...]) -> tuple:
 
     Returns ``(lay_i, lay_f, con_i, con_f, outgoing, q_size, b_size, w_size)``
     (see :func:`._backward_kernel.sweep`); ``with_reg[l]`` says whether layer
-    ``l`` has regulariser increments.
+    ``l`` has regulariser increments.  A graph is never changed once built
+    (its layers and connections describe the compiled network), so the
+    tables of one graph object are looked up by its identity after the
+    first batch.
     """
+    # A graph seen before (the same object, every batch of a training run):
+    # its tables without rebuilding the layout key.
+    known = _BY_GRAPH.get(id(graph))
+    if known is not None and known[0]() is graph and known[1] == with_reg:
+        return known[2]
     key = _layout_key(graph, with_reg)
     cached = _TABLES.get(key)
     if cached is not None:
+        _BY_GRAPH[id(graph)] = (weakref.ref(graph), with_reg, cached)
         return cached
     layers, conns = graph.layers, graph.conns
     lay_i = np.full((len(layers), 7), -1, dtype=np.int64)
@@ -177,6 +191,7 @@ def _tables(graph: Graph, with_reg: tuple[bool, ...]) -> tuple:
     tables = (lay_i, lay_f, con_i, con_f, np.asarray(outgoing or [0], dtype=np.int64),
               q_size, b_size, w_size)
     _TABLES[key] = tables
+    _BY_GRAPH[id(graph)] = (weakref.ref(graph), with_reg, tables)
     return tables
 
 
