@@ -71,7 +71,13 @@ class TraceRecorder:
         self._joined = (np.zeros(shape, bool).transpose(1, 0, 2),
                         np.zeros(shape, np.float32).transpose(1, 0, 2),
                         np.zeros(shape, np.float32).transpose(1, 0, 2))
-        self._columns = np.cumsum([0] + [lay.size for lay in layers]).tolist()
+        columns = np.cumsum([0] + [lay.size for lay in layers]).tolist()
+        # Per layer, its (spikes, denominators, currents) views of the joined arrays:
+        # valid until the next result(), like ForwardRecorder's arrays.
+        self._views = [tuple(a[:, :, columns[index]:columns[index + 1]] for a in self._joined)
+                       for index in range(len(layers))]
+        self._alphas = {index: (np.float32(lay.alpha), np.float32(lay.neuron_scale))
+                        for index, lay in enumerate(layers)}
 
     def begin(self) -> None:
         """Start tracing the batch about to run (the backend has just been reset)."""
@@ -89,25 +95,21 @@ class TraceRecorder:
         spikes: list[np.ndarray] = []
         dens: list[np.ndarray | None] = []
         currents: list[np.ndarray | None] = []
-        all_spikes, all_dens, all_currents = self._joined
+        from ._trace_kernel import update_jump_terms, update_spikes
+
         for index, (pop, lay) in enumerate(zip(self.populations, layers, strict=True)):
-            # Views of the joined arrays: valid until the next result(), like
-            # ForwardRecorder's arrays.  LI layers never spike: their columns stay 0.
-            cols = slice(self._columns[index], self._columns[index + 1])
-            mask = all_spikes[:, :, cols]
+            # LI layers never spike: their columns stay 0.
+            mask, den, cur = self._views[index]
             spikes.append(mask)
             if index in self._current_scale:
-                cur, den = all_currents[:, :, cols], all_dens[:, :, cols]
-                jump_terms_at_spikes(backend.traced_spikes(pop), backend.traced_var(pop, "Isyn"),
-                                     backend.traced_var(pop, "V"),
-                                     np.float32(self._current_scale[index]), lay, cur, den,
-                                     spikes_before=mask)
+                alpha, neuron_scale = self._alphas[index]
+                update_jump_terms(backend.traced_spikes(pop), backend.traced_var(pop, "Isyn"),
+                                  backend.traced_var(pop, "V"), self._current_scale[index],
+                                  alpha, neuron_scale, cur, den, mask)
                 currents.append(cur)
                 dens.append(den)
             else:
                 if lay.kind != "li":
-                    from ._trace_kernel import update_spikes
-
                     update_spikes(backend.traced_spikes(pop), mask)
                 currents.append(None)
                 dens.append(None)
