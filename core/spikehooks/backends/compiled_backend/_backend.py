@@ -117,8 +117,10 @@ class CompiledBackend(NumpyBackend):
         kernel(t0, t1, np.float32(self.dt), lay.pop_i, lay.pop_f, lay.conn_i, lay.conn_f,
                   lay.inj, lay.weights, lay.row_ptr, lay.cols, lay.fstate, lay.spikes,
                   lay.record, lay.consts, lay.data_f, lay.data_b, uniforms,
-                  self._spike_times, self._pointers, self._trace_cols, self._trace_f,
-                  self._trace_spikes, self._step_weights)
+                  self._spike_times, self._pointers, self._trace_cols,
+                  # The entry-major arrays behind the (steps, batch, columns) views.
+                  self._trace_f.transpose(1, 0, 2), self._trace_spikes.transpose(1, 0, 2),
+                  self._step_weights)
 
     def _draw_uniforms(self, num_steps: int) -> np.ndarray:
         """Poisson draws of ``num_steps`` steps, in the NumPy backend's order.

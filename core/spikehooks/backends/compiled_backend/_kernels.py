@@ -394,10 +394,10 @@ def _run_entry(b, t0, t1, dt, pop_i, pop_f, conn_i, conn_f, inj, weights, row_pt
             if pop_i[p, P_REC] >= 0:
                 _record(b, t, p, pop_i, spikes, record)
         for k in range(num_trace):
-            trace_f[t, b, k] = fstate[b, trace_cols[k]]
+            trace_f[b, t, k] = fstate[b, trace_cols[k]]
         if trace_spk:
             for k in range(spikes.shape[1]):
-                trace_spikes[t, b, k] = spikes[b, k]
+                trace_spikes[b, t, k] = spikes[b, k]
 
 
 @njit(cache=True, parallel=True, nogil=True)
@@ -434,8 +434,9 @@ def run_steps(t0, t1, dt, pop_i, pop_f, conn_i, conn_f, inj, weights, row_ptr, c
         SpikeInput times (inf-terminated per neuron) and each neuron's next spike.
     trace_cols : numpy.ndarray of int64
         ``fstate`` columns copied into ``trace_f`` after every step (empty: no trace).
-    trace_f : numpy.ndarray of float32, shape (num_timesteps, batch, len(trace_cols))
-    trace_spikes : numpy.ndarray of bool, shape (num_timesteps, batch, spiking neurons)
+    trace_f : numpy.ndarray of float32, shape (batch, num_timesteps, len(trace_cols))
+        Entry-major (C-contiguous): one entry's steps are written one after another.
+    trace_spikes : numpy.ndarray of bool, shape (batch, num_timesteps, spiking neurons)
         Every step's spikes (size 0: not traced).
     step_weights : numpy.ndarray of float32, shape (at least t1,) or (0,)
         avg_var_exp_weight's weight of every step (empty: no such readout).
