@@ -47,13 +47,15 @@ def backward_compiled(
         graph, tuple(r is not None for r in reg))
     flat_w = np.concatenate([np.asarray(w, dtype=np.float64).reshape(-1) for w in weights])
     if fwd.joined is not None:
-        # The trace recorder filled the layers side by side already.
-        spikes, dens, curs = fwd.joined
+        # The trace recorder filled the layers side by side already (entry-major
+        # arrays behind (steps, batch, neurons) views).
+        joined = fwd.joined
     else:
-        spikes = np.concatenate(fwd.spikes, axis=2)
-        dens = _joined(fwd.denominators, fwd.spikes)
         assert fwd.currents is not None  # every forward pass keeps them
-        curs = _joined(fwd.currents, fwd.spikes)
+        joined = (np.concatenate(fwd.spikes, axis=2), _joined(fwd.denominators, fwd.spikes),
+                  _joined(fwd.currents, fwd.spikes))
+    # The sweep reads (batch, steps, neurons), C-contiguous (a copy only if not so already).
+    spikes, dens, curs = (np.ascontiguousarray(a.transpose(1, 0, 2)) for a in joined)
     regs = [r for r in reg if r is not None]
     reg_arr = (np.concatenate(regs, axis=1).astype(np.float64) if regs
                else np.zeros((batch, 1), dtype=np.float64))

@@ -70,7 +70,7 @@ def _sweep_entry(e, start, num_steps, dt, out_index, mode, min_den, lay_i, lay_f
     for n in range(start, -1, -1):
         for li in range(num_layers):
             size, s0 = lay_i[li, L_SIZE], lay_i[li, L_SPIKE]
-            fired = spikes[n, e, s0:s0 + size]
+            fired = spikes[e, n, s0:s0 + size]
             # Branch-free gathering of the spiking ids (spikes are rare and unpredictable).
             found = 0
             for i in range(size):
@@ -123,11 +123,11 @@ def _sweep_entry(e, start, num_steps, dt, out_index, mode, min_den, lay_i, lay_f
                 continue
             for k in range(num_fired[li]):
                 i = fired_ids[s0 + k]
-                den = np.float64(dens[n, e, s0 + i])
+                den = np.float64(dens[e, n, s0 + i])
                 if den < min_den:
                     count += 1
                     den = min_den
-                numer = ql[i] * np.float64(curs[n, e, s0 + i]) + jump[q0 + i]
+                numer = ql[i] * np.float64(curs[e, n, s0 + i]) + jump[q0 + i]
                 if li == out_index and mode == TTFS and event_step[e, i] == n:
                     numer -= tau_m * spike_time_grad[e, i]
                 value = numer / den
@@ -153,7 +153,8 @@ def sweep(start, num_steps, dt, out_index, mode, min_den, lay_i, lay_f, con_i, c
 
     Parameters
     ----------
-    spikes : numpy.ndarray of bool, shape (num_steps, batch, neurons of all layers)
+    spikes : numpy.ndarray of bool, shape (batch, num_steps, neurons of all layers)
+        Entry-major, so one entry's sweep reads its steps from one block.
     dens : numpy.ndarray of float32, same shape
         Jump denominators ``I - V`` at LIF spikes (``V`` before the reset).
     curs : numpy.ndarray of float32, same shape
@@ -171,7 +172,7 @@ def sweep(start, num_steps, dt, out_index, mode, min_den, lay_i, lay_f, con_i, c
     clamped : numpy.ndarray of int64, shape (batch,)
         Spikes whose denominator was raised to ``min_den``.
     """
-    for e in prange(spikes.shape[1]):
+    for e in prange(spikes.shape[0]):
         _sweep_entry(e, start, num_steps, dt, out_index, mode, min_den, lay_i, lay_f, con_i,
                      con_f, outgoing, weights, spikes, dens, curs, event_step, readout_grad,
                      step_w, spike_time_grad, final_kick, reg, q_size, b_size, grads, clamped)
@@ -182,7 +183,7 @@ def sweep_serial(start, num_steps, dt, out_index, mode, min_den, lay_i, lay_f, c
                  outgoing, weights, spikes, dens, curs, event_step, readout_grad, step_w,
                  spike_time_grad, final_kick, reg, q_size, b_size, grads, clamped):
     """:func:`sweep` on the calling thread alone."""
-    for e in range(spikes.shape[1]):
+    for e in range(spikes.shape[0]):
         _sweep_entry(e, start, num_steps, dt, out_index, mode, min_den, lay_i, lay_f, con_i,
                      con_f, outgoing, weights, spikes, dens, curs, event_step, readout_grad,
                      step_w, spike_time_grad, final_kick, reg, q_size, b_size, grads, clamped)
