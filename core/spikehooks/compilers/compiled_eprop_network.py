@@ -1,0 +1,272 @@
+"""The network :class:`~spikehooks.compilers.EPropCompiler` builds: EventProp's loop, e-prop's updates.
+
+Epochs, batches, callbacks, validation, checkpoints and data parallelism are
+:class:`CompiledTrainingNetwork`'s; only the per-batch learning differs: an
+:class:`~spikehooks.training._eprop.EPropRecorder` keeps the factors of the
+eligibility traces while the batch runs, and at its end the summed
+``DeltaG`` (and the output biases' ``DeltaBias``) go to the optimiser.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..errors import ConfigurationError
+from ..losses import SparseCategoricalCrossentropy
+from ..metrics import MeanSquareError as MeanSquareErrorMetric
+from ..training._eprop import EPropRecorder
+from ._training_state import check_training_state
+from .compiled_network import CompiledNetwork
+from .compiled_training_network import CompiledTrainingNetwork
+
+_DEFAULT = "sparse_categorical_accuracy"
+
+
+class SeriesMeanSquareError(MeanSquareErrorMetric):
+    """Mean square error of the output's ``V`` against a target per step.
+
+    Targets have shape ``(examples, example_timesteps, *output_shape)``
+    (mlGeNN's e-prop regression targets); the prediction is the recorded
+    ``V`` of every step, so the result is the mean over examples of the
+    mean over steps and neurons of ``(V - y*)^2``.
+    """
+
+    def __init__(self, num_steps: int) -> None:
+        super().__init__()
+        self.num_steps = int(num_steps)
+
+    def check_targets(self, y: Any, output_shape: tuple[int, ...], owner: str) -> np.ndarray:
+        raw = np.asarray(y)
+        expected = (self.num_steps, *output_shape)
+        if raw.dtype.kind not in "biuf" or raw.shape[1:] != expected:
+            raise ConfigurationError(
+                f"{owner} targets must be real numbers of shape (n_examples, "
+                f"{', '.join(map(str, expected))}) for e-prop's mean_square_error (one target "
+                f"per step and output neuron); got dtype {raw.dtype}, shape {raw.shape}."
+            )
+        return raw.astype(np.float64)
+
+
+class _BatchStart:
+    """Adapter: the training loop calls ``begin()``; e-prop needs the batch's targets."""
+
+    def __init__(self, owner: CompiledEPropNetwork):
+        self.owner = owner
+
+    def begin(self) -> None:
+        owner = self.owner
+        indices = owner._batch_indices
+        owner.eprop.begin(len(indices), owner._labels[indices])
+
+
+class CompiledEPropNetwork(CompiledTrainingNetwork):
+    """A network compiled for e-prop training; use it inside ``with compiled_net:``.
+
+    Offers everything :class:`CompiledTrainingNetwork` does (``train``,
+    ``evaluate``, ``state_dict``...).  With ``train_output_bias`` the output
+    biases are learnable state ``"<output name>/bias"`` beside the weights:
+    in ``state_dict()["learnable"]``, in checkpoints and in the optimiser.
+
+    Attributes
+    ----------
+    eprop : EPropRecorder
+        The per-batch factors of the last batch (and ``FAvg``, which runs on).
+    last_bias_gradient : numpy.ndarray or None
+        The output biases' ``DeltaBias`` of the last batch.
+    """
+
+    def __init__(self, network: Any, backend: Any, compiler: Any, layout: Any, loss: Any,
+                 optimiser: Any):
+        CompiledNetwork.__init__(self, network, backend, compiler, compiler.example_timesteps)
+        self.layout = layout
+        self.output = layout.output
+        self.populations = list(network.populations)
+        self.loss = loss
+        self.categorical = isinstance(loss, SparseCategoricalCrossentropy)
+        self._conns = list(network.connections)
+        self.bias_key = f"{self.output.name}/bias" if compiler.train_output_bias else None
+        keys = [f"{c.name}/weight" for c in self._conns]
+        if self.bias_key is not None:
+            keys.append(self.bias_key)
+            # The output's bias is added every step, even while it is still 0.
+            backend._state(self.output).bias_trained = True
+        self.optimisers = [(optimiser, keys)]
+        self.stop_training = False
+        self.clamped_jumps = 0
+        self.last_gradients: dict[str, np.ndarray] = {}
+        self.last_bias_gradient: np.ndarray | None = None
+        self.epoch_loss: float | None = None
+        self.validation_metrics: dict | None = None
+        self._rng = np.random.default_rng(compiler.rng_seed)
+        self._next_epoch = 0
+        self.eprop = EPropRecorder(layout, backend, compiler.example_timesteps, compiler.dt,
+                                   self.categorical, compiler.tau_reg, compiler.c_reg,
+                                   compiler.f_target)
+        self._recorder = _BatchStart(self)
+        self._observing = False
+        self._batch_indices = np.zeros(0, np.int64)
+        self._labels = np.zeros(0)
+
+    # ------------------------------------------------------------------ state
+    def _bias(self) -> np.ndarray:
+        return self.backend._state(self.output).bias
+
+    def _learnable(self) -> dict[str, np.ndarray]:
+        state = self.backend.get_learnable_state()
+        if self.bias_key is not None:
+            state[self.bias_key] = self._bias().copy()
+        return state
+
+    def state_dict(self) -> dict[str, Any]:
+        """As :meth:`CompiledTrainingNetwork.state_dict`, plus the output biases and ``FAvg``.
+
+        ``learnable`` holds ``"<output>/bias"`` (float32) with
+        ``train_output_bias``; ``eprop_favg`` maps hidden population names
+        to their filtered rates (float64 ``(batch_size, n)``).
+        """
+        state = super().state_dict()
+        state["learnable"] = self._learnable()
+        state["eprop_favg"] = {p.name: a.copy() for p, a in self.eprop.favg.items()}
+        return state
+
+    def check_state_dict(self, state: dict[str, Any]) -> None:
+        """Refuse a training state this network cannot load, changing nothing."""
+        check_training_state(state, self._learnable(),
+                             [opt for opt, _ in self.optimisers], self._rng)
+        favg = state.get("eprop_favg")
+        if favg is not None:
+            want = {p.name: a.shape for p, a in self.eprop.favg.items()}
+            got = {k: np.shape(v) for k, v in dict(favg).items()}
+            if got != want:
+                raise ConfigurationError(
+                    f"training state eprop_favg must hold {want}; got {got}. Load state "
+                    f"saved from the same network and batch size."
+                )
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore what :meth:`state_dict` returned (all checked before anything changes)."""
+        self.check_state_dict(state)
+        learnable = dict(state["learnable"])
+        if self.bias_key is not None:
+            self._bias()[:] = np.asarray(learnable.pop(self.bias_key), np.float32)
+        rest = {**state, "learnable": learnable}
+        rest.pop("eprop_favg", None)
+        CompiledTrainingNetwork.load_state_dict(self, rest)
+        for pop, array in self.eprop.favg.items():
+            if state.get("eprop_favg") is not None:
+                array[:] = state["eprop_favg"][pop.name]
+
+    # ------------------------------------------------------------- training
+    def train(self, x: dict, y: dict, num_epochs: int, start_epoch: int = 0,
+              shuffle: bool = True, metrics: Any = None, **kwargs: Any) -> tuple:
+        """Train with e-prop; arguments and results as :meth:`CompiledTrainingNetwork.train`.
+
+        ``metrics`` None (default): ``sparse_categorical_accuracy`` for
+        cross-entropy; for mean square error, the error of ``V`` against
+        the per-step targets (:class:`SeriesMeanSquareError`).
+        """
+        if not self.categorical:
+            if metrics is None or metrics == "mean_square_error":
+                metrics = {self.output: SeriesMeanSquareError(self.num_timesteps)}
+            if kwargs.get("validation_split") or kwargs.get("validation_x") is not None:
+                raise ConfigurationError(
+                    "train validation must be empty for e-prop with mean_square_error; got "
+                    "validation data. Evaluate the per-step targets after training instead."
+                )
+        elif metrics is None:
+            metrics = _DEFAULT
+        return super().train(x, y, num_epochs, start_epoch=start_epoch, shuffle=shuffle,
+                             metrics=metrics, **kwargs)
+
+    def _prepare_training(self, x: dict, y: dict, *args: Any) -> tuple:
+        if self.categorical:
+            prep = super()._prepare_training(x, y, *args)
+        else:
+            # Per-step regression targets: the metric checks their shape, not the loss.
+            check, self.loss.check_labels = self.loss.check_labels, lambda *a: None
+            try:
+                prep = super()._prepare_training(x, y, *args)
+            finally:
+                self.loss.check_labels = check
+        self._labels = np.asarray(prep[1], dtype=np.int64 if self.categorical else np.float64)
+        return prep
+
+    def start_batch(self, indices: np.ndarray, prepared: dict, run: Any = None) -> None:
+        self._batch_indices = np.asarray(indices)
+        super().start_batch(indices, prepared, run)
+
+    def _observe(self, t: int) -> None:
+        if self._observing:
+            self.eprop(t)
+
+    def update_metrics(self, metrics: dict, targets: dict, indices: np.ndarray) -> None:
+        """Training metrics on mlGeNN's training readout (see ``docs/eprop.md``)."""
+        if not self._observing and self.eprop._real == len(indices) and self._in_learn:
+            pred = (self._softmax_readout() if self.categorical
+                    else np.swapaxes(self.eprop.v_out, 0, 1))
+            for pop, metric in metrics.items():
+                metric.update(targets[pop][indices], pred)
+            return
+        super().update_metrics(metrics, targets, indices)
+
+    _in_learn = False
+
+    def _softmax_readout(self) -> np.ndarray:
+        """The output readout applied to the previous step's softmax, per example."""
+        rec = self.eprop
+        real, steps = rec._real, rec.num_steps
+        onehot = np.zeros((real, rec.error.shape[2]))
+        onehot[np.arange(real), rec._targets[:real]] = 1.0
+        series = rec.error + onehot   # (steps, real, k): softmax of the previous step
+        kind = type(self.output.neuron.readout).__name__
+        if kind == "SumVar":
+            return series.sum(axis=0)
+        if kind == "AvgVar":
+            return series.mean(axis=0)
+        if kind == "AvgVarExpWeight":
+            w = np.exp(-np.arange(steps) / steps) / steps
+            return np.tensordot(w, series, axes=1)
+        if kind == "MaxVar":
+            return series.max(axis=0)
+        return series[-1]
+
+    def _learn(self, labels: np.ndarray, targets: dict, metric_objs: dict,
+               indices: np.ndarray, epoch: int, batch: int) -> tuple[float, int]:
+        """mlGeNN's end of a batch: ``DeltaG``/``DeltaBias`` to the optimiser, then zeroed."""
+        optimiser, keys = self.optimisers[0]
+        rec = self.eprop
+        real = len(indices)
+        self._in_learn = True
+        try:
+            self.update_metrics(metric_objs, targets, indices)
+        finally:
+            self._in_learn = False
+        value = rec.loss()
+        weights = {conn: self.backend.get_weight(conn) for conn in self._conns}
+        grads, bias_grad = rec.gradients(weights)
+        by_key: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        for conn in self._conns:
+            grad = grads[conn]
+            mask = self.backend.get_weight_mask(conn)
+            if mask is not None:
+                grad = grad * mask
+            by_key[f"{conn.name}/weight"] = (weights[conn], grad)
+        if self.bias_key is not None:
+            by_key[self.bias_key] = (self._bias(), bias_grad)
+        if len(self._finite.names) < len(by_key):
+            # The guard names arrays by position: the bias comes after the connections.
+            self._finite.names.append(f"{self.output.name} (output bias)")
+        arrays = [w for w, _ in by_key.values()]
+        gradients = [g for _, g in by_key.values()]
+        self._finite.before_update(epoch, batch, value, gradients, arrays)
+        self.last_gradients = {key: by_key[key][1] for key in keys}
+        self.last_bias_gradient = bias_grad if self.bias_key is not None else None
+        with np.errstate(over="ignore", invalid="ignore"):
+            optimiser.update({key: by_key[key][0] for key in keys}, self.last_gradients)
+        self._finite.after_update(epoch, batch, arrays)
+        return value, real
+
+
+__all__ = ["CompiledEPropNetwork", "SeriesMeanSquareError"]

@@ -1,0 +1,253 @@
+"""e-prop's eligibility traces and weight gradients, as mlGeNN 2.4.0 accumulates them.
+
+The forward pass is the backend's own simulation (e-prop's learning signal
+does not act on the dynamics).  :class:`EPropRecorder`, a step observer,
+keeps per step what the traces need: spikes of every presynaptic
+population, each hidden neuron's pseudo-derivative ``psi`` and filtered
+rate ``FAvg``, and the output error ``E``.  At the end of the batch
+:meth:`EPropRecorder.gradients` returns what mlGeNN's per-synapse
+``DeltaG`` holds after the batch, summed over examples.
+
+mlGeNN updates, per synapse and step, a filtered eligibility trace and adds
+``eFiltered * E_post`` to ``DeltaG``.  Every term is a product of a
+presynaptic factor (the filtered spike train ``ZFilter``) and postsynaptic
+factors, so the sum over steps is rewritten here as one matrix product
+``ZFilter^T @ C`` with a per-neuron coefficient ``C`` found by a backward
+recursion over the stored postsynaptic factors (exact algebra, no
+approximation; ``docs/eprop.md`` derives it).  This keeps memory at
+``steps x examples x neurons`` instead of one trace per synapse and example.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from ._eprop_layout import EPropLayout, HiddenSpec
+
+#: mlGeNN's pseudo-derivative slope factor: psi = 0.3 / v_thresh * max(0, 1 - |v - thr| / v_thresh).
+PSEUDO_DERIVATIVE_GAMMA = 0.3
+#: Steps of presynaptic spike trains filtered and multiplied at once (bounds memory).
+_CHUNK = 64
+
+
+def pseudo_derivative(v: np.ndarray, threshold: np.ndarray | float, v_thresh: float,
+                      refractory: np.ndarray | None) -> np.ndarray:
+    """mlGeNN's surrogate derivative of a spike with respect to ``V``.
+
+    Parameters
+    ----------
+    v : numpy.ndarray, shape (batch, n)
+        Membrane voltage after integration, before any reset (same units as ``v_thresh``).
+    threshold : float or numpy.ndarray, shape (batch, n)
+        Effective threshold (``v_thresh + beta * A`` for adaptive neurons).
+    v_thresh : float
+        Base threshold; scales both the height and the width of the triangle.
+    refractory : numpy.ndarray of bool, shape (batch, n), or None
+        Neurons refractory in this step (their ``psi`` is 0).
+
+    Returns
+    -------
+    numpy.ndarray of float64, shape (batch, n)
+    """
+    psi = (PSEUDO_DERIVATIVE_GAMMA / v_thresh) * np.maximum(
+        0.0, 1.0 - np.abs((np.asarray(v, np.float64) - threshold) / v_thresh))
+    if refractory is not None:
+        psi[refractory] = 0.0
+    return psi
+
+
+class EPropRecorder:
+    """Step observer keeping one batch's e-prop factors, then its gradients.
+
+    Parameters
+    ----------
+    layout : EPropLayout
+    backend : NumpyBackend
+        Offers ``get_spike_mask``, ``get_synaptic_input`` and ``live_vars``.
+    num_steps : int
+        Steps per example.
+    dt : float
+        Step in ms.
+    categorical : bool
+        True for sparse categorical cross-entropy (``E = softmax - one-hot``,
+        softmax of the previous step's ``V`` as in mlGeNN), False for mean
+        square error (``E = V - y*(t)``).
+    tau_reg, c_reg, f_target : float
+        mlGeNN's firing-rate regulariser: time constant of ``FAvg`` in ms,
+        strength, target rate in Hz.
+    """
+
+    def __init__(self, layout: EPropLayout, backend: Any, num_steps: int, dt: float,
+                 categorical: bool, tau_reg: float, c_reg: float, f_target: float):
+        self.layout, self.backend = layout, backend
+        self.num_steps, self.categorical = int(num_steps), bool(categorical)
+        self.c_reg = float(c_reg)
+        self.f_target = float(f_target) * dt / 1000.0   # spikes per step
+        self.alpha_favg = math.exp(-dt / float(tau_reg))
+        batch = backend.batch_size
+        #: Filtered spike rate per hidden neuron and batch row; never reset (as in mlGeNN).
+        self.favg = {s.population: np.zeros((batch, s.population.num_neurons))
+                     for s in layout.hidden}
+        self._real = 0
+
+    # ----------------------------------------------------------- recording
+    def begin(self, real: int, targets: np.ndarray) -> None:
+        """Start a batch of ``real`` examples with ``targets`` (labels, or ``(real, T, K)``)."""
+        lay, steps, self._real = self.layout, self.num_steps, int(real)
+        self._targets = np.asarray(targets)
+        self.spikes = {p: np.zeros((steps, real, p.num_neurons), bool) for p in lay.sources}
+        self.psi = {s.population: np.zeros((steps, real, s.population.num_neurons), np.float32)
+                    for s in lay.hidden}
+        self.favg_hist = {s.population: np.zeros((steps, real, s.population.num_neurons),
+                                                 np.float32) for s in lay.hidden}
+        k = lay.output.num_neurons
+        self.error = np.zeros((steps, real, k))
+        self.v_out = np.zeros((steps, real, k), np.float32)
+        self._softmax = np.zeros((real, k))
+        #: mlGeNN's training readout for cross-entropy: the sum over steps of the
+        #: softmax of the previous step's V.
+        self.softmax_sum = np.zeros((real, k))
+        self._v_prev = {s.population: self.backend.live_vars(s.population)["V"][:real].copy()
+                        for s in lay.hidden}
+
+    def __call__(self, t: int) -> None:
+        """Keep step ``t`` (called by the backend after the step)."""
+        real, backend = self._real, self.backend
+        for pop in self.layout.sources:
+            self.spikes[pop][t] = backend.get_spike_mask(pop)[:real]
+        for spec in self.layout.hidden:
+            self._hidden_step(spec, t)
+        v = backend.live_vars(self.layout.output)["V"][:real]
+        self.v_out[t] = v
+        if self.categorical:
+            onehot = np.zeros_like(self._softmax)
+            onehot[np.arange(real), self._targets[:real]] = 1.0
+            self.error[t] = self._softmax - onehot
+            self.softmax_sum += self._softmax
+            shifted = np.asarray(v, np.float64) - v.max(axis=1, keepdims=True)
+            ex = np.exp(shifted)
+            self._softmax = ex / ex.sum(axis=1, keepdims=True)
+        else:
+            self.error[t] = v - self._targets[:real, t].reshape(real, -1)
+
+    def _hidden_step(self, spec: HiddenSpec, t: int) -> None:
+        pop, real = spec.population, self._real
+        live = self.backend.live_vars(pop)
+        spiked = self.backend.get_spike_mask(pop)[:real]
+        v = live["V"][:real]
+        # psi uses V before the reset: for a spiking neuron rebuild it from the
+        # previous V and this step's input (a spiking neuron integrated this step).
+        alpha = np.float32(self.layout.alpha)
+        isyn = self.backend.get_synaptic_input(pop)[:real]
+        v_pre = np.where(spiked, alpha * self._v_prev[pop] + isyn, v)
+        self._v_prev[pop] = v.copy()
+        threshold: Any = spec.v_thresh
+        if spec.adaptive:
+            a_pre = live["A"][:real] - spiked   # the reset added 1 to A
+            threshold = spec.v_thresh + spec.beta * a_pre
+        busy = None
+        if spec.refractory:
+            # A neuron that spiked was not refractory before its reset set RefracTime.
+            busy = (live["RefracTime"][:real] > 0.0) & ~spiked
+        self.psi[pop][t] = pseudo_derivative(v_pre, threshold, spec.v_thresh, busy)
+        favg = self.favg[pop][:real]
+        favg *= self.alpha_favg
+        favg += spiked * (1.0 - self.alpha_favg)
+        self.favg_hist[pop][t] = favg
+
+    # ----------------------------------------------------------- gradients
+    def loss(self) -> float:
+        """e-prop's objective, summed over steps, mean over the batch's examples.
+
+        Cross-entropy ``-sum_t log softmax(V(t-1))[label]`` (steps whose
+        previous softmax is mlGeNN's initial 0 are left out), or
+        ``0.5 * sum_t sum_k (V - y*)^2``.
+        """
+        real = max(self._real, 1)
+        if self.categorical:
+            rows = np.arange(self._real)
+            # E = softmax - one-hot, so softmax[label] = 1 + E[label].
+            prob = np.clip(1.0 + self.error[1:, rows, self._targets[:self._real]], 1e-300, None)
+            return float(-np.log(prob).sum() / real)
+        return float(0.5 * np.sum(self.error ** 2) / real)
+
+    def gradients(self, weights: dict[Any, np.ndarray]) -> tuple[dict[Any, np.ndarray], np.ndarray]:
+        """mlGeNN's ``DeltaG`` of every trained connection, summed over the batch.
+
+        Parameters
+        ----------
+        weights : dict
+            Connection -> float32 ``(num_pre, num_post)`` weights (used for
+            the feedback of the output error to hidden neurons).
+
+        Returns
+        -------
+        grads : dict
+            Connection -> float64 ``(num_pre, num_post)`` gradient ``+dL/dw``.
+        bias : numpy.ndarray of float64, shape (num_outputs,)
+            mlGeNN's ``DeltaBias``: the output error summed over steps and examples.
+        """
+        lay, steps = self.layout, self.num_steps
+        # mlGeNN's synapse step k uses the neuron state of step k - 1: steps
+        # 0 .. T-2 of the stored factors contribute, the last one does not.
+        used = steps - 1
+        coeff = {spec.population: self._hidden_coefficient(spec, weights, used)
+                 for spec in lay.hidden}
+        grads: dict[Any, np.ndarray] = {}
+        for conn in lay.hidden_conns:
+            grads[conn] = self._outer(conn.source, coeff[conn.target], used)
+        for conn in lay.output_conns:
+            grads[conn] = self._outer(conn.source, self.error[:used], used)
+        return grads, self.error.sum(axis=(0, 1))
+
+    def _hidden_coefficient(self, spec: HiddenSpec, weights: dict[Any, np.ndarray],
+                            used: int) -> np.ndarray:
+        """Per-step postsynaptic coefficient ``C`` with ``DeltaG = sum_s ZFilter(s)^T C(s)``."""
+        lay, pop = self.layout, spec.population
+        real, n = self._real, pop.num_neurons
+        # Learning signal E_h(s): the output error of step s-1 fed back through
+        # the hidden -> output weights (mlGeNN's ISynFeedback).
+        signal = np.zeros((used, real, n))
+        for conn in lay.output_conns:
+            if conn.source is pop and used > 1:
+                signal[1:] += self.error[:used - 1] @ np.asarray(weights[conn], np.float64).T
+        psi = self.psi[pop][:used].astype(np.float64)
+        reg = self.c_reg * (self.favg_hist[pop][:used].astype(np.float64) - self.f_target)
+        coeff = np.empty((used, real, n))
+        filtered = np.zeros((real, n))   # L(s) = sum_{s' >= s} alpha^(s'-s) E_h(s')
+        adapt = np.zeros((real, n))      # the adaptation term H(s) of docs/eprop.md
+        g_next = np.zeros((real, n))     # G(s+1) = L(s+1) + regulariser(s+1)
+        for s in range(used - 1, -1, -1):
+            filtered = signal[s] + lay.alpha * filtered
+            total = filtered + reg[s]
+            if spec.adaptive:
+                if s + 1 < used:
+                    nxt = psi[s + 1]
+                    adapt = nxt * g_next + (float(lay.rho or 0.0) - spec.beta * nxt) * adapt
+                coeff[s] = psi[s] * (total - spec.beta * adapt)
+                g_next = total
+            else:
+                coeff[s] = psi[s] * total
+        return coeff
+
+    def _outer(self, source: Any, post: np.ndarray, used: int) -> np.ndarray:
+        """``sum_s ZFilter_source(s)^T @ post(s)`` over steps ``0 .. used-1`` and examples."""
+        spikes = self.spikes[source]
+        alpha = self.layout.alpha
+        n_pre, n_post = spikes.shape[2], post.shape[2]
+        out = np.zeros((n_pre, n_post))
+        zf = np.zeros((self._real, n_pre))
+        for start in range(0, used, _CHUNK):
+            stop = min(start + _CHUNK, used)
+            chunk = np.empty((stop - start, self._real, n_pre))
+            for s in range(start, stop):
+                zf = alpha * zf + spikes[s]
+                chunk[s - start] = zf
+            out += chunk.reshape(-1, n_pre).T @ post[start:stop].reshape(-1, n_post)
+        return out
+
+
+__all__ = ["PSEUDO_DERIVATIVE_GAMMA", "EPropRecorder", "pseudo_derivative"]
