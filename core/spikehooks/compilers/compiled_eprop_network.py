@@ -113,11 +113,28 @@ class CompiledEPropNetwork(CompiledTrainingNetwork):
     def _bias(self) -> np.ndarray:
         return self.backend._state(self.output).bias
 
-    def _learnable(self) -> dict[str, np.ndarray]:
+    def learnable_state(self) -> dict[str, np.ndarray]:
+        """The weights (``backend.get_learnable_state()``) and, if trained, ``"<output>/bias"``.
+
+        What ``compiled_net.save`` and checkpoints write.
+        """
         state = self.backend.get_learnable_state()
         if self.bias_key is not None:
             state[self.bias_key] = self._bias().copy()
         return state
+
+    def set_learnable_state(self, state: dict[str, np.ndarray]) -> None:
+        """Load what :meth:`learnable_state` returned (checked before anything is set)."""
+        learnable = dict(state)
+        bias = learnable.pop(self.bias_key, None) if self.bias_key is not None else None
+        if bias is not None and np.shape(bias) != self._bias().shape:
+            raise ConfigurationError(
+                f"learnable state {self.bias_key!r} must have shape {self._bias().shape}; "
+                f"got {np.shape(bias)}. Load state saved from the same network."
+            )
+        self.backend.set_learnable_state(learnable)
+        if bias is not None:
+            self._bias()[:] = np.asarray(bias, np.float32)
 
     def state_dict(self) -> dict[str, Any]:
         """As :meth:`CompiledTrainingNetwork.state_dict`, plus the output biases and ``FAvg``.
@@ -127,13 +144,13 @@ class CompiledEPropNetwork(CompiledTrainingNetwork):
         to their filtered rates (float64 ``(batch_size, n)``).
         """
         state = super().state_dict()
-        state["learnable"] = self._learnable()
+        state["learnable"] = self.learnable_state()
         state["eprop_favg"] = {p.name: a.copy() for p, a in self.eprop.favg.items()}
         return state
 
     def check_state_dict(self, state: dict[str, Any]) -> None:
         """Refuse a training state this network cannot load, changing nothing."""
-        check_training_state(state, self._learnable(),
+        check_training_state(state, self.learnable_state(),
                              [opt for opt, _ in self.optimisers], self._rng)
         favg = state.get("eprop_favg")
         if favg is not None:
@@ -148,12 +165,11 @@ class CompiledEPropNetwork(CompiledTrainingNetwork):
     def load_state_dict(self, state: dict[str, Any]) -> None:
         """Restore what :meth:`state_dict` returned (all checked before anything changes)."""
         self.check_state_dict(state)
-        learnable = dict(state["learnable"])
-        if self.bias_key is not None:
-            self._bias()[:] = np.asarray(learnable.pop(self.bias_key), np.float32)
-        rest = {**state, "learnable": learnable}
-        rest.pop("eprop_favg", None)
-        CompiledTrainingNetwork.load_state_dict(self, rest)
+        self.set_learnable_state(state["learnable"])
+        for (opt, _), opt_state in zip(self.optimisers, state["optimisers"], strict=True):
+            opt.load_state_dict(opt_state)
+        self._rng.bit_generator.state = state["rng"]
+        self._next_epoch = int(state["epoch"])
         for pop, array in self.eprop.favg.items():
             if state.get("eprop_favg") is not None:
                 array[:] = state["eprop_favg"][pop.name]

@@ -29,8 +29,6 @@ from ._eprop_layout import EPropLayout, HiddenSpec
 
 #: mlGeNN's pseudo-derivative slope factor: psi = 0.3 / v_thresh * max(0, 1 - |v - thr| / v_thresh).
 PSEUDO_DERIVATIVE_GAMMA = 0.3
-#: Steps of presynaptic spike trains filtered and multiplied at once (bounds memory).
-_CHUNK = 64
 
 
 def pseudo_derivative(v: np.ndarray, threshold: np.ndarray | float, v_thresh: float,
@@ -194,60 +192,94 @@ class EPropRecorder:
         # mlGeNN's synapse step k uses the neuron state of step k - 1: steps
         # 0 .. T-2 of the stored factors contribute, the last one does not.
         used = steps - 1
-        coeff = {spec.population: self._hidden_coefficient(spec, weights, used)
-                 for spec in lay.hidden}
+        # sum_s ZFilter(s)^T C(s) = sum_s z(s)^T Cbar(s) with Cbar the backward
+        # alpha-filtered C: the presynaptic factor becomes the (sparse) spike raster.
+        coeff = {spec.population: _filter_backward(
+            self._hidden_coefficient(spec, weights, used), lay.alpha) for spec in lay.hidden}
+        out_coeff = _filter_backward(self.error[:used].copy(), lay.alpha)
         grads: dict[Any, np.ndarray] = {}
         for conn in lay.hidden_conns:
-            grads[conn] = self._outer(conn.source, coeff[conn.target], used)
+            grads[conn] = _spike_outer(self.spikes[conn.source][:used], coeff[conn.target])
         for conn in lay.output_conns:
-            grads[conn] = self._outer(conn.source, self.error[:used], used)
+            grads[conn] = _spike_outer(self.spikes[conn.source][:used], out_coeff)
         return grads, self.error.sum(axis=(0, 1))
 
     def _hidden_coefficient(self, spec: HiddenSpec, weights: dict[Any, np.ndarray],
                             used: int) -> np.ndarray:
-        """Per-step postsynaptic coefficient ``C`` with ``DeltaG = sum_s ZFilter(s)^T C(s)``."""
+        """Per-step postsynaptic coefficient ``C`` with ``DeltaG = sum_s ZFilter(s)^T C(s)``.
+
+        Returns
+        -------
+        numpy.ndarray of float64, shape (used, examples, n)
+        """
         lay, pop = self.layout, spec.population
         real, n = self._real, pop.num_neurons
         # Learning signal E_h(s): the output error of step s-1 fed back through
-        # the hidden -> output weights (mlGeNN's ISynFeedback).
-        signal = np.zeros((used, real, n))
+        # the hidden -> output weights (mlGeNN's ISynFeedback).  It becomes
+        # L(s) = sum_{s' >= s} alpha^(s'-s) E_h(s') (filtered in place).
+        total = np.zeros((used, real, n))
         for conn in lay.output_conns:
             if conn.source is pop and used > 1:
-                signal[1:] += self.error[:used - 1] @ np.asarray(weights[conn], np.float64).T
-        psi = self.psi[pop][:used].astype(np.float64)
-        reg = self.c_reg * (self.favg_hist[pop][:used].astype(np.float64) - self.f_target)
-        coeff = np.empty((used, real, n))
-        filtered = np.zeros((real, n))   # L(s) = sum_{s' >= s} alpha^(s'-s) E_h(s')
-        adapt = np.zeros((real, n))      # the adaptation term H(s) of docs/eprop.md
-        g_next = np.zeros((real, n))     # G(s+1) = L(s+1) + regulariser(s+1)
-        for s in range(used - 1, -1, -1):
-            filtered = signal[s] + lay.alpha * filtered
-            total = filtered + reg[s]
-            if spec.adaptive:
-                if s + 1 < used:
-                    nxt = psi[s + 1]
-                    adapt = nxt * g_next + (float(lay.rho or 0.0) - spec.beta * nxt) * adapt
-                coeff[s] = psi[s] * (total - spec.beta * adapt)
-                g_next = total
-            else:
-                coeff[s] = psi[s] * total
+                total[1:] += self.error[:used - 1] @ np.asarray(weights[conn], np.float64).T
+        _filter_backward(total, lay.alpha)
+        # G(s) = L(s) + c_reg * (FAvg(s) - f_target)
+        total += self.c_reg * (self.favg_hist[pop][:used] - self.f_target)
+        coeff = self.psi[pop][:used].astype(np.float64)
+        if not spec.adaptive or used == 0:
+            coeff *= total
+            return coeff
+        # Adaptive: C(s) = psi(s) (G(s) - beta H(s)), H(s) = psi(s+1) G(s+1)
+        # + (rho - beta psi(s+1)) H(s+1), H(T-2) = 0 (docs/eprop.md).
+        rho, beta = float(lay.rho or 0.0), spec.beta
+        adapt = np.zeros((real, n))
+        g_next = total[used - 1].copy()
+        for s in range(used - 2, -1, -1):
+            nxt = coeff[s + 1]   # psi(s + 1), not yet multiplied
+            adapt = nxt * g_next + (rho - beta * nxt) * adapt
+            g_next = total[s].copy()
+            total[s] -= beta * adapt
+        coeff *= total
         return coeff
 
-    def _outer(self, source: Any, post: np.ndarray, used: int) -> np.ndarray:
-        """``sum_s ZFilter_source(s)^T @ post(s)`` over steps ``0 .. used-1`` and examples."""
-        spikes = self.spikes[source]
-        alpha = self.layout.alpha
-        n_pre, n_post = spikes.shape[2], post.shape[2]
-        out = np.zeros((n_pre, n_post))
-        zf = np.zeros((self._real, n_pre))
-        for start in range(0, used, _CHUNK):
-            stop = min(start + _CHUNK, used)
-            chunk = np.empty((stop - start, self._real, n_pre))
-            for s in range(start, stop):
-                zf = alpha * zf + spikes[s]
-                chunk[s - start] = zf
-            out += chunk.reshape(-1, n_pre).T @ post[start:stop].reshape(-1, n_post)
-        return out
 
+def _filter_backward(series: np.ndarray, alpha: float) -> np.ndarray:
+    """In place: ``x(s) += alpha * x(s + 1)`` from the last step back; returns ``series``."""
+    for s in range(len(series) - 2, -1, -1):
+        series[s] += alpha * series[s + 1]
+    return series
+
+
+#: Above this fraction of spiking (step, example, neuron) entries a dense product is used.
+_DENSE_FRACTION = 0.02
+#: Spikes gathered per block in :func:`_spike_outer` (bounds the temporary rows).
+_EVENT_BLOCK = 32768
+
+
+def _spike_outer(spikes: np.ndarray, post: np.ndarray) -> np.ndarray:
+    """``sum_{s,b} z(s,b)^T post(s,b)``, event-driven over the spikes.
+
+    Parameters
+    ----------
+    spikes : numpy.ndarray of bool, shape (steps, examples, n_pre)
+    post : numpy.ndarray of float64, shape (steps, examples, n_post)
+
+    Returns
+    -------
+    numpy.ndarray of float64, shape (n_pre, n_post)
+    """
+    n_pre, n_post = spikes.shape[2], post.shape[2]
+    if spikes.size and np.count_nonzero(spikes) > _DENSE_FRACTION * spikes.size:
+        # Dense spike trains: one BLAS product beats gathering rows per spike.
+        return spikes.reshape(-1, n_pre).T.astype(np.float64) @ post.reshape(-1, n_post)
+    out = np.zeros((n_pre, n_post))
+    # nonzero of the pre-major view lists spikes grouped by presynaptic neuron.
+    pre, step, example = np.nonzero(np.moveaxis(spikes, 2, 0))
+    for start in range(0, len(pre), _EVENT_BLOCK):
+        stop = min(start + _EVENT_BLOCK, len(pre))
+        rows = post[step[start:stop], example[start:stop]]
+        ids = pre[start:stop]
+        first = np.flatnonzero(np.r_[True, ids[1:] != ids[:-1]])
+        out[ids[first]] += np.add.reduceat(rows, first, axis=0)
+    return out
 
 __all__ = ["PSEUDO_DERIVATIVE_GAMMA", "EPropRecorder", "pseudo_derivative"]
