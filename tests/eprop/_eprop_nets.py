@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+from _eprop_reference import Net
 
 from spikehooks import Connection, Network, Population
 from spikehooks.compilers import EPropCompiler
@@ -16,8 +17,6 @@ from spikehooks.neurons import (
     SpikeInput,
 )
 from spikehooks.optimisers import SGD
-
-from _eprop_reference import Net
 
 N_IN, N_HID, N_OUT = 6, 8, 3
 

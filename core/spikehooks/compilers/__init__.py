@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from .compiled_eprop_network import CompiledEPropNetwork as CompiledEPropNetwork
 from .compiled_network import CompiledNetwork as CompiledNetwork
 from .compiled_training_network import CompiledTrainingNetwork as CompiledTrainingNetwork
-from .compiled_eprop_network import CompiledEPropNetwork as CompiledEPropNetwork
 from .compiler import Compiler as Compiler
 from .eprop_compiler import EPropCompiler as EPropCompiler
 from .event_prop_compiler import EventPropCompiler as EventPropCompiler

@@ -1,4 +1,4 @@
-"""The network :class:`~spikehooks.compilers.EPropCompiler` builds: EventProp's loop, e-prop's updates.
+"""What :class:`~spikehooks.compilers.EPropCompiler` builds: the training loop, e-prop's updates.
 
 Epochs, batches, callbacks, validation, checkpoints and data parallelism are
 :class:`CompiledTrainingNetwork`'s; only the per-batch learning differs: an
@@ -9,6 +9,7 @@ eligibility traces while the batch runs, and at its end the summed
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -19,7 +20,7 @@ from ..metrics import MeanSquareError as MeanSquareErrorMetric
 from ..training._eprop import EPropRecorder
 from ._training_state import check_training_state
 from .compiled_network import CompiledNetwork
-from .compiled_training_network import CompiledTrainingNetwork
+from .compiled_training_network import _DEFAULT_CALLBACKS, CompiledTrainingNetwork
 
 _DEFAULT = "sparse_categorical_accuracy"
 
@@ -176,17 +177,23 @@ class CompiledEPropNetwork(CompiledTrainingNetwork):
 
     # ------------------------------------------------------------- training
     def train(self, x: dict, y: dict, num_epochs: int, start_epoch: int = 0,
-              shuffle: bool = True, metrics: Any = None, **kwargs: Any) -> tuple:
+              shuffle: bool = True, metrics: Any = None,
+              callbacks: Sequence[Any] = _DEFAULT_CALLBACKS,
+              validation_callbacks: Sequence[Any] = _DEFAULT_CALLBACKS,
+              validation_split: float = 0.0, validation_x: dict | None = None,
+              validation_y: dict | None = None, resume_from: Any = None,
+              shard: bool = False) -> tuple:
         """Train with e-prop; arguments and results as :meth:`CompiledTrainingNetwork.train`.
 
         ``metrics`` None (default): ``sparse_categorical_accuracy`` for
         cross-entropy; for mean square error, the error of ``V`` against
-        the per-step targets (:class:`SeriesMeanSquareError`).
+        the per-step targets (:class:`SeriesMeanSquareError`).  The training
+        metrics are computed on mlGeNN's training readout (``docs/eprop.md``).
         """
         if not self.categorical:
             if metrics is None or metrics == "mean_square_error":
                 metrics = {self.output: SeriesMeanSquareError(self.num_timesteps)}
-            if kwargs.get("validation_split") or kwargs.get("validation_x") is not None:
+            if validation_split or validation_x is not None:
                 raise ConfigurationError(
                     "train validation must be empty for e-prop with mean_square_error; got "
                     "validation data. Evaluate the per-step targets after training instead."
@@ -194,7 +201,10 @@ class CompiledEPropNetwork(CompiledTrainingNetwork):
         elif metrics is None:
             metrics = _DEFAULT
         return super().train(x, y, num_epochs, start_epoch=start_epoch, shuffle=shuffle,
-                             metrics=metrics, **kwargs)
+                             metrics=metrics, callbacks=callbacks,
+                             validation_callbacks=validation_callbacks,
+                             validation_split=validation_split, validation_x=validation_x,
+                             validation_y=validation_y, resume_from=resume_from, shard=shard)
 
     def _prepare_training(self, x: dict, y: dict, *args: Any) -> tuple:
         if self.categorical:
