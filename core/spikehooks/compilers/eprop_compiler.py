@@ -10,8 +10,10 @@ implementation chooses.
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
+from ..backends._default import default_backend_name
 from ..checks import real
 from ..errors import ConfigurationError
 from ..losses import Loss, MeanSquareError, SparseCategoricalCrossentropy
@@ -27,6 +29,8 @@ from ..training import check_mode
 from ..training._eprop_layout import build_layout
 from .compiled_eprop_network import CompiledEPropNetwork
 from .compiler import Compiler, check_model_name, check_positive_int
+
+log = logging.getLogger("spikehooks.backends")
 
 #: mlGeNN's e-prop defaults for the models (``Network(default_params)``).
 default_params: dict[type, dict[str, Any]] = {
@@ -113,6 +117,10 @@ class EPropCompiler(Compiler):
                 f"e-prop is not implemented: train in one process."
             )
         if backend is None:
+            if default_backend_name() == "compiled":
+                log.warning("EPropCompiler trains on the NumPy backend (e-prop reads every "
+                            "neuron's state each step, which the compiled backend does not "
+                            "expose)")
             backend = "numpy"
         super().__init__(batch_size=batch_size, dt=dt, backend=backend, rng_seed=rng_seed,
                          kernel_profiling=kernel_profiling,
