@@ -56,6 +56,18 @@ def test_a_hidden_layer_without_its_own_path_to_the_output_is_named_before_simul
         _compiler().compile(_network(stacked=True))
 
 
+def test_a_hidden_layer_with_no_input_is_named():
+    network = Network(default_params)
+    with network:
+        Population(SpikeInput(max_spikes=10), 3, name="inp")
+        lonely = Population(LeakyIntegrateFire(), 4, name="lonely")
+        out = Population(LeakyIntegrate(readout="sum_var"), 2, name="out")
+        Connection(lonely, out, Dense(0.1))
+    with pytest.raises(ConfigurationError, match="hidden population 'lonely' must receive a "
+                                                 "connection"):
+        _compiler().compile(network)
+
+
 @pytest.mark.parametrize(("kwargs", "match"), [
     ({"hidden": IntegrateFire()}, "hidden population 'h1' must be LeakyIntegrateFire or "
                                   "AdaptiveLeakyIntegrateFire; got IntegrateFire"),

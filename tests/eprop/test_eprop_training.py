@@ -160,3 +160,15 @@ def test_saved_output_bias_reaches_an_inference_network():
     with inference:
         metrics, _ = inference.evaluate({inp: x}, {out: y}, callbacks=[])
     assert metrics[out].result == trained_metrics[out].result
+
+
+def test_validation_split_reports_inference_metrics_each_epoch():
+    x, y = _pattern_data(20, 0)
+    network, inp, out = _classifier()
+    compiled = EPropCompiler(example_timesteps=STEPS, losses="sparse_categorical_crossentropy",
+                             batch_size=4).compile(network)
+    with compiled:
+        metrics, val_metrics, _, _ = compiled.train({inp: x}, {out: y}, num_epochs=2,
+                                                    validation_split=0.2, callbacks=[],
+                                                    validation_callbacks=[])
+    assert metrics[out].total == 16 and val_metrics[out].total == 4

@@ -175,6 +175,12 @@ def build_layout(network: Any, dt: float) -> EPropLayout:
             f"Add a recurrent hidden population between them."
         )
     for spec in hidden:
+        if not spec.population.incoming:
+            raise ConfigurationError(
+                f"EPropCompiler hidden population {spec.population.name!r} must receive a "
+                f"connection (from an input or a recurrent one); got none. Connect an input "
+                f"or hidden population to it."
+            )
         targets = [c.target for c in spec.population.outgoing]
         if output not in targets:
             raise ConfigurationError(
