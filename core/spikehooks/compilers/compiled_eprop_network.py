@@ -17,7 +17,7 @@ import numpy as np
 from ..errors import ConfigurationError
 from ..losses import SparseCategoricalCrossentropy
 from ..metrics import MeanSquareError as MeanSquareErrorMetric
-from ..training._eprop import EPropRecorder
+from ..training import EPropRecorder
 from ._training_state import check_training_state
 from .compiled_network import CompiledNetwork
 from .compiled_training_network import _DEFAULT_CALLBACKS, CompiledTrainingNetwork
@@ -91,8 +91,8 @@ class CompiledEPropNetwork(CompiledTrainingNetwork):
         keys = [f"{c.name}/weight" for c in self._conns]
         if self.bias_key is not None:
             keys.append(self.bias_key)
-            # The output's bias is added every step, even while it is still 0.
-            backend._state(self.output).bias_trained = True
+            # The live bias array, added every step even while it is still 0.
+            self._bias_array = backend.live_bias(self.output)
         self.optimisers = [(optimiser, keys)]
         self.stop_training = False
         self.clamped_jumps = 0
@@ -112,7 +112,7 @@ class CompiledEPropNetwork(CompiledTrainingNetwork):
 
     # ------------------------------------------------------------------ state
     def _bias(self) -> np.ndarray:
-        return self.backend._state(self.output).bias
+        return self._bias_array
 
     def learnable_state(self) -> dict[str, np.ndarray]:
         """The weights (``backend.get_learnable_state()``) and, if trained, ``"<output>/bias"``.
@@ -229,7 +229,7 @@ class CompiledEPropNetwork(CompiledTrainingNetwork):
 
     def update_metrics(self, metrics: dict, targets: dict, indices: np.ndarray) -> None:
         """Training metrics on mlGeNN's training readout (see ``docs/eprop.md``)."""
-        if not self._observing and self.eprop._real == len(indices) and self._in_learn:
+        if not self._observing and self.eprop.num_real == len(indices) and self._in_learn:
             pred = (self._softmax_readout() if self.categorical
                     else np.swapaxes(self.eprop.v_out, 0, 1))
             for pop, metric in metrics.items():
@@ -242,9 +242,9 @@ class CompiledEPropNetwork(CompiledTrainingNetwork):
     def _softmax_readout(self) -> np.ndarray:
         """The output readout applied to the previous step's softmax, per example."""
         rec = self.eprop
-        real, steps = rec._real, rec.num_steps
+        real, steps = rec.num_real, rec.num_steps
         onehot = np.zeros((real, rec.error.shape[2]))
-        onehot[np.arange(real), rec._targets[:real]] = 1.0
+        onehot[np.arange(real), rec.targets[:real]] = 1.0
         series = rec.error + onehot   # (steps, real, k): softmax of the previous step
         kind = type(self.output.neuron.readout).__name__
         if kind == "SumVar":

@@ -25,8 +25,7 @@ from ..neurons import (
 )
 from ..optimisers import Optimiser
 from ..plugins import registry
-from ..training import check_mode
-from ..training._eprop_layout import build_layout
+from ..training import build_eprop_layout, check_mode
 from .compiled_eprop_network import CompiledEPropNetwork
 from .compiler import Compiler, check_model_name, check_positive_int
 
@@ -173,7 +172,7 @@ class EPropCompiler(Compiler):
             anything is simulated.
         """
         check_model_name(name)
-        layout = build_layout(network, self.dt)
+        layout = build_eprop_layout(network, self.dt)
         loss = self._resolve_loss(layout.output)
         backend = self.build_backend(network, self.example_timesteps)
         compiled = CompiledEPropNetwork(network, backend, self, layout, loss, self.optimiser)

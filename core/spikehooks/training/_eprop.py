@@ -76,6 +76,25 @@ class EPropRecorder:
     tau_reg, c_reg, f_target : float
         mlGeNN's firing-rate regulariser: time constant of ``FAvg`` in ms,
         strength, target rate in Hz.
+
+    Attributes
+    ----------
+    num_real : int
+        Real (not padding) examples of the current batch; the per-step
+        arrays below have this many rows.
+    targets : numpy.ndarray
+        The batch's int labels ``(num_real,)`` or targets ``(num_real, T, *shape)``.
+    spikes : dict
+        Source population -> bool ``(T, num_real, n)`` spikes per step.
+    psi, favg_hist : dict
+        Hidden population -> float32 ``(T, num_real, n)`` pseudo-derivative and
+        filtered rate per step.
+    error : numpy.ndarray of float64, shape (T, num_real, num_outputs)
+        The output error ``E`` per step.
+    v_out : numpy.ndarray of float32, shape (T, num_real, num_outputs)
+        The output's ``V`` per step.
+    favg : dict
+        Hidden population -> float64 ``(batch_size, n)`` filtered rate, running on.
     """
 
     def __init__(self, layout: EPropLayout, backend: Any, num_steps: int, dt: float,
@@ -89,13 +108,13 @@ class EPropRecorder:
         #: Filtered spike rate per hidden neuron and batch row; never reset (as in mlGeNN).
         self.favg = {s.population: np.zeros((batch, s.population.num_neurons))
                      for s in layout.hidden}
-        self._real = 0
+        self.num_real = 0
 
     # ----------------------------------------------------------- recording
     def begin(self, real: int, targets: np.ndarray) -> None:
         """Start a batch of ``real`` examples with ``targets`` (labels, or ``(real, T, K)``)."""
-        lay, steps, self._real = self.layout, self.num_steps, int(real)
-        self._targets = np.asarray(targets)
+        lay, steps, self.num_real = self.layout, self.num_steps, int(real)
+        self.targets = np.asarray(targets)
         self.spikes = {p: np.zeros((steps, real, p.num_neurons), bool) for p in lay.sources}
         self.psi = {s.population: np.zeros((steps, real, s.population.num_neurons), np.float32)
                     for s in lay.hidden}
@@ -113,7 +132,7 @@ class EPropRecorder:
 
     def __call__(self, t: int) -> None:
         """Keep step ``t`` (called by the backend after the step)."""
-        real, backend = self._real, self.backend
+        real, backend = self.num_real, self.backend
         for pop in self.layout.sources:
             self.spikes[pop][t] = backend.get_spike_mask(pop)[:real]
         for spec in self.layout.hidden:
@@ -122,17 +141,17 @@ class EPropRecorder:
         self.v_out[t] = v
         if self.categorical:
             onehot = np.zeros_like(self._softmax)
-            onehot[np.arange(real), self._targets[:real]] = 1.0
+            onehot[np.arange(real), self.targets[:real]] = 1.0
             self.error[t] = self._softmax - onehot
             self.softmax_sum += self._softmax
             shifted = np.asarray(v, np.float64) - v.max(axis=1, keepdims=True)
             ex = np.exp(shifted)
             self._softmax = ex / ex.sum(axis=1, keepdims=True)
         else:
-            self.error[t] = v - self._targets[:real, t].reshape(real, -1)
+            self.error[t] = v - self.targets[:real, t].reshape(real, -1)
 
     def _hidden_step(self, spec: HiddenSpec, t: int) -> None:
-        pop, real = spec.population, self._real
+        pop, real = spec.population, self.num_real
         live = self.backend.live_vars(pop)
         spiked = self.backend.get_spike_mask(pop)[:real]
         v = live["V"][:real]
@@ -164,11 +183,11 @@ class EPropRecorder:
         previous softmax is mlGeNN's initial 0 are left out), or
         ``0.5 * sum_t sum_k (V - y*)^2``.
         """
-        real = max(self._real, 1)
+        real = max(self.num_real, 1)
         if self.categorical:
-            rows = np.arange(self._real)
+            rows = np.arange(self.num_real)
             # E = softmax - one-hot, so softmax[label] = 1 + E[label].
-            prob = np.clip(1.0 + self.error[1:, rows, self._targets[:self._real]], 1e-300, None)
+            prob = np.clip(1.0 + self.error[1:, rows, self.targets[:self.num_real]], 1e-300, None)
             return float(-np.log(prob).sum() / real)
         return float(0.5 * np.sum(self.error ** 2) / real)
 
@@ -213,7 +232,7 @@ class EPropRecorder:
         numpy.ndarray of float64, shape (used, examples, n)
         """
         lay, pop = self.layout, spec.population
-        real, n = self._real, pop.num_neurons
+        real, n = self.num_real, pop.num_neurons
         # Learning signal E_h(s): the output error of step s-1 fed back through
         # the hidden -> output weights (mlGeNN's ISynFeedback).  It becomes
         # L(s) = sum_{s' >= s} alpha^(s'-s) E_h(s') (filtered in place).
