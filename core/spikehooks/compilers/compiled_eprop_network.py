@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import ConfigurationError
+from ..losses import MeanSquareError as MeanSquareErrorLoss
 from ..losses import SparseCategoricalCrossentropy
 from ..metrics import MeanSquareError as MeanSquareErrorMetric
 from ..training import EPropRecorder
@@ -48,6 +49,27 @@ class SeriesMeanSquareError(MeanSquareErrorMetric):
                 f"per step and output neuron); got dtype {raw.dtype}, shape {raw.shape}."
             )
         return raw.astype(np.float64)
+
+
+class PerStepMeanSquareError(MeanSquareErrorLoss):
+    """Mean square error with e-prop's targets: one per step, ``(n, T, *output_shape)``.
+
+    ``0.5 * sum_t sum_k (V - y*)^2`` per example is what e-prop descends;
+    only the check of the targets differs from :class:`MeanSquareError`.
+    """
+
+    def __init__(self, num_steps: int) -> None:
+        self.num_steps = int(num_steps)
+
+    def check_labels(self, y_true: np.ndarray, num_outputs: int, name: str) -> None:
+        y = np.asarray(y_true)
+        if y.dtype.kind not in "biuf" or y.ndim != 3 or y.shape[1:] != (self.num_steps,
+                                                                         num_outputs):
+            raise ConfigurationError(
+                f"e-prop mean_square_error targets for {name} must be real numbers of shape "
+                f"(n_examples, {self.num_steps}, {num_outputs}) (one target per step and "
+                f"output neuron); got dtype {y.dtype}, shape {y.shape}."
+            )
 
 
 class _BatchStart:
@@ -84,8 +106,9 @@ class CompiledEPropNetwork(CompiledTrainingNetwork):
         self.layout = layout
         self.output = layout.output
         self.populations = list(network.populations)
-        self.loss = loss
         self.categorical = isinstance(loss, SparseCategoricalCrossentropy)
+        self.loss = loss if self.categorical else PerStepMeanSquareError(
+            compiler.example_timesteps)
         self._conns = list(network.connections)
         self.bias_key = f"{self.output.name}/bias" if compiler.train_output_bias else None
         keys = [f"{c.name}/weight" for c in self._conns]
@@ -207,15 +230,7 @@ class CompiledEPropNetwork(CompiledTrainingNetwork):
                              validation_y=validation_y, resume_from=resume_from, shard=shard)
 
     def _prepare_training(self, x: dict, y: dict, *args: Any) -> tuple:
-        if self.categorical:
-            prep = super()._prepare_training(x, y, *args)
-        else:
-            # Per-step regression targets: the metric checks their shape, not the loss.
-            check, self.loss.check_labels = self.loss.check_labels, lambda *a: None
-            try:
-                prep = super()._prepare_training(x, y, *args)
-            finally:
-                self.loss.check_labels = check
+        prep = super()._prepare_training(x, y, *args)
         self._labels = np.asarray(prep[1], dtype=np.int64 if self.categorical else np.float64)
         return prep
 
@@ -295,4 +310,4 @@ class CompiledEPropNetwork(CompiledTrainingNetwork):
         return value, real
 
 
-__all__ = ["CompiledEPropNetwork", "SeriesMeanSquareError"]
+__all__ = ["CompiledEPropNetwork", "PerStepMeanSquareError", "SeriesMeanSquareError"]
