@@ -143,3 +143,18 @@ def test_output_gradient_is_the_finite_difference_of_the_lagged_objective():
             fd = (values[0] - values[1]) / (2 * eps)
             assert abs(grad[i, j]) > 0.1
             np.testing.assert_allclose(grad[i, j], fd, rtol=1e-4)
+
+
+def test_training_readout_is_the_sum_of_the_previous_steps_softmax():
+    spikes = raster(8, STEPS, 3)
+    labels = np.array([2, 0, 1])
+    compiled, pops, net = make(batch_size=3)
+    with compiled:
+        compiled.train({pops[0]: to_spikes(spikes)}, {pops[2]: labels}, num_epochs=1,
+                       shuffle=False, callbacks=[])
+        got = compiled._softmax_readout()
+    v = run(net, spikes, labels, True)["v_out"]
+    soft = np.exp(v - v.max(axis=2, keepdims=True))
+    soft /= soft.sum(axis=2, keepdims=True)
+    # mlGeNN's sum_var of VSoftmax: step t adds the softmax computed at the end of t-1.
+    np.testing.assert_allclose(got, soft[:-1].sum(axis=0), rtol=1e-5)

@@ -242,18 +242,6 @@ class CompiledEPropNetwork(CompiledTrainingNetwork):
         if self._observing:
             self.eprop(t)
 
-    def update_metrics(self, metrics: dict, targets: dict, indices: np.ndarray) -> None:
-        """Training metrics on mlGeNN's training readout (see ``docs/eprop.md``)."""
-        if not self._observing and self.eprop.num_real == len(indices) and self._in_learn:
-            pred = (self._softmax_readout() if self.categorical
-                    else np.swapaxes(self.eprop.v_out, 0, 1))
-            for pop, metric in metrics.items():
-                metric.update(targets[pop][indices], pred)
-            return
-        super().update_metrics(metrics, targets, indices)
-
-    _in_learn = False
-
     def _softmax_readout(self) -> np.ndarray:
         """The output readout applied to the previous step's softmax, per example."""
         rec = self.eprop
@@ -279,11 +267,12 @@ class CompiledEPropNetwork(CompiledTrainingNetwork):
         optimiser, keys = self.optimisers[0]
         rec = self.eprop
         real = len(indices)
-        self._in_learn = True
-        try:
-            self.update_metrics(metric_objs, targets, indices)
-        finally:
-            self._in_learn = False
+        # Training metrics see mlGeNN's training readout (docs/eprop.md); evaluate()
+        # and validation read the backend's readout of V as inference does.
+        pred = (self._softmax_readout() if self.categorical
+                else np.swapaxes(rec.v_out, 0, 1))
+        for pop, metric in metric_objs.items():
+            metric.update(targets[pop][indices], pred)
         value = rec.loss()
         weights = {conn: self.backend.get_weight(conn) for conn in self._conns}
         grads, bias_grad = rec.gradients(weights)
