@@ -172,3 +172,29 @@ def test_validation_split_reports_inference_metrics_each_epoch():
                                                     validation_split=0.2, callbacks=[],
                                                     validation_callbacks=[])
     assert metrics[out].total == 16 and val_metrics[out].total == 4
+
+
+def test_a_direct_input_to_output_connection_gets_the_output_rule():
+    network = Network(default_params)
+    with network:
+        inp = Population(SpikeInput(max_spikes=10000), 6, name="inp")
+        hid = Population(LeakyIntegrateFire(v_thresh=0.6), 8, name="hid")
+        out = Population(LeakyIntegrate(readout="sum_var"), 3, name="out")
+        Connection(inp, hid, Dense(Normal(mean=0.5, sd=0.3)), name="in_hid")
+        Connection(hid, out, Dense(Normal(sd=0.3)), name="hid_out")
+        Connection(inp, out, Dense(Normal(sd=0.3)), name="in_out")
+    compiled = EPropCompiler(example_timesteps=STEPS, losses="sparse_categorical_crossentropy",
+                             batch_size=2).compile(network)
+    spikes = raster(1, STEPS, 2)
+    with compiled:
+        compiled.train({inp: to_spikes(spikes)}, {out: np.array([0, 2])}, num_epochs=1,
+                       shuffle=False, callbacks=[])
+        grad = compiled.last_gradients["in_out/weight"]
+        error = compiled.eprop.error
+    alpha = np.exp(-1.0 / 20.0)
+    trace, want = np.zeros((2, 6)), np.zeros((6, 3))
+    for s in range(STEPS - 1):
+        trace = alpha * trace + spikes[s]
+        want += trace.T @ error[s]
+    np.testing.assert_allclose(grad, want, rtol=1e-10)
+    assert np.abs(want).max() > 0.5
