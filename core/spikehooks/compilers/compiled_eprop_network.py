@@ -19,6 +19,7 @@ from ..losses import MeanSquareError as MeanSquareErrorLoss
 from ..losses import SparseCategoricalCrossentropy
 from ..metrics import MeanSquareError as MeanSquareErrorMetric
 from ..training import EPropRecorder
+from ._kernel_times import timed
 from ._training_state import check_training_state
 from .compiled_network import CompiledNetwork
 from .compiled_training_network import _DEFAULT_CALLBACKS, CompiledTrainingNetwork
@@ -229,6 +230,11 @@ class CompiledEPropNetwork(CompiledTrainingNetwork):
                              validation_split=validation_split, validation_x=validation_x,
                              validation_y=validation_y, resume_from=resume_from, shard=shard)
 
+    @property
+    def trace_targets(self) -> bool:
+        """False: e-prop checks its per-step targets with its own loss and metric."""
+        return False
+
     def _prepare_training(self, x: dict, y: dict, *args: Any) -> tuple:
         prep = super()._prepare_training(x, y, *args)
         self._labels = np.asarray(prep[1], dtype=np.int64 if self.categorical else np.float64)
@@ -275,7 +281,9 @@ class CompiledEPropNetwork(CompiledTrainingNetwork):
             metric.update(targets[pop][indices], pred)
         value = rec.loss()
         weights = {conn: self.backend.get_weight(conn) for conn in self._conns}
-        grads, bias_grad = rec.gradients(weights)
+        # kernel_profiling: the gradient sums are mlGeNN's "GradientBatchReduce" phase.
+        with timed(self.kernel_times, "backward"):
+            grads, bias_grad = rec.gradients(weights)
         by_key: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         for conn in self._conns:
             grad = grads[conn]
@@ -293,7 +301,7 @@ class CompiledEPropNetwork(CompiledTrainingNetwork):
         self._finite.before_update(epoch, batch, value, gradients, arrays)
         self.last_gradients = {key: by_key[key][1] for key in keys}
         self.last_bias_gradient = bias_grad if self.bias_key is not None else None
-        with np.errstate(over="ignore", invalid="ignore"):
+        with np.errstate(over="ignore", invalid="ignore"), timed(self.kernel_times, "update"):
             optimiser.update({key: by_key[key][0] for key in keys}, self.last_gradients)
         self._finite.after_update(epoch, batch, arrays)
         return value, real
