@@ -23,7 +23,10 @@ were timed (``--quick``: ``max(64, batch)`` examples, shd one batch; full:
 yin_yang at batch size 1 times 1,024 examples, shd ``max(64, batch)``).
 
 Also the convolutional digits network of ``benchmarks/conv.py`` (``conv_digits``:
-5 epochs at batch 32, examples per second and test accuracy).
+5 epochs at batch 32, examples per second and test accuracy), and e-prop on
+mlGeNN's pattern-recognition task (``benchmarks/eprop.py``,
+``eprop_pattern_recognition``: seconds per epoch, the ratio to a forward
+pass, and the per-step error reached).
 
 Run: ``python benchmarks/training.py [--quick]``; prints JSON.
 """
@@ -40,7 +43,7 @@ if __package__ in (None, ""):
 
 import numpy as np
 
-from benchmarks import conv
+from benchmarks import conv, eprop
 from benchmarks._common import (
     machine_info,
     make_parser,
@@ -166,8 +169,10 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
             accuracy = train_shd([])
         # The conv network (benchmarks/conv.py): epoch throughput at batch 32 and accuracy.
         conv_digits = conv.digits(args.quick, epochs=5)
+        eprop_pattern = eprop.pattern_recognition(args.quick)
     return {"quick": args.quick, "blas": blas, "machine": machine_info(), "results": results,
-            "shd_example": accuracy, "conv_digits": conv_digits}
+            "shd_example": accuracy, "conv_digits": conv_digits,
+            "eprop_pattern_recognition": eprop_pattern}
 
 
 if __name__ == "__main__":

@@ -46,6 +46,7 @@ _LAZY = {
     "Layer": ".network",
     "InferenceCompiler": ".compilers",
     "EventPropCompiler": ".compilers",
+    "EPropCompiler": ".compilers",
     "CompiledNetwork": ".compilers",
     "CompiledTrainingNetwork": ".compilers",
     "BatchProgressBar": ".callbacks",

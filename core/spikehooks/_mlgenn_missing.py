@@ -1,6 +1,6 @@
 """mlGeNN names spikehooks does not offer yet, each refused with what to use instead.
 
-``from spikehooks.compilers import EPropCompiler`` raises
+``from spikehooks.compilers import CompiledInferenceNetwork`` raises
 :class:`spikehooks.errors.UnsupportedFeatureError` (an ``ImportError``) naming
 the mlGeNN feature, rather than Python's bare "cannot import name".
 """
@@ -14,8 +14,6 @@ from .errors import UnsupportedFeatureError
 #: module -> mlGeNN name -> why and what to use instead.
 MISSING: dict[str, dict[str, str]] = {
     "spikehooks.compilers": {
-        "EPropCompiler": "e-prop training is not in spikehooks yet; train with "
-                         "EventPropCompiler",
         "CompiledInferenceNetwork": "InferenceCompiler.compile returns a CompiledNetwork; "
                                     "use CompiledNetwork",
     },

@@ -153,6 +153,21 @@ class NumpyBackend(ProtocolMethods):
         cst = self._conn_state(connection)
         return cst.weight, cst.mask
 
+    def live_bias(self, population: Any) -> np.ndarray:
+        """Return the writable float32 ``(num_neurons,)`` bias of a ``LeakyIntegrate``.
+
+        From this call on the bias is added every step, even while it is all
+        zero (a trainer changes it in place).
+        """
+        pst = self._state(population)
+        if pst.bias is None:
+            raise ConfigurationError(
+                f"population {population.name!r} must have a bias (LeakyIntegrate); got "
+                f"{type(population.neuron).__name__}."
+            )
+        pst.bias_trained = True
+        return pst.bias
+
     # ------------------------------------------------------- running (own API)
     def reset(self, *, reset_vars: bool = True, reset_in_syn: bool = True) -> None:
         """Prepare a new batch: timestep 0, empty recording window.

@@ -56,6 +56,8 @@ class PopulationState:
             self.initial[genn_name] = neuron.param_values(user, n, rng, dt)
         #: Per-neuron bias of models that have one, shape (n,).
         self.bias: Any = materialise(neuron.bias, (n,), rng) if hasattr(neuron, "bias") else None
+        #: Set by a trainer that changes ``bias`` in place: added every step even while 0.
+        self.bias_trained = False
         if neuron.readout is not None and neuron.readout.accumulates:
             self.initial[neuron.readout.var_name][:] = neuron.readout.initial
         for backend_name, initial in self.initial.items():
