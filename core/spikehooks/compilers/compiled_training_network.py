@@ -454,9 +454,12 @@ class CompiledTrainingNetwork(CompiledNetwork):
         if not compiler.regularised or counts is None:
             return None
         out = graph.layers[graph.output]
-        scale = {"avg_var": out.tau_m, "avg_var_exp_weight": out.tau_m,
+        # mlGeNN's drive carries 1 / tau_m of the output; with tau_mem per output
+        # neuron, their mean keeps reg_lambda's meaning (docs/training.md).
+        out_tau = float(np.mean(out.tau_m))
+        scale = {"avg_var": out_tau, "avg_var_exp_weight": out_tau,
                  "first_spike_time": 1.0}.get(
-            out.readout, out.tau_m * graph.num_steps)
+            out.readout, out_tau * graph.num_steps)
         terms: list[np.ndarray | None] = []
         for index, (pop, lay) in enumerate(zip(self.populations, graph.layers, strict=True)):
             if lay.kind != "lif" or index == graph.output:

@@ -42,7 +42,9 @@ def backward_compiled(
     out = layers[graph.output]
     reg = reg or [None] * len(layers)
     lay_i = np.full((len(layers), 7), -1, dtype=np.int64)
-    lay_f = np.zeros((len(layers), 2), dtype=np.float64)
+    # Per neuron (rows at each layer's q offset): alpha and tau_m, which may differ
+    # from neuron to neuron (mlGeNN's per-neuron parameters).
+    lay_f = np.zeros((max(sum(lay.size for lay in layers), 1), 2), dtype=np.float64)
     outgoing: list[int] = []
     q_size = reg_size = 0
     for li, lay in enumerate(layers):
@@ -53,17 +55,22 @@ def backward_compiled(
         if reg[li] is not None:
             row[6] = reg_size
             reg_size += lay.size
+        lay_f[q_size:q_size + lay.size, 0] = np.asarray(lay.alpha, dtype=np.float64)
+        lay_f[q_size:q_size + lay.size, 1] = np.asarray(lay.tau_m, dtype=np.float64)
         q_size += lay.size
-        lay_f[li] = (float(lay.alpha), float(lay.tau_m))
     con_i = np.zeros((len(conns), 7), dtype=np.int64)
-    con_f = np.zeros((len(conns), 2), dtype=np.float64)
+    # Per target neuron (rows at each connection's b offset): c_in and beta.
+    con_f = np.zeros((max(sum(layers[c.post].size for c in conns), 1), 2), dtype=np.float64)
     b_size = w_size = 0
     for index, conn in enumerate(conns):
         n_pre, n_post = layers[conn.pre].size, layers[conn.post].size
         exponential = conn.synapse == "exponential"
         con_i[index] = (conn.pre, conn.post, int(exponential), b_size, w_size, n_pre, n_post)
-        c_in = float(layers[conn.post].neuron_scale) * float(conn.syn_scale)
-        con_f[index] = (c_in, float(conn.beta) if exponential else 0.0)
+        c_in = (np.asarray(layers[conn.post].neuron_scale, dtype=np.float64)
+                * np.asarray(conn.syn_scale, dtype=np.float64))
+        con_f[b_size:b_size + n_post, 0] = c_in
+        con_f[b_size:b_size + n_post, 1] = (np.asarray(conn.beta, dtype=np.float64)
+                                            if exponential else 0.0)
         b_size += n_post
         w_size += n_pre * n_post
     flat_w = np.concatenate([np.asarray(w, dtype=np.float64).reshape(-1) for w in weights])

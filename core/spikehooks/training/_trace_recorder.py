@@ -42,7 +42,8 @@ class TraceRecorder:
         out = layers[graph.output]
         self._out_pop = populations[graph.output]
         self._current_scale = {
-            index: np.float32(lay.neuron_scale / (np.float32(1.0) - lay.alpha))
+            index: _per_neuron(np.float32(lay.neuron_scale / (np.float32(1.0) - lay.alpha)),
+                               lay.size)
             for index, lay in enumerate(layers) if lay.kind == "lif"
         }
         self._variables = [(populations[index], name) for index in self._current_scale
@@ -88,7 +89,7 @@ class TraceRecorder:
                 den = np.empty(mask.shape, dtype=np.float32)
                 jump_terms_at_spikes(mask, backend.traced_var(pop, "Isyn"),
                                      backend.traced_var(pop, "V"),
-                                     np.float32(self._current_scale[index]), lay, cur, den)
+                                     self._current_scale[index], lay, cur, den)
                 currents.append(cur)
                 dens.append(den)
             else:
@@ -115,8 +116,13 @@ class TraceRecorder:
         return ForwardResult(spikes, dens, readout, event, currents)
 
 
+def _per_neuron(value: Any, size: int) -> np.ndarray:
+    """A layer constant as a contiguous float32 array of shape (size,), one per neuron."""
+    return np.ascontiguousarray(np.broadcast_to(np.asarray(value, dtype=np.float32), (size,)))
+
+
 def jump_terms_at_spikes(mask: np.ndarray, isyn: np.ndarray, v_end: np.ndarray,
-                         scale: np.float32, layer: Any, cur: np.ndarray,
+                         scale: np.ndarray, layer: Any, cur: np.ndarray,
                          den: np.ndarray) -> None:
     """Fill ``cur`` with ``I`` and ``den`` with ``I - V`` at spikes, else 0 (float32, compiled).
 
@@ -129,14 +135,16 @@ def jump_terms_at_spikes(mask: np.ndarray, isyn: np.ndarray, v_end: np.ndarray,
     mask : numpy.ndarray of bool, shape (steps, batch, n)
     isyn, v_end : numpy.ndarray of float32, same shape
         Traced synaptic input and end-of-step (after the reset) voltage.
+    scale : numpy.ndarray of float32, shape (n,)
+        ``neuron_scale / (1 - alpha)`` of each neuron.
     layer : Layer
         The LIF layer (its ``alpha`` and ``neuron_scale``).
     cur, den : numpy.ndarray of float32, same shape
     """
     from ._trace_kernel import jump_terms
 
-    jump_terms(mask, isyn, v_end, scale, np.float32(layer.alpha),
-               np.float32(layer.neuron_scale), cur, den)
+    jump_terms(mask, isyn, v_end, scale, _per_neuron(layer.alpha, layer.size),
+               _per_neuron(layer.neuron_scale, layer.size), cur, den)
 
 
 def make_forward_recorder(graph: Graph, populations: list[Any], backend: Any) -> Any:
