@@ -102,4 +102,11 @@ class Exponential(Synapse):
         return f"Exponential(tau={tau}, scale_i={self.scale_i})"
 
 
+def __getattr__(name: str) -> Any:
+    # mlGeNN names not offered are refused with what to use instead.
+    from ._mlgenn_missing import refuse
+
+    return refuse(__name__, name)
+
+
 __all__ = ["Delta", "Exponential", "Synapse"]
