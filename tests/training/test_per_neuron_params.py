@@ -218,3 +218,37 @@ def test_a_per_neuron_reset_other_than_zero_is_refused_for_eventprop():
                                                  "per-neuron values up to 0.2"):
         EventPropCompiler(example_timesteps=60, losses="sparse_categorical_crossentropy",
                           backend="numpy").compile(net)
+
+
+def test_ranks_with_different_per_neuron_values_are_refused():
+    """Data-parallel ranks share rank 0's weights only: per-neuron values must agree."""
+    from spikehooks.compilers._parallel import DataParallel
+
+    def compiled(thresholds):
+        net = Network(default_params)
+        with net:
+            inp = Population(SpikeInput(max_spikes=10), 3)
+            hid = Population(LeakyIntegrateFire(v_thresh=thresholds), 4)
+            out = Population(LeakyIntegrate(readout="avg_var"), 2)
+            Connection(inp, hid, Dense(0.5), Exponential(5.0))
+            Connection(hid, out, Dense(0.5), Exponential(5.0))
+        return EventPropCompiler(example_timesteps=5, losses="sparse_categorical_crossentropy",
+                                 backend="numpy").compile(net)
+
+    rank0 = compiled(np.array([1.0, 1.1, 1.2, 1.3]))
+
+    class TwoRanks:
+        rank, num_ranks = 1, 2
+
+        def allgather(self, obj):
+            from spikehooks.compilers._parallel import network_signature
+
+            return [network_signature(rank0), obj]
+
+        def broadcast_object(self, obj, root):
+            return rank0.backend.get_learnable_state()
+
+    DataParallel(TwoRanks()).check_compiled(compiled(np.array([1.0, 1.1, 1.2, 1.3])))
+    with pytest.raises(ConfigurationError, match=r"rank 1 must match rank 0's; got "
+                                                 r"\('per-neuron', 'pop1', 'Vthresh'"):
+        DataParallel(TwoRanks()).check_compiled(compiled(np.array([1.0, 1.1, 1.2, 1.4])))
