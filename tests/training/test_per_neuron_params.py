@@ -215,7 +215,7 @@ def test_training_with_per_neuron_parameters_learns_on_numpy_and_compiled_alike(
 def test_a_per_neuron_reset_other_than_zero_is_refused_for_eventprop():
     net, *_ = _network(v_reset=np.linspace(0.0, 0.2, 16))
     with pytest.raises(ConfigurationError, match="v_reset must be 0 for EventProp; got "
-                                                 "per-neuron values up to 0.2"):
+                                                 r"per-neuron values in \[0, 0.2\]"):
         EventPropCompiler(example_timesteps=60, losses="sparse_categorical_crossentropy",
                           backend="numpy").compile(net)
 

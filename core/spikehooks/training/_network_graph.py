@@ -120,7 +120,8 @@ def _layer(pop: Any, backend: Any, dt: float) -> Layer:
             )
         reset = _per_neuron(pop, backend, "v_reset")
         if np.any(neuron.v_reset != 0.0 if reset is None else reset != 0.0):
-            got = neuron.v_reset if reset is None else f"per-neuron values up to {reset.max()}"
+            got = (neuron.v_reset if reset is None
+                   else f"per-neuron values in [{reset.min():g}, {reset.max():g}]")
             raise ConfigurationError(
                 f"{owner} v_reset must be 0 for EventProp; got {got}. The adjoint "
                 f"jump assumes a reset to 0."
