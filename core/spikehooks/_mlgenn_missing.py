@@ -66,7 +66,9 @@ MISSING: dict[str, dict[str, str]] = {
 #: Modules mlGeNN has that spikehooks does not: dotted name -> why and what instead.
 MISSING_MODULES: dict[str, str] = {
     "spikehooks.utils": MISSING["spikehooks"]["utils"],
-    "spikehooks.compilers.eprop_compiler": MISSING["spikehooks.compilers"]["EPropCompiler"],
+    # Until e-prop is built (a real module of this name then wins over the refusal).
+    "spikehooks.compilers.eprop_compiler": "e-prop training is not in spikehooks yet; train "
+                                           "with EventPropCompiler",
 }
 
 #: ml_genn.callbacks classes shipped by plugin distributions: name -> (entry point, dist).
