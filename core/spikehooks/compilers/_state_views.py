@@ -21,7 +21,7 @@ with the same names and shapes:
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from typing import Any
+from typing import Any, NoReturn
 
 import numpy as np
 
@@ -155,12 +155,20 @@ class NoGeNNModel:
     """What ``compiled_net.genn_model`` is on a backend without GeNN.
 
     It answers the facts mlGeNN code reads from GeNN's model with the same
-    meaning (``batch_size``, ``dt``, ``timestep``, ``t``); anything else
-    (kernel timings, custom updates) raises an error saying what to use.
+    meaning (``batch_size``, ``dt``, ``timestep``, ``t``); with
+    ``kernel_profiling=True`` also the kernel timings, from the phases timed
+    by :mod:`._kernel_times`.  Anything else raises an error saying what to use.
     """
 
-    def __init__(self, backend: Any):
+    def __init__(self, backend: Any, times: Any = None):
         self._backend = backend
+        self._times = times
+
+    def get_custom_update_time(self, name: str) -> float:
+        """Seconds of the phase doing mlGeNN's custom update ``name`` (nan: no such phase)."""
+        if self._times is None:
+            self._refuse("get_custom_update_time")
+        return float(self._times.custom_update_time(name))
 
     @property
     def batch_size(self) -> int:
@@ -181,10 +189,16 @@ class NoGeNNModel:
     def __getattr__(self, name: str) -> Any:
         if name.startswith("_"):
             raise AttributeError(name)
+        if self._times is not None and self._times.timing(name) is not None:
+            return self._times.timing(name)
+        self._refuse(name)
+
+    def _refuse(self, name: str) -> NoReturn:
+        """Raise the error for ``genn_model.<name>``, which this backend cannot answer."""
         timing = name.endswith("_time") or name in ("get_custom_update_time",)
-        hint = ("GeNN's kernel timings (kernel_profiling=True) have no counterpart without "
-                "GeNN kernels: time evaluate()/train() with time.perf_counter(), or run the "
-                "benchmarks" if timing else
+        hint = ("kernel timings are kept only when the compiler has kernel_profiling=True "
+                "(then they time this backend's phases, see docs/porting-from-mlgenn.md); or "
+                "time evaluate()/train() with time.perf_counter()" if timing else
                 "only batch_size, dt, timestep and t are offered; use compiled_net and the "
                 "backend protocol (compiled_net.backend) instead")
         raise ConfigurationError(

@@ -13,6 +13,7 @@ from ..callbacks.run_context import RunContext
 from ..errors import ConfigurationError, NotCompiledError
 from ..metrics import Metric
 from . import _data
+from ._kernel_times import KernelTimes, timed
 
 _DEFAULT_CALLBACKS = ("batch_progress_bar",)
 
@@ -125,7 +126,16 @@ class CompiledNetwork:
             return model
         from ._state_views import NoGeNNModel
 
-        return NoGeNNModel(self.backend)
+        return NoGeNNModel(self.backend, self.kernel_times)
+
+    @property
+    def kernel_times(self) -> Any:
+        """The phases timed with ``kernel_profiling=True`` (:class:`KernelTimes`), else None."""
+        if not getattr(self.compiler, "kernel_profiling", False):
+            return None
+        if getattr(self, "_kernel_times", None) is None:
+            self._kernel_times = KernelTimes()
+        return self._kernel_times
 
     # ---------------------------------------------------------- loading
     def __enter__(self) -> CompiledNetwork:
@@ -197,8 +207,9 @@ class CompiledNetwork:
             The run's context, told the batch's example indices.
         """
         compiler = self.compiler
-        self.backend.reset(reset_vars=compiler.reset_vars_between_batches,
-                           reset_in_syn=compiler.reset_in_syn_between_batches)
+        with timed(self.kernel_times, "reset"):
+            self.backend.reset(reset_vars=compiler.reset_vars_between_batches,
+                               reset_in_syn=compiler.reset_in_syn_between_batches)
         # A data-parallel rank may have no examples in a batch: it only joins the collectives.
         for pop, data in prepared.items() if len(indices) else ():
             self.backend.set_input(pop, _take(data, indices))
@@ -215,14 +226,17 @@ class CompiledNetwork:
         backend = self.backend
         if not backend.num_examples_in_batch:
             return
+        times = self.kernel_times
         if cbl.has_timestep_hooks:
             begin, end, step = cbl.on_timestep_begin, cbl.on_timestep_end, backend.step
             for t in range(self.num_timesteps):
                 begin(t)
-                step()
+                with timed(times, "simulate"):
+                    step()
                 end(t)
         else:
-            backend.run(self.num_timesteps)
+            with timed(times, "simulate"):
+                backend.run(self.num_timesteps)
 
     def get_batch_readouts(self, outputs: Sequence[Any]) -> dict[Any, np.ndarray]:
         """Return each output's readout for the real examples of the batch only."""

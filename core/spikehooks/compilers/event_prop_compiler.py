@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from ..checks import real
 from ..errors import ConfigurationError
 from ..losses import Loss
@@ -18,6 +20,7 @@ from ..optimisers import Optimiser
 from ..plugins import registry
 from ..synapses import Exponential
 from ..training import build_graph, check_mode
+from ..training._per_timestep import is_per_timestep
 from .compiled_training_network import CompiledTrainingNetwork
 from .compiler import Compiler, check_model_name, check_positive_int
 
@@ -85,7 +88,10 @@ class EventPropCompiler(Compiler):
     max_spikes, strict_buffer_checking : int, bool
         Accepted for mlGeNN compatibility: this trainer keeps every spike (no ring buffer).
     per_timestep_loss : bool
-        Must be False (not supported).
+        mlGeNN's per-timestep loss: cross-entropy of the softmax of ``V`` at
+        every step (``avg_var``/``sum_var`` outputs).  ``mean_square_error``
+        on a ``var`` readout is always per-timestep (a target trace per
+        example, shape (example_timesteps, neurons)), as in mlGeNN.
     **kwargs
         Reset switches, GeNN-only flags and ``communicator`` (data-parallel
         training; ``batch_size`` is then the global batch) of :class:`Compiler`.
@@ -122,11 +128,12 @@ class EventPropCompiler(Compiler):
                                                     "example_timesteps")
         self.losses = losses
         self.optimiser = registry.create("optimisers", optimiser, expected=Optimiser)
-        if per_timestep_loss:
+        if not isinstance(per_timestep_loss, (bool, np.bool_)):
             raise ConfigurationError(
-                "EventPropCompiler per_timestep_loss must be False; got True. The per-timestep "
-                "loss is not implemented by this trainer."
+                f"EventPropCompiler per_timestep_loss must be True or False; got "
+                f"{per_timestep_loss!r}. Pass per_timestep_loss=True for a loss at every step."
             )
+        self.per_timestep_loss = bool(per_timestep_loss)
         self.max_spikes = check_positive_int(max_spikes, "EventPropCompiler", "max_spikes")
         self.strict_buffer_checking = bool(strict_buffer_checking)
         self.ttfs_alpha = _check_float(ttfs_alpha, "ttfs_alpha", minimum=0.0)
@@ -195,6 +202,15 @@ class EventPropCompiler(Compiler):
                 f"EventPropCompiler losses must suit the {readout} readout of {output.name!r}; "
                 f"got RelativeMeanSquareError, which compares first-spike times. Use "
                 f"'sparse_categorical_crossentropy'."
+            )
+        graph.per_timestep = is_per_timestep(loss, str(readout), self.per_timestep_loss,
+                                             f"population {output.name!r}")
+        if graph.per_timestep and self.communicator is not None:
+            raise ConfigurationError(
+                "EventPropCompiler communicator must be None with a per-timestep loss; got "
+                f"{type(self.communicator).__name__}. Data-parallel training exchanges one "
+                "readout per example, not voltage traces: train per-timestep losses in one "
+                "process."
             )
         compiled = CompiledTrainingNetwork(network, backend, self, self.example_timesteps, graph,
                                            pops, loss, self.optimiser)
