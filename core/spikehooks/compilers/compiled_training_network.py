@@ -518,10 +518,13 @@ class CompiledTrainingNetwork(CompiledNetwork):
         if not compiler.regularised or counts is None:
             return None
         out = graph.layers[graph.output]
-        # Our gradient over mlGeNN's: per-timestep losses have avg_var's ratio, tau_m.
-        scale = out.tau_m if graph.per_timestep else {
-            "avg_var": out.tau_m, "avg_var_exp_weight": out.tau_m, "first_spike_time": 1.0}.get(
-            out.readout, out.tau_m * graph.num_steps)
+        # mlGeNN's drive carries 1 / tau_m of the output (the mean, with tau_mem per output
+        # neuron, keeps reg_lambda's meaning: docs/training.md); per-timestep losses have
+        # avg_var's ratio, tau_m.
+        out_tau = float(np.mean(out.tau_m))
+        scale = out_tau if graph.per_timestep else {
+            "avg_var": out_tau, "avg_var_exp_weight": out_tau, "first_spike_time": 1.0}.get(
+            out.readout, out_tau * graph.num_steps)
         terms: list[np.ndarray | None] = []
         for index, (pop, lay) in enumerate(zip(self.populations, graph.layers, strict=True)):
             if lay.kind != "lif" or index == graph.output:

@@ -244,6 +244,13 @@ def load(network_or_compiled: Any, keys: Any = (), serialiser: Any = "numpy") ->
         )
 
 
+def __getattr__(name: str) -> Any:
+    # mlGeNN names not offered are refused with what to use instead.
+    from .._mlgenn_missing import refuse
+
+    return refuse(__name__, name)
+
+
 __all__ = [
     "FORMAT_VERSION",
     "MANIFEST_NAME",

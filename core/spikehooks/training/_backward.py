@@ -62,6 +62,11 @@ from ._forward import ForwardResult
 from ._graph import Graph
 
 
+def _f64(value: np.ndarray | float) -> np.ndarray | float:
+    """A layer or connection constant in float64: a float, or an array per neuron."""
+    return float(value) if np.ndim(value) == 0 else np.asarray(value, dtype=np.float64)
+
+
 @dataclass
 class OutputDrive:
     """How the loss enters the output layer.
@@ -233,8 +238,13 @@ def _backward_rows(graph: Graph, weights: list[np.ndarray], fwd: ForwardResult,
         for index, c in delayed.items()
     }
     groups = {index: c.delay_groups(w64[index]) for index, c in delayed.items()}
-    alpha = [float(lay.alpha) for lay in layers]
-    c_in = [float(layers[c.post].neuron_scale) * float(c.syn_scale) for c in conns]
+    # Per-neuron constants (mlGeNN's per-neuron parameters) are float64 arrays of shape
+    # (size,) broadcast over the batch; one number stays a float.
+    alpha = [_f64(lay.alpha) for lay in layers]
+    tau_m = [np.broadcast_to(np.asarray(lay.tau_m, dtype=np.float64), (lay.size,))
+             for lay in layers]
+    c_in = [_f64(layers[c.post].neuron_scale) * _f64(c.syn_scale) for c in conns]
+    beta = [_f64(c.beta) for c in conns]
 
     # Per-step source of the output layer's q.
     g = drive.readout_grad
@@ -297,7 +307,7 @@ def _backward_rows(graph: Graph, weights: list[np.ndarray], fwd: ForwardResult,
                     continue
                 u = (b_later[index][rows] - b[index][rows]) * (-1.0 / graph.dt)
                 fb += np.einsum("kj,kj->k", u, w64[index][cols])
-            jumps[li] = fb * lay.tau_m
+            jumps[li] = fb * tau_m[li][cols]
 
         # Neuron phase: move every layer to step n.
         for li, lay in enumerate(layers):
@@ -308,7 +318,7 @@ def _backward_rows(graph: Graph, weights: list[np.ndarray], fwd: ForwardResult,
             if li == out_index and not ttfs:
                 ql += direct(n)
             if li == out_index and n == num_steps - 1:
-                ql -= out.tau_m * drive.final_kick
+                ql -= tau_m[li] * drive.final_kick
             if li in jumps:
                 rows, cols = fired[li]
                 dens, curs = fwd.denominators[li], fwd.currents
@@ -322,7 +332,8 @@ def _backward_rows(graph: Graph, weights: list[np.ndarray], fwd: ForwardResult,
                 numer = ql[rows, cols] * cur + jumps[li]
                 if li == out_index and ttfs:
                     first = fwd.event_step[rows, cols] == n
-                    numer -= np.where(first, lay.tau_m * drive.spike_time_grad[rows, cols], 0.0)
+                    numer -= np.where(first, tau_m[li][cols] * drive.spike_time_grad[rows, cols],
+                                      0.0)
                 ql[rows, cols] = numer / den
                 term = reg[li]
                 if term is not None:
@@ -331,7 +342,7 @@ def _backward_rows(graph: Graph, weights: list[np.ndarray], fwd: ForwardResult,
             bc = b[index]
             b_later[index][:] = bc
             if conn.synapse == "exponential":
-                bc *= float(conn.beta)
+                bc *= beta[index]
             else:
                 bc[:] = 0.0
             bc += c_in[index] * q[conn.post]

@@ -24,7 +24,9 @@ from numba import njit, prange
 from ._tables import (
     AVG_EXP,
     AVG_VAR,
+    C_DECAY_AT,
     C_EXPONENTIAL,
+    C_ISCALE_AT,
     C_ONE_TO_ONE,
     C_OUT,
     C_POST,
@@ -44,6 +46,7 @@ from ._tables import (
     MAX_VAR,
     NO_READOUT,
     P_ACC,
+    P_ALPHA_VAR,
     P_BIAS,
     P_DATA,
     P_FLAGS,
@@ -60,7 +63,10 @@ from ._tables import (
     P_READOUT,
     P_REC,
     P_REFRAC,
+    P_RESET_VAR,
     P_SPIKE,
+    P_THRESH_VAR,
+    P_TREFRAC_VAR,
     P_UNIFORM,
     P_V,
     PF_ALPHA,
@@ -153,7 +159,7 @@ def _deliver(b, c, conn_i, conn_f, weights, row_ptr, cols, fstate, spikes, fired
 
 
 @njit(cache=True, nogil=True, inline='always')
-def _inject(b, p, pop_i, conn_i, conn_f, inj, fstate):
+def _inject(b, p, pop_i, conn_i, conn_f, inj, fstate, consts):
     """``Isyn = in_1 + in_2 + ...`` in connection order; exponential inputs then decay."""
     n, isyn = pop_i[p, P_N], pop_i[p, P_ISYN]
     start, count = pop_i[p, P_INJ_START], pop_i[p, P_INJ_COUNT]
@@ -161,9 +167,17 @@ def _inject(b, p, pop_i, conn_i, conn_f, inj, fstate):
         c = inj[start + k]
         src = conn_i[c, C_OUT]
         scaled = conn_i[c, C_SCALED] != 0
-        _inject_one(fstate[b, isyn:isyn + n], fstate[b, src:src + n], scaled,
-                    conn_f[c, CF_ISCALE], k == 0, conn_i[c, C_EXPONENTIAL] != 0,
-                    conn_f[c, CF_DECAY])
+        exponential = conn_i[c, C_EXPONENTIAL] != 0
+        d0 = conn_i[c, C_DECAY_AT]
+        if d0 >= 0:
+            # A synapse tau per target neuron: ExpDecay and IScale per neuron.
+            s0 = conn_i[c, C_ISCALE_AT]
+            _inject_each(fstate[b, isyn:isyn + n], fstate[b, src:src + n], scaled,
+                         consts[s0:s0 + n] if s0 >= 0 else consts[d0:d0 + n], k == 0,
+                         consts[d0:d0 + n])
+        else:
+            _inject_one(fstate[b, isyn:isyn + n], fstate[b, src:src + n], scaled,
+                        conn_f[c, CF_ISCALE], k == 0, exponential, conn_f[c, CF_DECAY])
 
 
 @njit(cache=True, nogil=True, inline='always')
@@ -174,6 +188,15 @@ def _inject_one(total, acc, scaled, scale, first, exponential, decay):
         total[i] = value if first else total[i] + value
         if exponential:
             acc[i] = acc[i] * decay
+
+
+@njit(cache=True, nogil=True, inline='always')
+def _inject_each(total, acc, scaled, scale, first, decay):
+    """:func:`_inject_one` of an exponential synapse with ``scale`` and ``decay`` per neuron."""
+    for i in range(total.shape[0]):
+        value = acc[i] * scale[i] if scaled else acc[i]
+        total[i] = value if first else total[i] + value
+        acc[i] = acc[i] * decay[i]
 
 
 @njit(cache=True, nogil=True, inline='always')
@@ -258,6 +281,25 @@ def _li(V, isyn, bias, has_bias, alpha, one_minus_alpha, scale_i, acc, readout, 
 
 
 @njit(cache=True, nogil=True, inline='always')
+def _li_each(V, isyn, bias, has_bias, alpha, scale_i, acc, readout, avg_scale):
+    """:func:`_li` with ``Alpha`` per neuron (``1 - Alpha`` derived each step, in float32)."""
+    for i in range(V.shape[0]):
+        a = alpha[i]
+        v = V[i] * a
+        v = v + (isyn[i] * (np.float32(1.0) - a) if scale_i else isyn[i])
+        if has_bias:
+            v = v + bias[i]
+        V[i] = v
+        if readout == SUM_VAR:
+            acc[i] = acc[i] + v
+        elif readout == MAX_VAR:
+            if v > acc[i] or v != v:
+                acc[i] = v
+        elif readout == AVG_VAR or readout == AVG_EXP:
+            acc[i] = acc[i] + v * avg_scale
+
+
+@njit(cache=True, nogil=True, inline='always')
 def _update(b, t, r, batch, p, pop_i, pop_f, fstate, spikes, consts, data_f, data_b, uniforms,
             spike_times, pointers, now, step_w):
     """Update, fire and reset population ``p`` for entry ``b`` at step ``t``.
@@ -266,6 +308,9 @@ def _update(b, t, r, batch, p, pop_i, pop_f, fstate, spikes, consts, data_f, dat
     """
     kind, n = pop_i[p, P_KIND], pop_i[p, P_N]
     vcol, scol = pop_i[p, P_V], pop_i[p, P_SPIKE]
+    # Parameters given per neuron live in fstate (GeNN variables a callback may edit).
+    tvar, rvar = pop_i[p, P_THRESH_VAR], pop_i[p, P_RESET_VAR]
+    avar, fvar = pop_i[p, P_ALPHA_VAR], pop_i[p, P_TREFRAC_VAR]
     if kind == IF_INPUT:
         thresh, reset = pop_f[p, PF_THRESH], pop_f[p, PF_RESET]
         frames = pop_i[p, P_FRAMES]
@@ -275,6 +320,13 @@ def _update(b, t, r, batch, p, pop_i, pop_f, fstate, spikes, consts, data_f, dat
             base = pop_i[p, P_DATA] + (frame * batch + b) * n
             for i in range(n):
                 fstate[b, icol + i] = data_f[base + i]
+        if tvar >= 0 or rvar >= 0:
+            for i in range(n):
+                v = fstate[b, vcol + i] + fstate[b, icol + i]
+                f = v >= (fstate[b, tvar + i] if tvar >= 0 else thresh)
+                spikes[b, scol + i] = f
+                fstate[b, vcol + i] = (fstate[b, rvar + i] if rvar >= 0 else reset) if f else v
+            return
         _if_input(fstate[b, vcol:vcol + n], fstate[b, icol:icol + n], spikes[b, scol:scol + n],
                   thresh, reset)
     elif kind == SPIKE_INPUT:
@@ -299,9 +351,11 @@ def _update(b, t, r, batch, p, pop_i, pop_f, fstate, spikes, consts, data_f, dat
         for i in range(n):
             v = fstate[b, vcol + i] + fstate[b, isyn + i]
             _readout_after_v(b, p, pop_i, pop_f, fstate, i, v, step_w)
-            fired = v >= thresh
+            fired = v >= (fstate[b, tvar + i] if tvar >= 0 else thresh)
             spikes[b, scol + i] = fired
-            fstate[b, vcol + i] = reset if fired else v
+            if fired:
+                v = fstate[b, rvar + i] if rvar >= 0 else reset
+            fstate[b, vcol + i] = v
             _readout_after_reset(b, p, pop_i, fstate, i, fired, now)
     elif kind == LIF:
         thresh, reset, drop = pop_f[p, PF_THRESH], pop_f[p, PF_RESET], pop_f[p, PF_DROP]
@@ -314,12 +368,26 @@ def _update(b, t, r, batch, p, pop_i, pop_f, fstate, spikes, consts, data_f, dat
         tau_refrac = pop_f[p, PF_TAU_REFRAC]
         dt32 = pop_f[p, PF_DT]
         isyn, rcol = pop_i[p, P_ISYN], pop_i[p, P_REFRAC]
-        if not refractory and pop_i[p, P_READOUT] == NO_READOUT:
+        per_neuron = tvar >= 0 or rvar >= 0 or avar >= 0 or fvar >= 0
+        if not refractory and pop_i[p, P_READOUT] == NO_READOUT and not per_neuron:
             _lif_plain(fstate[b, vcol:vcol + n], fstate[b, isyn:isyn + n],
                        spikes[b, scol:scol + n], alpha, one_minus_alpha, thresh, reset, drop,
                        scale_i, relative)
             return
         for i in range(n):
+            # The NumPy backend derives 1 - Alpha and Vthresh - Vreset from per-neuron
+            # variables every step, in float32: the same operations here.
+            if avar >= 0:
+                alpha = fstate[b, avar + i]
+                one_minus_alpha = np.float32(1.0) - alpha
+            if tvar >= 0:
+                thresh = fstate[b, tvar + i]
+            if rvar >= 0:
+                reset = fstate[b, rvar + i]
+            if tvar >= 0 or rvar >= 0:
+                drop = thresh - reset
+            if fvar >= 0:
+                tau_refrac = fstate[b, fvar + i]
             current = fstate[b, isyn + i]
             if scale_i:
                 current = current * one_minus_alpha
@@ -354,8 +422,13 @@ def _update(b, t, r, batch, p, pop_i, pop_f, fstate, spikes, consts, data_f, dat
         readout = pop_i[p, P_READOUT]
         acc = fstate[b, pop_i[p, P_ACC]:pop_i[p, P_ACC] + n] if readout != NO_READOUT else V
         scale = step_w if readout == AVG_EXP else pop_f[p, PF_AVG_SCALE]
-        _li(V, fstate[b, isyn:isyn + n], consts[bias:bias + n] if bias >= 0 else V, bias >= 0,
-            alpha, one_minus_alpha, scale_i, acc, readout, scale)
+        bias_v = consts[bias:bias + n] if bias >= 0 else V
+        if avar >= 0:
+            _li_each(V, fstate[b, isyn:isyn + n], bias_v, bias >= 0, fstate[b, avar:avar + n],
+                     scale_i, acc, readout, scale)
+        else:
+            _li(V, fstate[b, isyn:isyn + n], bias_v, bias >= 0, alpha, one_minus_alpha,
+                scale_i, acc, readout, scale)
 
 
 @njit(cache=True, nogil=True)
@@ -388,7 +461,7 @@ def _run_entry(b, t0, t1, dt, pop_i, pop_f, conn_i, conn_f, inj, weights, row_pt
             _deliver(b, c, conn_i, conn_f, weights, row_ptr, cols, fstate, spikes, fired_ids)
         for p in range(num_pops):
             if pop_i[p, P_INJ_COUNT] > 0 and pop_i[p, P_LONE_DELTA] == 0:
-                _inject(b, p, pop_i, conn_i, conn_f, inj, fstate)
+                _inject(b, p, pop_i, conn_i, conn_f, inj, fstate, consts)
             _update(b, t, t - t0, batch, p, pop_i, pop_f, fstate, spikes, consts, data_f,
                     data_b, uniforms, spike_times, pointers, now, step_w)
             if pop_i[p, P_REC] >= 0:
@@ -425,7 +498,8 @@ def run_steps(t0, t1, dt, pop_i, pop_f, conn_i, conn_f, inj, weights, row_ptr, c
     spikes : numpy.ndarray of bool, shape (batch, spiking neurons)
     record : numpy.ndarray of uint32, shape (rec_steps, batch, words)
     consts : numpy.ndarray of float32
-        Per-neuron constants (biases).
+        Per-neuron constants (biases; ExpDecay and IScale of synapse taus given
+        per target neuron).
     data_f, data_b : numpy.ndarray of float32 / bool
         Input frames (IntegrateFireInput frames, Poisson limits / signs).
     uniforms : numpy.ndarray of float32, shape (t1 - t0, poisson columns)
