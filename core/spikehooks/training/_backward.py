@@ -49,11 +49,12 @@ lambda_I``, ``q = -tau_m lambda_V``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from ..communicators.tree import tree_sum
+from ._delay_learning import delay_gradient_rows
 from ._forward import ForwardResult
 from ._graph import Graph
 
@@ -90,10 +91,15 @@ class BackwardResult:
         ``+dL/dW`` per connection, summed over the batch (masked for sparse).
     clamped : int
         Spikes whose jump denominator was raised to the guard's minimum.
+    delay_gradients : dict of int to numpy.ndarray of float64, shape (n_pre, n_post)
+        For each connection index asked for in ``delay_learn``: ``dL/dd`` per
+        synapse, ``d`` the delay in timesteps (see
+        :mod:`spikehooks.training._delay_learning`), summed over the batch.
     """
 
     gradients: list[np.ndarray]
     clamped: int
+    delay_gradients: dict[int, np.ndarray] = field(default_factory=dict)
 
 
 #: Most bytes of per-example float64 gradients held at once; larger batches run
@@ -110,6 +116,7 @@ def backward(
     reg: list[np.ndarray | None] | None = None,
     min_denominator: float = 1e-3,
     num_examples: int | None = None,
+    delay_learn: tuple[int, ...] = (),
 ) -> BackwardResult:
     """Sweep the adjoints from the last step to the first and collect weight gradients.
 
@@ -135,31 +142,40 @@ def backward(
     num_examples : int, optional
         The real examples, rows ``0 .. num_examples - 1`` (default: every
         row); the rest is padding and left out (not computed).
+    delay_learn : tuple of int
+        Indices of connections (each with ``delays``) whose delay gradients
+        are wanted, in ``BackwardResult.delay_gradients``.
 
     Returns
     -------
     BackwardResult
     """
     real = fwd.spikes[0].shape[1] if num_examples is None else num_examples
-    per_example = 8 * sum(int(w.size) for w in weights)
+    learn = tuple(delay_learn)
+    per_example = 8 * (sum(int(w.size) for w in weights)
+                       + sum(int(weights[i].size) for i in learn))
     group = max(1, GRADIENT_BYTES // max(per_example, 1))
     clamped = [0]
 
     def rows(lo: int, hi: int) -> list[np.ndarray]:
         if hi - lo <= group:
             part = _rows(fwd, drive, reg, lo, hi)
-            grads, count = _backward_rows(graph, weights, *part, min_denominator)
+            grads, count = _backward_rows(graph, weights, *part, min_denominator, learn)
             clamped[0] += count
             return [tree_sum(g, overwrite=True) for g in grads]
         # The same split as tree_sum: left subtree, right subtree, left + right.
         mid = lo + (hi - lo + 1) // 2
         return [a + b for a, b in zip(rows(lo, mid), rows(mid, hi), strict=True)]
 
-    totals = rows(0, real) if real else [np.zeros(w.shape) for w in weights]
-    for index, conn in enumerate(graph.conns):
-        if conn.mask is not None:
-            totals[index] *= conn.mask
-    return BackwardResult(totals, clamped[0])
+    shapes = [w.shape for w in weights] + [weights[i].shape for i in learn]
+    totals = rows(0, real) if real else [np.zeros(shape) for shape in shapes]
+    masks = [c.mask for c in graph.conns] + [graph.conns[i].mask for i in learn]
+    for index, mask in enumerate(masks):
+        if mask is not None:
+            totals[index] *= mask
+    count = len(weights)
+    return BackwardResult(totals[:count], clamped[0], dict(zip(learn, totals[count:],
+                                                                strict=True)))
 
 
 def _rows(fwd: ForwardResult, drive: OutputDrive, reg: list[np.ndarray | None] | None,
@@ -178,12 +194,14 @@ def _rows(fwd: ForwardResult, drive: OutputDrive, reg: list[np.ndarray | None] |
 
 def _backward_rows(graph: Graph, weights: list[np.ndarray], fwd: ForwardResult,
                    drive: OutputDrive, reg: list[np.ndarray | None] | None,
-                   min_denominator: float) -> tuple[list[np.ndarray], int]:
+                   min_denominator: float,
+                   learn: tuple[int, ...] = ()) -> tuple[list[np.ndarray], int]:
     """The backward pass of every row of ``fwd``: per-example gradients and clamped count.
 
     Returns
     -------
     grads : list of numpy.ndarray of float64, shape (rows, n_pre, n_post)
+        One per connection, then one delay gradient per entry of ``learn``.
     clamped : int
     """
     layers, conns = graph.layers, graph.conns
@@ -312,4 +330,5 @@ def _backward_rows(graph: Graph, weights: list[np.ndarray], fwd: ForwardResult,
             # Summed over steps only: one gradient per example.
             sampled = np.einsum("nbi,nbj->bij", pre, b_hist[index][1 + k:num_steps + 1 + k])
             grads[index] += sampled * (conn.delays == k)
-    return grads, clamped
+    return grads + [delay_gradient_rows(fwd, conns[i], w64[i], b_hist[i], num_steps)
+                    for i in learn], clamped

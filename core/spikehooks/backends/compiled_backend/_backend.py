@@ -41,6 +41,8 @@ class CompiledBackend(NumpyBackend):
     """
 
     name = "compiled"
+    #: Fixed delays only: learned delays train on the NumPy backend.
+    supports_delay_learning = False
     supports_training = True
 
     def __init__(self, network: Any, *, batch_size: int, dt: float, num_timesteps: int,

@@ -75,18 +75,18 @@ def build_delayed_delivery(cst: ConnectionState, src: PopulationState,
     ``k``, into the ring slot of arrival step ``t + k``; then the slot of
     step ``t`` goes into ``out`` (added for exponential, written for delta
     synapses, whose input lasts one step) and is cleared.  Weights are read
-    every step, so training updates take effect at once.
+    every step, so training updates take effect at once; so are the delays
+    (``cst.delay_groups``, rebuilt by ``cst.set_delays`` when delays are learned).
     """
     spikes, weight, ring = src.spikes_f, cst.weight, cst.ring
     assert cst.delays is not None and ring is not None
     size = ring.shape[0]
-    groups = [(int(k), (cst.delays == k).astype(np.float32)) for k in np.unique(cst.delays)]
     exponential = isinstance(cst.connection.synapse, Exponential)
     masked, tmp = np.empty_like(weight), np.empty_like(out)
 
     def deliver_delayed(t: int) -> None:
         if spikes.any():
-            for k, mask in groups:
+            for k, mask in cst.delay_groups:
                 _mul(weight, mask, out=masked)
                 _matmul(spikes, masked, out=tmp)
                 slot = ring[(t + k) % size]
