@@ -159,8 +159,31 @@ class NoGeNNModel:
     (kernel timings, custom updates) raises an error saying what to use.
     """
 
-    def __init__(self, backend: Any):
+    def __init__(self, backend: Any, times: Any = None):
         self._backend = backend
+        # The compiled network's KernelTimes when compiled with kernel_profiling=True.
+        self._times = times if times is not None and times.enabled else None
+
+    @property
+    def neuron_update_time(self) -> float:
+        return self._timing("neuron_update_time").get("neuron")
+
+    @property
+    def presynaptic_update_time(self) -> float:
+        return self._timing("presynaptic_update_time").get("presynaptic")
+
+    def get_custom_update_time(self, name: str) -> float:
+        return float(self._timing("get_custom_update_time").custom_update_time(name))
+
+    def _timing(self, name: str) -> Any:
+        if self._times is None:
+            raise ConfigurationError(
+                f"compiled_net.genn_model.{name} needs kernel_profiling=True; got a network "
+                f"compiled without it. Pass kernel_profiling=True to the compiler (it times this "
+                f"backend's phases, see docs/porting-from-mlgenn.md), or time "
+                f"evaluate()/train() with time.perf_counter()."
+            )
+        return self._times
 
     @property
     def batch_size(self) -> int:
@@ -181,10 +204,10 @@ class NoGeNNModel:
     def __getattr__(self, name: str) -> Any:
         if name.startswith("_"):
             raise AttributeError(name)
-        timing = name.endswith("_time") or name in ("get_custom_update_time",)
-        hint = ("GeNN's kernel timings (kernel_profiling=True) have no counterpart without "
-                "GeNN kernels: time evaluate()/train() with time.perf_counter(), or run the "
-                "benchmarks" if timing else
+        timing = name.endswith("_time")
+        hint = ("only neuron_update_time, presynaptic_update_time and "
+                "get_custom_update_time(name) have counterparts without GeNN kernels "
+                "(kernel_profiling=True)" if timing else
                 "only batch_size, dt, timestep and t are offered; use compiled_net and the "
                 "backend protocol (compiled_net.backend) instead")
         raise ConfigurationError(

@@ -125,7 +125,18 @@ class CompiledNetwork:
             return model
         from ._state_views import NoGeNNModel
 
-        return NoGeNNModel(self.backend)
+        return NoGeNNModel(self.backend, self.kernel_times)
+
+    @property
+    def kernel_times(self) -> Any:
+        """Phase timings for ``kernel_profiling=True`` (see ``compilers._kernel_times``)."""
+        times = self.__dict__.get("_kernel_times")
+        if times is None:
+            from ._kernel_times import KernelTimes
+
+            times = KernelTimes(getattr(self.compiler, "kernel_profiling", False))
+            self.__dict__["_kernel_times"] = times
+        return times
 
     # ---------------------------------------------------------- loading
     def __enter__(self) -> CompiledNetwork:
@@ -197,11 +208,13 @@ class CompiledNetwork:
             The run's context, told the batch's example indices.
         """
         compiler = self.compiler
-        self.backend.reset(reset_vars=compiler.reset_vars_between_batches,
-                           reset_in_syn=compiler.reset_in_syn_between_batches)
-        # A data-parallel rank may have no examples in a batch: it only joins the collectives.
-        for pop, data in prepared.items() if len(indices) else ():
-            self.backend.set_input(pop, _take(data, indices))
+        with self.kernel_times.timing("Reset"):
+            self.backend.reset(reset_vars=compiler.reset_vars_between_batches,
+                               reset_in_syn=compiler.reset_in_syn_between_batches)
+            # A data-parallel rank may have no examples in a batch: it only joins the
+            # collectives.
+            for pop, data in prepared.items() if len(indices) else ():
+                self.backend.set_input(pop, _take(data, indices))
         # The backend needs the count to leave padding entries out of what it returns.
         self.backend.num_examples_in_batch = len(indices)
         if run is not None:
@@ -215,6 +228,11 @@ class CompiledNetwork:
         backend = self.backend
         if not backend.num_examples_in_batch:
             return
+        with self.kernel_times.timing("neuron"):
+            self._simulate(cbl)
+
+    def _simulate(self, cbl: CallbackList) -> None:
+        backend = self.backend
         if cbl.has_timestep_hooks:
             begin, end, step = cbl.on_timestep_begin, cbl.on_timestep_end, backend.step
             for t in range(self.num_timesteps):

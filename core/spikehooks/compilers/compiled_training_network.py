@@ -413,13 +413,16 @@ class CompiledTrainingNetwork(CompiledNetwork):
                 (readout, event, y_batch, counts), optimiser, metric_objs,
                 {pop: targets[pop][indices] for pop in metric_objs},
                 self.get_batch_readouts(list(metric_objs)))
-        value, drive = output_drive(
-            graph.layers[graph.output].readout,
-            ForwardResult(fwd.spikes, fwd.denominators, readout, event, fwd.currents), y_batch,
-            self.loss,
-            num_steps=graph.num_steps, dt=graph.dt,
-            softmax_temperature=compiler.softmax_temperature, ttfs_alpha=compiler.ttfs_alpha,
-        )
+        times = self.kernel_times
+        with times.timing("BatchSoftmax1"):
+            value, drive = output_drive(
+                graph.layers[graph.output].readout,
+                ForwardResult(fwd.spikes, fwd.denominators, readout, event, fwd.currents),
+                y_batch, self.loss,
+                num_steps=graph.num_steps, dt=graph.dt,
+                softmax_temperature=compiler.softmax_temperature,
+                ttfs_alpha=compiler.ttfs_alpha,
+            )
         drive = OutputDrive(*(_pad(a[offset:offset + real], self.batch_size) for a in
                               (drive.readout_grad, drive.spike_time_grad, drive.final_kick)))
         weights = [self.backend.get_weight(conn) for conn in self._conns]
@@ -430,10 +433,11 @@ class CompiledTrainingNetwork(CompiledNetwork):
         # synapses sharing each kernel entry (after the ranks' sums are added,
         # so the order of additions is the same in one process and in many).
         dense = [w if t is None else t.expand(w) for w, t in zip(weights, tied, strict=True)]
-        result = self._backward(graph, dense, fwd, drive,
-                                reg=self._regulariser(counts, total, real),
-                                min_denominator=compiler.min_jump_denominator,
-                                num_examples=real, **self._delay_kwargs())
+        with times.timing("presynaptic"):
+            result = self._backward(graph, dense, fwd, drive,
+                                    reg=self._regulariser(counts, total, real),
+                                    min_denominator=compiler.min_jump_denominator,
+                                    num_examples=real, **self._delay_kwargs())
         self.clamped_jumps += result.clamped
         learn = sorted(result.delay_gradients)
         both = result.gradients + [result.delay_gradients[i] for i in learn]
@@ -447,12 +451,14 @@ class CompiledTrainingNetwork(CompiledNetwork):
         by_key = {f"{conn.name}/weight": (w, g)
                   for conn, w, g in zip(self._conns, weights, grads, strict=True)}
         self.last_gradients = {key: by_key[key][1] for key in keys}
-        with np.errstate(over="ignore", invalid="ignore"):  # the guard reports these itself
+        with times.timing("GradientLearn"), np.errstate(over="ignore", invalid="ignore"):
+            # (the guard reports over- and invalid values itself)
             optimiser.update({key: by_key[key][0] for key in keys}, self.last_gradients)
         self._finite.after_update(epoch, batch, weights)
         if self._delays is not None:
             # mlGeNN's order: the delays move after the weights, with their own optimiser.
-            self.last_gradients.update(self._delays.step(delay_grads))
+            with times.timing("GradientLearn"):
+                self.last_gradients.update(self._delays.step(delay_grads))
         return value, total
 
     def _delay_kwargs(self) -> dict[str, Any]:
