@@ -98,7 +98,9 @@ def test_delay_gradients_match_the_exact_reference_on_a_long_trial():
         cosine = got @ ref / (np.linalg.norm(got) * np.linalg.norm(ref))
         ratio = np.linalg.norm(got) / np.linalg.norm(ref)
         assert cosine > 0.95, (conn, cosine)
-        assert 0.8 < ratio < 1.25, (conn, ratio)
+        # Measured 0.83 / 0.85: the exact loss wiggles with period dt in the arrival time
+        # (V is sampled once per step), see docs/training.md.
+        assert 0.75 < ratio < 1.25, (conn, ratio)
 
 
 def _loss(graph, ws, raster, labels):
