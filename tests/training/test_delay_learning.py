@@ -156,7 +156,8 @@ def _data(n=32, seed=0):
     return x, labels
 
 
-def _network(delay=Uniform(0.0, 4.0), max_delay_steps=10, learn_hidden=True):
+def _network(delay=None, max_delay_steps=10, learn_hidden=True):
+    delay = Uniform(0.0, 4.0) if delay is None else delay
     net = Network(default_params)
     with net:
         inp = Population(SpikeInput(max_spikes=8 * 10), 20)
