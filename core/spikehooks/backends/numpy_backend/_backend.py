@@ -113,7 +113,8 @@ class NumpyBackend(ProtocolMethods):
                 cst.in_syn = pst.isyn if lone_delta else np.zeros_like(pst.isyn)
                 if cst.delays is not None:
                     deliveries.append(_synaptic.build_delayed_delivery(
-                        cst, self._pops[cst.connection.source], cst.in_syn))
+                        cst, self._pops[cst.connection.source], cst.in_syn,
+                        sequential=self.accumulation == "sequential"))
                     continue
                 deliveries.append(_synaptic.build_delivery(
                     cst, self._pops[cst.connection.source], cst.in_syn,
@@ -137,8 +138,7 @@ class NumpyBackend(ProtocolMethods):
         """Whether the delivery of ``connection`` reads the 0/1 float spike buffer."""
         if isinstance(connection.connectivity, TiedConnectivity):
             return False
-        return (self.accumulation == "blas" or isinstance(connection.connectivity, OneToOne)
-                or self._conns[connection].delays is not None)
+        return (self.accumulation == "blas" or isinstance(connection.connectivity, OneToOne))
 
     def _state(self, population: Any) -> PopulationState:
         return population_entry(self._pops, population)
