@@ -470,7 +470,9 @@ class CompiledTrainingNetwork(CompiledNetwork):
     def _backward(self, *args: Any, **kwargs: Any) -> Any:
         """The backward sweep: compiled on the compiled backend, else NumPy's."""
         threads = getattr(self.backend, "num_threads", None)
-        if getattr(self.backend, "name", None) == "compiled":
+        # Delays have no compiled backward code: the NumPy sweep (the same gradients).
+        delayed = any(conn.delays is not None for conn in self.graph.conns)
+        if getattr(self.backend, "name", None) == "compiled" and not delayed:
             from ..training._backward_compiled import backward_compiled
 
             return backward_compiled(*args, num_threads=threads, **kwargs)

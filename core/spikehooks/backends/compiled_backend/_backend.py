@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from ...errors import ConfigurationError
 from ..numpy_backend import NumpyBackend
 from ..numpy_backend._state import ConnectionState, PopulationState
 from ._checks import check_num_threads, check_options, check_supported
@@ -58,8 +59,8 @@ class CompiledBackend(NumpyBackend):
 
     # ------------------------------------------------------------ building
     def _build(self) -> None:
-        # Delays were refused by check_supported.  The same states, built in the same
-        # order, draw the same initial values.
+        # The same states, built in the same order, draw the same initial values (delays
+        # included); the layout moves them, delay rings too, into the kernel's flat arrays.
         for pop in self.network.populations:
             self._pops[pop] = PopulationState(pop, self.batch_size,
                                               self.num_recording_timesteps, self._rng, self.dt)
@@ -78,6 +79,13 @@ class CompiledBackend(NumpyBackend):
         self._trace_f = self._no_trace_f
         self._trace_spikes = self._no_trace_spikes
         self._prepare_spike_inputs()
+
+    def set_delays(self, connection: Any, delays: np.ndarray) -> None:
+        """Refused: the kernel's delay tables are built once (learned delays train on NumPy)."""
+        raise ConfigurationError(
+            f"compiled backend delays are fixed once built; got a request to change those of "
+            f"{connection.name!r}. Learn delays (delay_learn_conns) on backend='numpy'."
+        )
 
     # ------------------------------------------------------------- running
     def step(self) -> None:
@@ -114,7 +122,8 @@ class CompiledBackend(NumpyBackend):
             kernel = run_steps
             register_twin(run_steps, run_steps_serial)
         kernel(t0, t1, np.float32(self.dt), lay.pop_i, lay.pop_f, lay.conn_i, lay.conn_f,
-                  lay.inj, lay.weights, lay.row_ptr, lay.cols, lay.fstate, lay.spikes,
+                  lay.inj, lay.weights, lay.delays, lay.row_ptr, lay.cols, lay.fstate,
+                  lay.spikes,
                   lay.record, lay.consts, lay.data_f, lay.data_b, uniforms,
                   self._spike_times, self._pointers, self._trace_cols, self._trace_f,
                   self._trace_spikes, self._step_weights)

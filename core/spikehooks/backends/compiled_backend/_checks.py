@@ -63,8 +63,8 @@ def unsupported_feature(network: Any) -> str | None:
     """Return a description of the first feature of ``network`` the kernel cannot run.
 
     The kernel has code for the built-in models exactly (a subclass may
-    change the rules, so it is refused), with scalar parameters and without
-    synaptic delays.
+    change the rules, so it is refused), with scalar parameters, and for
+    synaptic delays on Dense and FixedProbability connectivity.
     """
     for pop in network.populations:
         neuron = pop.neuron
@@ -87,8 +87,10 @@ def unsupported_feature(network: Any) -> str | None:
         if type(conn.connectivity) not in CONNECTIVITY:
             return (f"connection {conn.name!r} has connectivity "
                     f"{type(conn.connectivity).__name__}")
-        if has_delays(conn.connectivity):
-            return f"connection {conn.name!r} has synaptic delays"
+        if has_delays(conn.connectivity) and not isinstance(conn.connectivity,
+                                                            (Dense, FixedProbability)):
+            return (f"connection {conn.name!r} has synaptic delays on "
+                    f"{type(conn.connectivity).__name__} connectivity")
     return None
 
 
@@ -106,7 +108,8 @@ def check_supported(network: Any) -> None:
     if feature is not None:
         raise ConfigurationError(
             f"compiled backend network must use only what the compiled kernel has code "
-            f"for (the built-in models with scalar parameters, no synaptic delays); got "
+            f"for (the built-in models with scalar parameters, delays on Dense and "
+            f"FixedProbability only); got "
             f"{feature}. The NumPy backend runs every built-in model, per-neuron parameter "
             f"and delay: pass "
             f"backend='numpy', or leave backend out to fall back to it."

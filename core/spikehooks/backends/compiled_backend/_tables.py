@@ -27,9 +27,11 @@ SCALE_I, RELATIVE_RESET, REFRACTORY, INTEGRATE_IN_REFRAC = 1, 2, 4, 8
 POP_FLOAT_COLUMNS = 8
 
 # Columns of the connection int table.
+# C_DELAY: offset of the per-synapse delays in the flat delay table (-1: no delays);
+# C_RING / C_RING_SIZE: first fstate column and number of slots of the delay ring.
 (C_PRE, C_POST, C_SRC_SPIKE, C_OUT, C_WEIGHT, C_EXPONENTIAL, C_ONE_TO_ONE, C_SCALED,
- C_ROW_START) = range(9)
-CONN_INT_COLUMNS = 9
+ C_ROW_START, C_DELAY, C_RING, C_RING_SIZE) = range(12)
+CONN_INT_COLUMNS = 12
 # Columns of the connection float32 table.
 CF_DECAY, CF_ISCALE = range(2)
 CONN_FLOAT_COLUMNS = 2
