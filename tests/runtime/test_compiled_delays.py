@@ -10,7 +10,6 @@ from spikehooks.compilers import EventPropCompiler
 from spikehooks.compilers.event_prop_compiler import default_params
 from spikehooks.connectivity import Dense, FixedProbability
 from spikehooks.data import preprocess_spikes
-from spikehooks.errors import ConfigurationError
 from spikehooks.initializers import Normal, Uniform
 from spikehooks.neurons import LeakyIntegrate, LeakyIntegrateFire, SpikeInput
 from spikehooks.synapses import Delta, Exponential
@@ -120,8 +119,65 @@ def test_eventprop_training_with_delays_equals_the_numpy_backend_bit_for_bit(bat
         assert got[key].tobytes() == value.tobytes(), key
 
 
-def test_compiled_backend_refuses_to_change_delays():
-    net, *_ = _network()
-    compiled = InferenceCompiler(evaluate_timesteps=STEPS, backend="compiled").compile(net)
-    with pytest.raises(ConfigurationError, match="compiled backend delays are fixed"):
-        compiled.backend.set_delays(net.connections[0], np.zeros((20, 16), int))
+def test_changed_delays_reach_the_kernel():
+    """set_delays between runs (as learned delays do): both backends stay bit for bit equal."""
+    x, _ = _data(4)
+    rng = np.random.default_rng(5)
+    new = [rng.integers(0, 10, (20, 16)), rng.integers(0, 6, (16, 16))]
+
+    def readout(backend):
+        net, inp, _, out = _network()
+        compiled = InferenceCompiler(evaluate_timesteps=STEPS, batch_size=4,
+                                     backend=backend).compile(net)
+        values = []
+        with compiled:
+            for change in (False, True):
+                if change:
+                    for conn, delays in zip(net.connections[:2], new, strict=True):
+                        compiled.backend.set_delays(conn, delays)
+                compiled.start_batch(np.arange(4), {inp: x})
+                compiled.backend.run(STEPS)
+                values.append(compiled.backend.get_readout(out).copy())
+        return values
+
+    before, after = readout("numpy")
+    got_before, got_after = readout("compiled")
+    assert before.tobytes() != after.tobytes()
+    assert got_before.tobytes() == before.tobytes() and got_after.tobytes() == after.tobytes()
+
+
+@pytest.mark.parametrize("initial", ["drawn", "none"])
+def test_learned_delays_train_bit_for_bit_like_the_numpy_backend(initial):
+    """delay_learn_conns on the compiled backend (a connection without delays gets its ring
+    when the compiler gives it learned delays)."""
+    x, labels = _data(12)
+
+    def train(backend):
+        net = Network(default_params)
+        with net:
+            inp = Population(SpikeInput(max_spikes=400), 20)
+            hid = Population(LeakyIntegrateFire(v_thresh=1.0, tau_mem=20.0), 16)
+            out = Population(LeakyIntegrate(tau_mem=20.0, readout="avg_var"), 3)
+            delay = Uniform(0.0, 6.0) if initial == "drawn" else 0
+            c_in = Connection(inp, hid, Dense(Normal(mean=1.0, sd=0.5), delay=delay),
+                              Exponential(5.0), max_delay_steps=8)
+            c_out = Connection(hid, out, Dense(Normal(mean=0.0, sd=0.5)), Exponential(5.0),
+                               max_delay_steps=4)
+        compiled = EventPropCompiler(example_timesteps=STEPS,
+                                     losses="sparse_categorical_crossentropy",
+                                     optimiser=("adam", {"alpha": 0.02}),
+                                     delay_optimiser=("adam", {"alpha": 0.5}), batch_size=4,
+                                     backend=backend, delay_learn_conns=[c_in, c_out],
+                                     rng_seed=2).compile(net)
+        with compiled:
+            compiled.train({inp: x}, {out: labels}, num_epochs=2, callbacks=[])
+            return compiled.state_dict(), compiled.backend.name
+
+    expected, name = train("numpy")
+    got, got_name = train(("compiled", {"num_threads": 2}))
+    assert (name, got_name) == ("numpy", "compiled")
+    for part in ("learnable", "delays"):
+        for key, value in expected[part].items():
+            assert got[part][key].tobytes() == value.tobytes(), (part, key)
+    moved = expected["delays"]["conn1/delay"]
+    assert np.abs(moved).max() > 0.5  # the delays did move

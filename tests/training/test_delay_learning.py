@@ -184,7 +184,8 @@ def test_training_learns_delays_within_bounds_and_the_loss_falls():
     net, inp, out, learn = _network()
     compiled = _compiler(learn).compile(net)
     with compiled:
-        assert compiled.backend.name == "numpy"
+        # The default backend learns delays (compiled when numba is installed).
+        assert compiled.backend.name in ("compiled", "numpy")
         assert [keys for _, keys in compiled.optimisers] == [
             ["conn0/weight", "conn1/weight"], ["conn0/delay", "conn1/delay"]]
         start = compiled.learned_delays
@@ -349,11 +350,13 @@ def test_a_connection_of_another_network_is_refused():
         _compiler(other).compile(net)
 
 
-def test_a_named_backend_that_cannot_change_delays_is_refused():
-    pytest.importorskip("numba")
-    net, _, _, learn = _network(delay=0)  # no delays yet: the compiled backend builds it
+def test_a_named_backend_that_cannot_change_delays_is_refused(monkeypatch):
+    from spikehooks.backends.numpy_backend import NumpyBackend
+
+    monkeypatch.setattr(NumpyBackend, "supports_delay_learning", False)
+    net, _, _, learn = _network()
     with pytest.raises(ConfigurationError, match="need a backend that can change delays"):
-        _compiler(learn, backend="compiled").compile(net)
+        _compiler(learn, backend="numpy").compile(net)
 
 
 def test_learned_delays_set_on_the_backend_are_range_checked():

@@ -7,11 +7,11 @@ from typing import Any
 
 import numpy as np
 
-from ...errors import ConfigurationError
 from ..numpy_backend import NumpyBackend
 from ..numpy_backend._state import ConnectionState, PopulationState
 from ._checks import check_num_threads, check_options, check_supported
 from ._layout import Layout, exp_step_weights
+from ._tables import C_DELAY
 
 log = logging.getLogger(__name__)
 
@@ -42,8 +42,8 @@ class CompiledBackend(NumpyBackend):
     """
 
     name = "compiled"
-    #: Fixed delays only: learned delays train on the NumPy backend.
-    supports_delay_learning = False
+    #: Learned delays: set_delays rewrites the kernel's delay table between batches.
+    supports_delay_learning = True
     supports_training = True
 
     def __init__(self, network: Any, *, batch_size: int, dt: float, num_timesteps: int,
@@ -66,9 +66,7 @@ class CompiledBackend(NumpyBackend):
                                               self.num_recording_timesteps, self._rng, self.dt)
         for conn in self.network.connections:
             self._conns[conn] = ConnectionState(conn, self.batch_size, self._rng)
-        ordered = {c: self._conns[c] for pop in self.network.populations for c in pop.incoming}
-        self._layout = Layout(self._pops, ordered, self.batch_size,
-                              self.num_recording_timesteps, self.num_timesteps, self.dt)
+        self._build_layout()
         self._step_fns = ()
         self._spike_input_ids: tuple = ()
         self._spike_times = np.full(1, np.inf, dtype=np.float32)
@@ -80,12 +78,34 @@ class CompiledBackend(NumpyBackend):
         self._trace_spikes = self._no_trace_spikes
         self._prepare_spike_inputs()
 
+    def _build_layout(self) -> None:
+        """Lay the states out in the kernel's flat arrays (their values are kept)."""
+        ordered = {c: self._conns[c] for pop in self.network.populations for c in pop.incoming}
+        self._layout_order = list(ordered)
+        self._layout = Layout(self._pops, ordered, self.batch_size,
+                              self.num_recording_timesteps, self.num_timesteps, self.dt)
+
+    def _build_step_fns(self) -> None:
+        """A connection got its first delays (set_delays): lay everything out again.
+
+        Called before any simulation (EventPropCompiler's learned delays), so
+        only the layout and what derives from it are rebuilt.
+        """
+        self._build_layout()
+        self._pointers = np.zeros(max(self._layout.num_pointers, 1), dtype=np.int64)
+        self.__dict__.pop("_trace_cache", None)  # its columns belong to the old layout
+        self._spike_input_ids = ()
+        self._prepare_spike_inputs()
+
     def set_delays(self, connection: Any, delays: np.ndarray) -> None:
-        """Refused: the kernel's delay tables are built once (learned delays train on NumPy)."""
-        raise ConfigurationError(
-            f"compiled backend delays are fixed once built; got a request to change those of "
-            f"{connection.name!r}. Learn delays (delay_learn_conns) on backend='numpy'."
-        )
+        """Use new whole-step delays (checked as the NumPy backend checks them) from the
+        next step on; the kernel reads them from its flat delay table."""
+        super().set_delays(connection, delays)
+        lay, cst = self._layout, self._conn_state(connection)
+        assert cst.delays is not None  # set by the NumPy backend's set_delays
+        row = lay.conn_i[self._layout_order.index(connection)]
+        d0 = int(row[C_DELAY])
+        lay.delays[d0:d0 + cst.delays.size] = cst.delays.reshape(-1)
 
     # ------------------------------------------------------------- running
     def step(self) -> None:
