@@ -365,3 +365,17 @@ def test_learned_delays_set_on_the_backend_are_range_checked():
     with pytest.raises(ConfigurationError, match="delay must be at most max_delay_steps=10 and "
                                                  ">= 0; got delays in"):
         compiled.backend.set_delays(learn[0], np.full((20, 16), 11))
+
+
+def test_a_sequential_layer_stands_for_its_connection():
+    from spikehooks import InputLayer, Layer, SequentialNetwork
+
+    net = SequentialNetwork(default_params)
+    with net:
+        InputLayer(SpikeInput(max_spikes=10), 4)
+        hidden = Layer(Dense(Normal(mean=0.0, sd=0.5)),
+                       LeakyIntegrate(tau_mem=20.0, readout="avg_var"), 2,
+                       Exponential(5.0))
+    compiler = EventPropCompiler(example_timesteps=10, losses="sparse_categorical_crossentropy",
+                                 delay_learn_conns=[hidden])
+    assert compiler.delay_learn_conns == [hidden.connection]

@@ -19,22 +19,27 @@ log = logging.getLogger("spikehooks")
 
 
 def check_delay_learn_conns(conns: Any) -> list[Any]:
-    """Return ``delay_learn_conns`` as a list of connections, refusing anything else."""
+    """Return ``delay_learn_conns`` as a list of connections, refusing anything else.
+
+    A layer of a ``SequentialNetwork`` stands for its incoming connection, as in mlGeNN.
+    """
     from .._network_objects import Connection
 
     if conns is None:
         return []
-    if isinstance(conns, Connection):
+    if isinstance(conns, Connection) or isinstance(getattr(conns, "connection", None),
+                                                   Connection):
         conns = [conns]
     try:
-        listed = list(conns)
+        listed = [c.connection if isinstance(getattr(c, "connection", None), Connection)
+                  else c for c in conns]
     except TypeError:
         listed = None
     if listed is None or not all(isinstance(c, Connection) for c in listed):
         raise ConfigurationError(
             f"EventPropCompiler delay_learn_conns must be a sequence of Connection objects; "
             f"got {conns!r}. Pass e.g. delay_learn_conns=[conn], conn the object Connection(...) "
-            f"returned."
+            f"returned (or a SequentialNetwork layer)."
         )
     unique: list[Any] = []
     for conn in listed:
