@@ -48,7 +48,17 @@ def check_delay_learn_conns(conns: Any) -> list[Any]:
     return unique
 
 
-def make_delay_optimiser(spec: Any, optimiser: Optimiser, delay_spec: Any) -> Optimiser | None:
+def check_optimiser(value: Any, name: str) -> Optimiser:
+    """Refuse an optimiser specification that did not give an Optimiser."""
+    if not isinstance(value, Optimiser):
+        raise ConfigurationError(
+            f"EventPropCompiler {name} must be an Optimiser, a name ('adam', 'sgd') or "
+            f"(name, params); got {value!r}. Pass e.g. {name}=Adam(0.001)."
+        )
+    return value
+
+
+def make_delay_optimiser(spec: Any, optimiser: Optimiser, delay_spec: Any) -> Optimiser:
     """The delay optimiser: ``delay_spec``, or by default a fresh copy of the weight optimiser.
 
     A copy (same class and hyperparameters, its own step count and moments)
@@ -56,11 +66,12 @@ def make_delay_optimiser(spec: Any, optimiser: Optimiser, delay_spec: Any) -> Op
     one for the delays, as mlGeNN's separate optimiser updates.
     """
     if delay_spec is not None:
-        return registry.create("optimisers", delay_spec, expected=Optimiser)
+        return check_optimiser(registry.create("optimisers", delay_spec, expected=Optimiser),
+                               "delay_optimiser")
     if isinstance(spec, Optimiser):
         return type(optimiser)(**{name: getattr(optimiser, name)
                                   for name in optimiser.param_names})
-    return registry.create("optimisers", spec, expected=Optimiser)
+    return check_optimiser(registry.create("optimisers", spec, expected=Optimiser), "optimiser")
 
 
 def check_learned_connections(network: Any, conns: list[Any]) -> None:
@@ -94,5 +105,5 @@ def numpy_backend(compiler: Any, network: Any) -> Any:
                          rng_seed=compiler.rng_seed)
 
 
-__all__ = ["check_delay_learn_conns", "check_learned_connections", "make_delay_optimiser",
-           "numpy_backend"]
+__all__ = ["check_delay_learn_conns", "check_learned_connections", "check_optimiser",
+           "make_delay_optimiser", "numpy_backend"]

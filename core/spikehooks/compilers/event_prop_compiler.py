@@ -22,6 +22,7 @@ from ..training._delay_learning import LearnedDelays
 from ._delay_options import (
     check_delay_learn_conns,
     check_learned_connections,
+    check_optimiser,
     log,
     make_delay_optimiser,
     numpy_backend,
@@ -122,7 +123,8 @@ class EventPropCompiler(Compiler):
         self.example_timesteps = check_positive_int(example_timesteps, "EventPropCompiler",
                                                     "example_timesteps")
         self.losses = losses
-        self.optimiser = registry.create("optimisers", optimiser, expected=Optimiser)
+        self.optimiser = check_optimiser(
+            registry.create("optimisers", optimiser, expected=Optimiser), "optimiser")
         self.delay_learn_conns = check_delay_learn_conns(delay_learn_conns)
         self.delay_optimiser = make_delay_optimiser(optimiser, self.optimiser, delay_optimiser)
         if per_timestep_loss:
