@@ -1,5 +1,5 @@
-"""Inference with avg_var_exp_weight and recurrence on the compiled backend equals the NumPy
-backend bit for bit; the mlGeNN models fall back to NumPy by name."""
+"""Inference with avg_var_exp_weight, var, recurrence and delays on the compiled backend equals
+the NumPy backend bit for bit; the mlGeNN models fall back to NumPy by name."""
 
 from __future__ import annotations
 
@@ -39,6 +39,9 @@ def _network():
                                         readout="avg_var_exp_weight"), 4, name="out")
         Connection(hid, out, Dense(Normal(0.0, 0.5)), Exponential(5.0))
         Connection(sparse, out, Dense(Normal(0.0, 0.5)))
+        # mlGeNN's var readout (V at the end; per-timestep training reads it each step).
+        vout = Population(LeakyIntegrate(tau_mem=10.0, readout="var"), 3, name="vout")
+        Connection(hid, vout, Dense(Normal(0.0, 0.5)), Exponential(5.0))
     return net, {p.name: p for p in net.populations}
 
 
@@ -52,7 +55,7 @@ def _predict(backend, batch_size):
     net, pops = _network()
     compiled = InferenceCompiler(STEPS, batch_size=batch_size, rng_seed=4,
                                  backend=backend).compile(net)
-    readouts = [pops["hid"], pops["sparse"], pops["out"]]
+    readouts = [pops["hid"], pops["sparse"], pops["out"], pops["vout"]]
     with compiled:
         predictions = compiled.predict(_inputs(pops["inp"], 5), readouts, callbacks=[])[0]
     return {p.name: v for p, v in predictions.items()}
@@ -67,6 +70,7 @@ def test_recurrence_and_avg_var_exp_weight_agree_bit_for_bit(batch_size, threads
         assert got[name].dtype == expected[name].dtype
         assert got[name].tobytes() == expected[name].tobytes(), name
     assert (expected["sparse"] > 0).any() and np.abs(expected["out"]).max() > 0
+    assert np.abs(expected["vout"]).max() > 0
 
 
 def test_the_default_backend_runs_them_compiled():

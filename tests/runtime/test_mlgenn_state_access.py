@@ -105,3 +105,39 @@ def test_genn_model_answers_facts_and_refuses_kernel_timings():
             _ = model.neuron_update_time
         with pytest.raises(ConfigurationError, match="get_custom_update_time"):
             model.get_custom_update_time("Reset")
+
+
+def test_kernel_profiling_times_this_backends_phases():
+    """kernel_profiling=True: mlGeNN's timing names read the phases timed here (seconds)."""
+    from spikehooks import Connection, Network, Population
+    from spikehooks.compilers import EventPropCompiler
+    from spikehooks.compilers.event_prop_compiler import default_params
+    from spikehooks.connectivity import Dense
+    from spikehooks.data import preprocess_spikes
+    from spikehooks.initializers import Normal
+    from spikehooks.neurons import LeakyIntegrate, LeakyIntegrateFire, SpikeInput
+    from spikehooks.synapses import Exponential
+
+    network = Network(default_params)
+    with network:
+        inp = Population(SpikeInput(max_spikes=40), 4)
+        hid = Population(LeakyIntegrateFire(tau_refrac=None), 8)
+        out = Population(LeakyIntegrate(readout="avg_var"), 2)
+        Connection(inp, hid, Dense(Normal(mean=1.0, sd=0.5)), Exponential(5.0))
+        Connection(hid, out, Dense(Normal(sd=0.5)), Exponential(5.0))
+    compiled = EventPropCompiler(20, "sparse_categorical_crossentropy", batch_size=2,
+                                 kernel_profiling=True).compile(network)
+    x = [preprocess_spikes(np.array([1.0, 3.0, 5.0, 7.0]), np.arange(4), 4)] * 4
+    with compiled:
+        model = compiled.genn_model
+        assert model.neuron_update_time == 0.0
+        compiled.train({inp: x}, {out: np.array([0, 1, 0, 1])}, num_epochs=2, callbacks=[])
+        seconds = compiled.kernel_times.seconds
+        assert model.neuron_update_time == seconds["simulate"] > 0.0
+        for name, phase in (("Reset", "reset"), ("GradientBatchReduce", "backward"),
+                            ("GradientLearn", "update")):
+            assert model.get_custom_update_time(name) == seconds[phase] > 0.0
+        assert np.isnan(model.presynaptic_update_time)
+        assert np.isnan(model.get_custom_update_time("BatchSoftmax1"))
+        with pytest.raises(ConfigurationError, match="only batch_size, dt"):
+            _ = model.neuron_update_count

@@ -31,8 +31,9 @@ def simulate(graph, weights, input_spikes, substep=False):
 
     Returns
     -------
-    readout : float64 array, shape (P, B, K)
-        For first_spike_time: ``-t`` with ``t`` interpolated within the step.
+    readout : float64 array, shape (P, B, K), or (P, N, B, K) for ``var``
+        (the output's V after every step).  For first_spike_time: ``-t`` with
+        ``t`` interpolated within the step.
     counts : list of int arrays, shape (P, B, size), spike counts per layer
     """
     num_steps, batch = input_spikes.shape[:2]
@@ -47,6 +48,7 @@ def simulate(graph, weights, input_spikes, substep=False):
     out = layers[-1]
     acc = np.zeros((num_sets, batch, out.size))
     first = np.full((num_sets, batch, out.size), -1.0)
+    trace = np.zeros((num_sets, num_steps, batch, out.size)) if out.readout == "var" else None
     for n in range(num_steps):
         new = [None] * len(layers)
         new[0] = np.broadcast_to(input_spikes[n].astype(float), (num_sets, batch, sizes[0]))
@@ -91,6 +93,8 @@ def simulate(graph, weights, input_spikes, substep=False):
                     acc += v[li] / num_steps
                 elif lay.readout == "avg_var_exp_weight":
                     acc += np.exp(-n / num_steps) * v[li] / num_steps
+                elif lay.readout == "var":
+                    trace[:, n] = v[li]
                 else:
                     acc = np.maximum(acc, v[li])
                 new[li] = np.zeros_like(v[li])
@@ -98,7 +102,34 @@ def simulate(graph, weights, input_spikes, substep=False):
         prev = new
     if out.readout == "first_spike_time":
         acc = np.where(first >= 0, -first * graph.dt, np.finfo(np.float32).min)
+    elif trace is not None:
+        acc = trace
     return acc, counts
+
+
+def per_timestep_loss(trace, y, kind):
+    """A per-timestep loss of one weight set's output trace (N, B, K), in float64.
+
+    ``kind="mse"``: ``1/(B N) sum 1/2 (V - Y)^2`` with ``y`` of shape (B, N, K);
+    ``kind="cross_entropy"``: ``1/(B N) sum_n -log softmax(V_n)[y]`` with
+    integer labels ``y`` of shape (B,).  Written from the definitions, not
+    from spikehooks' code.
+    """
+    num_steps, batch, _ = trace.shape
+    if kind == "mse":
+        total = 0.0
+        for b in range(batch):
+            for n in range(num_steps):
+                diff = trace[n, b] - y[b, n]
+                total += 0.5 * float(diff @ diff)
+        return total / (batch * num_steps)
+    total = 0.0
+    for b in range(batch):
+        v = trace[:, b]
+        top = v.max(axis=1)
+        log_norm = top + np.log(np.exp(v - top[:, None]).sum(axis=1))
+        total += float(np.sum(log_norm - v[:, y[b]]))
+    return total / (batch * num_steps)
 
 
 def losses_for(graph, weights, input_spikes, labels, loss: Loss):

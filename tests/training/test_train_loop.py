@@ -358,7 +358,7 @@ def test_upper_regulariser_pushes_firing_down():
 
 @pytest.mark.parametrize(
     ("kwargs", "match"),
-    [({"per_timestep_loss": True}, "per_timestep_loss"),
+    [({"per_timestep_loss": "yes"}, "per_timestep_loss must be True or False"),
      ({"min_jump_denominator": 0.0}, "min_jump_denominator"),
      ({"reg_lambda_upper": -1.0}, "reg_lambda_upper"),
      ({"delay_learn_conns": ["conn0"]}, "delay_learn_conns must be a sequence of Connection"),

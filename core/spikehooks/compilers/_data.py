@@ -112,9 +112,13 @@ def make_metrics(metrics: Any, outputs: list[Any]) -> dict[Any, Metric]:
     return result
 
 
-def prepare_targets(network: Any, y: Any, num_examples: int,
-                    metrics: dict[Any, Metric]) -> dict[Any, np.ndarray]:
-    """Validate ``y`` (output population -> targets) against the metrics and ``x``'s length."""
+def prepare_targets(network: Any, y: Any, num_examples: int, metrics: dict[Any, Metric],
+                    shapes: dict[Any, tuple[int, ...]] | None = None) -> dict[Any, np.ndarray]:
+    """Validate ``y`` (output population -> targets) against the metrics and ``x``'s length.
+
+    ``shapes`` gives an output's per-example target shape where it is not the
+    population's (a per-timestep loss's ``(timesteps, *shape)``).
+    """
     targets: dict[Any, np.ndarray] = {}
     for pop, data in y.items():
         owner = f"y of population {pop.name!r}"
@@ -127,7 +131,8 @@ def prepare_targets(network: Any, y: Any, num_examples: int,
                 f"{owner} must hold one target per example of x ({num_examples}); got "
                 f"{length}. x and y must have the same length."
             )
-        targets[pop] = metrics[pop].check_targets(data, pop.shape, owner)
+        shape = pop.shape if shapes is None else shapes.get(pop, pop.shape)
+        targets[pop] = metrics[pop].check_targets(data, shape, owner)
     return targets
 
 

@@ -1,19 +1,22 @@
-"""mlGeNN's kernel timings (``kernel_profiling=True``) on backends without GeNN.
+"""mlGeNN's kernel timings (``kernel_profiling=True``) on backends without GeNN kernels.
 
-GeNN times each of its kernels; these backends have no such kernels, so
-with ``kernel_profiling=True`` the compiled network times its own phases
-instead, in seconds, summed since it was compiled, and
-``compiled_net.genn_model`` reports them under GeNN's names:
+GeNN times each kernel; our backends fuse the neuron and synapse updates of
+a step (and the compiled backend runs a whole batch in one call), so only
+the phases below are timed, with ``time.perf_counter`` around each call:
 
-- ``neuron_update_time``: the simulation of the batches (neuron and synapse
-  updates, which these backends run fused, step by step);
-- ``presynaptic_update_time``: the EventProp backward pass (the adjoint
-  sweep and the gradient sums), 0 for inference;
-- ``get_custom_update_time(name)``: ``"GradientLearn"`` the optimiser
-  steps (weights and learned delays), ``"Reset"`` resetting the state and
-  loading the inputs before each batch, ``"BatchSoftmax1"`` the loss and its
-  drive of the backward pass; ``"GradientBatchReduce"``, ``"BatchSoftmax2"``
-  and ``"BatchSoftmax3"`` are 0 (their work is inside the phases above).
+=================================================  =======================================
+``genn_model.`` name (mlGeNN)                      what is timed here (seconds, summed)
+=================================================  =======================================
+``neuron_update_time``                             every simulated step (neuron *and*
+                                                   synapse updates, fused)
+``get_custom_update_time("Reset")``                the reset between batches
+``get_custom_update_time("GradientBatchReduce")``  EventProp's backward pass (per-example
+                                                   gradients and their batch sum)
+``get_custom_update_time("GradientLearn")``        the optimiser step
+=================================================  =======================================
+
+Every other timing (``presynaptic_update_time``, ``BatchSoftmax1`` ...) has
+no separate phase here and reads ``nan``: its work is inside one of the above.
 """
 
 from __future__ import annotations
@@ -22,50 +25,54 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from ..errors import ConfigurationError
-
-#: GeNN custom update names answered by ``get_custom_update_time``.
-CUSTOM_UPDATES = ("GradientLearn", "Reset", "BatchSoftmax1", "GradientBatchReduce",
-                  "BatchSoftmax2", "BatchSoftmax3")
+#: mlGeNN custom-update names -> the phase that does their work here.
+CUSTOM_UPDATES = {"Reset": "reset", "GradientBatchReduce": "backward",
+                  "GradientLearn": "update"}
 
 
 class KernelTimes:
-    """Seconds spent per phase, summed; a no-op unless ``enabled``.
+    """Seconds spent in each phase since the network was compiled.
 
     Attributes
     ----------
     seconds : dict of str to float
-        Phase name (``"neuron"``, ``"presynaptic"`` or a custom update name) -> seconds.
+        ``simulate``, ``reset``, ``backward``, ``update``.
     """
 
-    def __init__(self, enabled: bool):
-        self.enabled = bool(enabled)
-        self.seconds: dict[str, float] = {}
+    def __init__(self) -> None:
+        self.seconds = {"simulate": 0.0, "reset": 0.0, "backward": 0.0, "update": 0.0}
 
     @contextmanager
-    def timing(self, phase: str) -> Iterator[None]:
-        """Add the time spent inside the ``with`` block to ``phase``."""
-        if not self.enabled:
-            yield
-            return
+    def phase(self, name: str) -> Iterator[None]:
+        """Add the wall-clock time of the ``with`` body to ``seconds[name]``."""
         start = time.perf_counter()
         try:
             yield
         finally:
-            self.seconds[phase] = self.seconds.get(phase, 0.0) + time.perf_counter() - start
+            self.seconds[name] += time.perf_counter() - start
 
-    def get(self, phase: str) -> float:
-        """Seconds of ``phase`` so far (0.0 if it never ran)."""
-        return float(self.seconds.get(phase, 0.0))
+    def timing(self, name: str) -> float | None:
+        """The value of ``genn_model.<name>``, or None when ``name`` is not a kernel timing."""
+        if name == "neuron_update_time":
+            return self.seconds["simulate"]
+        if name.endswith("_time"):
+            return float("nan")
+        return None
 
     def custom_update_time(self, name: str) -> float:
-        """mlGeNN's ``genn_model.get_custom_update_time(name)``."""
-        if name not in CUSTOM_UPDATES:
-            raise ConfigurationError(
-                f"genn_model.get_custom_update_time name must be one of {list(CUSTOM_UPDATES)}; "
-                f"got {name!r}. Other GeNN custom updates have no counterpart here."
-            )
-        return self.get(name)
+        """``genn_model.get_custom_update_time(name)``: the phase's seconds, or nan."""
+        phase = CUSTOM_UPDATES.get(name)
+        return float("nan") if phase is None else self.seconds[phase]
 
 
-__all__ = ["CUSTOM_UPDATES", "KernelTimes"]
+@contextmanager
+def timed(times: KernelTimes | None, name: str) -> Iterator[None]:
+    """Time the body into ``times`` (nothing at all when profiling is off)."""
+    if times is None:
+        yield
+        return
+    with times.phase(name):
+        yield
+
+
+__all__ = ["CUSTOM_UPDATES", "KernelTimes", "timed"]

@@ -21,7 +21,7 @@ with the same names and shapes:
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from typing import Any
+from typing import Any, NoReturn
 
 import numpy as np
 
@@ -155,35 +155,20 @@ class NoGeNNModel:
     """What ``compiled_net.genn_model`` is on a backend without GeNN.
 
     It answers the facts mlGeNN code reads from GeNN's model with the same
-    meaning (``batch_size``, ``dt``, ``timestep``, ``t``); anything else
-    (kernel timings, custom updates) raises an error saying what to use.
+    meaning (``batch_size``, ``dt``, ``timestep``, ``t``); with
+    ``kernel_profiling=True`` also the kernel timings, from the phases timed
+    by :mod:`._kernel_times`.  Anything else raises an error saying what to use.
     """
 
     def __init__(self, backend: Any, times: Any = None):
         self._backend = backend
-        # The compiled network's KernelTimes when compiled with kernel_profiling=True.
-        self._times = times if times is not None and times.enabled else None
-
-    @property
-    def neuron_update_time(self) -> float:
-        return self._timing("neuron_update_time").get("neuron")
-
-    @property
-    def presynaptic_update_time(self) -> float:
-        return self._timing("presynaptic_update_time").get("presynaptic")
+        self._times = times
 
     def get_custom_update_time(self, name: str) -> float:
-        return float(self._timing("get_custom_update_time").custom_update_time(name))
-
-    def _timing(self, name: str) -> Any:
+        """Seconds of the phase doing mlGeNN's custom update ``name`` (nan: no such phase)."""
         if self._times is None:
-            raise ConfigurationError(
-                f"compiled_net.genn_model.{name} needs kernel_profiling=True; got a network "
-                f"compiled without it. Pass kernel_profiling=True to the compiler (it times this "
-                f"backend's phases, see docs/porting-from-mlgenn.md), or time "
-                f"evaluate()/train() with time.perf_counter()."
-            )
-        return self._times
+            self._refuse("get_custom_update_time")
+        return float(self._times.custom_update_time(name))
 
     @property
     def batch_size(self) -> int:
@@ -204,10 +189,16 @@ class NoGeNNModel:
     def __getattr__(self, name: str) -> Any:
         if name.startswith("_"):
             raise AttributeError(name)
-        timing = name.endswith("_time")
-        hint = ("only neuron_update_time, presynaptic_update_time and "
-                "get_custom_update_time(name) have counterparts without GeNN kernels "
-                "(kernel_profiling=True)" if timing else
+        if self._times is not None and self._times.timing(name) is not None:
+            return self._times.timing(name)
+        self._refuse(name)
+
+    def _refuse(self, name: str) -> NoReturn:
+        """Raise the error for ``genn_model.<name>``, which this backend cannot answer."""
+        timing = name.endswith("_time") or name in ("get_custom_update_time",)
+        hint = ("kernel timings are kept only when the compiler has kernel_profiling=True "
+                "(then they time this backend's phases, see docs/porting-from-mlgenn.md); or "
+                "time evaluate()/train() with time.perf_counter()" if timing else
                 "only batch_size, dt, timestep and t are offered; use compiled_net and the "
                 "backend protocol (compiled_net.backend) instead")
         raise ConfigurationError(

@@ -13,6 +13,7 @@ from ..callbacks.run_context import RunContext
 from ..errors import ConfigurationError, NotCompiledError
 from ..metrics import Metric
 from . import _data
+from ._kernel_times import KernelTimes, timed
 
 _DEFAULT_CALLBACKS = ("batch_progress_bar",)
 
@@ -129,14 +130,12 @@ class CompiledNetwork:
 
     @property
     def kernel_times(self) -> Any:
-        """Phase timings for ``kernel_profiling=True`` (see ``compilers._kernel_times``)."""
-        times = self.__dict__.get("_kernel_times")
-        if times is None:
-            from ._kernel_times import KernelTimes
-
-            times = KernelTimes(getattr(self.compiler, "kernel_profiling", False))
-            self.__dict__["_kernel_times"] = times
-        return times
+        """The phases timed with ``kernel_profiling=True`` (:class:`KernelTimes`), else None."""
+        if not getattr(self.compiler, "kernel_profiling", False):
+            return None
+        if getattr(self, "_kernel_times", None) is None:
+            self._kernel_times = KernelTimes()
+        return self._kernel_times
 
     # ---------------------------------------------------------- loading
     def __enter__(self) -> CompiledNetwork:
@@ -208,13 +207,12 @@ class CompiledNetwork:
             The run's context, told the batch's example indices.
         """
         compiler = self.compiler
-        with self.kernel_times.timing("Reset"):
+        with timed(self.kernel_times, "reset"):
             self.backend.reset(reset_vars=compiler.reset_vars_between_batches,
                                reset_in_syn=compiler.reset_in_syn_between_batches)
-            # A data-parallel rank may have no examples in a batch: it only joins the
-            # collectives.
-            for pop, data in prepared.items() if len(indices) else ():
-                self.backend.set_input(pop, _take(data, indices))
+        # A data-parallel rank may have no examples in a batch: it only joins the collectives.
+        for pop, data in prepared.items() if len(indices) else ():
+            self.backend.set_input(pop, _take(data, indices))
         # The backend needs the count to leave padding entries out of what it returns.
         self.backend.num_examples_in_batch = len(indices)
         if run is not None:
@@ -228,19 +226,17 @@ class CompiledNetwork:
         backend = self.backend
         if not backend.num_examples_in_batch:
             return
-        with self.kernel_times.timing("neuron"):
-            self._simulate(cbl)
-
-    def _simulate(self, cbl: CallbackList) -> None:
-        backend = self.backend
+        times = self.kernel_times
         if cbl.has_timestep_hooks:
             begin, end, step = cbl.on_timestep_begin, cbl.on_timestep_end, backend.step
             for t in range(self.num_timesteps):
                 begin(t)
-                step()
+                with timed(times, "simulate"):
+                    step()
                 end(t)
         else:
-            backend.run(self.num_timesteps)
+            with timed(times, "simulate"):
+                backend.run(self.num_timesteps)
 
     def get_batch_readouts(self, outputs: Sequence[Any]) -> dict[Any, np.ndarray]:
         """Return each output's readout for the real examples of the batch only."""

@@ -20,11 +20,21 @@ from ..training import (
     make_forward_recorder,
     output_drive,
 )
+from ..training._per_timestep import check_trace_targets, per_timestep_drive
 from . import _data
+from ._kernel_times import timed
 from ._training_state import check_training_state
 from .compiled_network import CompiledNetwork
 
 _DEFAULT_CALLBACKS = ("batch_progress_bar",)
+
+
+class _DefaultMetric(str):
+    """mlGeNN's default metric name, told apart from the same name passed on purpose."""
+
+
+#: ``train``'s default metric: a target trace (per-timestep loss) replaces it.
+_DEFAULT_METRIC = _DefaultMetric("sparse_categorical_accuracy")
 
 
 class CompiledTrainingNetwork(CompiledNetwork):
@@ -137,7 +147,7 @@ class CompiledTrainingNetwork(CompiledNetwork):
 
     # ------------------------------------------------------------- training
     def train(self, x: dict, y: dict, num_epochs: int, start_epoch: int = 0,
-              shuffle: bool = True, metrics: Any = "sparse_categorical_accuracy",
+              shuffle: bool = True, metrics: Any = _DEFAULT_METRIC,
               callbacks: Sequence[Any] = _DEFAULT_CALLBACKS,
               validation_callbacks: Sequence[Any] = _DEFAULT_CALLBACKS,
               validation_split: float = 0.0, validation_x: dict | None = None,
@@ -158,7 +168,10 @@ class CompiledTrainingNetwork(CompiledNetwork):
         shuffle : bool
             Shuffle the training examples every epoch (seeded by ``rng_seed``).
         metrics : str, Metric, (str, dict) or dict
-            Metric per output, computed on the training batches.
+            Metric per output, computed on the training batches.  Default
+            ``"sparse_categorical_accuracy"`` (mlGeNN's); when left out with a
+            per-timestep mean square error (``var`` readout, target traces),
+            ``"mean_square_error"`` of the whole voltage trace.
         callbacks, validation_callbacks : sequence
             Callbacks of the training loop (mode ``"train"``) and of validation
             (mode ``"validate"``).
@@ -288,13 +301,35 @@ class CompiledTrainingNetwork(CompiledNetwork):
             )
         prepared, num_examples = _data.prepare_inputs(self.network, x)
         labels = np.asarray(y[self.output])
-        self.loss.check_labels(labels, self.output.num_neurons, f"y of {self.output.name!r}")
+        trace = self.trace_targets
+        if metrics is _DEFAULT_METRIC:
+            metrics = "mean_square_error" if trace else "sparse_categorical_accuracy"
+        if trace:
+            labels = check_trace_targets(labels, self.graph.num_steps, self.output.num_neurons,
+                                         f"y of {self.output.name!r}")
+            if validation_split or validation_x is not None or validation_y is not None:
+                raise ConfigurationError(
+                    f"train validation_split must be 0 and validation_x/validation_y None with "
+                    f"a per-timestep mean_square_error on {self.output.name!r}; got "
+                    f"validation_split={validation_split!r}, validation_x given: "
+                    f"{validation_x is not None}. Validation compares one readout per example; "
+                    f"evaluate the trained network on held-out traces with a VarRecorder."
+                )
+        else:
+            self.loss.check_labels(labels, self.output.num_neurons, f"y of {self.output.name!r}")
         validation = self._split_validation(prepared, y, num_examples, validation_split,
                                             validation_x, validation_y, metrics)
         train_indices = np.arange(num_examples - (validation["split"] if validation else 0))
         metric_objs = _data.make_metrics(metrics, outputs)
-        targets = _data.prepare_targets(self.network, y, num_examples, metric_objs)
+        # A per-timestep mean square error's metric compares whole traces.
+        shapes = {self.output: (self.graph.num_steps, *self.output.shape)} if trace else None
+        targets = _data.prepare_targets(self.network, y, num_examples, metric_objs, shapes)
         return prepared, labels, targets, metric_objs, validation, train_indices
+
+    @property
+    def trace_targets(self) -> bool:
+        """True when the loss compares the output's voltage trace with target traces."""
+        return self.graph.per_timestep and self.graph.layers[self.graph.output].readout == "var"
 
     def _start(self, cbl: CallbackList, start_epoch: int, resume_from: Any) -> int:
         """Resume if asked; data-parallel, rank 0 restores and every rank takes its state."""
@@ -404,7 +439,12 @@ class CompiledTrainingNetwork(CompiledNetwork):
         readout, event, y_batch = fwd.readout[:real], fwd.event_step[:real], labels[indices]
         counts = self._spike_counts(fwd, real) if compiler.regularised else None
         offset, total = 0, real
-        if par is None:
+        if par is None and fwd.output_v is not None and self.trace_targets:
+            # Metrics of a per-timestep mean square error see the trace, (batch, steps, K).
+            trace = np.transpose(fwd.output_v[:, :real], (1, 0, 2))
+            for pop, metric in metric_objs.items():
+                metric.update(targets[pop][indices], trace)
+        elif par is None:
             self.update_metrics(metric_objs, targets, indices)
         else:
             # The global batch's readouts, labels and spike counts; metrics updated with
@@ -413,18 +453,27 @@ class CompiledTrainingNetwork(CompiledNetwork):
                 (readout, event, y_batch, counts), optimiser, metric_objs,
                 {pop: targets[pop][indices] for pop in metric_objs},
                 self.get_batch_readouts(list(metric_objs)))
-        times = self.kernel_times
-        with times.timing("BatchSoftmax1"):
+        if graph.per_timestep:
+            assert fwd.output_v is not None  # kept when graph.per_timestep
+            value, drive = per_timestep_drive(
+                ForwardResult(fwd.spikes, fwd.denominators, readout, event, fwd.currents,
+                              fwd.output_v[:, :real]), y_batch, self.loss)
+        else:
             value, drive = output_drive(
                 graph.layers[graph.output].readout,
                 ForwardResult(fwd.spikes, fwd.denominators, readout, event, fwd.currents),
                 y_batch, self.loss,
                 num_steps=graph.num_steps, dt=graph.dt,
-                softmax_temperature=compiler.softmax_temperature,
-                ttfs_alpha=compiler.ttfs_alpha,
+                softmax_temperature=compiler.softmax_temperature, ttfs_alpha=compiler.ttfs_alpha,
             )
-        drive = OutputDrive(*(_pad(a[offset:offset + real], self.batch_size) for a in
-                              (drive.readout_grad, drive.spike_time_grad, drive.final_kick)))
+        step_grad = None
+        if drive.step_grad is not None:
+            step_grad = np.zeros((graph.num_steps, self.batch_size, drive.step_grad.shape[2]))
+            step_grad[:, :real] = drive.step_grad
+        readout_grad, spike_time_grad, final_kick = (
+            _pad(a[offset:offset + real], self.batch_size)
+            for a in (drive.readout_grad, drive.spike_time_grad, drive.final_kick))
+        drive = OutputDrive(readout_grad, spike_time_grad, final_kick, step_grad)
         weights = [self.backend.get_weight(conn) for conn in self._conns]
         tied = [conn.connectivity if isinstance(conn.connectivity, TiedConnectivity) else None
                 for conn in self._conns]
@@ -433,7 +482,7 @@ class CompiledTrainingNetwork(CompiledNetwork):
         # synapses sharing each kernel entry (after the ranks' sums are added,
         # so the order of additions is the same in one process and in many).
         dense = [w if t is None else t.expand(w) for w, t in zip(weights, tied, strict=True)]
-        with times.timing("presynaptic"):
+        with timed(self.kernel_times, "backward"):
             result = self._backward(graph, dense, fwd, drive,
                                     reg=self._regulariser(counts, total, real),
                                     min_denominator=compiler.min_jump_denominator,
@@ -451,13 +500,13 @@ class CompiledTrainingNetwork(CompiledNetwork):
         by_key = {f"{conn.name}/weight": (w, g)
                   for conn, w, g in zip(self._conns, weights, grads, strict=True)}
         self.last_gradients = {key: by_key[key][1] for key in keys}
-        with times.timing("GradientLearn"), np.errstate(over="ignore", invalid="ignore"):
-            # (the guard reports over- and invalid values itself)
+        with np.errstate(over="ignore", invalid="ignore"), timed(self.kernel_times, "update"):
+            # (the guard reports over/invalid itself)
             optimiser.update({key: by_key[key][0] for key in keys}, self.last_gradients)
         self._finite.after_update(epoch, batch, weights)
         if self._delays is not None:
             # mlGeNN's order: the delays move after the weights, with their own optimiser.
-            with times.timing("GradientLearn"):
+            with timed(self.kernel_times, "update"):
                 self.last_gradients.update(self._delays.step(delay_grads))
         return value, total
 
@@ -493,8 +542,9 @@ class CompiledTrainingNetwork(CompiledNetwork):
         if not compiler.regularised or counts is None:
             return None
         out = graph.layers[graph.output]
-        scale = {"avg_var": out.tau_m, "avg_var_exp_weight": out.tau_m,
-                 "first_spike_time": 1.0}.get(
+        # Our gradient over mlGeNN's: per-timestep losses have avg_var's ratio, tau_m.
+        scale = out.tau_m if graph.per_timestep else {
+            "avg_var": out.tau_m, "avg_var_exp_weight": out.tau_m, "first_spike_time": 1.0}.get(
             out.readout, out.tau_m * graph.num_steps)
         terms: list[np.ndarray | None] = []
         for index, (pop, lay) in enumerate(zip(self.populations, graph.layers, strict=True)):

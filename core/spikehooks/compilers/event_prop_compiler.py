@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from ..checks import real
 from ..errors import ConfigurationError
 from ..losses import Loss
@@ -19,6 +21,7 @@ from ..plugins import registry
 from ..synapses import Exponential
 from ..training import build_graph, check_mode
 from ..training._delay_learning import LearnedDelays
+from ..training._per_timestep import is_per_timestep
 from ._delay_options import (
     check_delay_learn_conns,
     check_learned_connections,
@@ -94,7 +97,10 @@ class EventPropCompiler(Compiler):
     max_spikes, strict_buffer_checking : int, bool
         Accepted for mlGeNN compatibility: this trainer keeps every spike (no ring buffer).
     per_timestep_loss : bool
-        Must be False (not supported).
+        mlGeNN's per-timestep loss: cross-entropy of the softmax of ``V`` at
+        every step (``avg_var``/``sum_var`` outputs).  ``mean_square_error``
+        on a ``var`` readout is always per-timestep (a target trace per
+        example, shape (example_timesteps, neurons)), as in mlGeNN.
     **kwargs
         Reset switches, GeNN-only flags and ``communicator`` (data-parallel
         training; ``batch_size`` is then the global batch) of :class:`Compiler`.
@@ -127,11 +133,12 @@ class EventPropCompiler(Compiler):
             registry.create("optimisers", optimiser, expected=Optimiser), "optimiser")
         self.delay_learn_conns = check_delay_learn_conns(delay_learn_conns)
         self.delay_optimiser = make_delay_optimiser(optimiser, self.optimiser, delay_optimiser)
-        if per_timestep_loss:
+        if not isinstance(per_timestep_loss, (bool, np.bool_)):
             raise ConfigurationError(
-                "EventPropCompiler per_timestep_loss must be False; got True. The per-timestep "
-                "loss is not implemented by this trainer."
+                f"EventPropCompiler per_timestep_loss must be True or False; got "
+                f"{per_timestep_loss!r}. Pass per_timestep_loss=True for a loss at every step."
             )
+        self.per_timestep_loss = bool(per_timestep_loss)
         self.max_spikes = check_positive_int(max_spikes, "EventPropCompiler", "max_spikes")
         self.strict_buffer_checking = bool(strict_buffer_checking)
         self.ttfs_alpha = _check_float(ttfs_alpha, "ttfs_alpha", minimum=0.0)
@@ -212,6 +219,15 @@ class EventPropCompiler(Compiler):
                 f"EventPropCompiler losses must suit the {readout} readout of {output.name!r}; "
                 f"got RelativeMeanSquareError, which compares first-spike times. Use "
                 f"'sparse_categorical_crossentropy'."
+            )
+        graph.per_timestep = is_per_timestep(loss, str(readout), self.per_timestep_loss,
+                                             f"population {output.name!r}")
+        if graph.per_timestep and self.communicator is not None:
+            raise ConfigurationError(
+                "EventPropCompiler communicator must be None with a per-timestep loss; got "
+                f"{type(self.communicator).__name__}. Data-parallel training exchanges one "
+                "readout per example, not voltage traces: train per-timestep losses in one "
+                "process."
             )
         compiled = CompiledTrainingNetwork(network, backend, self, self.example_timesteps, graph,
                                            pops, loss, self.optimiser)

@@ -74,11 +74,15 @@ class OutputDrive:
         A spike-time gradient (1/ms) applied at the last step without a jump
         denominator, ``q -= tau_m * final_kick`` (mlGeNN's "phantom spike" for
         a silent correct TTFS output); zeros otherwise.
+    step_grad : numpy.ndarray of float64, shape (num_steps, batch, num_outputs), or None
+        A per-timestep loss's ``dL/dV_n`` at every step (it replaces the
+        readout's source); None otherwise.
     """
 
     readout_grad: np.ndarray
     spike_time_grad: np.ndarray
     final_kick: np.ndarray
+    step_grad: np.ndarray | None = None
 
 
 @dataclass
@@ -186,8 +190,9 @@ def _rows(fwd: ForwardResult, drive: OutputDrive, reg: list[np.ndarray | None] |
 
     part = ForwardResult([s[:, lo:hi] for s in fwd.spikes], cut(fwd.denominators) or [],
                          fwd.readout[lo:hi], fwd.event_step[lo:hi], cut(fwd.currents))
+    step_grad = None if drive.step_grad is None else drive.step_grad[:, lo:hi]
     part_drive = OutputDrive(drive.readout_grad[lo:hi], drive.spike_time_grad[lo:hi],
-                             drive.final_kick[lo:hi])
+                             drive.final_kick[lo:hi], step_grad)
     part_reg = None if reg is None else [None if r is None else r[lo:hi] for r in reg]
     return part, part_drive, part_reg
 
@@ -242,6 +247,8 @@ def _backward_rows(graph: Graph, weights: list[np.ndarray], fwd: ForwardResult,
 
     def direct(step: int) -> np.ndarray:
         """The voltage readout's own ``dL/dV`` at ``step``."""
+        if drive.step_grad is not None:
+            return drive.step_grad[step]
         if out.readout == "max_var":
             return np.where(fwd.event_step == step, drive.readout_grad, 0.0)
         if out.readout == "avg_var_exp_weight":

@@ -35,7 +35,7 @@ def backward_compiled(
         return backward(graph, weights, fwd, drive, reg=reg, min_denominator=min_denominator,
                         num_examples=num_examples)
     from ..backends.compiled_backend._numba import register_twin, use_threads
-    from ._backward_kernel import MAX_VAR, TTFS, VOLTAGE, sweep, sweep_serial
+    from ._backward_kernel import MAX_VAR, PER_STEP, TTFS, VOLTAGE, sweep, sweep_serial
 
     layers, conns = graph.layers, graph.conns
     num_steps, batch = fwd.spikes[0].shape[:2]
@@ -76,6 +76,11 @@ def backward_compiled(
                else np.zeros((batch, 1), dtype=np.float64))
     ttfs = out.readout == "first_spike_time"
     mode = TTFS if ttfs else MAX_VAR if out.readout == "max_var" else VOLTAGE
+    # A per-timestep loss: its own dL/dV at every step replaces the readout's source.
+    step_grad = np.zeros((1, 1, 1), dtype=np.float64)
+    if drive.step_grad is not None:
+        mode = PER_STEP
+        step_grad = np.ascontiguousarray(drive.step_grad, dtype=np.float64)
     g = np.asarray(drive.readout_grad, dtype=np.float64)
     if out.readout == "avg_var":
         g = g * float(np.float32(1.0 / num_steps))
@@ -98,7 +103,7 @@ def backward_compiled(
           lay_i, lay_f, con_i, con_f, np.asarray(outgoing or [0], dtype=np.int64), flat_w,
           spikes, dens, curs, np.asarray(fwd.event_step, dtype=np.int64), g, step_w,
           np.asarray(drive.spike_time_grad, dtype=np.float64),
-          np.asarray(drive.final_kick, dtype=np.float64), reg_arr, max(q_size, 1),
+          np.asarray(drive.final_kick, dtype=np.float64), step_grad, reg_arr, max(q_size, 1),
           max(b_size, 1), grads, clamped)
     # The real entries' gradients summed in the NumPy sweep's fixed tree order:
     # independent of the number of threads and of how ranks split a batch.

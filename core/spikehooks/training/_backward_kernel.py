@@ -22,8 +22,8 @@ LF_ALPHA, LF_TAU_M = range(2)
 K_PRE, K_POST, K_EXP, K_B, K_W, K_NPRE, K_NPOST = range(7)
 # Connection float64 columns.
 KF_C_IN, KF_BETA = range(2)
-# Output readout modes.
-VOLTAGE, MAX_VAR, TTFS = range(3)
+# Output readout modes (PER_STEP: a per-timestep loss's dL/dV of every step).
+VOLTAGE, MAX_VAR, TTFS, PER_STEP = range(4)
 
 
 @njit(cache=True, nogil=True)
@@ -51,7 +51,7 @@ def _update_b(b, q_post, exponential, beta, c_in):
 @njit(cache=True, nogil=True)
 def _sweep_entry(e, start, num_steps, dt, out_index, mode, min_den, lay_i, lay_f, con_i, con_f,
                  outgoing, weights, spikes, dens, curs, event_step, readout_grad, step_w,
-                 spike_time_grad, final_kick, reg, q_size, b_size, grads, clamped):
+                 spike_time_grad, final_kick, step_grad, reg, q_size, b_size, grads, clamped):
     """Sweep batch entry ``e`` (see :func:`sweep`)."""
     num_layers, num_conns = lay_i.shape[0], con_i.shape[0]
     q = np.zeros(q_size)
@@ -111,6 +111,8 @@ def _sweep_entry(e, start, num_steps, dt, out_index, mode, min_den, lay_i, lay_f
                         ql[i] += readout_grad[e, i] * step_w[n]
                     elif mode == MAX_VAR and event_step[e, i] == n:
                         ql[i] += readout_grad[e, i]
+                    elif mode == PER_STEP:
+                        ql[i] += step_grad[n, e, i]
                     if n == num_steps - 1:
                         ql[i] -= tau_m * final_kick[e, i]
             if kind != LIF:
@@ -143,7 +145,7 @@ def _sweep_entry(e, start, num_steps, dt, out_index, mode, min_den, lay_i, lay_f
 @njit(cache=True, parallel=True)
 def sweep(start, num_steps, dt, out_index, mode, min_den, lay_i, lay_f, con_i, con_f,
           outgoing, weights, spikes, dens, curs, event_step, readout_grad, step_w,
-          spike_time_grad, final_kick, reg, q_size, b_size, grads, clamped):
+          spike_time_grad, final_kick, step_grad, reg, q_size, b_size, grads, clamped):
     """Sweep the adjoints from step ``start`` down to 0, for every batch entry in parallel.
 
     Parameters
@@ -159,6 +161,9 @@ def sweep(start, num_steps, dt, out_index, mode, min_den, lay_i, lay_f, con_i, c
     step_w : numpy.ndarray of float64, shape (num_steps,)
         Weight of each step's voltage readout source (all 1 except for
         avg_var_exp_weight, the forward pass's float32 weights).
+    step_grad : numpy.ndarray of float64, shape (num_steps, batch, num_outputs)
+        Mode ``PER_STEP``: the per-timestep loss's ``dL/dV`` of every step
+        (any shape otherwise; not read).
     reg : numpy.ndarray of float64, shape (batch, columns)
         Regulariser increments of the layers with ``L_REG >= 0``.
     grads : numpy.ndarray of float64, shape (batch, weights)
@@ -169,15 +174,17 @@ def sweep(start, num_steps, dt, out_index, mode, min_den, lay_i, lay_f, con_i, c
     for e in prange(spikes.shape[1]):
         _sweep_entry(e, start, num_steps, dt, out_index, mode, min_den, lay_i, lay_f, con_i,
                      con_f, outgoing, weights, spikes, dens, curs, event_step, readout_grad,
-                     step_w, spike_time_grad, final_kick, reg, q_size, b_size, grads, clamped)
+                     step_w, spike_time_grad, final_kick, step_grad, reg, q_size, b_size,
+                     grads, clamped)
 
 
 @njit(cache=True, nogil=True)
 def sweep_serial(start, num_steps, dt, out_index, mode, min_den, lay_i, lay_f, con_i, con_f,
                  outgoing, weights, spikes, dens, curs, event_step, readout_grad, step_w,
-                 spike_time_grad, final_kick, reg, q_size, b_size, grads, clamped):
+                 spike_time_grad, final_kick, step_grad, reg, q_size, b_size, grads, clamped):
     """:func:`sweep` on the calling thread alone."""
     for e in range(spikes.shape[1]):
         _sweep_entry(e, start, num_steps, dt, out_index, mode, min_den, lay_i, lay_f, con_i,
                      con_f, outgoing, weights, spikes, dens, curs, event_step, readout_grad,
-                     step_w, spike_time_grad, final_kick, reg, q_size, b_size, grads, clamped)
+                     step_w, spike_time_grad, final_kick, step_grad, reg, q_size, b_size,
+                     grads, clamped)

@@ -55,6 +55,9 @@ class ForwardResult:
     currents : list of numpy.ndarray of float32 or None
         Per LIF layer, shape (num_steps, batch, size): ``I`` at each spike,
         0 elsewhere; None for other layers.
+    output_v : numpy.ndarray of float32, shape (num_steps, batch, num_outputs), or None
+        The output's ``V`` after the update of every step (what a
+        per-timestep loss compares); kept only when ``graph.per_timestep``.
     """
 
     spikes: list[np.ndarray]
@@ -62,6 +65,7 @@ class ForwardResult:
     readout: np.ndarray
     event_step: np.ndarray
     currents: list[np.ndarray | None] | None = None
+    output_v: np.ndarray | None = None
 
 
 def forward(graph: Graph, weights: list[np.ndarray], input_spikes: np.ndarray,
@@ -109,6 +113,8 @@ def forward(graph: Graph, weights: list[np.ndarray], input_spikes: np.ndarray,
     out = layers[graph.output]
     acc = np.zeros((batch, out.size), np.float32)
     event = np.full((batch, out.size), -1, np.int64)
+    output_v = (np.zeros((num_steps, batch, out.size), np.float32) if graph.per_timestep
+                else None)
     inv_steps = np.float32(1.0 / num_steps)
     current_scale = {
         li: np.float32(lay.neuron_scale / (1.0 - lay.alpha))
@@ -179,10 +185,14 @@ def forward(graph: Graph, weights: list[np.ndarray], input_spikes: np.ndarray,
                     acc += inv_steps * vl
                 elif lay.readout == "avg_var_exp_weight":
                     acc += (np.float32(np.exp(-n / num_steps)) * inv_steps) * vl
+                elif lay.readout == "var":
+                    acc[:] = vl
                 else:
                     larger = vl > acc
                     acc[larger] = vl[larger]
                     event[larger] = n
+            if output_v is not None and li == graph.output:
+                output_v[n] = vl
             for index in lay.incoming:
                 if conns[index].synapse == "delta":
                     j[index][:] = 0.0
@@ -196,4 +206,4 @@ def forward(graph: Graph, weights: list[np.ndarray], input_spikes: np.ndarray,
         readout = acc
         if out.readout != "max_var":
             event[:] = 0
-    return ForwardResult(spikes, dens, readout, event, currents)
+    return ForwardResult(spikes, dens, readout, event, currents, output_v)

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 #: Readouts an LI output may use.
-VOLTAGE_READOUTS = ("sum_var", "avg_var", "avg_var_exp_weight", "max_var")
+VOLTAGE_READOUTS = ("sum_var", "avg_var", "avg_var_exp_weight", "max_var", "var")
 
 
 @dataclass
@@ -40,8 +40,9 @@ class Layer:
     bias : numpy.float32
         Constant input added every step (LI).
     readout : str or None
-        ``sum_var``, ``avg_var``, ``avg_var_exp_weight``, ``max_var`` (LI) or
-        ``first_spike_time`` (LIF output).
+        ``sum_var``, ``avg_var``, ``avg_var_exp_weight``, ``max_var``, ``var``
+        (LI; ``var`` only with a per-timestep loss) or ``first_spike_time``
+        (LIF output).
     """
 
     size: int
@@ -99,13 +100,16 @@ class Conn:
 class Graph:
     """Layers in topological order and the connections between them.
 
-    The output is the one layer with a readout.
+    The output is the one layer with a readout.  ``per_timestep`` marks a
+    loss on the output's voltage at every step (mlGeNN's
+    ``per_timestep_loss``): the forward pass then keeps that trace.
     """
 
     layers: list[Layer]
     conns: list[Conn]
     num_steps: int
     dt: float
+    per_timestep: bool = False
 
     def __post_init__(self) -> None:
         for layer in self.layers:

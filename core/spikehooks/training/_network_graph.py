@@ -9,12 +9,13 @@ import numpy as np
 
 from ..errors import ConfigurationError
 from ..neurons import LeakyIntegrate, LeakyIntegrateFire
-from ..readouts import AvgVar, AvgVarExpWeight, FirstSpikeTime, MaxVar, SumVar
+from ..readouts import AvgVar, AvgVarExpWeight, FirstSpikeTime, MaxVar, SumVar, Var
 from ..synapses import Delta, Exponential
 from ._graph import VOLTAGE_READOUTS, Conn, Graph, Layer
 
 _READOUT_NAMES = {SumVar: "sum_var", AvgVar: "avg_var", MaxVar: "max_var",
-                  AvgVarExpWeight: "avg_var_exp_weight", FirstSpikeTime: "first_spike_time"}
+                  AvgVarExpWeight: "avg_var_exp_weight", FirstSpikeTime: "first_spike_time",
+                  Var: "var"}
 
 
 def build_graph(network: Any, backend: Any, num_steps: int, dt: float) -> tuple[Graph, list]:
@@ -115,8 +116,8 @@ def _layer(pop: Any, dt: float) -> Layer:
     if isinstance(neuron, LeakyIntegrate):
         if readout not in VOLTAGE_READOUTS:
             raise ConfigurationError(
-                f"{owner} readout must be 'sum_var', 'avg_var', 'avg_var_exp_weight' or "
-                f"'max_var' for a LeakyIntegrate "
+                f"{owner} readout must be 'sum_var', 'avg_var', 'avg_var_exp_weight', "
+                f"'max_var' or 'var' (per-timestep loss) for a LeakyIntegrate "
                 f"output; got {type(neuron.readout).__name__ if neuron.readout else None}."
             )
         alpha = neuron.alpha(dt)

@@ -57,6 +57,10 @@ class ForwardRecorder:
         # V after the previous step, to rebuild V before the reset at a spike.
         self._v_prev = {index: np.zeros((batch, lay.size), np.float32)
                         for index, lay in enumerate(layers) if lay.kind == "lif"}
+        # A per-timestep loss compares the output's V at every step.
+        self.output_v = (np.zeros((steps, batch, out.size), np.float32) if graph.per_timestep
+                         else None)
+        self._out_v: np.ndarray | None = None
         self._vmax_prev = None
         if out.readout == "max_var":
             self._vmax = backend.get_var(self._out_pop, "VMax")
@@ -83,6 +87,9 @@ class ForwardRecorder:
             if den is not None:
                 den[:] = 0.0
         self.event[:] = -1
+        if self.output_v is not None:
+            self._out_v = backend.get_var(self._out_pop, "V")
+            self.output_v[:] = 0.0
         if self._vmax_prev is not None:
             self._vmax = self.backend.get_var(self._out_pop, "VMax")
             self._vmax_prev[:] = self._vmax
@@ -104,6 +111,8 @@ class ForwardRecorder:
                         self.event[mask & (self.event < 0)] = t
             if v_now is not None:
                 self._v_prev[index][:] = v_now
+        if self.output_v is not None:
+            self.output_v[t] = self._out_v
         if self._vmax_prev is not None:
             grew = self._vmax > self._vmax_prev
             self.event[grew] = t
@@ -116,4 +125,5 @@ class ForwardRecorder:
         if self.graph.layers[self.graph.output].readout in ("sum_var", "avg_var",
                                                                 "avg_var_exp_weight"):
             event = np.zeros_like(event)
-        return ForwardResult(self.spikes, self.dens, readout, event, self.currents)
+        return ForwardResult(self.spikes, self.dens, readout, event, self.currents,
+                             self.output_v)

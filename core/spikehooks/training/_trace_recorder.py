@@ -48,6 +48,8 @@ class TraceRecorder:
         self._variables = [(populations[index], name) for index in self._current_scale
                            for name in ("Isyn", "V")]
         self._max_var = out.readout == "max_var"
+        if graph.per_timestep:
+            self._variables.append((self._out_pop, "V"))
         if self._max_var:
             self._variables.append((self._out_pop, "VMax"))
         steps, batch = graph.num_steps, backend.batch_size
@@ -110,9 +112,11 @@ class TraceRecorder:
         readout = backend.get_readout(self._out_pop).reshape(event.shape)
         if out.readout in ("sum_var", "avg_var", "avg_var_exp_weight"):
             event = np.zeros_like(event)
+        output_v = (np.array(backend.traced_var(self._out_pop, "V"), dtype=np.float32)
+                    if graph.per_timestep else None)
         backend.stop_trace()
         self.spikes, self.dens, self.currents = spikes, dens, currents
-        return ForwardResult(spikes, dens, readout, event, currents)
+        return ForwardResult(spikes, dens, readout, event, currents, output_v)
 
 
 def jump_terms_at_spikes(mask: np.ndarray, isyn: np.ndarray, v_end: np.ndarray,

@@ -18,13 +18,13 @@ from ...neurons import (
     PoissonInput,
     SpikeInput,
 )
-from ...readouts import AvgVar, AvgVarExpWeight, FirstSpikeTime, MaxVar, SpikeCount, SumVar
+from ...readouts import AvgVar, AvgVarExpWeight, FirstSpikeTime, MaxVar, SpikeCount, SumVar, Var
 from ...synapses import Delta, Exponential
 from ._numba import max_threads, require_numba
 
 NEURONS = (IntegrateFireInput, SpikeInput, PoissonInput, IntegrateFire, LeakyIntegrateFire,
            LeakyIntegrate)
-READOUTS = (SumVar, MaxVar, AvgVar, AvgVarExpWeight, SpikeCount, FirstSpikeTime)
+READOUTS = (SumVar, MaxVar, AvgVar, AvgVarExpWeight, SpikeCount, FirstSpikeTime, Var)
 SYNAPSES = (Delta, Exponential)
 CONNECTIVITY = (Dense, FixedProbability, OneToOne)
 

@@ -22,7 +22,7 @@ from ...neurons import (
     PoissonInput,
     SpikeInput,
 )
-from ...readouts import AvgVar, AvgVarExpWeight, FirstSpikeTime, MaxVar, SpikeCount, SumVar
+from ...readouts import AvgVar, AvgVarExpWeight, FirstSpikeTime, MaxVar, SpikeCount, SumVar, Var
 from ...synapses import Delta, Exponential
 from . import _tables as T
 
@@ -31,7 +31,9 @@ _KINDS = ((IntegrateFireInput, T.IF_INPUT), (SpikeInput, T.SPIKE_INPUT),
           (LeakyIntegrate, T.LI))
 _READOUTS = ((SumVar, T.SUM_VAR), (MaxVar, T.MAX_VAR), (AvgVar, T.AVG_VAR),
              (AvgVarExpWeight, T.AVG_EXP), (SpikeCount, T.SPIKE_COUNT),
-             (FirstSpikeTime, T.FIRST_SPIKE))
+             (FirstSpikeTime, T.FIRST_SPIKE),
+             # var reads V itself: nothing to accumulate.
+             (Var, T.NO_READOUT))
 
 
 def kind_of(obj: Any, table: tuple) -> int | None:
