@@ -127,13 +127,20 @@ def _training_runner(backend: Any, batch: int, num: int) -> tuple[Callable[[], o
     return run, compiled
 
 
+def load_average() -> list[float] | None:
+    """The 1, 5 and 15 minute load averages (None where the OS has none)."""
+    return [round(x, 2) for x in os.getloadavg()] if hasattr(os, "getloadavg") else None
+
+
 def ratio_case(kind: str, batch: int, num: int, repeats: int) -> dict[str, Any]:
     """Default (compiled, 1 thread) against NumPy on the same examples."""
     runner = _inference_runner if kind == "inference" else _training_runner
     default_fn, default_net = runner(compiled_spec(1), batch, num)
     numpy_fn, numpy_net = runner(NUMPY, batch, num)
+    load_before = load_average()
     timed = side_by_side({"default": default_fn, "numpy": numpy_fn}, repeats)
     result = {"kind": kind, "batch_size": batch, "examples": num, "repeats": repeats,
+              "load_average": {"before": load_before, "after": load_average()},
               "timed": timed,
               "ratio": timed["default"]["wall_median_s"] / timed["numpy"]["wall_median_s"],
               "cpu_ratio": timed["default"]["cpu_median_s"] / timed["numpy"]["cpu_median_s"]}
@@ -149,9 +156,11 @@ def thread_speedup(kind: str, num: int, repeats: int) -> dict[str, Any]:
     runner = _inference_runner if kind == "inference" else _training_runner
     one, _ = runner(compiled_spec(1), 32, num)
     two, _ = runner(compiled_spec(2), 32, num)
+    load_before = load_average()
     timed = side_by_side({"1": one, "2": two}, repeats)
     return {"kind": kind, "batch_size": 32, "examples": num,
             "speedup": timed["1"]["wall_median_s"] / timed["2"]["wall_median_s"],
+            "load_average": {"before": load_before, "after": load_average()},
             "timed": timed}
 
 
@@ -238,6 +247,14 @@ def jit_times() -> dict[str, float]:
     return {"first_process_s": times[0], "second_process_s": times[1]}
 
 
+def _numba_version() -> str | None:
+    try:
+        import numba
+    except ImportError:  # reported, not required
+        return None
+    return str(numba.__version__)
+
+
 def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     parser = make_parser(__doc__.splitlines()[0])
     parser.add_argument("--inference-examples-b1", type=int, default=128)
@@ -261,13 +278,28 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         rates = fma_rate()
     b32 = ratios[1]["timed"]["default"]
     limit_s = macs / rates["axpy_macs_per_s"]
+    bars = {"inference_b1": 0.12, "inference_b32": 0.3, "training_b1": 0.03,
+            "training_b32": 0.09}
+    summary = {}
+    for case in ratios:
+        name = f"{case['kind']}_b{case['batch_size']}"
+        summary[name] = {"ratio": round(case["ratio"], 4),
+                         "cpu_ratio": round(case["cpu_ratio"], 4),
+                         "bar": bars[name], "met": case["ratio"] <= bars[name],
+                         "load_average": case["load_average"]}
+    for case in threads:
+        summary[f"{case['kind']}_b32_speedup_1_to_2_threads"] = {
+            "speedup": round(case["speedup"], 3), "load_average": case["load_average"]}
+    summary["inference_b32_measured_over_arithmetic_limit"] = round(
+        b32["wall_median_s"] / limit_s, 2)
     return {
+        "summary": summary,
         "quick": quick,
         "blas": blas,
         "machine": machine_info(),
         "ratios": ratios,
-        "bars": {"inference_b1": 0.12, "inference_b32": 0.3, "training_b1": 0.03,
-                 "training_b32": 0.09},
+        "bars": bars,
+        "numba": _numba_version(),
         "thread_speedup": threads,
         "jit": jit_times(),
         "arithmetic_limit": {

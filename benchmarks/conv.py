@@ -13,8 +13,16 @@
    LIF -> ``AvgPool2D(2)`` LIF -> dense LI (avg_var) 10, trained with
    EventProp; examples per second of inference at batch 1 and 32 and of
    training at batch 32, and test accuracy after ``epochs`` epochs.
+3. ``backward``: EventProp training of that network (examples per second,
+   batch 1 and 32; and on the digits upscaled to 16x16, batch 32), with
+   the backward pass sweeping the tied connections through their kernels
+   (``tied``, what training runs) and, side by side in this process,
+   through the expanded dense matrices with the gradient summed back over
+   tied positions afterwards (``dense``, what it ran before).
+   ``speedup`` = tied rate / dense rate (medians, modes interleaved);
+   ``max_rel_grad_diff`` compares the first batch's kernel gradients.
 
-Run: ``python benchmarks/conv.py [--quick]``; prints JSON.
+Run: ``python benchmarks/conv.py [--quick] [--only backward]``; prints JSON.
 """
 
 from __future__ import annotations
@@ -110,11 +118,11 @@ def _time_case(shape: tuple[int, int, int], filters: int, size: int,
             **{k[:-2] + "_ratio": v / base for k, v in timings.items()}}
 
 
-def digits_network(batch: int, max_spikes: int):
-    """The benchmark's conv network; returns (network, input, output)."""
+def digits_network(batch: int, max_spikes: int, side: int = 8):
+    """The benchmark's conv network on ``side x side`` images; returns (network, input, output)."""
     net = SequentialNetwork()
     with net:
-        inp = InputLayer(SpikeInput(max_spikes=max_spikes), (8, 8, 1))
+        inp = InputLayer(SpikeInput(max_spikes=max_spikes), (side, side, 1))
         Layer(Conv2D(Normal(0.3, 0.3), 16, 3), _lif(), synapse=Exponential(5.0))
         Layer(AvgPool2D(2), _lif(), synapse=Exponential(5.0))
         out = Layer(Dense(Normal(0.0, 0.3)), LeakyIntegrate(tau_mem=20.0, readout="avg_var"), 10,
@@ -181,13 +189,85 @@ def _inference(net: Any, inp: Any, out: Any, state: dict, batch: int, x: list,
     return num / timing.median_s, float(metrics[out].result)
 
 
+def _dense_backward(compiled: Any) -> None:
+    """Make ``compiled`` sweep tied connections as dense matrices (the former backward pass)."""
+    tied_backward = compiled._backward
+
+    def dense(graph, weights, fwd, drive, tied, **kwargs):
+        expanded = [w if t is None else t.expand(w) for w, t in zip(weights, tied, strict=True)]
+        result = tied_backward(graph, expanded, fwd, drive, [None] * len(tied), **kwargs)
+        result.gradients = [g if t is None else t.reduce(g)
+                            for g, t in zip(result.gradients, tied, strict=True)]
+        return result
+
+    compiled._backward = dense
+
+
+def backward_figures(quick: bool) -> list[dict[str, Any]]:
+    """Training examples per second, tied against dense backward.
+
+    The digits network at batch 1 and 32, and the same digits upscaled to
+    16x16 (each pixel repeated 2x2) at batch 32, where the dense matrix of
+    the convolution is 16 times larger.
+    """
+    x, y, _, _ = load_digits()
+    rows = []
+    for side, batch in ((8, 1), (8, 32), (16, 32)):
+        images = x if side == 8 else np.kron(x.reshape(-1, 8, 8), np.ones((2, 2))).reshape(
+            len(x), -1)
+        spikes = linear_latency_encode_data((images * 255).astype(np.uint8), 18.0, 2.0)
+        num = (16 if batch == 1 else 64) if quick else (64 if batch == 1 or side > 8 else 256)
+        nets = {}
+        for mode in ("dense", "tied"):
+            net, inp, out = digits_network(batch, batch * side * side, side)
+            compiled = EventPropCompiler(TIMESTEPS, "sparse_categorical_crossentropy",
+                                         Adam(5e-3), batch_size=batch,
+                                         backend="numpy").compile(net)
+            if mode == "dense":
+                _dense_backward(compiled)
+            nets[mode] = (compiled, inp, out)
+        first = {}
+        for mode, (compiled, inp, out) in nets.items():
+            with compiled:
+                compiled.train({inp: spikes[:batch]}, {out: y[:batch]}, num_epochs=1,
+                               callbacks=[])
+                conv = compiled.network.populations[1].incoming[0]
+                first[mode] = compiled.last_gradients[f"{conv.name}/weight"]
+        diff = float(np.abs(first["tied"] - first["dense"]).max()
+                     / max(np.abs(first["dense"]).max(), 1e-300))
+        times: dict[str, list[float]] = {"dense": [], "tied": []}
+        for _ in range(3 if quick or side > 8 else 5):
+            for mode, (compiled, inp, out) in nets.items():
+                with compiled:
+                    start = time.perf_counter()
+                    compiled.train({inp: spikes[:num]}, {out: y[:num]}, num_epochs=1,
+                                   callbacks=[])
+                    times[mode].append(time.perf_counter() - start)
+        rate = {m: num / float(np.median(t)) for m, t in times.items()}
+        tied = conv.connectivity
+        rows.append({"input": f"{side}x{side}x1", "batch_size": batch, "examples": num,
+                     "dense_examples_per_s": rate["dense"],
+                     "tied_examples_per_s": rate["tied"],
+                     "speedup": rate["tied"] / rate["dense"], "max_rel_grad_diff": diff,
+                     # float64 per-example gradient of the convolution, as each sweep holds it
+                     "dense_grad_bytes_per_example": 8 * tied.num_pre * tied.num_post,
+                     "tied_grad_bytes_per_example": 8 * int(np.prod(tied.kernel_shape))})
+    return rows
+
+
 def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     parser = make_parser(__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=10)
+    parser.add_argument("--only", choices=["backward"], default=None,
+                        help="run only the backward-pass comparison")
     args = parser.parse_args(argv)
     with pin_blas_threads(1) as blas:
-        result = {"propagation": propagation(args.quick), "digits": digits(args.quick,
-                                                                           args.epochs)}
+        if args.only == "backward":
+            result: dict[str, Any] = {"backward": backward_figures(args.quick)}
+        else:
+            result = {"propagation": propagation(args.quick),
+                      "digits": digits(args.quick, args.epochs),
+                      "backward": backward_figures(args.quick)}
     return {"quick": args.quick, "blas": blas, "machine": machine_info(), **result}
 
 

@@ -101,6 +101,67 @@ class EpochValues(Callback):
                                  for m in metrics.values()})
 
 
+def _recorders(hid: Any, out: Any) -> list[Any]:
+    """One recorder of each kind, gathering: spikes, a voltage, weights per step and per batch."""
+    from spikehooks_recorders import ConnVarRecorder, SpikeRecorder, VarRecorder
+
+    return [SpikeRecorder(hid, key="spikes", gather=True),
+            VarRecorder(out, "v", key="v", gather=True),
+            ConnVarRecorder(out, "g", key="g", example_filter=[1, 2, 7, 13], gather=True),
+            # Batches holding example 3 or 9 (on whichever rank they fall).
+            ConnVarRecorder(out, "weight", key="w", per="batch", example_filter=[3, 9],
+                            trg_neuron_filter=[0, 2], gather=True)]
+
+
+def _recorded(cb_data: dict, recorders: list[Any], prefix: str = "") -> dict[str, Any]:
+    """What the recorders hold, as plain arrays (with their example indices and batches)."""
+    out: dict[str, Any] = {}
+    for recorder in recorders:
+        key = recorder.key
+        if key == prefix + "spikes":
+            times, ids = cb_data[key]
+            out[key + ".times"] = [np.asarray(t) for t in times]
+            out[key + ".ids"] = [np.asarray(i) for i in ids]
+        else:
+            out[key] = [np.asarray(v) for v in cb_data[key]]
+        out[key + ".examples"] = list(recorder.example_indices)
+        if hasattr(recorder, "batches"):
+            out[key + ".batches"] = list(recorder.batches)
+    return out
+
+
+def _record(opts: argparse.Namespace, communicator: Any, x: list, y: np.ndarray,
+            layers: tuple[Any, Any, Any, Any], result: dict[str, Any]) -> dict[str, Any]:
+    """Evaluate (or train, with ``--train``) with gathering recorders."""
+    net, inp, hid, out = layers
+    recorders = _recorders(hid, out)
+    if not opts.train:
+        compiler = InferenceCompiler(STEPS, dt=DT, batch_size=opts.batch,
+                                     communicator=communicator)
+        with compiler.compile(net) as compiled:
+            metrics, cb_data = compiled.evaluate({inp: x}, {out: y}, callbacks=recorders,
+                                                 shard=opts.shard)
+        result["accuracy"] = metrics[out].result
+        result.update(_recorded(cb_data, recorders))
+        return result
+    from spikehooks_recorders import SpikeRecorder
+
+    compiler = EventPropCompiler(STEPS, RelativeMeanSquareError(2.0), Adam(0.01),
+                                 batch_size=opts.batch, dt=DT, communicator=communicator)
+    validation = [SpikeRecorder(hid, key="val_spikes", gather=True)]
+    with compiler.compile(net) as compiled:
+        train_metrics, val_metrics, cb_data, val_data = compiled.train(
+            {inp: x}, {out: y}, num_epochs=opts.epochs, shuffle=opts.shuffle,
+            callbacks=recorders, validation_callbacks=validation, validation_split=0.2,
+            shard=opts.shard)
+        result["weights"] = compiled.backend.get_learnable_state()
+    result["accuracy"] = train_metrics[out].result
+    result["val_accuracy"] = val_metrics[out].result
+    result.update(_recorded(cb_data, recorders))
+    result.update(_recorded(val_data, validation, "val_"))
+    return result
+
+
 def run(opts: argparse.Namespace, communicator: Any = None) -> dict[str, Any]:
     """Run one scenario on this rank; return what it produced."""
     rank = 0 if communicator is None else communicator.rank
@@ -116,22 +177,7 @@ def run(opts: argparse.Namespace, communicator: Any = None) -> dict[str, Any]:
     net, inp, hid, out = network(opts.task, hidden)
     result: dict[str, Any] = {"rank": rank}
     if opts.scenario == "record":
-        compiler = InferenceCompiler(STEPS, dt=DT, batch_size=opts.batch,
-                                     communicator=communicator)
-        from spikehooks_recorders import SpikeRecorder, VarRecorder
-
-        compiled = compiler.compile(net)
-        with compiled:
-            metrics, cb_data = compiled.evaluate(
-                {inp: x}, {out: y}, callbacks=[
-                    SpikeRecorder(hid, key="spikes", gather=True),
-                    VarRecorder(out, "v", key="v", gather=True)], shard=opts.shard)
-        result["accuracy"] = metrics[out].result
-        times, ids = cb_data["spikes"]
-        result["times"] = [np.asarray(t) for t in times]
-        result["ids"] = [np.asarray(i) for i in ids]
-        result["v"] = [np.asarray(v) for v in cb_data["v"]]
-        return result
+        return _record(opts, communicator, x, y, (net, inp, hid, out), result)
     reg = {"reg_lambda_upper": 1e-3, "reg_nu_upper": 2.0} if opts.task == "ce" else {}
     loss: Any = RelativeMeanSquareError(2.0)
     if opts.task == "ce":
@@ -187,6 +233,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--shard", action="store_true")
     p.add_argument("--slice", action="store_true")
     p.add_argument("--shuffle", action="store_true")
+    p.add_argument("--train", action="store_true", help="record: during train, not evaluate")
     p.add_argument("--checkpoint", default=None)
     p.add_argument("--all-ranks", action="store_true", help="callbacks on every rank")
     p.add_argument("--resume", default=None)

@@ -13,20 +13,68 @@ def _epochs(folder):
     return sorted(p.name for p in folder.iterdir() if p.name.isdigit())
 
 
+def _assert_same_recording(gathered, reference, *, exact=True):
+    """Every recorded key: the same entries, example indices and batches, in the same order."""
+    keys = sorted(k for k in reference if k.split(".")[0] in (
+        "spikes", "v", "g", "w", "val_spikes"))
+    assert keys and sorted(k for k in gathered if k in keys) == keys
+    for key in keys:
+        got, expected = gathered[key], reference[key]
+        assert len(got) == len(expected), key
+        if key.endswith((".examples", ".batches")):
+            assert got == expected, key
+            continue
+        for a, b in zip(got, expected, strict=True):
+            assert a.dtype == b.dtype and a.shape == b.shape, key
+            if exact or key.endswith(".ids"):
+                np.testing.assert_array_equal(a, b, err_msg=key)
+            else:
+                np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6, err_msg=key)
+
+
 @pytest.mark.parametrize("args", [("--shard", "--batch", "6"), ("--slice", "--batch", "4")],
                          ids=["shard", "mlgenn-slices"])
 def test_gathered_recordings_equal_a_single_process_recording(tmp_path, args):
     results = run_ok(2, "record", *args, out=tmp_path)
     reference = run(parser().parse_args(["record", "unused", *args]))
     gathered = results[0]
-    assert len(gathered["times"]) == len(reference["times"]) == 20
-    for name in ("times", "ids", "v"):
-        for got, expected in zip(gathered[name], reference[name], strict=True):
-            assert got.dtype == expected.dtype
-            np.testing.assert_array_equal(got, expected)
+    assert len(reference["spikes.times"]) == 20
+    assert reference["spikes.examples"] == list(range(20))
+    assert reference["g.examples"] == [1, 2, 7, 13]
+    assert len(reference["w"]) == 2 and reference["w"][0].shape == (12, 2)
+    _assert_same_recording(gathered, reference)
     # Rank 1 keeps its own examples; every rank reports the global accuracy.
-    assert len(results[1]["times"]) == 10
+    assert len(results[1]["spikes.times"]) == 10
+    assert set(results[1]["spikes.examples"]) < set(range(20))
     assert results[1]["accuracy"] == gathered["accuracy"] == reference["accuracy"]
+
+
+@pytest.mark.parametrize("args", [
+    ("--shard", "--shuffle", "--batch", "4"),
+    # Three epochs of 16 training examples at a global batch of 6 (last batch 4 = 2 + 2).
+    ("--shard", "--batch", "6", "--epochs", "3"),
+    ("--slice", "--batch", "4"),
+], ids=["shard-shuffled", "shard-uneven", "mlgenn-slices"])
+def test_recordings_gathered_during_training_equal_a_single_process_recording(tmp_path, args):
+    args = ("--train", *args)
+    results = run_ok(2, "record", *args, out=tmp_path)
+    reference = run(parser().parse_args(["record", "unused", *args]))
+    epochs = 3 if "3" in args else 2
+    # Training examples 0..15 every epoch; validation examples 16..19 after each epoch.
+    assert len(reference["spikes.times"]) == 16 * epochs
+    assert sorted(reference["spikes.examples"]) == sorted(list(range(16)) * epochs)
+    assert reference["val_spikes.examples"] == list(range(16, 20)) * epochs
+    assert len(reference["g"]) == 4 * epochs
+    assert reference["w.batches"] and reference["w.batches"][0][0] == 0
+    # One weight per recorded batch, changing as the network learns.
+    assert not np.array_equal(reference["w"][0], reference["w"][-1])
+    # Slices sum the global batch's gradients in another order: weights agree to float32
+    # rounding (see test_mpi_training), so recorded voltages and weights do too.
+    _assert_same_recording(results[0], reference, exact="--shard" in args)
+    # Every rank trained the same weights; rank 1 holds only its own examples.
+    for key, expected in results[0]["weights"].items():
+        np.testing.assert_array_equal(results[1]["weights"][key], expected)
+    assert len(results[1]["spikes.times"]) == 8 * epochs
 
 
 @pytest.mark.parametrize("where", [(), ("--all-ranks",)], ids=["rank0-only", "every-rank"])

@@ -78,6 +78,7 @@ class CompiledNetwork:
         self.dt = backend.dt
         self.communicator = getattr(compiler, "communicator", None)
         self.parallel: Any = None
+        self._pass_examples: dict[str, int] = {}
         #: mlGeNN's model name given to ``compile(network, name)`` (None if not given).
         self.name: str | None = None
         self._groups: tuple[Any, Any] | None = None
@@ -279,7 +280,14 @@ class CompiledNetwork:
         if self.parallel is None:
             return [order[i:i + self.batch_size] for i in range(0, len(order), self.batch_size)]
         counts = self.parallel.agree_num_examples(num_examples, bool(shard), owner)
+        # What callbacks get as num_examples: the whole data set's count, also when each
+        # rank passed its slice (their example filters name global indices).
+        self._pass_examples[owner] = counts[0] if shard else sum(counts)
         return self.parallel.plan(order, self.batch_size, bool(shard), counts)
+
+    def _run_examples(self, owner: str, num_examples: int) -> int:
+        """``num_examples`` for the callbacks of the pass :meth:`_plan` planned as ``owner``."""
+        return self._pass_examples.get(owner, num_examples) if self.parallel else num_examples
 
     def _update_metrics(self, metrics: dict[Any, Metric], targets: dict[Any, np.ndarray],
                         indices: np.ndarray) -> None:
@@ -378,7 +386,8 @@ class CompiledNetwork:
         self._checked(lambda: self._check_batches(prepared, batches))
         cbl = self._checked(lambda: CallbackList(
             callbacks, mode="test", compiled_network=self, backend=self.backend,
-            num_batches=len(batches), num_epochs=1, num_examples=num_examples,
+            num_batches=len(batches), num_epochs=1,
+            num_examples=self._run_examples("evaluate", num_examples),
             **self._rank_params(shard)))
         try:
             with self._failing_together(), cbl.guard():

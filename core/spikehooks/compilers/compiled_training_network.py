@@ -221,7 +221,8 @@ class CompiledTrainingNetwork(CompiledNetwork):
         cbl = self._checked(lambda: CallbackList(
             callbacks, mode="train", compiled_network=self, backend=self.backend,
             num_batches=len(batches), num_epochs=num_epochs, metrics=metric_objs,
-            num_examples=num_train, validation=bool(validation), resume_from=resume_from,
+            num_examples=self._run_examples("train", num_train), validation=bool(validation),
+            resume_from=resume_from,
             **ranks))
         vcbl = None
         try:
@@ -233,7 +234,9 @@ class CompiledTrainingNetwork(CompiledNetwork):
                     validation_callbacks, mode="validate", compiled_network=self,
                     backend=self.backend, num_batches=len(validation["batches"]),
                     num_epochs=num_epochs, metrics=validation["metrics"],
-                    num_examples=len(validation["indices"]), **ranks))
+                    num_examples=self._run_examples("train validation",
+                                                    len(validation["indices"])),
+                    **ranks))
                 validation["callbacks"] = vcbl
             start_epoch = self._start(cbl, start_epoch, resume_from)
             return self._run(cbl, vcbl, start_epoch, end_epoch, train_indices, shuffle, shard,
@@ -477,13 +480,10 @@ class CompiledTrainingNetwork(CompiledNetwork):
         weights = [self.backend.get_weight(conn) for conn in self._conns]
         tied = [conn.connectivity if isinstance(conn.connectivity, TiedConnectivity) else None
                 for conn in self._conns]
-        # The adjoint sweep works on dense matrices; a tied connection's kernel
-        # is expanded once per batch and its gradient summed back over the
-        # synapses sharing each kernel entry (after the ranks' sums are added,
-        # so the order of additions is the same in one process and in many).
-        dense = [w if t is None else t.expand(w) for w, t in zip(weights, tied, strict=True)]
+        # A tied connection's kernel goes into the sweep as it is: its gradient is summed
+        # per example over the synapses sharing each kernel entry (training/_backward_tied).
         with timed(self.kernel_times, "backward"):
-            result = self._backward(graph, dense, fwd, drive,
+            result = self._backward(graph, weights, fwd, drive, tied,
                                     reg=self._regulariser(counts, total, real),
                                     min_denominator=compiler.min_jump_denominator,
                                     num_examples=real, **self._delay_kwargs())
@@ -491,9 +491,8 @@ class CompiledTrainingNetwork(CompiledNetwork):
         learn = sorted(result.delay_gradients)
         both = result.gradients + [result.delay_gradients[i] for i in learn]
         both = both if par is None else par.reduce_gradients(both)
-        gradients = both[:len(result.gradients)]
+        grads = both[:len(result.gradients)]
         delay_grads = dict(zip(learn, both[len(result.gradients):], strict=True))
-        grads = [g if t is None else t.reduce(g) for g, t in zip(gradients, tied, strict=True)]
         # Non-finite losses and gradients are caught before the step, weights after it;
         # every rank sees the same global values, so every rank decides the same.
         self._finite.before_update(epoch, batch, value, grads, weights)
@@ -516,16 +515,27 @@ class CompiledTrainingNetwork(CompiledNetwork):
             return {}
         return {"delay_learn": tuple(sorted(index for index, _ in self._delays.entries))}
 
-    def _backward(self, *args: Any, **kwargs: Any) -> Any:
-        """The backward sweep: compiled on the compiled backend, else NumPy's."""
+    def _backward(self, graph: Any, weights: list[np.ndarray], fwd: Any, drive: Any,
+                  tied: list[Any], **kwargs: Any) -> Any:
+        """The backward sweep: compiled on the compiled backend, else NumPy's.
+
+        NumPy's sweeps tied connections through their kernels.  The compiled
+        sweep has dense tables only; the compiled backend refuses tied
+        connectivity, so a tied connection reaches it only through a direct
+        call, and is then expanded and its gradient summed back.
+        """
         threads = getattr(self.backend, "num_threads", None)
         # Delays have no compiled backward code: the NumPy sweep (the same gradients).
         delayed = any(conn.delays is not None for conn in self.graph.conns)
         if getattr(self.backend, "name", None) == "compiled" and not delayed:
             from ..training._backward_compiled import backward_compiled
 
-            return backward_compiled(*args, num_threads=threads, **kwargs)
-        return backward(*args, **kwargs)
+            dense = [w if t is None else t.expand(w) for w, t in zip(weights, tied, strict=True)]
+            result = backward_compiled(graph, dense, fwd, drive, num_threads=threads, **kwargs)
+            result.gradients = [g if t is None else t.reduce(g)
+                                for g, t in zip(result.gradients, tied, strict=True)]
+            return result
+        return backward(graph, weights, fwd, drive, tied=tied, **kwargs)
 
     def _spike_counts(self, fwd: Any, real: int) -> list[np.ndarray]:
         """Spikes per neuron of every layer over the batch's real examples (int64)."""

@@ -8,6 +8,7 @@ from ..backends._default import default_backend_name, unsupported_by_default
 from ..checks import int_at_least, integer, real
 from ..errors import ConfigurationError
 from ..plugins import registry
+from ._genn_kwargs import backend_kwargs, check_genn_kwargs
 from ._memory import check_batch_fits
 
 
@@ -78,8 +79,11 @@ class Compiler:
         kernel_profiling: bool = False,
         prefer_in_memory_connect: bool = True,
         communicator: Any = None,
+        **genn_kwargs: Any,
     ):
         owner = type(self).__name__
+        #: mlGeNN's ``**genn_kwargs`` (GeNN model preferences, see ``_genn_kwargs``).
+        self.genn_kwargs = check_genn_kwargs(genn_kwargs, owner)
         self.batch_size = check_positive_int(batch_size, owner, "batch_size")
         self.full_batch_size = self.batch_size
         self.communicator = _resolve_communicator(communicator, owner)
@@ -142,6 +146,7 @@ class Compiler:
         backend_class = self._backend_class
         if self._default_backend and unsupported_by_default(network) is not None:
             backend_class = registry.resolve("backends", "numpy")
+        options = backend_kwargs(backend_class, self.genn_kwargs, self._backend_kwargs)
         try:
             return backend_class(
                 network,
@@ -150,7 +155,7 @@ class Compiler:
                 num_timesteps=num_timesteps,
                 num_recording_timesteps=num_recording_timesteps,
                 rng_seed=self.rng_seed,
-                **self._backend_kwargs,
+                **options,
             )
         except TypeError as exc:
             if not self._backend_kwargs:

@@ -40,6 +40,8 @@ class InferenceCompiler(Compiler):
     communicator : Communicator or str, optional
         Evaluate data-parallel over its ranks; ``batch_size`` is then the
         global batch (see :class:`Compiler`).
+    **genn_kwargs
+        mlGeNN's keywords for GeNN's model (see :class:`Compiler`).
 
     Examples
     --------
@@ -56,14 +58,14 @@ class InferenceCompiler(Compiler):
                  reset_vars_between_batches: bool = True,
                  reset_in_syn_between_batches: bool = True, *,
                  backend: Any = None, num_recording_timesteps: int | None = None,
-                 communicator: Any = None):
+                 communicator: Any = None, **genn_kwargs: Any):
         super().__init__(batch_size=batch_size, dt=dt, backend=backend, rng_seed=rng_seed,
                          kernel_profiling=kernel_profiling,
                          prefer_in_memory_connect=prefer_in_memory_connect,
                          reset_time_between_batches=reset_time_between_batches,
                          reset_vars_between_batches=reset_vars_between_batches,
                          reset_in_syn_between_batches=reset_in_syn_between_batches,
-                         communicator=communicator)
+                         communicator=communicator, **genn_kwargs)
         self.evaluate_timesteps = check_positive_int(evaluate_timesteps, "InferenceCompiler",
                                                      "evaluate_timesteps")
         self.num_recording_timesteps = (

@@ -42,7 +42,9 @@ gradient pointing against the exact one.
 A spike emitted in step ``n`` reaches the targets' ``inSyn`` in step
 ``n + 1``, so the weight gradient uses the adjoints of step ``n + 1``:
 ``dL/dW_c += spikes_pre[n]^T b_c[n + 1]``, accumulated per example and
-summed over the examples in a fixed tree order.
+summed over the examples in a fixed tree order.  A tied (convolution,
+pooling) connection enters both places through its kernel instead of a
+dense matrix (:mod:`._backward_tied`).
 This is ``-tau_s sum_k lambda_I(t_k)`` of the paper with ``b = -tau_s
 lambda_I``, ``q = -tau_m lambda_V``.
 """
@@ -50,10 +52,12 @@ lambda_I``, ``q = -tau_m lambda_V``.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
 from ..communicators.tree import tree_sum
+from ._backward_tied import TiedAdjoint
 from ._delay_learning import delay_gradient_rows
 from ._forward import ForwardResult
 from ._graph import Graph
@@ -92,7 +96,8 @@ class BackwardResult:
     Attributes
     ----------
     gradients : list of numpy.ndarray of float64, shape (n_pre, n_post)
-        ``+dL/dW`` per connection, summed over the batch (masked for sparse).
+        ``+dL/dW`` per connection, summed over the batch (masked for sparse);
+        for a tied connection the kernel's gradient, shape ``kernel_shape``.
     clamped : int
         Spikes whose jump denominator was raised to the guard's minimum.
     delay_gradients : dict of int to numpy.ndarray of float64, shape (n_pre, n_post)
@@ -120,6 +125,7 @@ def backward(
     reg: list[np.ndarray | None] | None = None,
     min_denominator: float = 1e-3,
     num_examples: int | None = None,
+    tied: list[Any] | None = None,
     delay_learn: tuple[int, ...] = (),
 ) -> BackwardResult:
     """Sweep the adjoints from the last step to the first and collect weight gradients.
@@ -135,6 +141,8 @@ def backward(
     ----------
     graph : Graph
     weights : list of numpy.ndarray of float32, shape (n_pre, n_post)
+        The dense weights; for a tied connection its kernel
+        (``kernel_shape``, see ``tied``).
     fwd : ForwardResult
         From :func:`spikehooks.training._forward.forward` with the same weights.
     drive : OutputDrive
@@ -146,6 +154,10 @@ def backward(
     num_examples : int, optional
         The real examples, rows ``0 .. num_examples - 1`` (default: every
         row); the rest is padding and left out (not computed).
+    tied : list of (TiedConnectivity or None), optional
+        Per connection: its tied connectivity when ``weights`` holds its
+        kernel, swept through the row tables of :mod:`._backward_tied` (never
+        as a dense matrix; no delays), else None.
     delay_learn : tuple of int
         Indices of connections (each with ``delays``) whose delay gradients
         are wanted, in ``BackwardResult.delay_gradients``.
@@ -155,6 +167,8 @@ def backward(
     BackwardResult
     """
     real = fwd.spikes[0].shape[1] if num_examples is None else num_examples
+    adjoints = [None if t is None else TiedAdjoint(t, w)
+                for t, w in zip(tied or [None] * len(weights), weights, strict=True)]
     learn = tuple(delay_learn)
     per_example = 8 * (sum(int(w.size) for w in weights)
                        + sum(int(weights[i].size) for i in learn))
@@ -164,7 +178,8 @@ def backward(
     def rows(lo: int, hi: int) -> list[np.ndarray]:
         if hi - lo <= group:
             part = _rows(fwd, drive, reg, lo, hi)
-            grads, count = _backward_rows(graph, weights, *part, min_denominator, learn)
+            grads, count = _backward_rows(graph, weights, *part, min_denominator, adjoints,
+                                          learn)
             clamped[0] += count
             return [tree_sum(g, overwrite=True) for g in grads]
         # The same split as tree_sum: left subtree, right subtree, left + right.
@@ -173,11 +188,16 @@ def backward(
 
     shapes = [w.shape for w in weights] + [weights[i].shape for i in learn]
     totals = rows(0, real) if real else [np.zeros(shape) for shape in shapes]
-    masks = [c.mask for c in graph.conns] + [graph.conns[i].mask for i in learn]
-    for index, mask in enumerate(masks):
-        if mask is not None:
-            totals[index] *= mask
+    for index, conn in enumerate(graph.conns):
+        if adjoints[index] is not None:
+            totals[index] = totals[index].reshape(weights[index].shape)
+        elif conn.mask is not None:
+            totals[index] *= conn.mask
     count = len(weights)
+    for offset, index in enumerate(learn):
+        mask = graph.conns[index].mask
+        if mask is not None:
+            totals[count + offset] *= mask
     return BackwardResult(totals[:count], clamped[0], dict(zip(learn, totals[count:],
                                                                 strict=True)))
 
@@ -200,6 +220,7 @@ def _rows(fwd: ForwardResult, drive: OutputDrive, reg: list[np.ndarray | None] |
 def _backward_rows(graph: Graph, weights: list[np.ndarray], fwd: ForwardResult,
                    drive: OutputDrive, reg: list[np.ndarray | None] | None,
                    min_denominator: float,
+                   adjoints: list[TiedAdjoint | None],
                    learn: tuple[int, ...] = ()) -> tuple[list[np.ndarray], int]:
     """The backward pass of every row of ``fwd``: per-example gradients and clamped count.
 
@@ -217,7 +238,8 @@ def _backward_rows(graph: Graph, weights: list[np.ndarray], fwd: ForwardResult,
     q = [np.zeros((batch, lay.size)) for lay in layers]
     b = [np.zeros((batch, layers[c.post].size)) for c in conns]
     # Per-example gradients: summed over examples by backward() in a fixed order.
-    grads = [np.zeros((batch, *w.shape)) for w in weights]
+    grads = [np.zeros((batch, *w.shape)) if a is None else a.zeros(batch)
+             for w, a in zip(weights, adjoints, strict=True)]
     w64 = [np.asarray(w, dtype=np.float64) for w in weights]
     any_spikes = [np.asarray(s.reshape(num_steps, -1).any(axis=1)) for s in fwd.spikes]
     clamped = 0
@@ -271,6 +293,10 @@ def _backward_rows(graph: Graph, weights: list[np.ndarray], fwd: ForwardResult,
             if conn.pre in fired and index not in delayed:
                 # Each (example, neuron) pair fires at most once per step: no duplicates.
                 rows, cols = fired[conn.pre]
+                tied_adj = adjoints[index]
+                if tied_adj is not None:
+                    tied_adj.add_gradient(grads[index], b[index], rows, cols)
+                    continue
                 grads[index][rows, cols] += b[index][rows]
         jumps = {}
         for li, (rows, cols) in fired.items():
@@ -286,6 +312,10 @@ def _backward_rows(graph: Graph, weights: list[np.ndarray], fwd: ForwardResult,
                     for k, w_k in groups[index]:
                         u = (hist[n + 2 + k][rows] - hist[n + 1 + k][rows]) * (-1.0 / graph.dt)
                         fb += np.einsum("kj,kj->k", u, w_k[cols])
+                    continue
+                tied_adj = adjoints[index]
+                if tied_adj is not None:
+                    fb += tied_adj.feedback(b_later[index], b[index], rows, cols, graph.dt)
                     continue
                 u = (b_later[index][rows] - b[index][rows]) * (-1.0 / graph.dt)
                 fb += np.einsum("kj,kj->k", u, w64[index][cols])

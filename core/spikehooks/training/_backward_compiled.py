@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import weakref
+from typing import Any
+
 import numpy as np
 
-from ..communicators.tree import tree_sum
 from ._backward import BackwardResult, OutputDrive, backward
 from ._forward import ForwardResult
 from ._graph import Graph
@@ -35,12 +37,147 @@ def backward_compiled(
         return backward(graph, weights, fwd, drive, reg=reg, min_denominator=min_denominator,
                         num_examples=num_examples)
     from ..backends.compiled_backend._numba import register_twin, use_threads
-    from ._backward_kernel import MAX_VAR, PER_STEP, TTFS, VOLTAGE, sweep, sweep_serial
+    from ._backward_kernel import (
+        MAX_VAR,
+        PER_STEP,
+        TTFS,
+        VOLTAGE,
+        sweep,
+        sweep_serial,
+        tree_sum_rows,
+    )
 
     layers, conns = graph.layers, graph.conns
     num_steps, batch = fwd.spikes[0].shape[:2]
     out = layers[graph.output]
     reg = reg or [None] * len(layers)
+    lay_i, lay_f, con_i, con_f, outgoing, q_size, b_size, w_size = _tables(
+        graph, tuple(r is not None for r in reg))
+    flat_w = np.concatenate([np.asarray(w, dtype=np.float64).reshape(-1) for w in weights])
+    if fwd.joined is not None:
+        # The trace recorder filled the layers side by side already (entry-major
+        # arrays behind (steps, batch, neurons) views).
+        joined = fwd.joined
+    else:
+        assert fwd.currents is not None  # every forward pass keeps them
+        joined = (np.concatenate(fwd.spikes, axis=2), _joined(fwd.denominators, fwd.spikes),
+                  _joined(fwd.currents, fwd.spikes))
+    # The sweep reads (batch, steps, neurons), C-contiguous (a copy only if not so already).
+    spikes, dens, curs = (np.ascontiguousarray(a.transpose(1, 0, 2)) for a in joined)
+    regs = [r for r in reg if r is not None]
+    reg_arr = (np.concatenate(regs, axis=1).astype(np.float64) if regs
+               else np.zeros((batch, 1), dtype=np.float64))
+    ttfs = out.readout == "first_spike_time"
+    mode = TTFS if ttfs else MAX_VAR if out.readout == "max_var" else VOLTAGE
+    # A per-timestep loss: its own dL/dV at every step replaces the readout's source.
+    step_grad = np.zeros((1, 1, 1), dtype=np.float64)
+    if drive.step_grad is not None:
+        mode = PER_STEP
+        step_grad = np.ascontiguousarray(drive.step_grad, dtype=np.float64)
+    g = np.asarray(drive.readout_grad, dtype=np.float64)
+    if out.readout == "avg_var":
+        g = g * float(np.float32(1.0 / num_steps))
+    step_w = _step_weights(num_steps, out.readout)
+    start = num_steps - 1
+    if ttfs and not drive.final_kick.any() and not regs:
+        hit = fwd.event_step[drive.spike_time_grad != 0]
+        start = int(hit.max()) if hit.size else -1
+    grads, clamped, total = _buffers(batch, max(w_size, 1))
+    kernel = sweep_serial
+    if batch > 1 and use_threads(num_threads or 1):
+        kernel = sweep
+        register_twin(sweep, sweep_serial)
+    kernel(start, num_steps, float(graph.dt), graph.output, mode, float(min_denominator),
+          lay_i, lay_f, con_i, con_f, outgoing, flat_w,
+          spikes, dens, curs, np.asarray(fwd.event_step, dtype=np.int64), g, step_w,
+          np.asarray(drive.spike_time_grad, dtype=np.float64),
+          np.asarray(drive.final_kick, dtype=np.float64), step_grad, reg_arr, max(q_size, 1),
+          max(b_size, 1), grads, clamped)
+    # The real entries' gradients summed in the NumPy sweep's fixed tree order:
+    # independent of the number of threads and of how ranks split a batch.
+    real = batch if num_examples is None else num_examples
+    # (Compiled: the same additions as communicators.tree.tree_sum, so the same bits.)
+    tree_sum_rows(grads, real if start >= 0 else 0, total)
+    result = []
+    for index, conn in enumerate(conns):
+        _, _, _, _, w0, n_pre, n_post = con_i[index]
+        grad = total[w0:w0 + n_pre * n_post].reshape(n_pre, n_post).copy()
+        if conn.mask is not None:
+            grad *= conn.mask
+        result.append(grad)
+    return BackwardResult(result, int(clamped.sum()) if start >= 0 else 0)
+
+
+#: Per-batch work arrays by shape, reused (the sweep overwrites them every batch).
+_BUFFERS: dict[tuple[int, int], tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+#: Step weights of the voltage readouts by (num_steps, readout).
+_STEP_WEIGHTS: dict[tuple[int, str | None], np.ndarray] = {}
+
+
+def _buffers(batch: int, w_size: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(grads (batch, w_size) float64, clamped (batch,) int64, total (w_size,) float64)``.
+
+    Reused across batches of one shape: the sweep writes every entry's row
+    and count, and the tree sum writes ``total`` (which callers never keep:
+    the gradients returned are copies).
+    """
+    key = (batch, w_size)
+    if key not in _BUFFERS:
+        _BUFFERS[key] = (np.empty((batch, w_size)), np.zeros(batch, np.int64),
+                         np.empty(w_size))
+    return _BUFFERS[key]
+
+
+def _step_weights(num_steps: int, readout: str | None) -> np.ndarray:
+    """Weight of each step's voltage readout source (float64, shape (num_steps,))."""
+    key = (num_steps, readout if readout == "avg_var_exp_weight" else None)
+    if key not in _STEP_WEIGHTS:
+        if key[1] is None:
+            weights = np.ones(num_steps, dtype=np.float64)
+        else:
+            # The forward pass's float32 weight of each step (as the NumPy sweep).
+            weights = (np.exp(-np.arange(num_steps) / num_steps).astype(np.float32)
+                       * np.float32(1.0 / num_steps)).astype(np.float64)
+        _STEP_WEIGHTS[key] = weights
+    return _STEP_WEIGHTS[key]
+
+
+#: The tables of a graph object by its id (checked against a weak reference to it).
+_BY_GRAPH: dict[int, tuple[Any, tuple[bool, ...], tuple]] = {}
+#: Tables of a graph by its layout (see :func:`_tables`); graphs are few and fixed.
+_TABLES: dict[tuple, tuple] = {}
+
+
+def _layout_key(graph: Graph, with_reg: tuple[bool, ...]) -> tuple:
+    """Everything of ``graph`` the sweep's tables are built from."""
+    return (tuple((lay.kind, lay.size, float(lay.alpha), float(lay.tau_m),
+                   float(lay.neuron_scale), tuple(lay.outgoing)) for lay in graph.layers),
+            tuple((c.pre, c.post, c.synapse, float(c.beta), float(c.syn_scale))
+                  for c in graph.conns),
+            with_reg)
+
+
+def _tables(graph: Graph, with_reg: tuple[bool, ...]) -> tuple:
+    """The sweep's layer and connection tables, built once per graph layout.
+
+    Returns ``(lay_i, lay_f, con_i, con_f, outgoing, q_size, b_size, w_size)``
+    (see :func:`._backward_kernel.sweep`); ``with_reg[l]`` says whether layer
+    ``l`` has regulariser increments.  A graph is never changed once built
+    (its layers and connections describe the compiled network), so the
+    tables of one graph object are looked up by its identity after the
+    first batch.
+    """
+    # A graph seen before (the same object, every batch of a training run):
+    # its tables without rebuilding the layout key.
+    known = _BY_GRAPH.get(id(graph))
+    if known is not None and known[0]() is graph and known[1] == with_reg:
+        return known[2]
+    key = _layout_key(graph, with_reg)
+    cached = _TABLES.get(key)
+    if cached is not None:
+        _BY_GRAPH[id(graph)] = (weakref.ref(graph), with_reg, cached)
+        return cached
+    layers, conns = graph.layers, graph.conns
     lay_i = np.full((len(layers), 7), -1, dtype=np.int64)
     lay_f = np.zeros((len(layers), 2), dtype=np.float64)
     outgoing: list[int] = []
@@ -50,7 +187,7 @@ def backward_compiled(
         row[0], row[1], row[2], row[3] = _KINDS[lay.kind], lay.size, q_size, q_size
         row[4], row[5] = len(outgoing), len(lay.outgoing)
         outgoing.extend(lay.outgoing)
-        if reg[li] is not None:
+        if with_reg[li]:
             row[6] = reg_size
             reg_size += lay.size
         q_size += lay.size
@@ -66,58 +203,11 @@ def backward_compiled(
         con_f[index] = (c_in, float(conn.beta) if exponential else 0.0)
         b_size += n_post
         w_size += n_pre * n_post
-    flat_w = np.concatenate([np.asarray(w, dtype=np.float64).reshape(-1) for w in weights])
-    spikes = np.concatenate(fwd.spikes, axis=2)
-    dens = _joined(fwd.denominators, fwd.spikes)
-    assert fwd.currents is not None  # every forward pass keeps them
-    curs = _joined(fwd.currents, fwd.spikes)
-    regs = [r for r in reg if r is not None]
-    reg_arr = (np.concatenate(regs, axis=1).astype(np.float64) if regs
-               else np.zeros((batch, 1), dtype=np.float64))
-    ttfs = out.readout == "first_spike_time"
-    mode = TTFS if ttfs else MAX_VAR if out.readout == "max_var" else VOLTAGE
-    # A per-timestep loss: its own dL/dV at every step replaces the readout's source.
-    step_grad = np.zeros((1, 1, 1), dtype=np.float64)
-    if drive.step_grad is not None:
-        mode = PER_STEP
-        step_grad = np.ascontiguousarray(drive.step_grad, dtype=np.float64)
-    g = np.asarray(drive.readout_grad, dtype=np.float64)
-    if out.readout == "avg_var":
-        g = g * float(np.float32(1.0 / num_steps))
-    step_w = np.ones(num_steps, dtype=np.float64)
-    if out.readout == "avg_var_exp_weight":
-        # The forward pass's float32 weight of each step (as the NumPy sweep).
-        step_w = (np.exp(-np.arange(num_steps) / num_steps).astype(np.float32)
-                  * np.float32(1.0 / num_steps)).astype(np.float64)
-    start = num_steps - 1
-    if ttfs and not drive.final_kick.any() and not regs:
-        hit = fwd.event_step[drive.spike_time_grad != 0]
-        start = int(hit.max()) if hit.size else -1
-    grads = np.empty((batch, max(w_size, 1)), dtype=np.float64)
-    clamped = np.zeros(batch, dtype=np.int64)
-    kernel = sweep_serial
-    if batch > 1 and use_threads(num_threads or 1):
-        kernel = sweep
-        register_twin(sweep, sweep_serial)
-    kernel(start, num_steps, float(graph.dt), graph.output, mode, float(min_denominator),
-          lay_i, lay_f, con_i, con_f, np.asarray(outgoing or [0], dtype=np.int64), flat_w,
-          spikes, dens, curs, np.asarray(fwd.event_step, dtype=np.int64), g, step_w,
-          np.asarray(drive.spike_time_grad, dtype=np.float64),
-          np.asarray(drive.final_kick, dtype=np.float64), step_grad, reg_arr, max(q_size, 1),
-          max(b_size, 1), grads, clamped)
-    # The real entries' gradients summed in the NumPy sweep's fixed tree order:
-    # independent of the number of threads and of how ranks split a batch.
-    real = batch if num_examples is None else num_examples
-    total = (tree_sum(grads[:real], overwrite=True) if start >= 0 and real
-             else np.zeros(max(w_size, 1)))
-    result = []
-    for index, conn in enumerate(conns):
-        _, _, _, _, w0, n_pre, n_post = con_i[index]
-        grad = total[w0:w0 + n_pre * n_post].reshape(n_pre, n_post).copy()
-        if conn.mask is not None:
-            grad *= conn.mask
-        result.append(grad)
-    return BackwardResult(result, int(clamped.sum()) if start >= 0 else 0)
+    tables = (lay_i, lay_f, con_i, con_f, np.asarray(outgoing or [0], dtype=np.int64),
+              q_size, b_size, w_size)
+    _TABLES[key] = tables
+    _BY_GRAPH[id(graph)] = (weakref.ref(graph), with_reg, tables)
+    return tables
 
 
 def _joined(arrays: list[np.ndarray | None], spikes: list[np.ndarray]) -> np.ndarray:

@@ -60,31 +60,37 @@ def _sweep_entry(e, start, num_steps, dt, out_index, mode, min_den, lay_i, lay_f
     blater = np.zeros(b_size)
     inv_dt = -1.0 / dt
     jump = np.zeros(q_size)
+    # Step n's spiking ids of layer l, ascending, in fired_ids[s0:s0 + num_fired[l]]
+    # (s0 = the layer's first spike column): gathered once per step, read by every phase.
     fired_ids = np.empty(max(spikes.shape[2], 1), dtype=np.int64)
+    num_fired = np.zeros(num_layers, dtype=np.int64)
     g = grads[e]
     g[:] = 0.0
     count = 0
     for n in range(start, -1, -1):
+        for li in range(num_layers):
+            size, s0 = lay_i[li, L_SIZE], lay_i[li, L_SPIKE]
+            fired = spikes[e, n, s0:s0 + size]
+            # Branch-free gathering of the spiking ids (spikes are rare and unpredictable).
+            found = 0
+            for i in range(size):
+                fired_ids[s0 + found] = i
+                found += 1 if fired[i] else 0
+            num_fired[li] = found
         # Synapse phase: adjoints still hold step n + 1.
         for c in range(num_conns):
-            pre, n_pre, n_post = con_i[c, K_PRE], con_i[c, K_NPRE], con_i[c, K_NPOST]
+            pre, n_post = con_i[c, K_PRE], con_i[c, K_NPOST]
             s0, b0, w0 = lay_i[pre, L_SPIKE], con_i[c, K_B], con_i[c, K_W]
             bc = badj[b0:b0 + n_post]
-            # Branch-free gathering of the spiking ids (spikes are rare and unpredictable).
-            num_fired = 0
-            for i in range(n_pre):
-                fired_ids[num_fired] = i
-                num_fired += 1 if spikes[n, e, s0 + i] else 0
-            for k in range(num_fired):
-                i = fired_ids[k]
+            for k in range(num_fired[pre]):
+                i = fired_ids[s0 + k]
                 _add_into(g[w0 + i * n_post:w0 + (i + 1) * n_post], bc)
         for li in range(num_layers):
             if lay_i[li, L_KIND] != LIF:
                 continue
-            size, s0, q0 = lay_i[li, L_SIZE], lay_i[li, L_SPIKE], lay_i[li, L_Q]
-            for i in range(size):
-                if not spikes[n, e, s0 + i]:
-                    continue
+            s0, q0 = lay_i[li, L_SPIKE], lay_i[li, L_Q]
+            for k in range(num_fired[li]):
+                i = fired_ids[s0 + k]
                 fb = 0.0
                 for k in range(lay_i[li, L_OUT_COUNT]):
                     c = outgoing[lay_i[li, L_OUT_START] + k]
@@ -117,14 +123,13 @@ def _sweep_entry(e, start, num_steps, dt, out_index, mode, min_den, lay_i, lay_f
                         ql[i] -= tau_m * final_kick[e, i]
             if kind != LIF:
                 continue
-            for i in range(size):
-                if not spikes[n, e, s0 + i]:
-                    continue
-                den = np.float64(dens[n, e, s0 + i])
+            for k in range(num_fired[li]):
+                i = fired_ids[s0 + k]
+                den = np.float64(dens[e, n, s0 + i])
                 if den < min_den:
                     count += 1
                     den = min_den
-                numer = ql[i] * np.float64(curs[n, e, s0 + i]) + jump[q0 + i]
+                numer = ql[i] * np.float64(curs[e, n, s0 + i]) + jump[q0 + i]
                 if li == out_index and mode == TTFS and event_step[e, i] == n:
                     numer -= tau_m * spike_time_grad[e, i]
                 value = numer / den
@@ -150,7 +155,8 @@ def sweep(start, num_steps, dt, out_index, mode, min_den, lay_i, lay_f, con_i, c
 
     Parameters
     ----------
-    spikes : numpy.ndarray of bool, shape (num_steps, batch, neurons of all layers)
+    spikes : numpy.ndarray of bool, shape (batch, num_steps, neurons of all layers)
+        Entry-major, so one entry's sweep reads its steps from one block.
     dens : numpy.ndarray of float32, same shape
         Jump denominators ``I - V`` at LIF spikes (``V`` before the reset).
     curs : numpy.ndarray of float32, same shape
@@ -171,7 +177,7 @@ def sweep(start, num_steps, dt, out_index, mode, min_den, lay_i, lay_f, con_i, c
     clamped : numpy.ndarray of int64, shape (batch,)
         Spikes whose denominator was raised to ``min_den``.
     """
-    for e in prange(spikes.shape[1]):
+    for e in prange(spikes.shape[0]):
         _sweep_entry(e, start, num_steps, dt, out_index, mode, min_den, lay_i, lay_f, con_i,
                      con_f, outgoing, weights, spikes, dens, curs, event_step, readout_grad,
                      step_w, spike_time_grad, final_kick, step_grad, reg, q_size, b_size,
@@ -183,8 +189,53 @@ def sweep_serial(start, num_steps, dt, out_index, mode, min_den, lay_i, lay_f, c
                  outgoing, weights, spikes, dens, curs, event_step, readout_grad, step_w,
                  spike_time_grad, final_kick, step_grad, reg, q_size, b_size, grads, clamped):
     """:func:`sweep` on the calling thread alone."""
-    for e in range(spikes.shape[1]):
+    for e in range(spikes.shape[0]):
         _sweep_entry(e, start, num_steps, dt, out_index, mode, min_den, lay_i, lay_f, con_i,
                      con_f, outgoing, weights, spikes, dens, curs, event_step, readout_grad,
                      step_w, spike_time_grad, final_kick, step_grad, reg, q_size, b_size,
                      grads, clamped)
+
+
+@njit(cache=True, nogil=True)
+def _tree_reduce(work, count):
+    """Leave the tree sum of ``work[:count]`` in ``work[0]`` (split at ``lo + ceil(n / 2)``).
+
+    The recursion of :func:`spikehooks.communicators.tree.tree_sum`, walked
+    with an explicit stack (numba's disk cache cannot hold recursive
+    functions): a node adds its right subtree's sum into its left one's
+    once both are complete.
+    """
+    # (lo, hi, stage): stage 0 = left subtree next, 1 = right next, 2 = add.
+    stack = np.empty((64, 3), dtype=np.int64)
+    stack[0, 0], stack[0, 1], stack[0, 2] = 0, count, 0
+    top = 1
+    while top > 0:
+        lo, hi, stage = stack[top - 1, 0], stack[top - 1, 1], stack[top - 1, 2]
+        if hi - lo < 2:
+            top -= 1
+            continue
+        mid = lo + (hi - lo + 1) // 2
+        if stage == 2:
+            left, right = work[lo], work[mid]
+            for j in range(left.shape[0]):
+                left[j] = left[j] + right[j]
+            top -= 1
+            continue
+        stack[top - 1, 2] = stage + 1
+        stack[top, 0], stack[top, 1], stack[top, 2] = (lo, mid, 0) if stage == 0 else (mid, hi, 0)
+        top += 1
+
+
+@njit(cache=True, nogil=True)
+def tree_sum_rows(work, count, out):
+    """``out = `` the tree sum of ``work[:count]`` (float64, ``work`` destroyed).
+
+    The same additions in the same order as
+    :func:`spikehooks.communicators.tree.tree_sum`, so the same bits: each
+    node adds its right subtree's sum to its left one's, element by element.
+    """
+    if count == 0:
+        out[:] = 0.0
+        return
+    _tree_reduce(work, count)
+    out[:] = work[0]

@@ -58,6 +58,13 @@ class ForwardResult:
     output_v : numpy.ndarray of float32, shape (num_steps, batch, num_outputs), or None
         The output's ``V`` after the update of every step (what a
         per-timestep loss compares); kept only when ``graph.per_timestep``.
+    joined : tuple of 3 numpy.ndarray, optional
+        ``(spikes, denominators, currents)`` of every layer side by side along
+        the neuron axis, shape (num_steps, batch, all layers' neurons), bool /
+        float32 / float32 (zeros for layers without them), when the per-layer
+        arrays above are views of them (the compiled backend's trace
+        recorder); None when they are not.  The compiled backward sweep reads
+        these without joining the layers again.
     """
 
     spikes: list[np.ndarray]
@@ -66,6 +73,7 @@ class ForwardResult:
     event_step: np.ndarray
     currents: list[np.ndarray | None] | None = None
     output_v: np.ndarray | None = None
+    joined: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
 
 
 def forward(graph: Graph, weights: list[np.ndarray], input_spikes: np.ndarray,

@@ -30,3 +30,45 @@ def jump_terms(mask, isyn, v_end, scale, alpha, neuron_scale, cur, den):
                 else:
                     cur[t, b, i] = zero
                     den[t, b, i] = zero
+
+
+@njit(cache=True, nogil=True)
+def update_jump_terms(mask, isyn, v_end, scale, alpha, neuron_scale, cur, den, spk):
+    """:func:`jump_terms` into arrays that hold the previous batch's result.
+
+    ``spk`` holds the spikes ``cur`` and ``den`` were last filled for (all
+    False for fresh zero arrays) and receives ``mask``.  Only entries whose
+    spike changed, or that spike now, are written: spikes are rare, so this
+    reads two bool arrays instead of writing two float32 ones (the batch's
+    terms are the same as :func:`jump_terms` fills).
+    """
+    steps, batch, n = mask.shape
+    zero = np.float32(0.0)
+    # Entry by entry: the trace and the joined arrays are stored entry-major.
+    for b in range(batch):
+        for t in range(steps):
+            for i in range(n):
+                now, before = mask[t, b, i], spk[t, b, i]
+                if now:
+                    v_prev = v_end[t - 1, b, i] if t > 0 else zero
+                    v = v_prev * alpha
+                    v = v + neuron_scale * isyn[t, b, i]
+                    current = scale * isyn[t, b, i]
+                    cur[t, b, i] = current
+                    den[t, b, i] = current - v
+                    spk[t, b, i] = True
+                elif before:
+                    cur[t, b, i] = zero
+                    den[t, b, i] = zero
+                    spk[t, b, i] = False
+
+
+@njit(cache=True, nogil=True)
+def update_spikes(mask, spk):
+    """``spk[...] = mask``, writing only the entries that changed (spikes are rare)."""
+    steps, batch, n = mask.shape
+    for b in range(batch):
+        for t in range(steps):
+            for i in range(n):
+                if mask[t, b, i] != spk[t, b, i]:
+                    spk[t, b, i] = mask[t, b, i]

@@ -53,7 +53,6 @@ class TraceRecorder:
         if self._max_var:
             self._variables.append((self._out_pop, "VMax"))
         steps, batch = graph.num_steps, backend.batch_size
-        self._silent = [np.zeros((steps, batch, lay.size), bool) for lay in layers]
         self._vmax_start: np.ndarray | None = None
         # The last batch's arrays, as ForwardRecorder's attributes of the same names.
         self.spikes: list[np.ndarray] = [np.zeros((steps, batch, lay.size), bool)
@@ -64,6 +63,23 @@ class TraceRecorder:
         ]
         self.currents: list[np.ndarray | None] = [
             None if d is None else np.zeros_like(d) for d in self.dens]
+        # Every layer's spikes, denominators and currents side by side (the
+        # compiled sweep's layout), reused across batches; the per-layer
+        # arrays of a result are views of them.
+        # Stored entry-major and seen through (steps, batch, neurons) views: the
+        # sweep reads one entry's steps one after another.
+        total = sum(lay.size for lay in layers)
+        shape = (batch, steps, total)
+        self._joined = (np.zeros(shape, bool).transpose(1, 0, 2),
+                        np.zeros(shape, np.float32).transpose(1, 0, 2),
+                        np.zeros(shape, np.float32).transpose(1, 0, 2))
+        columns = np.cumsum([0] + [lay.size for lay in layers]).tolist()
+        # Per layer, its (spikes, denominators, currents) views of the joined arrays:
+        # valid until the next result(), like ForwardRecorder's arrays.
+        self._views = [tuple(a[:, :, columns[index]:columns[index + 1]] for a in self._joined)
+                       for index in range(len(layers))]
+        self._alphas = {index: (np.float32(lay.alpha), np.float32(lay.neuron_scale))
+                        for index, lay in enumerate(layers)}
 
     def begin(self) -> None:
         """Start tracing the batch about to run (the backend has just been reset)."""
@@ -81,19 +97,22 @@ class TraceRecorder:
         spikes: list[np.ndarray] = []
         dens: list[np.ndarray | None] = []
         currents: list[np.ndarray | None] = []
+        from ._trace_kernel import update_jump_terms, update_spikes
+
         for index, (pop, lay) in enumerate(zip(self.populations, layers, strict=True)):
-            # Views of the trace: valid until the next begin(), like ForwardRecorder's arrays.
-            mask = self._silent[index] if lay.kind == "li" else backend.traced_spikes(pop)
+            # LI layers never spike: their columns stay 0.
+            mask, den, cur = self._views[index]
             spikes.append(mask)
             if index in self._current_scale:
-                cur = np.empty(mask.shape, dtype=np.float32)
-                den = np.empty(mask.shape, dtype=np.float32)
-                jump_terms_at_spikes(mask, backend.traced_var(pop, "Isyn"),
-                                     backend.traced_var(pop, "V"),
-                                     np.float32(self._current_scale[index]), lay, cur, den)
+                alpha, neuron_scale = self._alphas[index]
+                update_jump_terms(backend.traced_spikes(pop), backend.traced_var(pop, "Isyn"),
+                                  backend.traced_var(pop, "V"), self._current_scale[index],
+                                  alpha, neuron_scale, cur, den, mask)
                 currents.append(cur)
                 dens.append(den)
             else:
+                if lay.kind != "li":
+                    update_spikes(backend.traced_spikes(pop), mask)
                 currents.append(None)
                 dens.append(None)
         out = layers[graph.output]
@@ -116,12 +135,13 @@ class TraceRecorder:
                     if graph.per_timestep else None)
         backend.stop_trace()
         self.spikes, self.dens, self.currents = spikes, dens, currents
-        return ForwardResult(spikes, dens, readout, event, currents, output_v)
+        return ForwardResult(spikes, dens, readout, event, currents, output_v,
+                             joined=self._joined)
 
 
 def jump_terms_at_spikes(mask: np.ndarray, isyn: np.ndarray, v_end: np.ndarray,
                          scale: np.float32, layer: Any, cur: np.ndarray,
-                         den: np.ndarray) -> None:
+                         den: np.ndarray, spikes_before: np.ndarray | None = None) -> None:
     """Fill ``cur`` with ``I`` and ``den`` with ``I - V`` at spikes, else 0 (float32, compiled).
 
     The same float32 operations as :class:`ForwardRecorder`: ``I = scale * isyn``
@@ -136,11 +156,19 @@ def jump_terms_at_spikes(mask: np.ndarray, isyn: np.ndarray, v_end: np.ndarray,
     layer : Layer
         The LIF layer (its ``alpha`` and ``neuron_scale``).
     cur, den : numpy.ndarray of float32, same shape
+    spikes_before : numpy.ndarray of bool, same shape, optional
+        The spikes ``cur`` and ``den`` were last filled for (they hold that
+        result): only entries that change are written, and ``spikes_before``
+        receives ``mask``.  None: every entry is written.
     """
-    from ._trace_kernel import jump_terms
+    from ._trace_kernel import jump_terms, update_jump_terms
 
-    jump_terms(mask, isyn, v_end, scale, np.float32(layer.alpha),
-               np.float32(layer.neuron_scale), cur, den)
+    alpha, neuron_scale = np.float32(layer.alpha), np.float32(layer.neuron_scale)
+    if spikes_before is None:
+        jump_terms(mask, isyn, v_end, scale, alpha, neuron_scale, cur, den)
+    else:
+        update_jump_terms(mask, isyn, v_end, scale, alpha, neuron_scale, cur, den,
+                          spikes_before)
 
 
 def make_forward_recorder(graph: Graph, populations: list[Any], backend: Any) -> Any:

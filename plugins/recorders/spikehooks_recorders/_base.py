@@ -80,9 +80,6 @@ class RecorderBase(Callback):
     """Shared machinery of :class:`SpikeRecorder`, :class:`VarRecorder` and
     :class:`ConnVarRecorder` (not used directly)."""
 
-    #: Data-set index of every recorded entry, kept by each subclass.
-    example_indices: list[int]
-
     _fix_hint = "record fewer examples (example_filter=...)"
 
     def __init__(self, key: Any, example_filter: Any, epochs: Any, phase: Any,
@@ -137,6 +134,23 @@ class RecorderBase(Callback):
         self._seq = 0
         self._keys: list[tuple[int, int, int]] = []
         self._gathered: Any = None
+        self._own_indices: list[int] = []
+        self._gathered_indices: list[int] | None = None
+
+    @property
+    def example_indices(self) -> list[int]:
+        """Data-set index of every recorded entry.
+
+        On rank 0 of a data-parallel run with ``gather=True``: every rank's,
+        in the gathered order, once the run (or a validation pass) ended.
+        """
+        if self._gathered_indices is not None:
+            return self._gathered_indices
+        return self._own_indices
+
+    @example_indices.setter
+    def example_indices(self, value: list[int]) -> None:
+        self._own_indices = value
 
     # ------------------------------------------------------------ set-up
     def set_params(self, data: dict | None = None, backend: Any = None, mode: str | None = None,
@@ -176,16 +190,24 @@ class RecorderBase(Callback):
         self._comm = kwargs.get("communicator") if kwargs.get("num_ranks", 1) > 1 else None
         self._seq = 0
         self._keys = []
-        self._gathered = None
+        self._drop_gathered()
         self._pending = (backend, mode)
         self._data_dict = data
 
     # --------------------------------------------------------- run start
     def on_test_begin(self) -> None:
+        self._drop_gathered()
         self._start_storage()
 
     def on_train_begin(self) -> None:
+        self._drop_gathered()
         self._start_storage()
+
+    def _drop_gathered(self) -> None:
+        """Forget the last gather: the recording goes on (the next validation pass of a
+        ``train``), so this rank's own entries are the ones that grow until the next gather."""
+        self._gathered = None
+        self._gathered_indices = None
 
     def _start_storage(self) -> None:
         """Make the run's storage, and write the streaming folder, once the run has started.
@@ -268,12 +290,13 @@ class RecorderBase(Callback):
         self._gather()
 
     def _gather(self) -> None:
+        """Collect every rank's entries on rank 0 (keeping this rank's own untouched, since
+        validation inside ``train`` gathers after every pass and then records on)."""
         if not self.gather or self._comm is None:
             return
-        result = gather_sorted(self._comm, self._keys, self._entries(),
-                               list(self.example_indices))
+        result = gather_sorted(self._comm, self._keys, self._entries(), list(self._own_indices))
         if result is not None:
-            entries, self.example_indices = result
+            entries, self._gathered_indices = result
             self._gathered = self._from_entries(entries)
 
     def _entries(self) -> list[Any]:

@@ -54,6 +54,13 @@ class ConnVarRecorder(RecorderBase):
         Another name for ``genn_var``.
     epochs, phase, max_bytes, to, overwrite
         As for :class:`SpikeRecorder`; ``to=`` needs ``per="batch"``.
+    gather : bool
+        Data-parallel runs: collect on rank 0, at the end of the run, what one
+        process would have recorded (see ``docs/scale-out.md``).
+        ``per="timestep"``: every rank's examples in global example order;
+        ``per="batch"``: one entry per batch that held a selected example on
+        any rank (the weights are the same on every rank).  Collective: give
+        the recorder to every rank.  Not with ``to=``.
 
     Data
     ----
@@ -77,8 +84,8 @@ class ConnVarRecorder(RecorderBase):
                  trg_neuron_filter: Any = None, *, per: str = "timestep",
                  var: str | None = None, epochs: Any = None, phase: Any = None,
                  max_bytes: Any = None, to: str | os.PathLike | None = None,
-                 overwrite: bool = False):
-        super().__init__(key, example_filter, epochs, phase, max_bytes, to, overwrite)
+                 overwrite: bool = False, gather: bool = False):
+        super().__init__(key, example_filter, epochs, phase, max_bytes, to, overwrite, gather)
         if (genn_var is None) == (var is None):
             raise ConfigurationError(
                 f"{self._owner} must be given the variable once, as genn_var= (mlGeNN's name) "
@@ -102,7 +109,10 @@ class ConnVarRecorder(RecorderBase):
         self._sel: list[np.ndarray | None] = [None, None]
         self._name: str | None = None
         self._data: list[np.ndarray] = []
-        self.batches: list[tuple[int | None, int]] = []
+        self._batches: list[tuple[int | None, int]] = []
+        self._gathered_batches: list[tuple[int | None, int]] | None = None
+        self.example_indices = []
+        self._batch_seqs: list[int] = []
         self._resolved = [False, False]
         self._sizes = [0, 0]
         for side, which in enumerate(("source", "target")):
@@ -174,7 +184,9 @@ class ConnVarRecorder(RecorderBase):
             np.arange(self._sizes[0]) if src is None else src,
             np.arange(self._sizes[1]) if trg is None else trg)
         self._data = []
-        self.batches = []
+        self._batches = []
+        self.example_indices = []
+        self._batch_seqs = []
         self._steps = []
         if self.to is not None:
             meta = {"kind": "conn_var", "key": repr(self.key),
@@ -211,7 +223,8 @@ class ConnVarRecorder(RecorderBase):
             stacked.flags.writeable = False
             self._steps = []
             self._data.extend([stacked] * len(self._local))
-            self.batches.extend([(self._batch_epoch, batch)] * len(self._local))
+            self._batches.extend([(self._batch_epoch, batch)] * len(self._local))
+            self.example_indices.extend(self._batch_examples.tolist())
             self._active = False
             return
         block = self._block()
@@ -221,11 +234,48 @@ class ConnVarRecorder(RecorderBase):
             self._writer.append({"values": block[None], "batches": row})
         else:
             self._data.append(block)
-            self.batches.append((epoch, batch))
+            self._batches.append((epoch, batch))
+            self._batch_seqs.append(self._seq)
         self._active = False
+
+    # ------------------------------------------------------------ gathering
+    def _entries(self) -> list[Any]:
+        return list(zip(self._data, self._batches, strict=True))
+
+    def _from_entries(self, entries: list[Any]) -> Any:
+        self._gathered_batches = [b for _, b in entries]
+        return [v for v, _ in entries]
+
+    def _gather(self) -> None:
+        """``per="timestep"``: entries are examples (the base class's gather).
+        ``per="batch"``: entries are batches, the same on every rank that recorded
+        one: rank 0 keeps one per batch of the run, in run order."""
+        if self.per == "timestep" or not self.gather or self._comm is None:
+            super()._gather()
+            return
+        parts = self._comm.gather(list(zip(self._batch_seqs, self._data, self._batches,
+                                           strict=True)), 0)
+        if parts is None:
+            return
+        by_seq = {seq: (value, batch) for part in parts for seq, value, batch in part}
+        order = sorted(by_seq)
+        self._gathered = [by_seq[seq][0] for seq in order]
+        self._gathered_batches = [by_seq[seq][1] for seq in order]
+
+    def _drop_gathered(self) -> None:
+        super()._drop_gathered()
+        self._gathered_batches = None
+
+    @property
+    def batches(self) -> list[tuple[int | None, int]]:
+        """``(epoch, batch)`` of every entry of :meth:`get_data` (epoch None outside
+        training); on rank 0 with ``gather=True``, every rank's once the run ended."""
+        return self._batches if self._gathered_batches is None else self._gathered_batches
 
     def get_data(self) -> tuple[Any, Any]:
         """Return ``(key, list of arrays)`` (a lazy handle with ``to=``)."""
+        if self._gathered is not None:
+            return self.key, self._gathered
         if self._writer is not None:
             return self.key, open_recording(self.to)  # type: ignore[arg-type]
         return self.key, self._data

@@ -101,7 +101,7 @@ class SpikeRecorder(RecorderBase):
         self._chunks: list[tuple[int, np.ndarray]] = []
         #: Data-set index of every recorded entry (in memory only; see the handle's
         #: ``examples`` when streaming).
-        self.example_indices: list[int] = []
+        self.example_indices = []
         self._store = SpikeStore(_spikes.Decoder(1.0))
         self._counts: list[np.ndarray] = []
 

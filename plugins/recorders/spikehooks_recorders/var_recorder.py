@@ -76,7 +76,7 @@ class VarRecorder(RecorderBase):
         self._shared: bool = False
         self._data: list[np.ndarray] = []
         #: Data-set index of every recorded entry (in memory only).
-        self.example_indices: list[int] = []
+        self.example_indices = []
 
     def __repr__(self) -> str:
         n = "all" if self._ids is None else len(self._ids)

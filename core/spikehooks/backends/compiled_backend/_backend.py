@@ -7,9 +7,12 @@ from typing import Any
 
 import numpy as np
 
+from ...neurons import SpikeInput
+from .._lookup import check_batch_input
 from ..numpy_backend import NumpyBackend
 from ..numpy_backend._state import ConnectionState, PopulationState
 from ._checks import check_num_threads, check_options, check_supported
+from ._inputs import batch_spike_times
 from ._layout import Layout, exp_step_weights
 from ._tables import C_DELAY
 
@@ -145,8 +148,10 @@ class CompiledBackend(NumpyBackend):
                   lay.inj, lay.weights, lay.delays, lay.row_ptr, lay.cols, lay.fstate,
                   lay.spikes,
                   lay.record, lay.consts, lay.data_f, lay.data_b, uniforms,
-                  self._spike_times, self._pointers, self._trace_cols, self._trace_f,
-                  self._trace_spikes, self._step_weights)
+                  self._spike_times, self._pointers, self._trace_cols,
+                  # The entry-major arrays behind the (steps, batch, columns) views.
+                  self._trace_f.transpose(1, 0, 2), self._trace_spikes.transpose(1, 0, 2),
+                  self._step_weights)
 
     def _draw_uniforms(self, num_steps: int) -> np.ndarray:
         """Poisson draws of ``num_steps`` steps, in the NumPy backend's order.
@@ -159,6 +164,15 @@ class CompiledBackend(NumpyBackend):
         if not columns:
             return np.zeros((0, 1), dtype=np.float32)
         return self._rng.random((num_steps, columns), dtype=np.float32)
+
+    def set_input(self, population: Any, examples: Any) -> None:
+        """As the NumPy backend's; SpikeInput's spike times are flattened in compiled code."""
+        if isinstance(population.neuron, SpikeInput):
+            check_batch_input(population, len(examples), self.batch_size)
+            self._state(population).input = batch_spike_times(
+                examples, self.batch_size, population.num_neurons)
+            return
+        super().set_input(population, examples)
 
     def _prepare_spike_inputs(self) -> None:
         """Join every SpikeInput's spike times into one array the kernel reads.
@@ -201,6 +215,13 @@ class CompiledBackend(NumpyBackend):
             copied after every step.  Read with :meth:`traced_spikes` and
             :meth:`traced_var`; the trace lasts until :meth:`stop_trace`.
         """
+        wanted = (self.num_timesteps, self.batch_size,
+                  tuple((id(pop), name) for pop, name in variables))
+        cached = getattr(self, "_trace_cache", None)
+        if cached is not None and getattr(self, "_trace_key", None) == wanted:
+            # The same variables as the last batch (training): reuse the arrays as they are.
+            self._trace_f, self._trace_spikes, self._trace_cols = cached
+            return
         lay = self._layout
         cols: list[int] = []
         self._trace_index: dict[tuple[Any, str], int] = {}
@@ -214,12 +235,17 @@ class CompiledBackend(NumpyBackend):
         cached = getattr(self, "_trace_cache", None)
         if cached is None or cached[0].shape != shape or not np.array_equal(cached[2], cols):
             # Every step of the batch is written, so the arrays are reused across batches.
+            # Stored entry-major, (batch, steps, columns), and seen through
+            # (steps, batch, columns) views: the kernel fills one entry's steps
+            # one after another, so its writes (and the sweep's reads) are sequential.
             cached = self._trace_cache = (
-                np.zeros(shape, dtype=np.float32),
-                np.zeros((steps, batch, max(lay.num_spike_columns, 1)), dtype=bool),
+                np.zeros((batch, steps, len(cols)), dtype=np.float32).transpose(1, 0, 2),
+                np.zeros((batch, steps, max(lay.num_spike_columns, 1)),
+                         dtype=bool).transpose(1, 0, 2),
                 np.asarray(cols, dtype=np.int64),
             )
         self._trace_f, self._trace_spikes, self._trace_cols = cached
+        self._trace_key = wanted
 
     def stop_trace(self) -> None:
         """Stop keeping the trace (and free it)."""

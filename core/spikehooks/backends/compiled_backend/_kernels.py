@@ -129,7 +129,34 @@ def _deliver_delayed(b, t, c, conn_i, weights, delays, row_ptr, cols, fstate, fi
         ring[now + j] = np.float32(0.0)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline='always')
+def _add_rows(acc, weights, w0, n_post, ids, count):
+    """Add the weight rows of ``ids[:count]`` to ``acc``, one row after another.
+
+    Four rows per pass over ``acc``: ``acc[j] = (((acc[j] + r0[j]) + r1[j]) + r2[j]) + r3[j]``
+    is the same float32 additions in the same order as four passes, so the
+    sums are bit for bit those of row-by-row delivery, but ``acc`` is loaded
+    and stored once per four rows instead of once per row (twice as fast on
+    the 784-128 benchmark layer).
+    """
+    k = 0
+    while k + 4 <= count:
+        a0 = w0 + ids[k] * n_post
+        a1 = w0 + ids[k + 1] * n_post
+        a2 = w0 + ids[k + 2] * n_post
+        a3 = w0 + ids[k + 3] * n_post
+        r0, r1 = weights[a0:a0 + n_post], weights[a1:a1 + n_post]
+        r2, r3 = weights[a2:a2 + n_post], weights[a3:a3 + n_post]
+        for j in range(n_post):
+            acc[j] = (((acc[j] + r0[j]) + r1[j]) + r2[j]) + r3[j]
+        k += 4
+    while k < count:
+        a0 = w0 + ids[k] * n_post
+        _add_row(acc, weights[a0:a0 + n_post])
+        k += 1
+
+
+@njit(cache=True, nogil=True, inline='always')
 def _deliver(b, t, c, conn_i, conn_f, weights, delays, row_ptr, cols, fstate, spikes,
              fired_ids):
     """Add connection ``c``'s previous-step spikes into its accumulator, entry ``b``."""
@@ -158,20 +185,20 @@ def _deliver(b, t, c, conn_i, conn_f, weights, delays, row_ptr, cols, fstate, sp
     for pre in range(n_pre):
         fired_ids[num_fired] = pre
         num_fired += 1 if fired[pre] else 0
+    if not sparse:
+        _add_rows(acc, weights, w0, n_post, fired_ids, num_fired)
+        return
     for k in range(num_fired):
         pre = fired_ids[k]
         row = weights[w0 + pre * n_post:w0 + (pre + 1) * n_post]
-        if sparse:
-            # Absent synapses hold weight 0: skipping them leaves every sum as it is.
-            r = conn_i[c, C_ROW_START] + pre
-            for k in range(row_ptr[r], row_ptr[r + 1]):
-                j = cols[k]
-                acc[j] += row[j]
-        else:
-            _add_row(acc, row)
+        # Absent synapses hold weight 0: skipping them leaves every sum as it is.
+        r = conn_i[c, C_ROW_START] + pre
+        for k in range(row_ptr[r], row_ptr[r + 1]):
+            j = cols[k]
+            acc[j] += row[j]
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline='always')
 def _inject(b, p, pop_i, conn_i, conn_f, inj, fstate):
     """``Isyn = in_1 + in_2 + ...`` in connection order; exponential inputs then decay."""
     n, isyn = pop_i[p, P_N], pop_i[p, P_ISYN]
@@ -185,7 +212,7 @@ def _inject(b, p, pop_i, conn_i, conn_f, inj, fstate):
                     conn_f[c, CF_DECAY])
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline='always')
 def _inject_one(total, acc, scaled, scale, first, exponential, decay):
     """Add one connection's input ``acc`` (times ``scale``) to ``total``, then decay it."""
     for i in range(total.shape[0]):
@@ -195,7 +222,7 @@ def _inject_one(total, acc, scaled, scale, first, exponential, decay):
             acc[i] = acc[i] * decay
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline='always')
 def _readout_after_v(b, p, pop_i, pop_f, fstate, i, v, step_w):
     kind = pop_i[p, P_READOUT]
     col = pop_i[p, P_ACC] + i
@@ -212,7 +239,7 @@ def _readout_after_v(b, p, pop_i, pop_f, fstate, i, v, step_w):
         fstate[b, col] = fstate[b, col] + v * step_w
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline='always')
 def _readout_after_reset(b, p, pop_i, fstate, i, spiked, now):
     kind = pop_i[p, P_READOUT]
     col = pop_i[p, P_ACC] + i
@@ -225,7 +252,7 @@ def _readout_after_reset(b, p, pop_i, fstate, i, spiked, now):
             fstate[b, col] = value
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline='always')
 def _if_input(V, inp, fired, thresh, reset):
     """IntegrateFireInput on one entry's slices (contiguous: LLVM vectorises it)."""
     for i in range(V.shape[0]):
@@ -235,7 +262,7 @@ def _if_input(V, inp, fired, thresh, reset):
         V[i] = reset if f else v
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline='always')
 def _lif_plain(V, isyn, fired, alpha, one_minus_alpha, thresh, reset, drop, scale_i,
                relative):
     """LIF without refractory time or readout on one entry's slices (vectorisable).
@@ -254,7 +281,7 @@ def _lif_plain(V, isyn, fired, alpha, one_minus_alpha, thresh, reset, drop, scal
         fired[i] = f
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline='always')
 def _li(V, isyn, bias, has_bias, alpha, one_minus_alpha, scale_i, acc, readout, avg_scale):
     """LeakyIntegrate and its voltage readout on one entry's slices (vectorisable).
 
@@ -276,7 +303,7 @@ def _li(V, isyn, bias, has_bias, alpha, one_minus_alpha, scale_i, acc, readout, 
             acc[i] = acc[i] + v * avg_scale
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline='always')
 def _update(b, t, r, batch, p, pop_i, pop_f, fstate, spikes, consts, data_f, data_b, uniforms,
             spike_times, pointers, now, step_w):
     """Update, fire and reset population ``p`` for entry ``b`` at step ``t``.
@@ -414,10 +441,10 @@ def _run_entry(b, t0, t1, dt, pop_i, pop_f, conn_i, conn_f, inj, weights, delays
             if pop_i[p, P_REC] >= 0:
                 _record(b, t, p, pop_i, spikes, record)
         for k in range(num_trace):
-            trace_f[t, b, k] = fstate[b, trace_cols[k]]
+            trace_f[b, t, k] = fstate[b, trace_cols[k]]
         if trace_spk:
             for k in range(spikes.shape[1]):
-                trace_spikes[t, b, k] = spikes[b, k]
+                trace_spikes[b, t, k] = spikes[b, k]
 
 
 @njit(cache=True, parallel=True, nogil=True)
@@ -456,8 +483,9 @@ def run_steps(t0, t1, dt, pop_i, pop_f, conn_i, conn_f, inj, weights, delays, ro
         SpikeInput times (inf-terminated per neuron) and each neuron's next spike.
     trace_cols : numpy.ndarray of int64
         ``fstate`` columns copied into ``trace_f`` after every step (empty: no trace).
-    trace_f : numpy.ndarray of float32, shape (num_timesteps, batch, len(trace_cols))
-    trace_spikes : numpy.ndarray of bool, shape (num_timesteps, batch, spiking neurons)
+    trace_f : numpy.ndarray of float32, shape (batch, num_timesteps, len(trace_cols))
+        Entry-major (C-contiguous): one entry's steps are written one after another.
+    trace_spikes : numpy.ndarray of bool, shape (batch, num_timesteps, spiking neurons)
         Every step's spikes (size 0: not traced).
     step_weights : numpy.ndarray of float32, shape (at least t1,) or (0,)
         avg_var_exp_weight's weight of every step (empty: no such readout).
