@@ -46,8 +46,8 @@ class Exponential(Synapse):
     ----------
     tau : float or array
         Decay time constant in ms (> 0); an array gives each target neuron
-        its own (mlGeNN's per-neuron synapse parameter; NumPy backend,
-        inference only).
+        its own (mlGeNN's per-neuron synapse parameter; NumPy and genn
+        backends, inference only).
     scale_i : bool
         Scale the injected current by ``IScale = (tau / dt) * (1 - exp(-dt / tau))``
         so that a spike's total charge does not depend on ``tau``.

@@ -126,11 +126,29 @@ def test_pooling_kernel_is_not_trained():
         np.testing.assert_array_equal(compiled.backend.get_weight(last.connection), [1.0])
 
 
-def test_genn_backend_refuses_convolution_before_building():
+def test_genn_backend_plans_convolution_as_expanded_sparse_synapses():
     from spikehooks.backends.genn_backend._plan import make_plan
 
-    net, *_ = conv_net(kernel(), W_OUT[:16])
-    with pytest.raises(ConfigurationError, match=r"Conv2D.*Use backend='numpy'"):
+    net, _, hidden, last, _ = conv_net(kernel(), W_OUT[:16])
+    plan = make_plan(net, batch_size=1, dt=1.0, num_timesteps=STEPS, rng_seed=0,
+                     genn_backend="cpu")
+    conv, pool = plan.connections[:2]
+    assert conv.matrix_type == pool.matrix_type == "SPARSE"
+    np.testing.assert_array_equal(conv.kernel, kernel())
+    np.testing.assert_array_equal(conv.weight, hidden.connection.connectivity.expand(kernel()))
+    assert conv.max_connections == 9 * 4 and pool.max_connections == 1
+    np.testing.assert_array_equal(pool.weight[pool.mask], np.full(64, 0.25, np.float32))
+
+
+def test_genn_backend_refuses_a_delayed_convolution_naming_it():
+    from spikehooks.backends.genn_backend._plan import make_plan
+
+    net = SequentialNetwork()
+    with net:
+        InputLayer(SpikeInput(max_spikes=10), (4, 4, 1))
+        Layer(Conv2D(kernel(), 4, 3, delay=2), LeakyIntegrateFire())
+    with pytest.raises(ConfigurationError, match=r"'conn0' delay must be 0 for Conv2D on the "
+                                                 r"genn backend; got 2"):
         make_plan(net, batch_size=1, dt=1.0, num_timesteps=STEPS, rng_seed=0,
                   genn_backend="cpu")
 

@@ -9,7 +9,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from spikehooks import InferenceCompiler, InputLayer, Layer, SequentialNetwork
+from spikehooks import (
+    Connection,
+    InferenceCompiler,
+    InputLayer,
+    Layer,
+    Network,
+    Population,
+    SequentialNetwork,
+)
 from spikehooks.backends.genn_backend import GeNNBackend, PygennUnavailableError
 from spikehooks.backends.genn_backend._plan import make_plan
 from spikehooks.backends.genn_backend._pygenn import default_cache_dir
@@ -75,14 +83,77 @@ def test_batch_size_above_one_is_refused_on_the_cpu_backend(no_pygenn):
         GeNNBackend(network, batch_size=4, dt=1.0, num_timesteps=10)
 
 
-def test_axonal_delay_is_refused():
+def _plan(network, **overrides):
+    settings = {"batch_size": 1, "dt": 1.0, "num_timesteps": 10, "rng_seed": 0,
+                "genn_backend": "single_threaded_cpu", **overrides}
+    return make_plan(network, **settings)
+
+
+def test_constant_delay_is_planned_as_an_axonal_delay():
     network = SequentialNetwork()
     with network:
         InputLayer(IntegrateFireInput(), 3, name="in")
         Layer(Dense(0.5, delay=2), LeakyIntegrateFire(), 2, name="hid")
-    with pytest.raises(ConfigurationError, match="delay must be 0 on the genn backend; got 2"):
-        make_plan(network, batch_size=1, dt=1.0, num_timesteps=10, rng_seed=0,
-                  genn_backend="single_threaded_cpu")
+    (conn,) = _plan(network).connections
+    assert conn.axonal_delay == 2 and not conn.dendritic
+    assert conn.weight_update.class_name == "SpikehooksStaticPulse"
+    np.testing.assert_array_equal(conn.delays, np.full((3, 2), 2))
+
+
+def test_per_synapse_delays_are_planned_as_dendritic_delays_drawn_like_numpy():
+    from spikehooks.backends.numpy_backend import NumpyBackend
+
+    network = Network()
+    with network:
+        inp = Population(IntegrateFireInput(), 5)
+        hid = Population(LeakyIntegrateFire(), 4)
+        syn = Connection(inp, hid, FixedProbability(0.6, ("normal", {"sd": 0.3}),
+                                                    delay=("uniform", {"min": 0.0, "max": 300.0})),
+                         max_delay_steps=300)
+    conn = _plan(network, rng_seed=4).connections[0]
+    numpy_backend = NumpyBackend(network, batch_size=1, dt=1.0, num_timesteps=10, rng_seed=4)
+    assert conn.dendritic and conn.axonal_delay == 0 and conn.max_delay_steps == 300
+    np.testing.assert_array_equal(conn.delays, numpy_backend.get_delays(syn))
+    np.testing.assert_array_equal(conn.weight, numpy_backend.get_weight(syn))
+    # Delays above 255 steps need GeNN's 16-bit delay variable.
+    assert [v.type for v in conn.weight_update.vars] == ["scalar", "uint16_t"]
+
+
+def test_a_drawn_delay_beyond_max_delay_steps_is_refused_before_building():
+    network = Network()
+    with network:
+        inp = Population(IntegrateFireInput(), 5)
+        hid = Population(LeakyIntegrateFire(), 4)
+        Connection(inp, hid, Dense(0.5, delay=("uniform", {"min": 0.0, "max": 9.0})),
+                   name="hid", max_delay_steps=3)
+    with pytest.raises(ConfigurationError, match=r"'hid' delay must be at most "
+                                                 r"max_delay_steps=3; got a drawn delay of"):
+        _plan(network)
+
+
+def test_per_neuron_parameters_become_genn_variables():
+    network = SequentialNetwork()
+    with network:
+        InputLayer(IntegrateFireInput(), 3, name="in")
+        Layer(Dense(0.5), LeakyIntegrateFire(v_thresh=np.linspace(0.5, 1.0, 4), tau_mem=20.0,
+                                             scale_i=True), 4, Exponential(np.arange(1.0, 5.0)),
+              name="hid")
+    plan = _plan(network, dt=0.5)
+    spec = plan.populations[1].spec
+    assert "Vthresh" not in spec.params and "VDrop" not in spec.params
+    var = {v.name: v for v in spec.vars}["Vthresh"]
+    np.testing.assert_array_equal(var.initial, np.linspace(0.5, 1.0, 4).astype(np.float32))
+    assert "V -= (Vthresh - Vreset);" in spec.reset_code
+    psm = {v.name: v for v in plan.connections[0].psm.vars}
+    np.testing.assert_array_equal(psm["ExpDecay"].initial,
+                                  np.exp(-0.5 / np.arange(1.0, 5.0)).astype(np.float32))
+    # Values are loaded at run time: other thresholds share the build.
+    other = SequentialNetwork()
+    with other:
+        InputLayer(IntegrateFireInput(), 3, name="in")
+        Layer(Dense(0.5), LeakyIntegrateFire(v_thresh=np.ones(4), tau_mem=20.0, scale_i=True),
+              4, Exponential(np.full(4, 7.0)), name="hid")
+    assert plan.cache_key("5.4.0") == _plan(other, dt=0.5).cache_key("5.4.0")
 
 
 def _key(network, **overrides):

@@ -215,7 +215,8 @@ def test_the_genn_backend_refuses_what_it_cannot_simulate():
 
     with pytest.raises(ConfigurationError, match="Use backend='numpy'"):
         neuron_spec(AdaptiveLeakyIntegrateFire(), None, None, 1.0, 10)
-    with pytest.raises(ConfigurationError, match="v_thresh must be one number on the genn"):
+    # Per-neuron parameters are GeNN variables, whose values the plan draws.
+    with pytest.raises(ConfigurationError, match=r"\['Vthresh'\] must come with their drawn"):
         neuron_spec(IntegrateFire(v_thresh=np.ones(3)), None, None, 1.0, 10)
 
 

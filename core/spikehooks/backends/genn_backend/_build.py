@@ -21,7 +21,7 @@ import numpy as np
 
 from ...errors import ConfigurationError
 from ...neurons import SpikeInput
-from ._models import WEIGHT_UPDATE, ModelSpec
+from ._models import ModelSpec
 from ._plan import Plan
 
 #: Name of the GeNN model; its code lands in ``<build folder>/<name>_CODE``.
@@ -159,25 +159,37 @@ def build_model(pygenn: Any, plan: Plan, *, build_dir: Path, num_recording_times
             ng.extra_global_params["SpikeTimes"].set_init_values(
                 np.zeros(spike_capacity[pop], dtype=np.float32))
         built.neuron_groups[pop] = ng
-    weight_update = pygenn.create_weight_update_model(
-        WEIGHT_UPDATE.class_name, vars=_var_list(pygenn, WEIGHT_UPDATE),
-        pre_spike_syn_code=WEIGHT_UPDATE.sim_code)
+    weight_updates: dict[str, Any] = {}
     for cp in plan.connections:
         conn = cp.connection
-        psm = pygenn.create_postsynaptic_model(cp.psm.class_name, params=list(cp.psm.params),
-                                               sim_code=cp.psm.sim_code)
+        wu = cp.weight_update
+        if wu.class_name not in weight_updates:
+            weight_updates[wu.class_name] = pygenn.create_weight_update_model(
+                wu.class_name, vars=_var_list(pygenn, wu), pre_spike_syn_code=wu.sim_code)
+        psm = pygenn.create_postsynaptic_model(
+            cp.psm.class_name, params=list(cp.psm.params), vars=_var_list(pygenn, cp.psm) or None,
+            sim_code=cp.psm.sim_code)
         if cp.matrix_type == "SPARSE":
             pre, post = cp.synapse_indices()
-            g = cp.weight[pre, post]
+            values = {"g": cp.weight[pre, post]}
+            if cp.dendritic:
+                values["d"] = cp.delays[pre, post]  # type: ignore[index]
         else:
-            g = cp.weight.reshape(-1)
+            values = {"g": cp.weight.reshape(-1)}
+            if cp.dendritic:
+                values["d"] = cp.delays.reshape(-1)  # type: ignore[union-attr]
         sg = model.add_synapse_population(
             cp.genn_name, cp.matrix_type, built.neuron_groups[conn.source],
             built.neuron_groups[conn.target],
-            pygenn.init_weight_update(weight_update, {}, {"g": g}),
-            pygenn.init_postsynaptic(psm, cp.psm.params))
+            pygenn.init_weight_update(weight_updates[wu.class_name], {}, values),
+            pygenn.init_postsynaptic(psm, cp.psm.params, _initial_values(cp.psm)))
         if cp.matrix_type == "SPARSE":
             sg.set_sparse_connections(pre, post)
+        if cp.axonal_delay:
+            sg.axonal_delay_steps = cp.axonal_delay
+        elif cp.dendritic:
+            # Slot d of the ring is read d steps later; d = max_delay_steps needs one more slot.
+            sg.max_dendritic_delay_timesteps = cp.max_delay_steps + 1
         built.synapse_groups[conn] = sg
     build_dir.mkdir(parents=True, exist_ok=True)
     with _exclusive(build_dir):

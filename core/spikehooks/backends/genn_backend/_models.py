@@ -104,6 +104,14 @@ def _f32(value: float) -> float:
     return float(np.float32(value))
 
 
+def _value(neuron: Any, user: str) -> float:
+    """Parameter ``user`` as a float32 constant; 0.0 (a placeholder that
+    :func:`_constants_to_vars` replaces by a variable) when given per neuron."""
+    if user in neuron.heterogeneous():
+        return 0.0
+    return _f32(getattr(neuron, user))
+
+
 # ------------------------------------------------------------------ readouts
 def _readout(neuron: Any, num_timesteps: int) -> tuple[list[VarSpec], dict, str, str]:
     """Return (variables, params, code after the V update, code after the reset)."""
@@ -129,7 +137,8 @@ def _readout(neuron: Any, num_timesteps: int) -> tuple[list[VarSpec], dict, str,
 
 # ------------------------------------------------------------------- neurons
 def neuron_spec(neuron: Any, initial_v: np.ndarray | None, bias: np.ndarray | None,
-                dt: float, num_timesteps: int) -> ModelSpec:
+                dt: float, num_timesteps: int,
+                per_neuron: dict[str, np.ndarray] | None = None) -> ModelSpec:
     """Return the GeNN model of ``neuron``.
 
     Parameters
@@ -144,6 +153,12 @@ def neuron_spec(neuron: Any, initial_v: np.ndarray | None, bias: np.ndarray | No
         Step in ms (the leak constants depend on it).
     num_timesteps : int
         Timesteps per batch (the ``avg_var`` readout divides by it).
+    per_neuron : dict of str to numpy.ndarray of float32, shape (n,), optional
+        Values of the parameters given per neuron, by GeNN variable name
+        (``"Vthresh"``, ``"Alpha"`` = ``exp(-dt / tau_mem)``...), as
+        :meth:`Neuron.param_values` draws them.  Such a parameter becomes a
+        GeNN variable of that name instead of a constant baked into the code,
+        as in mlGeNN.
     """
     name = type(neuron).__name__
     if isinstance(neuron, (BinarySpikeInput, LeakyIntegrateFireInput, AdaptiveLeakyIntegrateFire)):
@@ -152,20 +167,21 @@ def neuron_spec(neuron: Any, initial_v: np.ndarray | None, bias: np.ndarray | No
             f"PoissonInput, IntegrateFire, LeakyIntegrateFire, LeakyIntegrate; got {name}. "
             f"Use backend='numpy', which simulates mlGeNN's {name}."
         )
-    hetero = neuron.heterogeneous()
-    if hetero:
+    per_neuron = dict(per_neuron or {})
+    missing = sorted(set(neuron.heterogeneous().values()) - set(per_neuron))
+    if missing:
         raise ConfigurationError(
-            f"{name} {', '.join(sorted(hetero))} must be one number on the genn backend; got "
-            f"per-neuron values (mlGeNN's heterogeneous parameters). Evaluate with "
-            f"backend='numpy', which simulates them as per-neuron variables."
+            f"{name} per-neuron parameters {missing} must come with their drawn values; got "
+            f"none. Build GeNN models through make_plan, which draws them."
         )
     if isinstance(neuron, IntegrateFireInput):
-        return ModelSpec(
+        return _constants_to_vars(ModelSpec(
             "SpikehooksIntegrateFireInput",
-            params={"Vthresh": _f32(neuron.v_thresh), "Vreset": _f32(neuron.v_reset)},
+            params={"Vthresh": _value(neuron, "v_thresh"), "Vreset": _value(neuron, "v_reset")},
             vars=[VarSpec("V", "scalar", READ_WRITE, initial_v),
                   VarSpec("Input", "scalar", READ_ONLY_DUPLICATE, 0.0)],
-            sim_code="V += Input;\n", threshold_code="V >= Vthresh", reset_code="V = Vreset;\n")
+            sim_code="V += Input;\n", threshold_code="V >= Vthresh", reset_code="V = Vreset;\n"),
+            per_neuron)
     if isinstance(neuron, PoissonInput):
         # Input is the rate in spikes per ms; fire with probability 1 - exp(-rate * dt).
         return ModelSpec(
@@ -184,22 +200,42 @@ def neuron_spec(neuron: Any, initial_v: np.ndarray | None, bias: np.ndarray | No
             reset_code="StartSpike++;\n", egps=[("SpikeTimes", "scalar*")])
     r_vars, r_params, after_v, after_reset = _readout(neuron, num_timesteps)
     if isinstance(neuron, LeakyIntegrateFire):
-        return _lif(neuron, initial_v, dt, r_vars, r_params, after_v, after_reset)
-    if isinstance(neuron, IntegrateFire):
-        return ModelSpec(
+        spec = _lif(neuron, initial_v, dt, r_vars, r_params, after_v, after_reset, per_neuron)
+    elif isinstance(neuron, IntegrateFire):
+        spec = ModelSpec(
             "SpikehooksIntegrateFire",
-            params={"Vthresh": _f32(neuron.v_thresh), "Vreset": _f32(neuron.v_reset),
+            params={"Vthresh": _value(neuron, "v_thresh"), "Vreset": _value(neuron, "v_reset"),
                     **r_params},
             vars=[VarSpec("V", "scalar", READ_WRITE, initial_v), *r_vars],
             sim_code="V += Isyn;\n" + after_v, threshold_code="V >= Vthresh",
             reset_code="V = Vreset;\n" + after_reset)
-    if isinstance(neuron, LeakyIntegrate):
-        return _li(neuron, initial_v, bias, dt, r_vars, r_params, after_v)
-    raise TypeError(f"the genn backend has no code for neuron model {name}")
+    elif isinstance(neuron, LeakyIntegrate):
+        spec = _li(neuron, initial_v, bias, dt, r_vars, r_params, after_v, per_neuron)
+    else:
+        raise TypeError(f"the genn backend has no code for neuron model {name}")
+    return _constants_to_vars(spec, per_neuron)
 
 
-def _leak(neuron: Any, dt: float) -> tuple[dict[str, float], str]:
+def _constants_to_vars(spec: ModelSpec, per_neuron: dict[str, np.ndarray]) -> ModelSpec:
+    """Turn the constants given per neuron into read-only variables of the same name.
+
+    The code refers to them by name either way.  They are duplicated per
+    batch entry and restored by every reset, as the NumPy backend holds and
+    resets them, so a callback's edit lasts until the next batch on both.
+    """
+    for genn_name, values in per_neuron.items():
+        spec.params.pop(genn_name, None)
+        spec.vars.append(VarSpec(genn_name, "scalar", READ_ONLY_DUPLICATE,
+                                 np.asarray(values, dtype=np.float32)))
+    return spec
+
+
+def _leak(neuron: Any, dt: float, per_neuron: dict[str, np.ndarray]) -> tuple[dict, str]:
     """Return the leak constants and the expression of the injected current."""
+    if "Alpha" in per_neuron:
+        # 1 - Alpha in float32 every step, as the NumPy backend derives it
+        # from the live variable.
+        return {}, "Isyn * (1.0 - Alpha)" if neuron.scale_i else "Isyn"
     alpha = neuron.alpha(dt)
     if neuron.scale_i:
         return ({"Alpha": float(alpha), "OneMinusAlpha": float(np.float32(1.0) - alpha)},
@@ -208,18 +244,24 @@ def _leak(neuron: Any, dt: float) -> tuple[dict[str, float], str]:
 
 
 def _lif(neuron: LeakyIntegrateFire, initial_v: np.ndarray | None, dt: float, r_vars: list,
-         r_params: dict, after_v: str, after_reset: str) -> ModelSpec:
-    leak, current = _leak(neuron, dt)
-    params = {"Vthresh": _f32(neuron.v_thresh), "Vreset": _f32(neuron.v_reset),
-              "VDrop": float(np.float32(neuron.v_thresh) - np.float32(neuron.v_reset)),
+         r_params: dict, after_v: str, after_reset: str,
+         per_neuron: dict[str, np.ndarray]) -> ModelSpec:
+    leak, current = _leak(neuron, dt, per_neuron)
+    params = {"Vthresh": _value(neuron, "v_thresh"), "Vreset": _value(neuron, "v_reset"),
               **leak, **r_params}
     variables = [VarSpec("V", "scalar", READ_WRITE, initial_v)]
     integrate = "V = (Alpha * V) + current;\n"
     sim = f"const scalar current = {current};\n"
     threshold = "V >= Vthresh"
-    reset = "V -= VDrop;\n" if neuron.relative_reset else "V = Vreset;\n"
+    if not neuron.relative_reset:
+        reset = "V = Vreset;\n"
+    elif per_neuron.keys() & {"Vthresh", "Vreset"}:
+        reset = "V -= (Vthresh - Vreset);\n"
+    else:
+        params["VDrop"] = float(np.float32(neuron.v_thresh) - np.float32(neuron.v_reset))
+        reset = "V -= VDrop;\n"
     if neuron.tau_refrac is not None:
-        params["TauRefrac"] = _f32(neuron.tau_refrac)
+        params["TauRefrac"] = _value(neuron, "tau_refrac")
         variables.append(VarSpec("RefracTime", "scalar", READ_WRITE, 0.0))
         during = integrate if neuron.integrate_during_refrac else ""
         sim += ("if (RefracTime > 0.0) {\n" + _indent(during) + "    RefracTime -= dt;\n"
@@ -234,8 +276,9 @@ def _lif(neuron: LeakyIntegrateFire, initial_v: np.ndarray | None, dt: float, r_
 
 
 def _li(neuron: LeakyIntegrate, initial_v: np.ndarray | None, bias: np.ndarray | None,
-        dt: float, r_vars: list, r_params: dict, after_v: str) -> ModelSpec:
-    leak, current = _leak(neuron, dt)
+        dt: float, r_vars: list, r_params: dict, after_v: str,
+        per_neuron: dict[str, np.ndarray]) -> ModelSpec:
+    leak, current = _leak(neuron, dt, per_neuron)
     variables = [VarSpec("V", "scalar", READ_WRITE, initial_v)]
     sim = f"V = (Alpha * V) + {current};\n"
     # Adding a zero bias changes nothing but costs a read per neuron and step.
@@ -256,25 +299,48 @@ def postsynaptic_spec(synapse: Any, dt: float) -> ModelSpec:
     if isinstance(synapse, Delta):
         return ModelSpec("SpikehooksDelta", sim_code="injectCurrent(inSyn);\ninSyn = 0.0;\n")
     if isinstance(synapse, Exponential):
-        if synapse.heterogeneous:
-            raise ConfigurationError(
-                "Exponential tau must be one number on the genn backend; got per-neuron "
-                "values. Evaluate with backend='numpy', which simulates them."
-            )
-        params = {"ExpDecay": float(synapse.exp_decay(dt))}
+        constants = {"ExpDecay": synapse.exp_decay(dt)}
         inject = "injectCurrent(inSyn);\n"
         if synapse.scale_i:
-            params["IScale"] = float(synapse.i_scale(dt))
+            constants["IScale"] = synapse.i_scale(dt)
             inject = "injectCurrent(inSyn * IScale);\n"
-        return ModelSpec("SpikehooksExponential", params=params,
-                         sim_code=inject + "inSyn *= ExpDecay;\n")
+        spec = ModelSpec("SpikehooksExponential", sim_code=inject + "inSyn *= ExpDecay;\n")
+        for genn_name, value in constants.items():
+            if synapse.heterogeneous:
+                # tau per target neuron: a read-only variable of the postsynaptic
+                # model (one value per target neuron in GeNN), as in mlGeNN.
+                spec.vars.append(VarSpec(genn_name, "scalar", READ_ONLY,
+                                         np.asarray(value, dtype=np.float32), reset=False))
+            else:
+                spec.params[genn_name] = float(value)
+        return spec
     raise TypeError(f"the genn backend has no code for synapse model {type(synapse).__name__}")
 
 
-#: The weight update model shared by every connection: add ``g`` on each presynaptic spike.
+#: The weight update model of connections without per-synapse delays: add ``g`` on each
+#: presynaptic spike (a constant delay is GeNN's axonal delay of the synapse group).
 WEIGHT_UPDATE = ModelSpec("SpikehooksStaticPulse",
                           vars=[VarSpec("g", "scalar", READ_ONLY, 0.0, reset=False)],
                           sim_code="addToPost(g);\n")
 
 
-__all__ = ["WEIGHT_UPDATE", "ModelSpec", "VarSpec", "neuron_spec", "postsynaptic_spec"]
+def delay_type(max_delay_steps: int) -> str:
+    """GeNN type of per-synapse delays up to ``max_delay_steps`` (the smallest that holds it)."""
+    return "uint8_t" if max_delay_steps < 256 else "uint16_t"
+
+
+def delayed_weight_update(max_delay_steps: int) -> ModelSpec:
+    """The weight update model of per-synapse delays: ``g`` reaches the target ``d`` steps late.
+
+    GeNN's dendritic delay: ``addToPostDelay(g, d)`` adds into a ring of
+    ``max_delay_steps + 1`` slots per target neuron that the postsynaptic
+    model empties one slot per step, as in mlGeNN.
+    """
+    return ModelSpec("SpikehooksStaticPulseDelay",
+                     vars=[VarSpec("g", "scalar", READ_ONLY, 0.0, reset=False),
+                           VarSpec("d", delay_type(max_delay_steps), READ_ONLY, 0, reset=False)],
+                     sim_code="addToPostDelay(g, d);\n")
+
+
+__all__ = ["WEIGHT_UPDATE", "ModelSpec", "VarSpec", "delay_type", "delayed_weight_update",
+           "neuron_spec", "postsynaptic_spec"]

@@ -20,10 +20,19 @@ from ...connectivity import TiedConnectivity
 from ...errors import ConfigurationError
 from ...initializers import materialise
 from ...neurons import PoissonInput
-from ._models import WEIGHT_UPDATE, ModelSpec, neuron_spec, postsynaptic_spec
+from ._models import (
+    WEIGHT_UPDATE,
+    ModelSpec,
+    delayed_weight_update,
+    neuron_spec,
+    postsynaptic_spec,
+)
 
 #: Bump when the way models are put together changes, to invalidate old builds.
-PLAN_FORMAT = 1
+PLAN_FORMAT = 2
+
+#: Largest per-synapse delay GeNN's 16-bit delay variable holds (as in mlGeNN).
+MAX_DENDRITIC_DELAY = 65535
 
 
 @dataclass
@@ -58,9 +67,22 @@ class ConnectionPlan:
     psm : ModelSpec
         Its postsynaptic model.
     weight : numpy.ndarray of float32, shape (n_pre, n_post)
-        Initial dense pre-major weights (absent synapses 0).
+        Initial dense pre-major weights (absent synapses 0); for convolution
+        and pooling, the kernel expanded to its synapses.
     mask : numpy.ndarray of bool, shape (n_pre, n_post), or None
         Existing synapses of sparse connectivity (None: dense).
+    delays : numpy.ndarray of int32, shape (n_pre, n_post), or None
+        Delay of each synapse in timesteps, drawn as the NumPy backend draws
+        them (None: all 0).
+    axonal_delay : int
+        A delay shared by every synapse (``delay=<int>``), simulated as
+        GeNN's axonal delay of the synapse group; 0 otherwise.
+    max_delay_steps : int
+        ``Connection.max_delay_steps``; per-synapse delays (an array or an
+        initializer) use GeNN's dendritic delay ring of that many + 1 slots.
+    kernel : numpy.ndarray of float32, or None
+        The learnable kernel of convolution and pooling connectivity (its
+        ``kernel_shape``), which ``weight`` expands; None for the others.
     """
 
     connection: Any
@@ -68,6 +90,20 @@ class ConnectionPlan:
     psm: ModelSpec
     weight: np.ndarray
     mask: np.ndarray | None
+    delays: np.ndarray | None = None
+    axonal_delay: int = 0
+    max_delay_steps: int = 0
+    kernel: np.ndarray | None = None
+
+    @property
+    def dendritic(self) -> bool:
+        """Whether synapses carry their own delays (GeNN's dendritic delays)."""
+        return self.delays is not None and not self.axonal_delay
+
+    @property
+    def weight_update(self) -> ModelSpec:
+        """The GeNN weight update model of this connection."""
+        return delayed_weight_update(self.max_delay_steps) if self.dendritic else WEIGHT_UPDATE
 
     @property
     def matrix_type(self) -> str:
@@ -133,7 +169,9 @@ class Plan:
             ],
             "connections": [
                 (index[id(c.connection.source)], index[id(c.connection.target)],
-                 c.matrix_type, c.max_connections, c.psm.signature(), WEIGHT_UPDATE.signature())
+                 c.matrix_type, c.max_connections, c.psm.signature(),
+                 c.weight_update.signature(), c.axonal_delay,
+                 c.max_delay_steps if c.dendritic else 0)
                 for c in self.connections
             ],
         }
@@ -146,22 +184,32 @@ def make_plan(network: Any, *, batch_size: int, dt: float, num_timesteps: int,
               preferences: dict[str, Any] | None = None) -> Plan:
     """Describe ``network`` as GeNN groups, drawing values as the NumPy backend does.
 
+    The generator is used in the NumPy backend's order: for each population
+    its initial values, per-neuron parameters and bias; then for each
+    connection its weights (or kernel) and delays.
+
     Raises
     ------
     ConfigurationError
-        A connection has an axonal delay (not supported, as on the NumPy backend).
+        A convolution or pooling connection has a delay (no backend simulates
+        it yet), or a drawn delay exceeds ``max_delay_steps`` or GeNN's
+        16-bit limit.
     """
     for conn in network.connections:
-        if conn.max_delay_steps or np.any(conn.connectivity.delay):
+        connectivity = conn.connectivity
+        if isinstance(connectivity, TiedConnectivity) and not (
+                isinstance(connectivity.delay, (int, np.integer)) and connectivity.delay == 0):
             raise ConfigurationError(
-                f"Connection {conn.name!r} delay must be 0 on the genn backend; got "
-                f"{conn.max_delay_steps or conn.connectivity.delay}. Remove the delay."
+                f"Connection {conn.name!r} delay must be 0 for {type(connectivity).__name__} on "
+                f"the genn backend; got {connectivity.delay!r}. Convolutions with delays are "
+                f"not supported by any backend yet (the numpy backend refuses them too): "
+                f"remove the delay."
             )
-        if isinstance(conn.connectivity, TiedConnectivity):
+        if conn.max_delay_steps > MAX_DENDRITIC_DELAY:
             raise ConfigurationError(
-                f"Connection {conn.name!r} connectivity must be Dense, FixedProbability or "
-                f"OneToOne on the genn backend; got {type(conn.connectivity).__name__}, whose "
-                f"kernel weights this backend does not map to GeNN yet. Use backend='numpy'."
+                f"Connection {conn.name!r} max_delay_steps must be at most "
+                f"{MAX_DENDRITIC_DELAY} on the genn backend (GeNN's 16-bit delays); got "
+                f"{conn.max_delay_steps}. Use backend='numpy', or a larger dt."
             )
     rng = np.random.default_rng(rng_seed)
     populations = []
@@ -170,19 +218,48 @@ def make_plan(network: Any, *, batch_size: int, dt: float, num_timesteps: int,
         n = pop.num_neurons
         initial_v = (materialise(neuron.v, (n,), rng)
                      if "V" in neuron.get_var_names().values() else None)
+        per_neuron = {genn_name: neuron.param_values(user, n, rng, dt)
+                      for user, genn_name in neuron.heterogeneous().items()}
         bias = materialise(neuron.bias, (n,), rng) if hasattr(neuron, "bias") else None
-        spec = neuron_spec(neuron, initial_v, bias, dt, num_timesteps)
+        spec = neuron_spec(neuron, initial_v, bias, dt, num_timesteps, per_neuron)
         populations.append(PopulationPlan(pop, f"p{i}", spec))
-    connections = []
-    for i, conn in enumerate(network.connections):
-        weight, mask = conn.connectivity.build(conn.source.num_neurons,
-                                               conn.target.num_neurons, rng)
-        if mask is not None and mask.all():
-            mask = None
-        connections.append(ConnectionPlan(conn, f"c{i}", postsynaptic_spec(conn.synapse, dt),
-                                          np.ascontiguousarray(weight, dtype=np.float32), mask))
+    connections = [_connection_plan(conn, f"c{i}", dt, rng)
+                   for i, conn in enumerate(network.connections)]
     return Plan(populations, connections, int(batch_size), float(dt), int(rng_seed),
                 genn_backend, dict(preferences or {}))
+
+
+def _connection_plan(conn: Any, genn_name: str, dt: float,
+                     rng: np.random.Generator) -> ConnectionPlan:
+    """Draw the weights (or kernel) and delays of ``conn`` and describe its synapse group."""
+    connectivity = conn.connectivity
+    num_pre, num_post = conn.source.num_neurons, conn.target.num_neurons
+    psm = postsynaptic_spec(conn.synapse, dt)
+    if isinstance(connectivity, TiedConnectivity):
+        # GeNN gets every synapse of the kernel as a sparse row (the NumPy
+        # backend's sequential order of sums): same draws, same sums.
+        kernel = connectivity.make_kernel(rng)
+        synapses = np.zeros((num_pre, num_post), dtype=bool)
+        synapses[connectivity.pre, connectivity.post] = True
+        return ConnectionPlan(conn, genn_name, psm, connectivity.expand(kernel), synapses,
+                              kernel=np.array(kernel, dtype=np.float32))
+    weight, mask = connectivity.build(num_pre, num_post, rng)
+    if mask is not None and mask.all():
+        mask = None
+    delays = connectivity.build_delays(num_pre, num_post, rng)
+    axonal = 0
+    if delays is not None:
+        drawn = int(delays.max())
+        if drawn > conn.max_delay_steps:
+            raise ConfigurationError(
+                f"Connection {conn.name!r} delay must be at most max_delay_steps="
+                f"{conn.max_delay_steps}; got a drawn delay of {drawn} steps. Raise "
+                f"max_delay_steps or narrow the delay initializer."
+            )
+        if isinstance(connectivity.delay, (int, np.integer)):
+            axonal = int(connectivity.delay)
+    return ConnectionPlan(conn, genn_name, psm, np.ascontiguousarray(weight, dtype=np.float32),
+                          mask, delays, axonal, int(conn.max_delay_steps))
 
 
 __all__ = ["ConnectionPlan", "Plan", "PopulationPlan", "make_plan"]

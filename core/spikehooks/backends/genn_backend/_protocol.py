@@ -58,9 +58,14 @@ class ProtocolMethods(SharedProtocolMethods):
                     np.uint32).reshape(self.num_recording_timesteps, self.batch_size, words)
         # Spikes in flight (GeNN's spike counts of the last step) and synaptic input.
         self._in_flight: list[tuple[np.ndarray, Any]] = []
-        for sg in self._syn.values():
+        for cp in plan.connections:
+            sg = self._syn[cp.connection]
             if sg.out_post is not None:
                 self._in_flight.append((sg.out_post.view, sg.out_post))
+            if cp.dendritic:
+                # Input on its way through the dendritic delay ring.
+                array = runtime.get_array(sg, "denDelay")
+                self._in_flight.append((np.asarray(array.host_view).view(np.float32), array))
             try:
                 array = runtime.get_array(sg, "srcSpkCnt")
             except (IndexError, KeyError):
@@ -150,7 +155,8 @@ class ProtocolMethods(SharedProtocolMethods):
         """Return the weights as a read-only float32 (num_pre, num_post) array.
 
         A live view for dense connectivity; a fresh dense copy (absent
-        synapses 0) for sparse connectivity.
+        synapses 0) for sparse, convolution and pooling connectivity (whose
+        kernel is in :meth:`get_learnable_state`).
         """
         cp, g = self._g(connection, name)
         shape = cp.weight.shape
@@ -160,21 +166,41 @@ class ProtocolMethods(SharedProtocolMethods):
         dense[cp.mask] = g.values
         return _readonly(dense)
 
+    def get_delays(self, connection: Any) -> np.ndarray | None:
+        """Return the int32 (num_pre, num_post) synaptic delays in timesteps, or None (all 0)."""
+        delays = self._conn_plan(connection).delays
+        return None if delays is None else delays.copy()
+
     # ------------------------------------------------------- learnable state
     def get_learnable_state(self) -> dict[str, np.ndarray]:
-        """Return a copy of every weight array, keyed ``"<connection name>/weight"``."""
+        """Return a copy of every weight array, keyed ``"<connection name>/weight"``.
+
+        For convolution and pooling connectivity, the kernel (its
+        ``kernel_shape``), as on the NumPy backend.
+        """
         state = {}
-        for conn in self._conn_plans:
+        for conn, cp in self._conn_plans.items():
+            if cp.kernel is not None:
+                state[f"{conn.name}/weight"] = cp.kernel.copy()
+                continue
             self.pull_conn_var(conn, "g")
             state[f"{conn.name}/weight"] = np.array(self.get_conn_var(conn, "g"))
         return state
 
     def set_learnable_state(self, state: dict[str, np.ndarray]) -> None:
-        """Load arrays from :meth:`get_learnable_state` (all checked before any is written)."""
-        shapes = {f"{conn.name}/weight": (conn, cp.weight.shape)
+        """Load arrays from :meth:`get_learnable_state` (all checked before any is written).
+
+        A kernel is kept on the host and expanded into GeNN's per-synapse
+        weights.
+        """
+        shapes = {f"{conn.name}/weight": (conn, (cp.weight if cp.kernel is None
+                                                 else cp.kernel).shape)
                   for conn, cp in self._conn_plans.items()}
         for conn, arr in self._checked_learnable(state, shapes):
             cp, g = self._g(conn, "g")
+            if cp.kernel is not None:
+                cp.kernel[...] = arr
+                arr = conn.connectivity.expand(cp.kernel)
             if cp.matrix_type == "SPARSE":
                 g.values = arr[cp.mask]
             elif cp.mask is not None:
