@@ -426,3 +426,22 @@ def test_lower_regulariser_pushes_quiet_neurons_up_and_upper_ignores_them():
             assert grads[0].sum() < 0  # descending it raises the input weights
         else:
             assert not grads[0].any()
+
+
+def test_validation_callbacks_count_the_held_out_examples_from_zero():
+    """A validation split is the data set's tail; its recorders' filters index it from 0."""
+    recorders = pytest.importorskip("spikehooks_recorders")
+    net, inp, out = _compiled(batch_size=3)
+    x, y = _data(20)  # validation_split=0.2 holds out data-set examples 16..19
+    every = recorders.VarRecorder(out, "v", key="every")
+    second = recorders.VarRecorder(out, "v", key="second", example_filter=[1])
+    with net:
+        *_, v_data = net.train({inp: x}, {out: y}, num_epochs=1, validation_split=0.2,
+                               validation_callbacks=[every, second])
+    assert len(v_data["every"]) == 4 and len(v_data["second"]) == 1
+    np.testing.assert_array_equal(v_data["second"][0], v_data["every"][1])
+    # An index past the held-out examples is refused before training, naming the count.
+    beyond = recorders.VarRecorder(out, "v", key="beyond", example_filter=[17])
+    with net, pytest.raises(ConfigurationError, match=r"examples 0\.\.3 of this run; got 17"):
+        net.train({inp: x}, {out: y}, num_epochs=1, validation_split=0.2,
+                  validation_callbacks=[beyond])

@@ -195,7 +195,7 @@ class CompiledNetwork:
 
     # ------------------------------------------------ pieces of a batch loop
     def start_batch(self, indices: np.ndarray, prepared: dict[Any, Any],
-                    run: RunContext | None = None) -> None:
+                    run: RunContext | None = None, index_offset: int = 0) -> None:
         """Reset the backend and load the inputs of the examples ``indices``.
 
         Parameters
@@ -206,6 +206,10 @@ class CompiledNetwork:
             Input population -> the whole prepared data set.
         run : RunContext, optional
             The run's context, told the batch's example indices.
+        index_offset : int
+            Subtracted from ``indices`` before the run's context is told
+            them: a validation split is the tail of the data set, and its
+            callbacks count its examples from 0, as mlGeNN's do.
         """
         compiler = self.compiler
         with timed(self.kernel_times, "reset"):
@@ -217,7 +221,7 @@ class CompiledNetwork:
         # The backend needs the count to leave padding entries out of what it returns.
         self.backend.num_examples_in_batch = len(indices)
         if run is not None:
-            run.start_batch(indices)
+            run.start_batch(indices - index_offset if index_offset else indices)
 
     def simulate(self, cbl: CallbackList) -> None:
         """Run every timestep of the batch; per-step hooks only when someone implements them.
@@ -426,7 +430,8 @@ class CompiledNetwork:
     def run_inference(self, cbl: CallbackList, prepared: dict[Any, Any],
                       batches: Sequence[np.ndarray], metrics: dict[Any, Metric] | None = None,
                       targets: dict[Any, np.ndarray] | None = None,
-                      outputs: Sequence[Any] = ()) -> dict[Any, list[np.ndarray]]:
+                      outputs: Sequence[Any] = (),
+                      index_offset: int = 0) -> dict[Any, list[np.ndarray]]:
         """The inference loop of ``evaluate``, ``predict`` and validation.
 
         ``on_test_begin``; per batch: reset and load inputs, ``on_batch_begin``,
@@ -445,6 +450,9 @@ class CompiledNetwork:
             whole data set.  Without them the hooks receive ``{}`` as metrics.
         outputs : sequence of Population
             Populations whose readouts are collected.
+        index_offset : int
+            First data-set index of the examples the callbacks count from 0
+            (a validation split's first example), see :meth:`start_batch`.
 
         Returns
         -------
@@ -455,7 +463,7 @@ class CompiledNetwork:
         collected: dict[Any, list[np.ndarray]] = {pop: [] for pop in outputs}
         cbl.on_test_begin()
         for batch, indices in enumerate(batches):
-            self.start_batch(indices, prepared, cbl.run)
+            self.start_batch(indices, prepared, cbl.run, index_offset)
             cbl.on_batch_begin(batch)
             self.simulate(cbl)
             if metrics is not None and targets is not None:

@@ -599,15 +599,17 @@ class CompiledTrainingNetwork(CompiledNetwork):
             return None
         v_metrics = _data.make_metrics(metrics, _data.check_targets_dict(self.network, v_y))
         v_targets = _data.prepare_targets(self.network, v_y, v_num, v_metrics)
+        # Validation callbacks count the held-out examples from 0 (mlGeNN's way).
+        offset = int(v_indices[0]) if held else 0
         return {"prepared": v_prepared, "targets": v_targets, "metrics": v_metrics,
-                "indices": v_indices, "split": held}
+                "indices": v_indices, "split": held, "offset": offset}
 
     def _validate(self, validation: dict, vcbl: CallbackList) -> None:
         metric_objs = validation["metrics"]
         for metric in metric_objs.values():
             metric.reset()
         self.run_inference(vcbl, validation["prepared"], validation["batches"], metric_objs,
-                           validation["targets"])
+                           validation["targets"], index_offset=validation["offset"])
 
 
 def _pad(array: np.ndarray, batch: int) -> np.ndarray:

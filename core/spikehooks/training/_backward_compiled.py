@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import weakref
 from typing import Any
 
@@ -109,7 +110,8 @@ def backward_compiled(
 
 
 #: Per-batch work arrays by shape, reused (the sweep overwrites them every batch).
-_BUFFERS: dict[tuple[int, int], tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+#: One set per thread: two networks training in two threads must not share them.
+_THREAD_BUFFERS = threading.local()
 #: Step weights of the voltage readouts by (num_steps, readout).
 _STEP_WEIGHTS: dict[tuple[int, str | None], np.ndarray] = {}
 
@@ -121,11 +123,14 @@ def _buffers(batch: int, w_size: int) -> tuple[np.ndarray, np.ndarray, np.ndarra
     and count, and the tree sum writes ``total`` (which callers never keep:
     the gradients returned are copies).
     """
+    buffers = getattr(_THREAD_BUFFERS, "by_shape", None)
+    if buffers is None:
+        buffers = _THREAD_BUFFERS.by_shape = {}
     key = (batch, w_size)
-    if key not in _BUFFERS:
-        _BUFFERS[key] = (np.empty((batch, w_size)), np.zeros(batch, np.int64),
-                         np.empty(w_size))
-    return _BUFFERS[key]
+    if key not in buffers:
+        buffers[key] = (np.empty((batch, w_size)), np.zeros(batch, np.int64),
+                        np.empty(w_size))
+    return buffers[key]
 
 
 def _step_weights(num_steps: int, readout: str | None) -> np.ndarray:

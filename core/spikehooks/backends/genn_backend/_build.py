@@ -9,6 +9,7 @@ does not rebuild.
 from __future__ import annotations
 
 import contextlib
+import inspect
 import os
 import sys
 import time
@@ -113,12 +114,18 @@ def check_settings(pygenn: Any, plan: Plan) -> None:
             f"(CUDA needs CUDA_PATH set at build time) or pick one of those."
         )
     preferences = modules[plan.genn_backend].Preferences()
-    unknown = sorted(k for k in plan.preferences if not hasattr(preferences, k))
+    # GeNNModel's own keywords (time_precision, the log levels) are accepted
+    # beside the backend's preferences, as mlGeNN's **genn_kwargs pass both.
+    model_keywords = set(inspect.signature(pygenn.GeNNModel).parameters) - {
+        "precision", "model_name", "backend", "preference_kwargs"}
+    unknown = sorted(k for k in plan.preferences
+                     if k not in model_keywords and not hasattr(preferences, k))
     if unknown:
-        known = sorted(k for k in dir(preferences) if not k.startswith("_"))
+        known = sorted(model_keywords
+                       | {k for k in dir(preferences) if not k.startswith("_")})
         raise ConfigurationError(
-            f"GeNNBackend genn_preferences must name preferences of GeNN's "
-            f"{plan.genn_backend} backend {known}; got {unknown}. Remove or correct them."
+            f"GeNNBackend genn_preferences must name GeNNModel keywords or preferences of "
+            f"GeNN's {plan.genn_backend} backend {known}; got {unknown}. Remove or correct them."
         )
 
 
