@@ -55,7 +55,7 @@ def _v_at(s, v0, i0, tau_m, tau_s):
     return v0 * np.exp(-s / tau_m) + i0 * _kernel(s, tau_m, tau_s)
 
 
-def simulate_exact(graph, weights, input_spikes, *, iterations=40):
+def simulate_exact(graph, weights, input_spikes, *, iterations=40, shifts=None):
     """Run ``P`` weight sets at once through the event-driven dynamics.
 
     Parameters
@@ -67,6 +67,9 @@ def simulate_exact(graph, weights, input_spikes, *, iterations=40):
         or of ``V`` by ``neuron_scale * w`` (delta, as in the discrete model).
     weights : list of array, shape (P, n_pre, n_post)
     input_spikes : bool array, shape (N, B, n_in)
+    shifts : dict of int to float array of shape (P,), optional
+        Connection index -> extra arrival lag in ms per weight set (a
+        fractional delay; each arrival must stay inside its step).
 
     Returns
     -------
@@ -105,7 +108,7 @@ def simulate_exact(graph, weights, input_spikes, *, iterations=40):
         arrive_i = [np.zeros(s) for s in shape]  # jump of I at each neuron, decayed to step end
         arrive_v = [np.zeros(s) for s in shape]  # effect on V at step end
         events = []  # (connection, spikes, weights, offsets) arriving in this step
-        for conn, w in zip(conns, weights, strict=True):
+        for ci, (conn, w) in enumerate(zip(conns, weights, strict=True)):
             post = layers[conn.post]
             parts = [(0, w)] if conn.delays is None else [
                 (int(k), w * (conn.delays == k)) for k in np.unique(conn.delays)]
@@ -113,6 +116,10 @@ def simulate_exact(graph, weights, input_spikes, *, iterations=40):
                 spikes, off = history[conn.pre][k]
                 if not spikes.any():
                     continue
+                if shifts is not None and ci in shifts:
+                    off = off + np.asarray(shifts[ci], float)[:, None, None]
+                    if np.any((off >= dt) & (spikes > 0)):
+                        raise ValueError("reference: a shifted arrival left its step")
                 rest = dt - off
                 per_post = np.ndim(post.tau_m) > 0 or np.ndim(conn.tau_s) > 0
                 if conn.synapse == "exponential" and per_post:

@@ -240,9 +240,10 @@ class CompiledEPropNetwork(CompiledTrainingNetwork):
         self._labels = np.asarray(prep[1], dtype=np.int64 if self.categorical else np.float64)
         return prep
 
-    def start_batch(self, indices: np.ndarray, prepared: dict, run: Any = None) -> None:
+    def start_batch(self, indices: np.ndarray, prepared: dict, run: Any = None,
+                    index_offset: int = 0) -> None:
         self._batch_indices = np.asarray(indices)
-        super().start_batch(indices, prepared, run)
+        super().start_batch(indices, prepared, run, index_offset)
 
     def _observe(self, t: int) -> None:
         if self._observing:

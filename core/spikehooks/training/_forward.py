@@ -146,11 +146,16 @@ def forward(graph: Graph, weights: list[np.ndarray], input_spikes: np.ndarray,
             fired_before = n > 0 and any_spikes[conn.pre][n - 1]
             if index in rings:
                 ring = rings[index]
-                if fired_before:
+                if fired_before and blas:
                     pre = spikes[conn.pre][n - 1].astype(np.float32)
                     for k, w_k in groups[index]:
                         slot = ring[(n + k) % len(ring)]
                         slot += pre @ w_k
+                elif fired_before:
+                    # The backend's order: per example, pre ids ascending, one add each.
+                    rows, cols = np.nonzero(spikes[conn.pre][n - 1])
+                    for k, w_k in groups[index]:
+                        np.add.at(ring[(n + k) % len(ring)], rows, w_k[cols])
                 j[index] += ring[n % len(ring)]
                 ring[n % len(ring)] = 0.0
             elif not fired_before:

@@ -64,7 +64,7 @@ def unsupported_feature(network: Any) -> str | None:
 
     The kernel has code for the built-in models exactly (a subclass may
     change the rules, so it is refused), with parameters given as numbers or
-    per neuron, and without synaptic delays.
+    per neuron, and for synaptic delays on Dense and FixedProbability connectivity.
     """
     for pop in network.populations:
         neuron = pop.neuron
@@ -82,8 +82,10 @@ def unsupported_feature(network: Any) -> str | None:
         if type(conn.connectivity) not in CONNECTIVITY:
             return (f"connection {conn.name!r} has connectivity "
                     f"{type(conn.connectivity).__name__}")
-        if has_delays(conn.connectivity):
-            return f"connection {conn.name!r} has synaptic delays"
+        if has_delays(conn.connectivity) and not isinstance(conn.connectivity,
+                                                            (Dense, FixedProbability)):
+            return (f"connection {conn.name!r} has synaptic delays on "
+                    f"{type(conn.connectivity).__name__} connectivity")
     return None
 
 
@@ -101,7 +103,7 @@ def check_supported(network: Any) -> None:
     if feature is not None:
         raise ConfigurationError(
             f"compiled backend network must use only what the compiled kernel has code "
-            f"for (the built-in models, no synaptic delays); got "
+            f"for (the built-in models, delays on Dense and FixedProbability only); got "
             f"{feature}. The NumPy backend runs every built-in model and delay: pass "
             f"backend='numpy', or leave backend out to fall back to it."
         )

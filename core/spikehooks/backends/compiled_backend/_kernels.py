@@ -25,12 +25,15 @@ from ._tables import (
     AVG_EXP,
     AVG_VAR,
     C_DECAY_AT,
+    C_DELAY,
     C_EXPONENTIAL,
     C_ISCALE_AT,
     C_ONE_TO_ONE,
     C_OUT,
     C_POST,
     C_PRE,
+    C_RING,
+    C_RING_SIZE,
     C_ROW_START,
     C_SCALED,
     C_SRC_SPIKE,
@@ -94,6 +97,44 @@ def _add_row(dst, src):
         dst[j] += src[j]
 
 
+@njit(cache=True, nogil=True)
+def _deliver_delayed(b, t, c, conn_i, weights, delays, row_ptr, cols, fstate, fired, fired_ids):
+    """A delayed connection: spikes into the ring slots ``t + d``, then slot ``t`` out.
+
+    Per ring entry the additions come in ascending pre id, as the NumPy
+    backend's sequential delayed delivery makes them (absent synapses of a
+    sparse connection are skipped; NumPy adds their 0).
+    """
+    n_pre, n_post = conn_i[c, C_PRE], conn_i[c, C_POST]
+    out, w0, d0 = conn_i[c, C_OUT], conn_i[c, C_WEIGHT], conn_i[c, C_DELAY]
+    size, r0 = conn_i[c, C_RING_SIZE], conn_i[c, C_RING]
+    exponential = conn_i[c, C_EXPONENTIAL] != 0
+    sparse = conn_i[c, C_ROW_START] >= 0
+    ring = fstate[b, r0:r0 + size * n_post]
+    num_fired = 0
+    for pre in range(n_pre):
+        fired_ids[num_fired] = pre
+        num_fired += 1 if fired[pre] else 0
+    for k in range(num_fired):
+        pre = fired_ids[k]
+        base = pre * n_post
+        if sparse:
+            r = conn_i[c, C_ROW_START] + pre
+            for q in range(row_ptr[r], row_ptr[r + 1]):
+                j = cols[q]
+                slot = (t + delays[d0 + base + j]) % size
+                ring[slot * n_post + j] += weights[w0 + base + j]
+        else:
+            for j in range(n_post):
+                slot = (t + delays[d0 + base + j]) % size
+                ring[slot * n_post + j] += weights[w0 + base + j]
+    acc = fstate[b, out:out + n_post]
+    now = (t % size) * n_post
+    for j in range(n_post):
+        acc[j] = acc[j] + ring[now + j] if exponential else ring[now + j]
+        ring[now + j] = np.float32(0.0)
+
+
 @njit(cache=True, nogil=True, inline='always')
 def _add_rows(acc, weights, w0, n_post, ids, count):
     """Add the weight rows of ``ids[:count]`` to ``acc``, one row after another.
@@ -122,13 +163,18 @@ def _add_rows(acc, weights, w0, n_post, ids, count):
 
 
 @njit(cache=True, nogil=True, inline='always')
-def _deliver(b, c, conn_i, conn_f, weights, row_ptr, cols, fstate, spikes, fired_ids):
+def _deliver(b, t, c, conn_i, conn_f, weights, delays, row_ptr, cols, fstate, spikes,
+             fired_ids):
     """Add connection ``c``'s previous-step spikes into its accumulator, entry ``b``."""
     n_pre, n_post = conn_i[c, C_PRE], conn_i[c, C_POST]
     src, out, w0 = conn_i[c, C_SRC_SPIKE], conn_i[c, C_OUT], conn_i[c, C_WEIGHT]
     exponential = conn_i[c, C_EXPONENTIAL] != 0
-    acc = fstate[b, out:out + n_post]
     fired = spikes[b, src:src + n_pre]
+    if conn_i[c, C_DELAY] >= 0:
+        _deliver_delayed(b, t, c, conn_i, weights, delays, row_ptr, cols, fstate, fired,
+                         fired_ids)
+        return
+    acc = fstate[b, out:out + n_post]
     if conn_i[c, C_ONE_TO_ONE] != 0:
         # The NumPy backend multiplies the 0/1 spike by the diagonal weight.
         for i in range(n_post):
@@ -445,9 +491,9 @@ def _record(b, t, p, pop_i, spikes, record):
 
 
 @njit(cache=True, nogil=True)
-def _run_entry(b, t0, t1, dt, pop_i, pop_f, conn_i, conn_f, inj, weights, row_ptr, cols,
-               fstate, spikes, record, consts, data_f, data_b, uniforms, spike_times, pointers,
-               trace_cols, trace_f, trace_spikes, step_weights):
+def _run_entry(b, t0, t1, dt, pop_i, pop_f, conn_i, conn_f, inj, weights, delays, row_ptr,
+               cols, fstate, spikes, record, consts, data_f, data_b, uniforms, spike_times,
+               pointers, trace_cols, trace_f, trace_spikes, step_weights):
     """Simulate timesteps ``t0 .. t1 - 1`` of batch entry ``b``."""
     batch = fstate.shape[0]
     num_pops, num_conns = pop_i.shape[0], conn_i.shape[0]
@@ -458,7 +504,8 @@ def _run_entry(b, t0, t1, dt, pop_i, pop_f, conn_i, conn_f, inj, weights, row_pt
         now = np.float32(t) * dt
         step_w = step_weights[t] if step_weights.shape[0] > t else np.float32(0.0)
         for c in range(num_conns):
-            _deliver(b, c, conn_i, conn_f, weights, row_ptr, cols, fstate, spikes, fired_ids)
+            _deliver(b, t, c, conn_i, conn_f, weights, delays, row_ptr, cols, fstate, spikes,
+                     fired_ids)
         for p in range(num_pops):
             if pop_i[p, P_INJ_COUNT] > 0 and pop_i[p, P_LONE_DELTA] == 0:
                 _inject(b, p, pop_i, conn_i, conn_f, inj, fstate, consts)
@@ -474,8 +521,8 @@ def _run_entry(b, t0, t1, dt, pop_i, pop_f, conn_i, conn_f, inj, weights, row_pt
 
 
 @njit(cache=True, parallel=True, nogil=True)
-def run_steps(t0, t1, dt, pop_i, pop_f, conn_i, conn_f, inj, weights, row_ptr, cols, fstate,
-              spikes, record, consts, data_f, data_b, uniforms, spike_times, pointers,
+def run_steps(t0, t1, dt, pop_i, pop_f, conn_i, conn_f, inj, weights, delays, row_ptr, cols,
+              fstate, spikes, record, consts, data_f, data_b, uniforms, spike_times, pointers,
               trace_cols, trace_f, trace_spikes, step_weights):
     """Simulate timesteps ``t0 .. t1 - 1`` of every batch entry.
 
@@ -491,6 +538,8 @@ def run_steps(t0, t1, dt, pop_i, pop_f, conn_i, conn_f, inj, weights, row_ptr, c
         Incoming connection indices of every population, in injection order.
     weights : numpy.ndarray of float32
         Every connection's pre-major weight table, flat.
+    delays : numpy.ndarray of int64
+        Delayed connections' per-synapse delays (timesteps), pre-major, flat.
     row_ptr, cols : numpy.ndarray of int64
         Sparse connections' existing synapses per pre neuron (CSR).
     fstate : numpy.ndarray of float32, shape (batch, columns)
@@ -516,17 +565,17 @@ def run_steps(t0, t1, dt, pop_i, pop_f, conn_i, conn_f, inj, weights, row_ptr, c
         avg_var_exp_weight's weight of every step (empty: no such readout).
     """
     for b in prange(fstate.shape[0]):
-        _run_entry(b, t0, t1, dt, pop_i, pop_f, conn_i, conn_f, inj, weights, row_ptr, cols,
-                   fstate, spikes, record, consts, data_f, data_b, uniforms, spike_times,
+        _run_entry(b, t0, t1, dt, pop_i, pop_f, conn_i, conn_f, inj, weights, delays, row_ptr,
+                   cols, fstate, spikes, record, consts, data_f, data_b, uniforms, spike_times,
                    pointers, trace_cols, trace_f, trace_spikes, step_weights)
 
 
 @njit(cache=True, nogil=True)
-def run_steps_serial(t0, t1, dt, pop_i, pop_f, conn_i, conn_f, inj, weights, row_ptr, cols,
-                     fstate, spikes, record, consts, data_f, data_b, uniforms, spike_times,
-                     pointers, trace_cols, trace_f, trace_spikes, step_weights):
+def run_steps_serial(t0, t1, dt, pop_i, pop_f, conn_i, conn_f, inj, weights, delays, row_ptr,
+                     cols, fstate, spikes, record, consts, data_f, data_b, uniforms,
+                     spike_times, pointers, trace_cols, trace_f, trace_spikes, step_weights):
     """:func:`run_steps` on the calling thread alone (one thread or one entry: no hand-off)."""
     for b in range(fstate.shape[0]):
-        _run_entry(b, t0, t1, dt, pop_i, pop_f, conn_i, conn_f, inj, weights, row_ptr, cols,
-                   fstate, spikes, record, consts, data_f, data_b, uniforms, spike_times,
+        _run_entry(b, t0, t1, dt, pop_i, pop_f, conn_i, conn_f, inj, weights, delays, row_ptr,
+                   cols, fstate, spikes, record, consts, data_f, data_b, uniforms, spike_times,
                    pointers, trace_cols, trace_f, trace_spikes, step_weights)

@@ -74,6 +74,9 @@ class Layout:
     record : numpy.ndarray of uint32, shape (rec_steps, batch, words)
     weights : numpy.ndarray of float32
         Every connection's weight table (with its zero row), flat.
+    delays : numpy.ndarray of int64
+        Every delayed connection's per-synapse delays in timesteps, pre-major, flat
+        (their delay rings are ``fstate`` columns, slot-major).
     pop_i, pop_f, conn_i, conn_f, inj, row_ptr, cols, consts, data_f, data_b
         Kernel tables (see :func:`._kernels.run_steps`).
     var_cols : dict of (Population, str) to int
@@ -118,10 +121,19 @@ class Layout:
             lone[pop] = len(incoming) == 1 and isinstance(incoming[0].synapse, Delta)
         conn_cols: dict[Any, int] = {}
         weight_cols: dict[Any, int] = {}
+        ring_cols: dict[Any, int] = {}
+        delay_cols: dict[Any, int] = {}
+        dsize = 0
         for conn, cst in conns.items():
             if not lone[conn.target]:
                 conn_cols[conn] = fcols
                 fcols += conn.target.num_neurons
+            if cst.ring is not None:
+                # The ring's slots (slot-major, then target neuron) and the delays.
+                ring_cols[conn] = fcols
+                fcols += cst.ring.shape[0] * conn.target.num_neurons
+                delay_cols[conn] = dsize
+                dsize += cst.delays.size
             weight_cols[conn] = wsize
             wsize += cst.table.size
             if cst.mask is not None and not isinstance(conn.connectivity, OneToOne):
@@ -130,6 +142,8 @@ class Layout:
         self.spikes = np.zeros((B, max(scols, 1)), dtype=bool)
         self.record = np.zeros((rec_steps, B, max(words, 1)), dtype=np.uint32)
         self.weights = np.zeros(max(wsize, 1), dtype=np.float32)
+        self.delays = np.zeros(max(dsize, 1), dtype=np.int64)
+        self._ring_cols, self._delay_cols = ring_cols, delay_cols
         self.data_f = np.zeros(max(dflt, 1), dtype=np.float32)
         # Poisson signs share the offsets of their limits in data_f.
         self.data_b = np.zeros(max(dflt, 1), dtype=bool)
@@ -277,6 +291,14 @@ class Layout:
                 frow[T.CF_DECAY] = synapse.exp_decay(dt)
                 if synapse.scale_i:
                     row[T.C_SCALED], frow[T.CF_ISCALE] = 1, synapse.i_scale(dt)
+            if conn in self._ring_cols:
+                size, r0c = cst.ring.shape[0], self._ring_cols[conn]
+                row[T.C_RING], row[T.C_RING_SIZE] = r0c, size
+                view = self.fstate[:, r0c:r0c + size * n_post].reshape(-1, size, n_post)
+                # NumPy's ring layout (slot, batch, post) as a view of the flat state.
+                cst.ring = _rebind(view.transpose(1, 0, 2), cst.ring)
+                d0 = row[T.C_DELAY] = self._delay_cols[conn]
+                self.delays[d0:d0 + cst.delays.size] = cst.delays.reshape(-1)
             if cst.mask is not None and not row[T.C_ONE_TO_ONE]:
                 row[T.C_ROW_START] = r0
                 counts = cst.mask.sum(axis=1)

@@ -31,9 +31,11 @@ POP_FLOAT_COLUMNS = 8
 # Columns of the connection int table.
 # C_DECAY_AT / C_ISCALE_AT: offset in ``consts`` of a per-target-neuron synapse tau's
 # ExpDecay / IScale, -1 when tau is one number.
+# C_DELAY: offset of the per-synapse delays in the flat delay table (-1: no delays);
+# C_RING / C_RING_SIZE: first fstate column and number of slots of the delay ring.
 (C_PRE, C_POST, C_SRC_SPIKE, C_OUT, C_WEIGHT, C_EXPONENTIAL, C_ONE_TO_ONE, C_SCALED,
- C_ROW_START, C_DECAY_AT, C_ISCALE_AT) = range(11)
-CONN_INT_COLUMNS = 11
+ C_ROW_START, C_DECAY_AT, C_ISCALE_AT, C_DELAY, C_RING, C_RING_SIZE) = range(14)
+CONN_INT_COLUMNS = 14
 # Columns of the connection float32 table.
 CF_DECAY, CF_ISCALE = range(2)
 CONN_FLOAT_COLUMNS = 2
