@@ -131,6 +131,7 @@ class CompiledEPropNetwork(CompiledTrainingNetwork):
                                    compiler.f_target)
         self._recorder = _BatchStart(self)
         self._observing = False
+        self._delays: Any = None  # e-prop learns no delays
         self._batch_indices = np.zeros(0, np.int64)
         self._labels = np.zeros(0)
 
