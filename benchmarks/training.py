@@ -1,4 +1,4 @@
-"""EventProp training speed of the NumPy backend: seconds per epoch.
+"""EventProp training speed: seconds per epoch (NumPy backend; SHD also the default backend).
 
 Tasks (as in ``examples/train_yin_yang.py`` and ``examples/train_digits.py``):
 
@@ -12,8 +12,11 @@ Tasks (as in ``examples/train_yin_yang.py`` and ``examples/train_digits.py``):
   epoch of 8,156 examples (SHD's training set), always extrapolated.
 
 yin_yang and digits at batch sizes 1, 32 and 512, shd at 1, 32 and 256;
-BLAS pinned to one thread, backend accumulation ``"blas"`` (default
-accumulation for shd).  Without ``--quick`` the run ends with the SHD-shaped
+BLAS pinned to one thread, backend accumulation ``"blas"``.  shd runs twice
+per batch size, side by side: on the default backend (``"compiled"`` when
+numba is installed, one thread so the two are compared on one core) and on
+the NumPy backend (its default ``"sequential"`` accumulation, which the
+compiled backend reproduces bit for bit).  Without ``--quick`` the run ends with the SHD-shaped
 example's accuracy (``examples/train_shd.py`` at its defaults).
 
 A run trains on the first ``examples_timed`` examples (one epoch of
@@ -23,9 +26,12 @@ were timed (``--quick``: ``max(64, batch)`` examples, shd one batch; full:
 yin_yang at batch size 1 times 1,024 examples, shd ``max(64, batch)``).
 
 Also the convolutional digits network of ``benchmarks/conv.py`` (``conv_digits``:
-5 epochs at batch 32, examples per second and test accuracy).
+5 epochs at batch 32, examples per second and test accuracy), and e-prop on
+mlGeNN's pattern-recognition task (``benchmarks/eprop.py``,
+``eprop_pattern_recognition``: seconds per epoch, the ratio to a forward
+pass, and the per-step error reached).
 
-Run: ``python benchmarks/training.py [--quick]``; prints JSON.
+Run: ``python benchmarks/training.py [--quick] [--tasks shd]``; prints JSON.
 """
 
 from __future__ import annotations
@@ -40,7 +46,7 @@ if __package__ in (None, ""):
 
 import numpy as np
 
-from benchmarks import conv
+from benchmarks import conv, eprop
 from benchmarks._common import (
     machine_info,
     make_parser,
@@ -49,6 +55,7 @@ from benchmarks._common import (
     run_as_script,
 )
 from spikehooks import InputLayer, Layer, SequentialNetwork
+from spikehooks.backends._default import default_backend_name
 from spikehooks.compilers import EventPropCompiler
 from spikehooks.connectivity import Dense
 from spikehooks.data import (
@@ -106,16 +113,20 @@ def _digits(batch: int, num: int):
     return compiler.compile(net), inp, out, x, y
 
 
-def _shd(batch: int, num: int):
+def _shd(batch: int, num: int, backend: str = "default"):
     from examples.train_shd import build
 
     events, labels = generate_shd_like_events(num, 20, seed=0)
     x = [preprocess_tonic_spikes(ev, "txp", (700, 1, 1)) for ev in events]
     net, inp, out = build(256, calc_max_spikes(x), batch)
+    options: Any = {"numpy": "numpy", "default": None}[backend]
+    if backend == "default" and default_backend_name() == "compiled":
+        options = ("compiled", {"num_threads": 1})
     compiler = EventPropCompiler(1000, "sparse_categorical_crossentropy", Adam(1e-3),
                                  batch_size=batch, reg_lambda_upper=2.5e-10,
-                                 reg_lambda_lower=2.5e-10, reg_nu_upper=14)
-    return compiler.compile(net), inp, out, x, labels
+                                 reg_lambda_lower=2.5e-10, reg_nu_upper=14, backend=options)
+    compiled = compiler.compile(net)
+    return compiled, inp, out, x, labels
 
 
 def _examples_timed(task: str, batch: int, quick: bool) -> int:
@@ -129,12 +140,21 @@ def _examples_timed(task: str, batch: int, quick: bool) -> int:
     return epoch
 
 
-def measure(task: str, batch: int, quick: bool) -> dict[str, Any]:
-    """Time one epoch (or a fraction) of ``task`` at ``batch``; return its figures."""
+def measure(task: str, batch: int, quick: bool, backend: str = "numpy") -> dict[str, Any]:
+    """Time one epoch (or a fraction) of ``task`` at ``batch``; return its figures.
+
+    ``backend`` (shd only): ``"default"`` or ``"numpy"``.
+    """
     num = _examples_timed(task, batch, quick)
-    build = {"yin_yang": _yin_yang, "digits": _digits, "shd": _shd}[task]
-    compiled, inp, out, x, y = build(batch, num)
+    if task == "shd":
+        compiled, inp, out, x, y = _shd(batch, num, backend)
+    else:
+        compiled, inp, out, x, y = {"yin_yang": _yin_yang, "digits": _digits}[task](batch, num)
     with compiled:
+        # The compiled backend's kernels are compiled (or loaded from numba's cache) on the
+        # first batch: one batch first, so the timed epoch holds no JIT time.
+        if getattr(compiled.backend, "name", "") == "compiled":
+            compiled.train({inp: x[:batch]}, {out: y[:batch]}, num_epochs=1, callbacks=[])
         timing = median_time(
             lambda: compiled.train({inp: x}, {out: y}, num_epochs=1, callbacks=[]),
             repeats=1 if quick else 3, warmup=0,
@@ -142,6 +162,7 @@ def measure(task: str, batch: int, quick: bool) -> dict[str, Any]:
     per_example = timing.median_s / num
     return {
         "task": task,
+        "backend": getattr(compiled.backend, "name", "numpy"),
         "batch_size": batch,
         "examples_timed": num,
         "epoch_examples": EPOCH_EXAMPLES[task],
@@ -153,21 +174,28 @@ def measure(task: str, batch: int, quick: bool) -> dict[str, Any]:
 
 def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     parser = make_parser(__doc__.splitlines()[0])
+    tasks = ("yin_yang", "digits", "shd", "eprop_pattern_recognition")
+    parser.add_argument("--tasks", nargs="+", choices=tasks, default=list(tasks),
+                        help="tasks to time")
     args = parser.parse_args(argv)
     results = []
     with pin_blas_threads(1) as blas:
-        for task in ("yin_yang", "digits", "shd"):
+        for task in (task for task in args.tasks if task in BATCH_SIZES):
             for batch in BATCH_SIZES[task]:
-                results.append(measure(task, batch, args.quick))
+                for backend in ("default", "numpy") if task == "shd" else ("numpy",):
+                    results.append(measure(task, batch, args.quick, backend))
         accuracy = None
-        if not args.quick:
+        if not args.quick and "shd" in args.tasks:
             from examples.train_shd import main as train_shd
 
             accuracy = train_shd([])
         # The conv network (benchmarks/conv.py): epoch throughput at batch 32 and accuracy.
-        conv_digits = conv.digits(args.quick, epochs=5)
+        conv_digits = conv.digits(args.quick, epochs=5) if "digits" in args.tasks else None
+        eprop_pattern = (eprop.pattern_recognition(args.quick)
+                         if "eprop_pattern_recognition" in args.tasks else None)
     return {"quick": args.quick, "blas": blas, "machine": machine_info(), "results": results,
-            "shd_example": accuracy, "conv_digits": conv_digits}
+            "shd_example": accuracy, "conv_digits": conv_digits,
+            "eprop_pattern_recognition": eprop_pattern}
 
 
 if __name__ == "__main__":

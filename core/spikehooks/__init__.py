@@ -10,7 +10,7 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from . import _moved_modules
+from . import _mlgenn_missing, _moved_modules
 from .callbacks import Callback, CallbackList, RunContext
 from .callbacks.hookspecs import HOOK_API_VERSION, hookimpl, hookspec
 from .errors import (
@@ -33,6 +33,7 @@ from .errors import (
 from .plugins import registry as registry
 
 _moved_modules.install()
+_mlgenn_missing.install()
 
 __version__ = "0.1.0"
 
@@ -46,23 +47,33 @@ _LAZY = {
     "Layer": ".network",
     "InferenceCompiler": ".compilers",
     "EventPropCompiler": ".compilers",
+    "EPropCompiler": ".compilers",
     "CompiledNetwork": ".compilers",
     "CompiledTrainingNetwork": ".compilers",
     "BatchProgressBar": ".callbacks",
 }
 
 
+#: Subpackages reachable as attributes, as mlGeNN's (``spikehooks.compilers.X``).
+_SUBPACKAGES = ("callbacks", "communicators", "compilers", "connectivity", "data",
+                "initializers", "losses", "metrics", "neurons", "optimisers", "readouts",
+                "serialisers", "synapses")
+
+
 def __getattr__(name: str) -> Any:
+    if name in _SUBPACKAGES:
+        return importlib.import_module(f".{name}", __name__)
     module = _LAZY.get(name)
     if module is None:
-        raise AttributeError(f"module 'spikehooks' has no attribute {name!r}")
+        # mlGeNN names not offered are refused with what to use instead.
+        return _mlgenn_missing.refuse(__name__, name)
     value = getattr(importlib.import_module(module, __name__), name)
     globals()[name] = value
     return value
 
 
 def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_LAZY))
+    return sorted(set(globals()) | set(_LAZY) | set(_SUBPACKAGES))
 
 
 __all__ = [

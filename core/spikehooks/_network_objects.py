@@ -235,6 +235,8 @@ class Connection:
             check_synapse(target.num_neurons, owner)
         self.connectivity.check_shapes(source.shape, target.shape, owner)
         self.max_delay_steps = _check_max_delay(self.connectivity, max_delay_steps, owner)
+        #: Whether max_delay_steps was passed (learned delays need it, as in mlGeNN).
+        self.max_delay_steps_given = max_delay_steps is not None
         self.name: str = network._add_connection(self, name)
         source.outgoing.append(self)
         target.incoming.append(self)

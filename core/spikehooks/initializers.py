@@ -208,6 +208,13 @@ def materialise(value: Any, shape: tuple[int, ...], rng: np.random.Generator) ->
     return np.array(np.broadcast_to(np.asarray(value, dtype=np.float32), shape), dtype=np.float32)
 
 
+def __getattr__(name: str) -> Any:
+    # mlGeNN names not offered are refused with what to use instead.
+    from ._mlgenn_missing import refuse
+
+    return refuse(__name__, name)
+
+
 __all__ = [
     "Initializer",
     "Normal",

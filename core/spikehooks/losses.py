@@ -11,6 +11,8 @@ from the forward pass and are promoted.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from .errors import ConfigurationError
@@ -153,6 +155,13 @@ class RelativeMeanSquareError(Loss):
 
     def __repr__(self) -> str:
         return f"RelativeMeanSquareError(delta={self.delta!r})"
+
+
+def __getattr__(name: str) -> Any:
+    # mlGeNN names not offered are refused with what to use instead.
+    from ._mlgenn_missing import refuse
+
+    return refuse(__name__, name)
 
 
 __all__ = ["Loss", "MeanSquareError", "RelativeMeanSquareError", "SparseCategoricalCrossentropy"]

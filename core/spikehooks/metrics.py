@@ -157,4 +157,17 @@ class MeanSquareError(Metric):
         return self.sum_squared_error / self.total if self.total else 0.0
 
 
-__all__ = ["MeanSquareError", "Metric", "SparseCategoricalAccuracy"]
+#: mlGeNN's type of a ``metrics=`` entry: a Metric or its name.
+MetricType = Metric | str
+#: mlGeNN's type of ``metrics=``: one metric (or name) for every output, or a dict.
+MetricsType = dict | MetricType
+
+
+def __getattr__(name: str) -> Any:
+    # mlGeNN names not offered are refused with what to use instead.
+    from ._mlgenn_missing import refuse
+
+    return refuse(__name__, name)
+
+
+__all__ = ["MeanSquareError", "Metric", "MetricType", "MetricsType", "SparseCategoricalAccuracy"]

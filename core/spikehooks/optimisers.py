@@ -268,4 +268,11 @@ class SGD(Optimiser):
         weight -= (self.alpha * grad).astype(weight.dtype)
 
 
+def __getattr__(name: str) -> Any:
+    # mlGeNN names not offered are refused with what to use instead.
+    from ._mlgenn_missing import refuse
+
+    return refuse(__name__, name)
+
+
 __all__ = ["SGD", "Adam", "Optimiser"]

@@ -21,6 +21,8 @@ neuron.  Accumulators are reset with the neuron state between examples.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 
@@ -112,6 +114,13 @@ class Var(Readout):
     var_name = "V"
     user_name = "v"
     accumulates = False
+
+
+def __getattr__(name: str) -> Any:
+    # mlGeNN names not offered are refused with what to use instead.
+    from ._mlgenn_missing import refuse
+
+    return refuse(__name__, name)
 
 
 __all__ = [

@@ -46,8 +46,8 @@ class Exponential(Synapse):
     ----------
     tau : float or array
         Decay time constant in ms (> 0); an array gives each target neuron
-        its own (mlGeNN's per-neuron synapse parameter; NumPy and genn
-        backends, inference only).
+        its own (mlGeNN's per-neuron synapse parameter; NumPy, compiled and
+        genn backends in inference, NumPy and compiled in EventProp training).
     scale_i : bool
         Scale the injected current by ``IScale = (tau / dt) * (1 - exp(-dt / tau))``
         so that a spike's total charge does not depend on ``tau``.
@@ -100,6 +100,13 @@ class Exponential(Synapse):
     def __repr__(self) -> str:
         tau = f"<array {self.tau.shape}>" if self.heterogeneous else self.tau
         return f"Exponential(tau={tau}, scale_i={self.scale_i})"
+
+
+def __getattr__(name: str) -> Any:
+    # mlGeNN names not offered are refused with what to use instead.
+    from ._mlgenn_missing import refuse
+
+    return refuse(__name__, name)
 
 
 __all__ = ["Delta", "Exponential", "Synapse"]

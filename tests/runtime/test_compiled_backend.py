@@ -13,7 +13,7 @@ from spikehooks import Callback, Connection, InferenceCompiler, Network, Populat
 from spikehooks.connectivity import Dense, FixedProbability, OneToOne
 from spikehooks.data import preprocess_spikes
 from spikehooks.errors import ConfigurationError
-from spikehooks.initializers import Normal
+from spikehooks.initializers import Normal, Uniform
 from spikehooks.neurons import (
     IntegrateFire,
     IntegrateFireInput,
@@ -255,22 +255,66 @@ def test_without_numba_the_default_is_the_numpy_backend_with_one_log_line(monkey
     assert len(lines) == 1 and "numba is not installed" in lines[0]
 
 
-def test_per_neuron_parameters_fall_back_to_numpy_by_default_and_are_refused_by_name(caplog):
-    def network():
-        net = Network()
-        with net:
-            src = Population(SpikeInput(), 3, name="src")
-            lif = Population(LeakyIntegrateFire(v_thresh=np.linspace(0.5, 1.5, 4)), 4,
-                             name="varied")
-            Connection(src, lif, Dense(0.5))
-        return net
+def _per_neuron_network(relative_reset):
+    """Every parameter the kernel reads given per neuron: arrays and initializers."""
+    rng = np.random.default_rng(5)
+    net = Network()
+    with net:
+        frames = Population(IntegrateFireInput(v_thresh=rng.uniform(0.5, 2.0, 12),
+                                               v_reset=Uniform(-0.2, 0.0), input_frames=2,
+                                               input_frame_timesteps=6), 12, name="frames")
+        spikes = Population(SpikeInput(max_spikes=500), 6, name="spikes")
+        lif = Population(LeakyIntegrateFire(v_thresh=rng.uniform(0.4, 0.9, 30),
+                                            v_reset=rng.uniform(-0.1, 0.1, 30),
+                                            tau_mem=Uniform(5.0, 30.0),
+                                            tau_refrac=rng.uniform(0.0, 3.0, 30),
+                                            relative_reset=relative_reset, scale_i=True,
+                                            readout="spike_count"),
+                         30, record_spikes=True, name="lif")
+        Connection(frames, lif, Dense(Normal(0.3, 0.4)),
+                   Exponential(rng.uniform(2.0, 8.0, 30), scale_i=True))
+        Connection(spikes, lif, FixedProbability(0.5, Normal(0.4, 0.3)),
+                   Exponential(rng.uniform(2.0, 8.0, 30)))
+        fire = Population(IntegrateFire(v_thresh=np.linspace(0.5, 1.2, 9),
+                                        v_reset=np.linspace(-0.3, 0.0, 9),
+                                        readout="first_spike_time"), 9, name="fire")
+        Connection(spikes, fire, Dense(Normal(0.3, 0.3)))
+        out = Population(LeakyIntegrate(bias=rng.uniform(0.0, 0.1, 5),
+                                        tau_mem=rng.uniform(5.0, 25.0, 5), scale_i=True,
+                                        readout="avg_var"), 5, name="out")
+        Connection(lif, out, Dense(Normal(0.0, 0.3)), Exponential(rng.uniform(2.0, 8.0, 5)))
+        Connection(fire, out, Dense(Normal(0.0, 0.3)))
+    return net, {p.name: p for p in net.populations}
 
-    with caplog.at_level("WARNING", logger="spikehooks.backends"):
-        compiled = InferenceCompiler(5).compile(network())
-    assert compiled.backend.name == "numpy"
-    assert any("population 'varied' has per-neuron parameters ['v_thresh']" in r.getMessage()
-               for r in caplog.records)
-    with pytest.raises(ConfigurationError,
-                       match=r"got population 'varied' has per-neuron parameters \['v_thresh'\]\. "
-                             r"The NumPy backend runs"):
-        InferenceCompiler(5, backend="compiled").compile(network())
+
+@pytest.mark.parametrize("relative_reset", [False, True])
+def test_per_neuron_parameters_run_compiled_bit_for_bit_as_numpy(relative_reset):
+    def run(backend):
+        net, pops = _per_neuron_network(relative_reset)
+        readouts = [pops[n] for n in ("lif", "fire", "out")]
+        variables = [(f"{p.name}_{v}", p, v) for p in net.populations if not p.neuron.is_input
+                     for v in p.neuron.get_var_names()]
+        callback = ProtocolRecorder(spikes=[pops["lif"]], variables=variables,
+                                    readouts=readouts)
+        compiled = InferenceCompiler(STEPS, batch_size=3, rng_seed=4,
+                                     backend=backend).compile(net)
+        with compiled:
+            x = _inputs(pops, 5, poisson=False)
+            predictions, data = compiled.predict(x, readouts, callbacks=[callback])
+        return compiled.backend.name, _names(predictions), data
+
+    name_np, pred_np, data_np = run("numpy")
+    name_c, pred_c, data_c = run(("compiled", {"num_threads": 1}))
+    assert (name_np, name_c) == ("numpy", "compiled")
+    _same(pred_c, pred_np)
+    _same(data_c, data_np)
+    lif_spikes = data_c["protocol"]["spikes"]["lif"]
+    assert sum(len(t) for t, _ in lif_spikes) > 20
+    # The parameters really differ per neuron inside the kernel's state.
+    assert len(np.unique(data_c["protocol"]["vars"]["lif_tau_mem"][0])) > 20
+
+
+def test_per_neuron_parameters_run_on_the_default_compiled_backend():
+    net, _ = _per_neuron_network(False)
+    compiled = InferenceCompiler(5).compile(net)
+    assert compiled.backend.name == "compiled"

@@ -1,5 +1,5 @@
-"""Inference with avg_var_exp_weight, var and recurrence on the compiled backend equals the NumPy
-backend bit for bit; delays and the mlGeNN models fall back to NumPy by name."""
+"""Inference with avg_var_exp_weight, var, recurrence and delays on the compiled backend equals
+the NumPy backend bit for bit; the mlGeNN models fall back to NumPy by name."""
 
 from __future__ import annotations
 
@@ -108,17 +108,15 @@ def _delayed(delay, max_delay_steps=None):
     (np.array([[0, 1, 0, 0]] * 3), None),
     (Uniform(0.0, 4.0), 4),
 ])
-def test_delays_fall_back_to_numpy_by_default_and_are_refused_by_name(delay, max_delay_steps,
-                                                                      caplog):
+def test_delays_run_compiled_by_default_without_a_fallback(delay, max_delay_steps, caplog):
+    """Delays on Dense and FixedProbability have kernel code (tests/runtime/
+    test_compiled_delays.py checks the results bit for bit)."""
     with caplog.at_level(logging.WARNING, logger="spikehooks.backends"):
         compiled = InferenceCompiler(5).compile(_delayed(delay, max_delay_steps))
-    assert compiled.backend.name == "numpy"
-    lines = [r.getMessage() for r in caplog.records if r.name == "spikehooks.backends"]
-    assert len(lines) == 1 and "connection 'slow' has synaptic delays" in lines[0], lines
-    with pytest.raises(ConfigurationError,
-                       match=r"got connection 'slow' has synaptic delays\. The NumPy backend "
-                             r"runs"):
-        InferenceCompiler(5, backend="compiled").compile(_delayed(delay, max_delay_steps))
+    assert compiled.backend.name == "compiled"
+    assert not [r for r in caplog.records if r.name == "spikehooks.backends"]
+    named = InferenceCompiler(5, backend="compiled").compile(_delayed(delay, max_delay_steps))
+    assert named.backend.name == "compiled"
 
 
 def test_all_zero_delays_run_compiled():

@@ -12,7 +12,6 @@ from spikehooks.initializers import Wrapper
 
 
 @pytest.mark.parametrize(("module", "name", "instead"), [
-    ("spikehooks.compilers", "EPropCompiler", "EventPropCompiler"),
     ("spikehooks.compilers", "CompiledInferenceNetwork", "use CompiledNetwork"),
 ])
 def test_an_mlgenn_name_not_offered_is_refused_with_what_to_use(module, name, instead):

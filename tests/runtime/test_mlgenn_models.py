@@ -198,16 +198,17 @@ def test_per_neuron_parameters_of_the_wrong_size_or_sign_are_refused():
         InferenceCompiler(evaluate_timesteps=2).compile(network)
 
 
-def test_training_refuses_per_neuron_parameters_naming_them():
+def test_training_takes_per_neuron_thresholds_behind_an_mlgenn_input_model():
     network = SequentialNetwork()
     with network:
         InputLayer(BinarySpikeInput(), 3)
-        Layer(Dense(1.0), LeakyIntegrateFire(v_thresh=np.ones(4), relative_reset=False), 4,
+        Layer(Dense(1.0), LeakyIntegrateFire(v_thresh=np.arange(1, 5), relative_reset=False), 4,
               synapse="exponential")
         Layer(Dense(1.0), LeakyIntegrate(readout="sum_var"), 2, synapse="exponential")
-    with pytest.raises(ConfigurationError, match="v_thresh must be one number for EventProp"):
-        EventPropCompiler(example_timesteps=5, losses="sparse_categorical_crossentropy",
-                          optimiser="adam").compile(network)
+    compiled = EventPropCompiler(example_timesteps=5, losses="sparse_categorical_crossentropy",
+                                 optimiser="adam").compile(network)
+    np.testing.assert_array_equal(compiled.graph.layers[1].v_thresh,
+                                  np.arange(1, 5, dtype=np.float32))
 
 
 def test_the_genn_backend_refuses_what_it_cannot_simulate():

@@ -14,6 +14,10 @@ central finite differences with a small ``eps`` are precise even on long
 trials with hundreds of spikes per neuron, where the staircase of a
 discrete-time simulation would swamp them.
 
+Per-neuron parameters (mlGeNN's arrays): a layer's ``tau_m`` and ``v_thresh``
+and a connection's ``tau_s`` may be arrays of shape (size,) / (n_post,), one
+value per (target) neuron.
+
 Voltage readouts sample ``V`` at the end of every step, like the discrete
 model (``avg_var_exp_weight`` weights step ``n`` by ``exp(-n / N)``;
 ``var`` returns the whole trace for per-timestep losses); ``first_spike_time``
@@ -26,17 +30,32 @@ import numpy as np
 
 
 def _kernel(s, tau_m, tau_s):
-    """V at time ``s`` after a unit jump of I (V starting at 0): shape of ``s``."""
-    if tau_s == tau_m:
-        return (s / tau_m) * np.exp(-s / tau_m)
-    return tau_s / (tau_s - tau_m) * (np.exp(-s / tau_s) - np.exp(-s / tau_m))
+    """V at time ``s`` after a unit jump of I (V starting at 0), elementwise (broadcast)."""
+    if np.ndim(tau_m) == 0 and np.ndim(tau_s) == 0:
+        if tau_s == tau_m:
+            return (s / tau_m) * np.exp(-s / tau_m)
+        return tau_s / (tau_s - tau_m) * (np.exp(-s / tau_s) - np.exp(-s / tau_m))
+    same = np.asarray(tau_s) == np.asarray(tau_m)
+    gap = np.where(same, 1.0, np.asarray(tau_s) - np.asarray(tau_m))
+    general = tau_s / gap * (np.exp(-s / tau_s) - np.exp(-s / tau_m))
+    return np.where(same, (s / tau_m) * np.exp(-s / tau_m), general)
+
+
+def _at(value, j):
+    """A parameter at the neurons ``j``: the number itself, or ``value[j]``."""
+    return value if np.ndim(value) == 0 else np.asarray(value)[j]
+
+
+def _col(value, j):
+    """:func:`_at` as a column, to broadcast against (entries, n_pre) arrays."""
+    return value if np.ndim(value) == 0 else np.asarray(value)[j][:, None]
 
 
 def _v_at(s, v0, i0, tau_m, tau_s):
     return v0 * np.exp(-s / tau_m) + i0 * _kernel(s, tau_m, tau_s)
 
 
-def simulate_exact(graph, weights, input_spikes, *, iterations=40):
+def simulate_exact(graph, weights, input_spikes, *, iterations=40, shifts=None):
     """Run ``P`` weight sets at once through the event-driven dynamics.
 
     Parameters
@@ -48,6 +67,9 @@ def simulate_exact(graph, weights, input_spikes, *, iterations=40):
         or of ``V`` by ``neuron_scale * w`` (delta, as in the discrete model).
     weights : list of array, shape (P, n_pre, n_post)
     input_spikes : bool array, shape (N, B, n_in)
+    shifts : dict of int to float array of shape (P,), optional
+        Connection index -> extra arrival lag in ms per weight set (a
+        fractional delay; each arrival must stay inside its step).
 
     Returns
     -------
@@ -86,7 +108,7 @@ def simulate_exact(graph, weights, input_spikes, *, iterations=40):
         arrive_i = [np.zeros(s) for s in shape]  # jump of I at each neuron, decayed to step end
         arrive_v = [np.zeros(s) for s in shape]  # effect on V at step end
         events = []  # (connection, spikes, weights, offsets) arriving in this step
-        for conn, w in zip(conns, weights, strict=True):
+        for ci, (conn, w) in enumerate(zip(conns, weights, strict=True)):
             post = layers[conn.post]
             parts = [(0, w)] if conn.delays is None else [
                 (int(k), w * (conn.delays == k)) for k in np.unique(conn.delays)]
@@ -94,13 +116,30 @@ def simulate_exact(graph, weights, input_spikes, *, iterations=40):
                 spikes, off = history[conn.pre][k]
                 if not spikes.any():
                     continue
+                if shifts is not None and ci in shifts:
+                    off = off + np.asarray(shifts[ci], float)[:, None, None]
+                    if np.any((off >= dt) & (spikes > 0)):
+                        raise ValueError("reference: a shifted arrival left its step")
                 rest = dt - off
-                if conn.synapse == "exponential":
+                per_post = np.ndim(post.tau_m) > 0 or np.ndim(conn.tau_s) > 0
+                if conn.synapse == "exponential" and per_post:
+                    # Decay from the arrival to the step's end depends on the target.
+                    r4 = rest[..., None]
+                    arrive_i[conn.post] += np.einsum(
+                        "pbi,pbij,pij->pbj", spikes, np.exp(-r4 / np.asarray(conn.tau_s)), w_k)
+                    arrive_v[conn.post] += np.einsum(
+                        "pbi,pbij,pij->pbj", spikes, _kernel(r4, post.tau_m, conn.tau_s), w_k)
+                elif conn.synapse == "exponential":
                     ts = conn.tau_s
                     arrive_i[conn.post] += np.einsum(
                         "pbi,pij->pbj", spikes * np.exp(-rest / ts), w_k)
                     arrive_v[conn.post] += np.einsum(
                         "pbi,pij->pbj", spikes * _kernel(rest, post.tau_m, ts), w_k)
+                elif per_post:
+                    arrive_v[conn.post] += np.einsum(
+                        "pbi,pbij,pij->pbj", spikes,
+                        np.exp(-rest[..., None] / np.asarray(post.tau_m)), w_k) * np.asarray(
+                            post.neuron_scale, dtype=np.float64)
                 else:
                     arrive_v[conn.post] += float(post.neuron_scale) * np.einsum(
                         "pbi,pij->pbj", spikes * np.exp(-rest / post.tau_m), w_k)
@@ -116,16 +155,18 @@ def simulate_exact(graph, weights, input_spikes, *, iterations=40):
                 continue
             ts = tau_s.get(li, 5.0)
             end_v = v_end[li] + arrive_v[li]
-            fired = end_v >= float(lay.v_thresh)
+            theta = np.asarray(lay.v_thresh, dtype=np.float64)
+            fired = end_v >= theta
             if fired.any():
                 idx = np.nonzero(fired)
                 crossing = _crossing_time(
                     idx, v[li], cur[li], events, li, layers, dt, lay, ts, iterations)
                 i_at = _current_at(crossing, idx, cur[li], events, li, ts)
                 rest = dt - crossing
-                end_v[idx] = i_at * _kernel(rest, lay.tau_m, ts) + _late_arrivals(
+                decay = _kernel(rest, _at(lay.tau_m, idx[2]), _at(ts, idx[2]))
+                end_v[idx] = i_at * decay + _late_arrivals(
                     crossing, idx, events, li, dt, lay, ts)
-                if np.any(end_v[idx] >= float(lay.v_thresh)):
+                if np.any(end_v[idx] >= _at(theta, idx[2])):
                     raise ValueError("reference: two spikes of one neuron in one step; lower dt")
                 new[li][idx] = 1.0
                 new_off[li][idx] = crossing
@@ -159,7 +200,8 @@ def simulate_exact(graph, weights, input_spikes, *, iterations=40):
 def _state_at(s, idx, v0, i0, events, li, layers, lay, ts):
     """V of the neurons ``idx`` at offset ``s`` (array over idx) within the step."""
     p, b, j = idx
-    val = _v_at(s, v0[idx], i0[idx], lay.tau_m, ts)
+    val = _v_at(s, v0[idx], i0[idx], _at(lay.tau_m, j), _at(ts, j))
+    tau_m, tau_s = _col(lay.tau_m, j), _col(ts, j)
     for conn, spikes, w, off in events:
         if conn.post != li:
             continue
@@ -168,9 +210,9 @@ def _state_at(s, idx, v0, i0, events, li, layers, lay, ts):
         on = sp * (lag > 0)
         wj = w[p, :, j]  # (k, n_pre)
         if conn.synapse == "exponential":
-            val = val + np.sum(on * wj * _kernel(np.maximum(lag, 0.0), lay.tau_m, ts), axis=1)
+            val = val + np.sum(on * wj * _kernel(np.maximum(lag, 0.0), tau_m, tau_s), axis=1)
         else:
-            val = val + np.sum(on * wj * np.exp(-np.maximum(lag, 0.0) / lay.tau_m), axis=1)
+            val = val + np.sum(on * wj * np.exp(-np.maximum(lag, 0.0) / tau_m), axis=1)
     return val
 
 
@@ -178,6 +220,7 @@ def _late_arrivals(s, idx, events, li, dt, lay, ts):
     """V at the step's end caused by arrivals after offset ``s`` (after a reset at ``s``)."""
     p, b, j = idx
     val = np.zeros(len(p))
+    tau_m, tau_s = _col(lay.tau_m, j), _col(ts, j)
     for conn, spikes, w, offsets in events:
         if conn.post != li:
             continue
@@ -185,21 +228,22 @@ def _late_arrivals(s, idx, events, li, dt, lay, ts):
         late = spikes[p, b] * (off >= s[:, None])
         rest = dt - off
         if conn.synapse == "exponential":
-            val = val + np.sum(late * w[p, :, j] * _kernel(rest, lay.tau_m, ts), axis=1)
+            val = val + np.sum(late * w[p, :, j] * _kernel(rest, tau_m, tau_s), axis=1)
         else:
-            val = val + np.sum(late * w[p, :, j] * np.exp(-rest / lay.tau_m), axis=1)
+            val = val + np.sum(late * w[p, :, j] * np.exp(-rest / tau_m), axis=1)
     return val
 
 
 def _current_at(s, idx, i0, events, li, ts):
     p, b, j = idx
-    val = i0[idx] * np.exp(-s / ts)
+    val = i0[idx] * np.exp(-s / _at(ts, j))
+    tau_s = _col(ts, j)
     for conn, spikes, w, off in events:
         if conn.post != li or conn.synapse != "exponential":
             continue
         lag = s[:, None] - off[p, b]
         on = spikes[p, b] * (lag > 0)
-        val = val + np.sum(on * w[p, :, j] * np.exp(-np.maximum(lag, 0.0) / ts), axis=1)
+        val = val + np.sum(on * w[p, :, j] * np.exp(-np.maximum(lag, 0.0) / tau_s), axis=1)
     return val
 
 
@@ -209,7 +253,7 @@ def _crossing_time(idx, v0, i0, events, li, layers, dt, lay, ts, iterations):
     V has at most one extremum inside a step, so with V(0) < theta <= V(dt)
     the bracket holds exactly one crossing.
     """
-    theta = float(lay.v_thresh)
+    theta = _at(np.asarray(lay.v_thresh, dtype=np.float64), idx[2])
 
     def f(s):
         return _state_at(s, idx, v0, i0, events, li, layers, lay, ts) - theta

@@ -14,7 +14,7 @@ def test_jump_terms_updated_in_place_equal_jump_terms_filled_afresh():
     shape = (30, 4, 7)
     cur, den = np.zeros(shape, np.float32), np.zeros(shape, np.float32)
     spk = np.zeros(shape, bool)
-    args = (np.float32(0.7), np.float32(0.9), np.float32(0.1))
+    args = tuple(np.full(shape[2], v, np.float32) for v in (0.7, 0.9, 0.1))  # per neuron
     # Batches in a row, as in training: denser, sparser, denser, silent.
     for density in (0.3, 0.05, 0.6, 0.0):
         mask = rng.uniform(size=shape) < density

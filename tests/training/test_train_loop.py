@@ -361,8 +361,9 @@ def test_upper_regulariser_pushes_firing_down():
     [({"per_timestep_loss": "yes"}, "per_timestep_loss must be True or False"),
      ({"min_jump_denominator": 0.0}, "min_jump_denominator"),
      ({"reg_lambda_upper": -1.0}, "reg_lambda_upper"),
-     ({"delay_learn_conns": ["conn0"]}, "delay_learn_conns must be empty"),
-     ({"delay_optimiser": "adam"}, "Delay learning is not implemented")],
+     ({"delay_learn_conns": ["conn0"]}, "delay_learn_conns must be a sequence of Connection"),
+     ({"delay_optimiser": 5}, "delay_optimiser must be an Optimiser"),
+     ({"optimiser": 5}, "optimiser must be an Optimiser")],
 )
 def test_unsupported_or_invalid_settings_are_rejected_up_front(kwargs, match):
     with pytest.raises(ConfigurationError, match=match):

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from .compiled_eprop_network import CompiledEPropNetwork as CompiledEPropNetwork
 from .compiled_network import CompiledNetwork as CompiledNetwork
 from .compiled_training_network import CompiledTrainingNetwork as CompiledTrainingNetwork
 from .compiler import Compiler as Compiler
+from .eprop_compiler import EPropCompiler as EPropCompiler
 from .event_prop_compiler import EventPropCompiler as EventPropCompiler
 from .few_spike_compiler import CompiledFewSpikeNetwork as CompiledFewSpikeNetwork
 from .few_spike_compiler import FewSpikeCompiler as FewSpikeCompiler
@@ -25,10 +27,12 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
+    "CompiledEPropNetwork",
     "CompiledFewSpikeNetwork",
     "CompiledNetwork",
     "CompiledTrainingNetwork",
     "Compiler",
+    "EPropCompiler",
     "EventPropCompiler",
     "FewSpikeCompiler",
     "InferenceCompiler",

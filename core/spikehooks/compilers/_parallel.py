@@ -7,6 +7,7 @@ point of the run.  ``docs/scale-out.md`` describes the protocol.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -32,6 +33,24 @@ def network_signature(compiled: Any) -> list[tuple[Any, ...]]:
         sig.append(("population", pop.name, tuple(pop.shape), type(pop.neuron).__name__))
     for key, array in sorted(compiled.backend.get_learnable_state().items()):
         sig.append(("learnable", key, tuple(array.shape), str(array.dtype)))
+    sig.extend(_per_neuron_signature(compiled))
+    return sig
+
+
+def _per_neuron_signature(compiled: Any) -> list[tuple[Any, ...]]:
+    """Digests of per-neuron parameters: ranks must simulate the same neurons (an array
+    drawn without a seed differs from rank to rank, and only weights are shared)."""
+    sig: list[tuple[Any, ...]] = []
+    for pop in compiled.network.populations:
+        for genn in sorted(pop.neuron.heterogeneous().values()):
+            values = np.ascontiguousarray(compiled.backend.get_var(pop, genn)[0])
+            sig.append(("per-neuron", pop.name, genn,
+                        hashlib.sha256(values.tobytes()).hexdigest()))
+    for conn in compiled.network.connections:
+        tau = getattr(conn.synapse, "tau", None)
+        if isinstance(tau, np.ndarray):
+            sig.append(("per-neuron", conn.name, "tau",
+                        hashlib.sha256(np.ascontiguousarray(tau).tobytes()).hexdigest()))
     return sig
 
 

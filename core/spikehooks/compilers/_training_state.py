@@ -11,7 +11,8 @@ from ..errors import ConfigurationError
 
 
 def check_training_state(state: Mapping[str, Any], current: Mapping[str, np.ndarray],
-                         optimisers: Sequence[Any], rng: np.random.Generator) -> None:
+                         optimisers: Sequence[Any], rng: np.random.Generator,
+                         extra: Mapping[str, np.ndarray] | None = None) -> None:
     """Refuse a state of ``CompiledTrainingNetwork.state_dict()`` that would not fit.
 
     Parameters
@@ -24,6 +25,9 @@ def check_training_state(state: Mapping[str, Any], current: Mapping[str, np.ndar
         The network's optimisers.
     rng : numpy.random.Generator
         The network's shuffling generator.
+    extra : mapping of str to numpy.ndarray, optional
+        Other learned arrays the optimisers update (learned delays), for the
+        shapes of their moments.
 
     Raises
     ------
@@ -49,7 +53,8 @@ def check_training_state(state: Mapping[str, Any], current: Mapping[str, np.ndar
             f"{len(state['optimisers'])}. Load state saved from the same compiler."
         )
     for opt, opt_state in zip(optimisers, state["optimisers"], strict=True):
-        opt.check_state_dict(opt_state, shapes)
+        opt.check_state_dict(opt_state, {**shapes, **{key: tuple(array.shape)
+                                                      for key, array in (extra or {}).items()}})
     saved = state["rng"]
     kind = rng.bit_generator.state["bit_generator"]
     if not isinstance(saved, Mapping) or saved.get("bit_generator") != kind:

@@ -84,6 +84,18 @@ class CompiledTrainingNetwork(CompiledNetwork):
         self._next_epoch = 0
         self._recorder = make_forward_recorder(graph, populations, backend)
         self._observing = False
+        self._delays: Any = None
+
+    def learn_delays(self, delays: Any) -> None:
+        """Learn the delays of ``delays`` (a :class:`~spikehooks.training._delay_learning.
+        LearnedDelays`) after every batch; adds its optimiser to :attr:`optimisers`."""
+        self._delays = delays
+        self.optimisers.append((delays.optimiser, delays.keys))
+
+    @property
+    def learned_delays(self) -> dict[str, np.ndarray]:
+        """Copies of the learned float32 delays (timesteps) by ``"<connection>/delay"``."""
+        return {} if self._delays is None else self._delays.state()
 
     # ------------------------------------------------------------------ state
     def state_dict(self) -> dict[str, Any]:
@@ -100,6 +112,7 @@ class CompiledTrainingNetwork(CompiledNetwork):
             "optimisers": [opt.state_dict() for opt, _ in self.optimisers],
             "rng": self._rng.bit_generator.state,
             "epoch": self._next_epoch,
+            **({} if self._delays is None else {"delays": self._delays.state()}),
         }
 
     def check_state_dict(self, state: dict[str, Any]) -> None:
@@ -116,7 +129,10 @@ class CompiledTrainingNetwork(CompiledNetwork):
             Naming what does not fit.
         """
         check_training_state(state, self.backend.get_learnable_state(),
-                             [opt for opt, _ in self.optimisers], self._rng)
+                             [opt for opt, _ in self.optimisers], self._rng,
+                             extra=self.learned_delays)
+        if self._delays is not None:
+            self._delays.check_state(state.get("delays"))
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         """Restore what :meth:`state_dict` returned (all checked before anything changes)."""
@@ -126,6 +142,8 @@ class CompiledTrainingNetwork(CompiledNetwork):
             opt.load_state_dict(opt_state)
         self._rng.bit_generator.state = state["rng"]
         self._next_epoch = int(state["epoch"])
+        if self._delays is not None:
+            self._delays.load_state(state["delays"])
 
     # ------------------------------------------------------------- training
     def train(self, x: dict, y: dict, num_epochs: int, start_epoch: int = 0,
@@ -468,9 +486,13 @@ class CompiledTrainingNetwork(CompiledNetwork):
             result = self._backward(graph, weights, fwd, drive, tied,
                                     reg=self._regulariser(counts, total, real),
                                     min_denominator=compiler.min_jump_denominator,
-                                    num_examples=real)
+                                    num_examples=real, **self._delay_kwargs())
         self.clamped_jumps += result.clamped
-        grads = result.gradients if par is None else par.reduce_gradients(result.gradients)
+        learn = sorted(result.delay_gradients)
+        both = result.gradients + [result.delay_gradients[i] for i in learn]
+        both = both if par is None else par.reduce_gradients(both)
+        grads = both[:len(result.gradients)]
+        delay_grads = dict(zip(learn, both[len(result.gradients):], strict=True))
         # Non-finite losses and gradients are caught before the step, weights after it;
         # every rank sees the same global values, so every rank decides the same.
         self._finite.before_update(epoch, batch, value, grads, weights)
@@ -481,7 +503,17 @@ class CompiledTrainingNetwork(CompiledNetwork):
             # (the guard reports over/invalid itself)
             optimiser.update({key: by_key[key][0] for key in keys}, self.last_gradients)
         self._finite.after_update(epoch, batch, weights)
+        if self._delays is not None:
+            # mlGeNN's order: the delays move after the weights, with their own optimiser.
+            with timed(self.kernel_times, "update"):
+                self.last_gradients.update(self._delays.step(delay_grads))
         return value, total
+
+    def _delay_kwargs(self) -> dict[str, Any]:
+        """The backward pass's ``delay_learn`` argument when delays are learned."""
+        if self._delays is None:
+            return {}
+        return {"delay_learn": tuple(sorted(index for index, _ in self._delays.entries))}
 
     def _backward(self, graph: Any, weights: list[np.ndarray], fwd: Any, drive: Any,
                   tied: list[Any], **kwargs: Any) -> Any:
@@ -493,7 +525,9 @@ class CompiledTrainingNetwork(CompiledNetwork):
         call, and is then expanded and its gradient summed back.
         """
         threads = getattr(self.backend, "num_threads", None)
-        if getattr(self.backend, "name", None) == "compiled":
+        # Delays have no compiled backward code: the NumPy sweep (the same gradients).
+        delayed = any(conn.delays is not None for conn in self.graph.conns)
+        if getattr(self.backend, "name", None) == "compiled" and not delayed:
             from ..training._backward_compiled import backward_compiled
 
             dense = [w if t is None else t.expand(w) for w, t in zip(weights, tied, strict=True)]
@@ -518,10 +552,13 @@ class CompiledTrainingNetwork(CompiledNetwork):
         if not compiler.regularised or counts is None:
             return None
         out = graph.layers[graph.output]
-        # Our gradient over mlGeNN's: per-timestep losses have avg_var's ratio, tau_m.
-        scale = out.tau_m if graph.per_timestep else {
-            "avg_var": out.tau_m, "avg_var_exp_weight": out.tau_m, "first_spike_time": 1.0}.get(
-            out.readout, out.tau_m * graph.num_steps)
+        # mlGeNN's drive carries 1 / tau_m of the output (the mean, with tau_mem per output
+        # neuron, keeps reg_lambda's meaning: docs/training.md); per-timestep losses have
+        # avg_var's ratio, tau_m.
+        out_tau = float(np.mean(out.tau_m))
+        scale = out_tau if graph.per_timestep else {
+            "avg_var": out_tau, "avg_var_exp_weight": out_tau, "first_spike_time": 1.0}.get(
+            out.readout, out_tau * graph.num_steps)
         terms: list[np.ndarray | None] = []
         for index, (pop, lay) in enumerate(zip(self.populations, graph.layers, strict=True)):
             if lay.kind != "lif" or index == graph.output:

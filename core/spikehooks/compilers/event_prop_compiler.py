@@ -20,7 +20,16 @@ from ..optimisers import Optimiser
 from ..plugins import registry
 from ..synapses import Exponential
 from ..training import build_graph, check_mode
+from ..training._delay_learning import LearnedDelays
 from ..training._per_timestep import is_per_timestep
+from ._delay_options import (
+    check_delay_learn_conns,
+    check_learned_connections,
+    check_optimiser,
+    log,
+    make_delay_optimiser,
+    numpy_backend,
+)
 from .compiled_training_network import CompiledTrainingNetwork
 from .compiler import Compiler, check_model_name, check_positive_int
 
@@ -107,13 +116,6 @@ class EventPropCompiler(Compiler):
                  ttfs_alpha: float = 0.01, softmax_temperature: float = 1.0,
                  min_jump_denominator: float = 1e-3, on_non_finite: str = "raise",
                  delay_learn_conns: Any = (), delay_optimiser: Any = None, **kwargs: Any):
-        if list(delay_learn_conns) or delay_optimiser is not None:
-            raise ConfigurationError(
-                f"EventPropCompiler delay_learn_conns must be empty and delay_optimiser None; "
-                f"got delay_learn_conns={delay_learn_conns!r}, delay_optimiser="
-                f"{delay_optimiser!r}. Delay learning is not implemented by this trainer: "
-                f"leave both out."
-            )
         super().__init__(batch_size=batch_size, dt=dt, backend=backend, rng_seed=rng_seed,
                          **kwargs)
         if not getattr(self._backend_class, "supports_training", False):
@@ -127,7 +129,10 @@ class EventPropCompiler(Compiler):
         self.example_timesteps = check_positive_int(example_timesteps, "EventPropCompiler",
                                                     "example_timesteps")
         self.losses = losses
-        self.optimiser = registry.create("optimisers", optimiser, expected=Optimiser)
+        self.optimiser = check_optimiser(
+            registry.create("optimisers", optimiser, expected=Optimiser), "optimiser")
+        self.delay_learn_conns = check_delay_learn_conns(delay_learn_conns)
+        self.delay_optimiser = make_delay_optimiser(optimiser, self.optimiser, delay_optimiser)
         if not isinstance(per_timestep_loss, (bool, np.bool_)):
             raise ConfigurationError(
                 f"EventPropCompiler per_timestep_loss must be True or False; got "
@@ -186,7 +191,19 @@ class EventPropCompiler(Compiler):
         """
         check_model_name(name)
 
+        check_learned_connections(network, self.delay_learn_conns)
         backend = self.build_backend(network, self.example_timesteps)
+        if self.delay_learn_conns and not getattr(backend, "supports_delay_learning", False):
+            backend_name = getattr(backend, "name", type(backend).__name__)
+            if not self._default_backend:
+                raise ConfigurationError(
+                    f"EventPropCompiler delay_learn_conns need a backend that can change "
+                    f"delays; got {backend_name!r}. Use backend='numpy' (or the default)."
+                )
+            # The default backend learns delays on the NumPy backend (the compiled one
+            # runs fixed delays only).
+            log.warning("delay learning runs on the NumPy backend")
+            backend = numpy_backend(self, network)
         for method in ("add_step_observer", "get_spike_mask", "get_synaptic_input", "get_weight"):
             if not hasattr(backend, method):
                 raise ConfigurationError(
@@ -214,6 +231,9 @@ class EventPropCompiler(Compiler):
             )
         compiled = CompiledTrainingNetwork(network, backend, self, self.example_timesteps, graph,
                                            pops, loss, self.optimiser)
+        if self.delay_learn_conns:
+            entries = [(network.connections.index(c), c) for c in self.delay_learn_conns]
+            compiled.learn_delays(LearnedDelays(entries, self.delay_optimiser, backend, graph))
         compiled.name = name
         return self._finish(compiled)
 

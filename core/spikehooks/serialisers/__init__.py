@@ -77,7 +77,10 @@ def save(compiled_network: Any, keys: Any = (), serialiser: Any = "numpy") -> Pa
         Where the checkpoint was written.
     """
     ser = _serialiser(serialiser)
-    state = _backend_of(compiled_network, "save").get_learnable_state()
+    backend = _backend_of(compiled_network, "save")
+    # A trainer with learnable state beyond the weights (e-prop's output biases) adds it.
+    own = getattr(compiled_network, "learnable_state", None)
+    state = own() if callable(own) else backend.get_learnable_state()
     return ser.save(keys, {"learnable": state})
 
 
@@ -155,10 +158,17 @@ def _load_into_network(network: Any, learnable: dict[str, np.ndarray],
     updates = []
     for key, array in learnable.items():
         name, _, var = key.rpartition("/")
+        if var == "bias":
+            # Trained output biases (e-prop's train_output_bias), as mlGeNN loads "Bias".
+            pop = network.get_population(name)
+            check_shape(array, (pop.num_neurons,), f"learnable state {key!r}")
+            updates.append((pop.neuron, "bias", array))
+            continue
         if var != "weight":
             raise ConfigurationError(
-                f"learnable state key must be '<connection name>/weight'; got {key!r}. "
-                f"Load it into the compiled network instead."
+                f"learnable state key must be '<connection name>/weight' or "
+                f"'<population name>/bias'; got {key!r}. Load it into the compiled network "
+                f"instead."
             )
         conn = network.get_connection(name)
         connectivity = conn.connectivity
@@ -168,9 +178,9 @@ def _load_into_network(network: Any, learnable: dict[str, np.ndarray],
         elif isinstance(connectivity, OneToOne):
             array, shape = np.diagonal(array).copy() if array.ndim == 2 else array, shape[:1]
         check_shape(array, shape, f"learnable state {key!r}")
-        updates.append((connectivity, array))
-    for connectivity, array in updates:
-        connectivity.weight = array
+        updates.append((connectivity, "weight", array))
+    for target, attribute, array in updates:
+        setattr(target, attribute, array)
     for name, mask in (masks or {}).items():
         connectivity = network.get_connection(name).connectivity
         if isinstance(connectivity, FixedProbability):
@@ -223,7 +233,8 @@ def load(network_or_compiled: Any, keys: Any = (), serialiser: Any = "numpy") ->
                 f"compiling; got a compiled network. Call network.load(keys, serialiser), "
                 f"then compile."
             )
-        backend.set_learnable_state(learnable)
+        own = getattr(network_or_compiled, "set_learnable_state", None)
+        (own if callable(own) else backend.set_learnable_state)(learnable)
     elif callable(getattr(network_or_compiled, "get_connection", None)):
         _load_into_network(network_or_compiled, learnable, masks)
     else:
@@ -231,6 +242,13 @@ def load(network_or_compiled: Any, keys: Any = (), serialiser: Any = "numpy") ->
             f"{type(network_or_compiled).__name__} must be a Network or a compiled network "
             f"to load learnable state into; got neither. Pass the network or compiled_net."
         )
+
+
+def __getattr__(name: str) -> Any:
+    # mlGeNN names not offered are refused with what to use instead.
+    from .._mlgenn_missing import refuse
+
+    return refuse(__name__, name)
 
 
 __all__ = [

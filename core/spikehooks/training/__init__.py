@@ -11,11 +11,16 @@ numerics it calls, on plain :class:`Graph` records and NumPy arrays:
 - :func:`output_drive`: the loss and its drive of the adjoint system;
 - :func:`backward`: the adjoint pass, giving the weight gradients (compiled
   on the compiled backend: ``_backward_compiled``);
-- :class:`FiniteGuard`: the end-of-batch check for NaN and inf.
+- :class:`FiniteGuard`: the end-of-batch check for NaN and inf;
+- e-prop: :func:`build_eprop_layout` (what a network trains, checked) and
+  :class:`EPropRecorder` (the per-step factors and the batch's gradients).
 """
 
 from ._backward import BackwardResult, OutputDrive, backward
 from ._drive import output_drive
+from ._eprop import EPropRecorder
+from ._eprop_layout import EPropLayout
+from ._eprop_layout import build_layout as build_eprop_layout
 from ._finite import FiniteGuard, check_mode, first_non_finite
 from ._forward import ForwardResult, forward
 from ._graph import Conn, Graph, Layer, make_conn, make_layer
@@ -26,6 +31,8 @@ from ._trace_recorder import TraceRecorder, make_forward_recorder
 __all__ = [
     "BackwardResult",
     "Conn",
+    "EPropLayout",
+    "EPropRecorder",
     "FiniteGuard",
     "ForwardRecorder",
     "ForwardResult",
@@ -34,6 +41,7 @@ __all__ = [
     "Layer",
     "OutputDrive",
     "backward",
+    "build_eprop_layout",
     "build_graph",
     "check_mode",
     "forward",

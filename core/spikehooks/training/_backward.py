@@ -51,15 +51,21 @@ lambda_I``, ``q = -tau_m lambda_V``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from ..communicators.tree import tree_sum
 from ._backward_tied import TiedAdjoint
+from ._delay_learning import delay_gradient_rows
 from ._forward import ForwardResult
 from ._graph import Graph
+
+
+def _f64(value: np.ndarray | float) -> np.ndarray | float:
+    """A layer or connection constant in float64: a float, or an array per neuron."""
+    return float(value) if np.ndim(value) == 0 else np.asarray(value, dtype=np.float64)
 
 
 @dataclass
@@ -99,10 +105,15 @@ class BackwardResult:
         for a tied connection the kernel's gradient, shape ``kernel_shape``.
     clamped : int
         Spikes whose jump denominator was raised to the guard's minimum.
+    delay_gradients : dict of int to numpy.ndarray of float64, shape (n_pre, n_post)
+        For each connection index asked for in ``delay_learn``: ``dL/dd`` per
+        synapse, ``d`` the delay in timesteps (see
+        :mod:`spikehooks.training._delay_learning`), summed over the batch.
     """
 
     gradients: list[np.ndarray]
     clamped: int
+    delay_gradients: dict[int, np.ndarray] = field(default_factory=dict)
 
 
 #: Most bytes of per-example float64 gradients held at once; larger batches run
@@ -120,6 +131,7 @@ def backward(
     min_denominator: float = 1e-3,
     num_examples: int | None = None,
     tied: list[Any] | None = None,
+    delay_learn: tuple[int, ...] = (),
 ) -> BackwardResult:
     """Sweep the adjoints from the last step to the first and collect weight gradients.
 
@@ -151,6 +163,9 @@ def backward(
         Per connection: its tied connectivity when ``weights`` holds its
         kernel, swept through the row tables of :mod:`._backward_tied` (never
         as a dense matrix; no delays), else None.
+    delay_learn : tuple of int
+        Indices of connections (each with ``delays``) whose delay gradients
+        are wanted, in ``BackwardResult.delay_gradients``.
 
     Returns
     -------
@@ -159,27 +174,37 @@ def backward(
     real = fwd.spikes[0].shape[1] if num_examples is None else num_examples
     adjoints = [None if t is None else TiedAdjoint(t, w)
                 for t, w in zip(tied or [None] * len(weights), weights, strict=True)]
-    per_example = 8 * sum(int(w.size) for w in weights)
+    learn = tuple(delay_learn)
+    per_example = 8 * (sum(int(w.size) for w in weights)
+                       + sum(int(weights[i].size) for i in learn))
     group = max(1, GRADIENT_BYTES // max(per_example, 1))
     clamped = [0]
 
     def rows(lo: int, hi: int) -> list[np.ndarray]:
         if hi - lo <= group:
             part = _rows(fwd, drive, reg, lo, hi)
-            grads, count = _backward_rows(graph, weights, *part, min_denominator, adjoints)
+            grads, count = _backward_rows(graph, weights, *part, min_denominator, adjoints,
+                                          learn)
             clamped[0] += count
             return [tree_sum(g, overwrite=True) for g in grads]
         # The same split as tree_sum: left subtree, right subtree, left + right.
         mid = lo + (hi - lo + 1) // 2
         return [a + b for a, b in zip(rows(lo, mid), rows(mid, hi), strict=True)]
 
-    totals = rows(0, real) if real else [np.zeros(w.shape) for w in weights]
+    shapes = [w.shape for w in weights] + [weights[i].shape for i in learn]
+    totals = rows(0, real) if real else [np.zeros(shape) for shape in shapes]
     for index, conn in enumerate(graph.conns):
         if adjoints[index] is not None:
             totals[index] = totals[index].reshape(weights[index].shape)
         elif conn.mask is not None:
             totals[index] *= conn.mask
-    return BackwardResult(totals, clamped[0])
+    count = len(weights)
+    for offset, index in enumerate(learn):
+        mask = graph.conns[index].mask
+        if mask is not None:
+            totals[count + offset] *= mask
+    return BackwardResult(totals[:count], clamped[0], dict(zip(learn, totals[count:],
+                                                                strict=True)))
 
 
 def _rows(fwd: ForwardResult, drive: OutputDrive, reg: list[np.ndarray | None] | None,
@@ -200,12 +225,14 @@ def _rows(fwd: ForwardResult, drive: OutputDrive, reg: list[np.ndarray | None] |
 def _backward_rows(graph: Graph, weights: list[np.ndarray], fwd: ForwardResult,
                    drive: OutputDrive, reg: list[np.ndarray | None] | None,
                    min_denominator: float,
-                   adjoints: list[TiedAdjoint | None]) -> tuple[list[np.ndarray], int]:
+                   adjoints: list[TiedAdjoint | None],
+                   learn: tuple[int, ...] = ()) -> tuple[list[np.ndarray], int]:
     """The backward pass of every row of ``fwd``: per-example gradients and clamped count.
 
     Returns
     -------
     grads : list of numpy.ndarray of float64, shape (rows, n_pre, n_post)
+        One per connection, then one delay gradient per entry of ``learn``.
     clamped : int
     """
     layers, conns = graph.layers, graph.conns
@@ -233,8 +260,13 @@ def _backward_rows(graph: Graph, weights: list[np.ndarray], fwd: ForwardResult,
         for index, c in delayed.items()
     }
     groups = {index: c.delay_groups(w64[index]) for index, c in delayed.items()}
-    alpha = [float(lay.alpha) for lay in layers]
-    c_in = [float(layers[c.post].neuron_scale) * float(c.syn_scale) for c in conns]
+    # Per-neuron constants (mlGeNN's per-neuron parameters) are float64 arrays of shape
+    # (size,) broadcast over the batch; one number stays a float.
+    alpha = [_f64(lay.alpha) for lay in layers]
+    tau_m = [np.broadcast_to(np.asarray(lay.tau_m, dtype=np.float64), (lay.size,))
+             for lay in layers]
+    c_in = [_f64(layers[c.post].neuron_scale) * _f64(c.syn_scale) for c in conns]
+    beta = [_f64(c.beta) for c in conns]
 
     # Per-step source of the output layer's q.
     g = drive.readout_grad
@@ -297,7 +329,7 @@ def _backward_rows(graph: Graph, weights: list[np.ndarray], fwd: ForwardResult,
                     continue
                 u = (b_later[index][rows] - b[index][rows]) * (-1.0 / graph.dt)
                 fb += np.einsum("kj,kj->k", u, w64[index][cols])
-            jumps[li] = fb * lay.tau_m
+            jumps[li] = fb * tau_m[li][cols]
 
         # Neuron phase: move every layer to step n.
         for li, lay in enumerate(layers):
@@ -308,7 +340,7 @@ def _backward_rows(graph: Graph, weights: list[np.ndarray], fwd: ForwardResult,
             if li == out_index and not ttfs:
                 ql += direct(n)
             if li == out_index and n == num_steps - 1:
-                ql -= out.tau_m * drive.final_kick
+                ql -= tau_m[li] * drive.final_kick
             if li in jumps:
                 rows, cols = fired[li]
                 dens, curs = fwd.denominators[li], fwd.currents
@@ -322,7 +354,8 @@ def _backward_rows(graph: Graph, weights: list[np.ndarray], fwd: ForwardResult,
                 numer = ql[rows, cols] * cur + jumps[li]
                 if li == out_index and ttfs:
                     first = fwd.event_step[rows, cols] == n
-                    numer -= np.where(first, lay.tau_m * drive.spike_time_grad[rows, cols], 0.0)
+                    numer -= np.where(first, tau_m[li][cols] * drive.spike_time_grad[rows, cols],
+                                      0.0)
                 ql[rows, cols] = numer / den
                 term = reg[li]
                 if term is not None:
@@ -331,7 +364,7 @@ def _backward_rows(graph: Graph, weights: list[np.ndarray], fwd: ForwardResult,
             bc = b[index]
             b_later[index][:] = bc
             if conn.synapse == "exponential":
-                bc *= float(conn.beta)
+                bc *= beta[index]
             else:
                 bc[:] = 0.0
             bc += c_in[index] * q[conn.post]
@@ -345,4 +378,5 @@ def _backward_rows(graph: Graph, weights: list[np.ndarray], fwd: ForwardResult,
             # Summed over steps only: one gradient per example.
             sampled = np.einsum("nbi,nbj->bij", pre, b_hist[index][1 + k:num_steps + 1 + k])
             grads[index] += sampled * (conn.delays == k)
-    return grads, clamped
+    return grads + [delay_gradient_rows(fwd, conns[i], w64[i], b_hist[i], num_steps)
+                    for i in learn], clamped

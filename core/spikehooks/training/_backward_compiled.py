@@ -153,11 +153,19 @@ _BY_GRAPH: dict[int, tuple[Any, tuple[bool, ...], tuple]] = {}
 _TABLES: dict[tuple, tuple] = {}
 
 
+def _value_key(value: Any) -> Any:
+    """A constant as a hashable key: the float, or the bytes of a per-neuron array."""
+    if np.ndim(value) == 0:
+        return float(value)
+    return np.asarray(value, dtype=np.float64).tobytes()
+
+
 def _layout_key(graph: Graph, with_reg: tuple[bool, ...]) -> tuple:
     """Everything of ``graph`` the sweep's tables are built from."""
-    return (tuple((lay.kind, lay.size, float(lay.alpha), float(lay.tau_m),
-                   float(lay.neuron_scale), tuple(lay.outgoing)) for lay in graph.layers),
-            tuple((c.pre, c.post, c.synapse, float(c.beta), float(c.syn_scale))
+    k = _value_key
+    return (tuple((lay.kind, lay.size, k(lay.alpha), k(lay.tau_m),
+                   k(lay.neuron_scale), tuple(lay.outgoing)) for lay in graph.layers),
+            tuple((c.pre, c.post, c.synapse, k(c.beta), k(c.syn_scale))
                   for c in graph.conns),
             with_reg)
 
@@ -184,7 +192,9 @@ def _tables(graph: Graph, with_reg: tuple[bool, ...]) -> tuple:
         return cached
     layers, conns = graph.layers, graph.conns
     lay_i = np.full((len(layers), 7), -1, dtype=np.int64)
-    lay_f = np.zeros((len(layers), 2), dtype=np.float64)
+    # Per neuron (rows at each layer's q offset): alpha and tau_m, which may differ
+    # from neuron to neuron (mlGeNN's per-neuron parameters).
+    lay_f = np.zeros((max(sum(lay.size for lay in layers), 1), 2), dtype=np.float64)
     outgoing: list[int] = []
     q_size = reg_size = 0
     for li, lay in enumerate(layers):
@@ -195,17 +205,22 @@ def _tables(graph: Graph, with_reg: tuple[bool, ...]) -> tuple:
         if with_reg[li]:
             row[6] = reg_size
             reg_size += lay.size
+        lay_f[q_size:q_size + lay.size, 0] = np.asarray(lay.alpha, dtype=np.float64)
+        lay_f[q_size:q_size + lay.size, 1] = np.asarray(lay.tau_m, dtype=np.float64)
         q_size += lay.size
-        lay_f[li] = (float(lay.alpha), float(lay.tau_m))
     con_i = np.zeros((len(conns), 7), dtype=np.int64)
-    con_f = np.zeros((len(conns), 2), dtype=np.float64)
+    # Per target neuron (rows at each connection's b offset): c_in and beta.
+    con_f = np.zeros((max(sum(layers[c.post].size for c in conns), 1), 2), dtype=np.float64)
     b_size = w_size = 0
     for index, conn in enumerate(conns):
         n_pre, n_post = layers[conn.pre].size, layers[conn.post].size
         exponential = conn.synapse == "exponential"
         con_i[index] = (conn.pre, conn.post, int(exponential), b_size, w_size, n_pre, n_post)
-        c_in = float(layers[conn.post].neuron_scale) * float(conn.syn_scale)
-        con_f[index] = (c_in, float(conn.beta) if exponential else 0.0)
+        c_in = (np.asarray(layers[conn.post].neuron_scale, dtype=np.float64)
+                * np.asarray(conn.syn_scale, dtype=np.float64))
+        con_f[b_size:b_size + n_post, 0] = c_in
+        con_f[b_size:b_size + n_post, 1] = (np.asarray(conn.beta, dtype=np.float64)
+                                            if exponential else 0.0)
         b_size += n_post
         w_size += n_pre * n_post
     tables = (lay_i, lay_f, con_i, con_f, np.asarray(outgoing or [0], dtype=np.int64),

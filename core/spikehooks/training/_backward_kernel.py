@@ -16,11 +16,11 @@ from numba import njit, prange
 # Layer table columns (int64) and kinds.
 L_KIND, L_SIZE, L_Q, L_SPIKE, L_OUT_START, L_OUT_COUNT, L_REG = range(7)
 INPUT, LIF, LI = range(3)
-# Layer float64 columns.
+# Per-neuron float64 columns (rows: every layer's neurons, at L_Q).
 LF_ALPHA, LF_TAU_M = range(2)
 # Connection table columns (int64).
 K_PRE, K_POST, K_EXP, K_B, K_W, K_NPRE, K_NPOST = range(7)
-# Connection float64 columns.
+# Per-target-neuron float64 columns (rows: every connection's targets, at K_B).
 KF_C_IN, KF_BETA = range(2)
 # Output readout modes (PER_STEP: a per-timestep loss's dL/dV of every step).
 VOLTAGE, MAX_VAR, TTFS, PER_STEP = range(4)
@@ -35,17 +35,17 @@ def _add_into(dst, src):
 
 @njit(cache=True, nogil=True)
 def _scale(dst, factor):
-    """``dst *= factor``."""
+    """``dst *= factor``, one factor per entry."""
     for j in range(dst.shape[0]):
-        dst[j] = dst[j] * factor
+        dst[j] = dst[j] * factor[j]
 
 
 @njit(cache=True, nogil=True)
 def _update_b(b, q_post, exponential, beta, c_in):
-    """``b = beta b + c_in q_post`` (exponential) or ``c_in q_post`` (delta)."""
+    """``b = beta b + c_in q_post`` (exponential) or ``c_in q_post`` (delta), per entry."""
     for j in range(b.shape[0]):
-        value = b[j] * beta if exponential else 0.0
-        b[j] = value + c_in * q_post[j]
+        value = b[j] * beta[j] if exponential else 0.0
+        b[j] = value + c_in[j] * q_post[j]
 
 
 @njit(cache=True, nogil=True)
@@ -101,16 +101,16 @@ def _sweep_entry(e, start, num_steps, dt, out_index, mode, min_den, lay_i, lay_f
                     for j in range(n_post):
                         u = (blater[b0 + j] - badj[b0 + j]) * inv_dt
                         fb += u * weights[row + j]
-                jump[q0 + i] = fb * lay_f[li, LF_TAU_M]
+                jump[q0 + i] = fb * lay_f[q0 + i, LF_TAU_M]
         # Neuron phase: move every layer to step n.
         for li in range(num_layers):
             kind = lay_i[li, L_KIND]
             if kind == INPUT:
                 continue
             size, q0, s0 = lay_i[li, L_SIZE], lay_i[li, L_Q], lay_i[li, L_SPIKE]
-            alpha, tau_m = lay_f[li, LF_ALPHA], lay_f[li, LF_TAU_M]
+            tau_m = lay_f[q0:q0 + size, LF_TAU_M]
             ql = q[q0:q0 + size]
-            _scale(ql, alpha)
+            _scale(ql, lay_f[q0:q0 + size, LF_ALPHA])
             if li == out_index:
                 for i in range(size):
                     if mode == VOLTAGE:
@@ -120,7 +120,7 @@ def _sweep_entry(e, start, num_steps, dt, out_index, mode, min_den, lay_i, lay_f
                     elif mode == PER_STEP:
                         ql[i] += step_grad[n, e, i]
                     if n == num_steps - 1:
-                        ql[i] -= tau_m * final_kick[e, i]
+                        ql[i] -= tau_m[i] * final_kick[e, i]
             if kind != LIF:
                 continue
             for k in range(num_fired[li]):
@@ -131,7 +131,7 @@ def _sweep_entry(e, start, num_steps, dt, out_index, mode, min_den, lay_i, lay_f
                     den = min_den
                 numer = ql[i] * np.float64(curs[e, n, s0 + i]) + jump[q0 + i]
                 if li == out_index and mode == TTFS and event_step[e, i] == n:
-                    numer -= tau_m * spike_time_grad[e, i]
+                    numer -= tau_m[i] * spike_time_grad[e, i]
                 value = numer / den
                 r0 = lay_i[li, L_REG]
                 if r0 >= 0:
@@ -141,9 +141,9 @@ def _sweep_entry(e, start, num_steps, dt, out_index, mode, min_den, lay_i, lay_f
             b0, n_post = con_i[c, K_B], con_i[c, K_NPOST]
             qp = lay_i[con_i[c, K_POST], L_Q]
             exp = con_i[c, K_EXP] != 0
-            beta, c_in = con_f[c, KF_BETA], con_f[c, KF_C_IN]
             blater[b0:b0 + n_post] = badj[b0:b0 + n_post]
-            _update_b(badj[b0:b0 + n_post], q[qp:qp + n_post], exp, beta, c_in)
+            _update_b(badj[b0:b0 + n_post], q[qp:qp + n_post], exp,
+                      con_f[b0:b0 + n_post, KF_BETA], con_f[b0:b0 + n_post, KF_C_IN])
     clamped[e] = count
 
 

@@ -124,10 +124,13 @@ def forward(graph: Graph, weights: list[np.ndarray], input_spikes: np.ndarray,
     output_v = (np.zeros((num_steps, batch, out.size), np.float32) if graph.per_timestep
                 else None)
     inv_steps = np.float32(1.0 / num_steps)
+    # Per-neuron constants (arrays of shape (size,)) broadcast over the batch.
     current_scale = {
-        li: np.float32(lay.neuron_scale / (1.0 - lay.alpha))
+        li: np.broadcast_to(np.float32(lay.neuron_scale / (1.0 - lay.alpha)), (batch, lay.size))
         for li, lay in enumerate(layers) if lay.kind == "lif"
     }
+    thresholds = {li: np.broadcast_to(lay.v_thresh, (batch, lay.size))
+                  for li, lay in enumerate(layers) if lay.kind == "lif"}
     any_spikes = [np.zeros(num_steps, bool) for _ in layers]
     any_spikes[0] = np.asarray(spikes[0].reshape(num_steps, -1).any(axis=1))
 
@@ -143,11 +146,16 @@ def forward(graph: Graph, weights: list[np.ndarray], input_spikes: np.ndarray,
             fired_before = n > 0 and any_spikes[conn.pre][n - 1]
             if index in rings:
                 ring = rings[index]
-                if fired_before:
+                if fired_before and blas:
                     pre = spikes[conn.pre][n - 1].astype(np.float32)
                     for k, w_k in groups[index]:
                         slot = ring[(n + k) % len(ring)]
                         slot += pre @ w_k
+                elif fired_before:
+                    # The backend's order: per example, pre ids ascending, one add each.
+                    rows, cols = np.nonzero(spikes[conn.pre][n - 1])
+                    for k, w_k in groups[index]:
+                        np.add.at(ring[(n + k) % len(ring)], rows, w_k[cols])
                 j[index] += ring[n % len(ring)]
                 ring[n % len(ring)] = 0.0
             elif not fired_before:
@@ -174,9 +182,9 @@ def forward(graph: Graph, weights: list[np.ndarray], input_spikes: np.ndarray,
                     spikes[li][n] = fired
                     den, cur = dens[li], currents[li]
                     assert den is not None and cur is not None
-                    cur[n][fired] = current_scale[li] * isyn[fired]
+                    cur[n][fired] = current_scale[li][fired] * isyn[fired]
                     den[n][fired] = cur[n][fired] - vl[fired]
-                    vl[fired] = vl[fired] - lay.v_thresh if lay.relative_reset else 0.0
+                    vl[fired] = vl[fired] - thresholds[li][fired] if lay.relative_reset else 0.0
                     if li == graph.output:
                         first = fired & (event < 0)
                         event[first] = n

@@ -46,10 +46,17 @@ class ForwardRecorder:
             (index, pop) for index, (pop, lay) in enumerate(zip(populations, layers, strict=True))
             if lay.kind != "li"
         ]
+        # Per-neuron constants (arrays of shape (size,)) broadcast over the batch.
         self._current_scale = {
-            index: np.float32(lay.neuron_scale / (np.float32(1.0) - lay.alpha))
+            index: np.broadcast_to(np.float32(lay.neuron_scale / (np.float32(1.0) - lay.alpha)),
+                                   (batch, lay.size))
             for index, lay in enumerate(layers) if lay.kind == "lif"
         }
+        self._alpha = {index: np.broadcast_to(layers[index].alpha, (batch, layers[index].size))
+                       for index in self._current_scale}
+        self._neuron_scale = {
+            index: np.broadcast_to(layers[index].neuron_scale, (batch, layers[index].size))
+            for index in self._current_scale}
         self.currents = [
             np.zeros((steps, batch, lay.size), np.float32) if lay.kind == "lif" else None
             for lay in layers
@@ -101,11 +108,11 @@ class ForwardRecorder:
                 self.spikes[index][t] = mask
                 den, cur = self.dens[index], self.currents[index]
                 if isyn is not None and den is not None and cur is not None:
-                    lay = self.graph.layers[index]
                     # The backend's own float32 update, V = alpha V + neuron_scale Isyn.
                     v_prev = self._v_prev[index][mask]
-                    v_spike = v_prev * lay.alpha + lay.neuron_scale * isyn[mask]
-                    cur[t][mask] = self._current_scale[index] * isyn[mask]
+                    v_spike = (v_prev * self._alpha[index][mask]
+                               + self._neuron_scale[index][mask] * isyn[mask])
+                    cur[t][mask] = self._current_scale[index][mask] * isyn[mask]
                     den[t][mask] = cur[t][mask] - v_spike
                     if index == out_index:
                         self.event[mask & (self.event < 0)] = t

@@ -10,6 +10,9 @@ from numba import njit
 def jump_terms(mask, isyn, v_end, scale, alpha, neuron_scale, cur, den):
     """Currents ``I`` and denominators ``I - V`` at the spikes of ``mask`` (float32).
 
+    ``scale``, ``alpha`` and ``neuron_scale`` are float32 arrays of shape (n,),
+    one value per neuron.
+
     ``cur = scale * isyn`` and ``den = cur - V`` where ``mask``, 0 elsewhere, with
     ``V = v_prev * alpha + neuron_scale * isyn`` the voltage of the step before
     the reset, rebuilt from ``v_prev``, the voltage at the end of the previous
@@ -22,9 +25,9 @@ def jump_terms(mask, isyn, v_end, scale, alpha, neuron_scale, cur, den):
             for i in range(n):
                 if mask[t, b, i]:
                     v_prev = v_end[t - 1, b, i] if t > 0 else zero
-                    v = v_prev * alpha
-                    v = v + neuron_scale * isyn[t, b, i]
-                    current = scale * isyn[t, b, i]
+                    v = v_prev * alpha[i]
+                    v = v + neuron_scale[i] * isyn[t, b, i]
+                    current = scale[i] * isyn[t, b, i]
                     cur[t, b, i] = current
                     den[t, b, i] = current - v
                 else:
@@ -51,9 +54,9 @@ def update_jump_terms(mask, isyn, v_end, scale, alpha, neuron_scale, cur, den, s
                 now, before = mask[t, b, i], spk[t, b, i]
                 if now:
                     v_prev = v_end[t - 1, b, i] if t > 0 else zero
-                    v = v_prev * alpha
-                    v = v + neuron_scale * isyn[t, b, i]
-                    current = scale * isyn[t, b, i]
+                    v = v_prev * alpha[i]
+                    v = v + neuron_scale[i] * isyn[t, b, i]
+                    current = scale[i] * isyn[t, b, i]
                     cur[t, b, i] = current
                     den[t, b, i] = current - v
                     spk[t, b, i] = True

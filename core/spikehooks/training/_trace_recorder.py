@@ -42,7 +42,8 @@ class TraceRecorder:
         out = layers[graph.output]
         self._out_pop = populations[graph.output]
         self._current_scale = {
-            index: np.float32(lay.neuron_scale / (np.float32(1.0) - lay.alpha))
+            index: _per_neuron(np.float32(lay.neuron_scale / (np.float32(1.0) - lay.alpha)),
+                               lay.size)
             for index, lay in enumerate(layers) if lay.kind == "lif"
         }
         self._variables = [(populations[index], name) for index in self._current_scale
@@ -78,7 +79,9 @@ class TraceRecorder:
         # valid until the next result(), like ForwardRecorder's arrays.
         self._views = [tuple(a[:, :, columns[index]:columns[index + 1]] for a in self._joined)
                        for index in range(len(layers))]
-        self._alphas = {index: (np.float32(lay.alpha), np.float32(lay.neuron_scale))
+        # Per neuron (float32, shape (size,)): mlGeNN's per-neuron tau_mem gives each its own.
+        self._alphas = {index: (_per_neuron(lay.alpha, lay.size),
+                                _per_neuron(lay.neuron_scale, lay.size))
                         for index, lay in enumerate(layers)}
 
     def begin(self) -> None:
@@ -139,8 +142,13 @@ class TraceRecorder:
                              joined=self._joined)
 
 
+def _per_neuron(value: Any, size: int) -> np.ndarray:
+    """A layer constant as a contiguous float32 array of shape (size,), one per neuron."""
+    return np.ascontiguousarray(np.broadcast_to(np.asarray(value, dtype=np.float32), (size,)))
+
+
 def jump_terms_at_spikes(mask: np.ndarray, isyn: np.ndarray, v_end: np.ndarray,
-                         scale: np.float32, layer: Any, cur: np.ndarray,
+                         scale: np.ndarray, layer: Any, cur: np.ndarray,
                          den: np.ndarray, spikes_before: np.ndarray | None = None) -> None:
     """Fill ``cur`` with ``I`` and ``den`` with ``I - V`` at spikes, else 0 (float32, compiled).
 
@@ -153,6 +161,8 @@ def jump_terms_at_spikes(mask: np.ndarray, isyn: np.ndarray, v_end: np.ndarray,
     mask : numpy.ndarray of bool, shape (steps, batch, n)
     isyn, v_end : numpy.ndarray of float32, same shape
         Traced synaptic input and end-of-step (after the reset) voltage.
+    scale : numpy.ndarray of float32, shape (n,)
+        ``neuron_scale / (1 - alpha)`` of each neuron.
     layer : Layer
         The LIF layer (its ``alpha`` and ``neuron_scale``).
     cur, den : numpy.ndarray of float32, same shape
@@ -163,7 +173,8 @@ def jump_terms_at_spikes(mask: np.ndarray, isyn: np.ndarray, v_end: np.ndarray,
     """
     from ._trace_kernel import jump_terms, update_jump_terms
 
-    alpha, neuron_scale = np.float32(layer.alpha), np.float32(layer.neuron_scale)
+    alpha = _per_neuron(layer.alpha, layer.size)
+    neuron_scale = _per_neuron(layer.neuron_scale, layer.size)
     if spikes_before is None:
         jump_terms(mask, isyn, v_end, scale, alpha, neuron_scale, cur, den)
     else:

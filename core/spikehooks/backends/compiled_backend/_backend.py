@@ -14,6 +14,7 @@ from ..numpy_backend._state import ConnectionState, PopulationState
 from ._checks import check_num_threads, check_options, check_supported
 from ._inputs import batch_spike_times
 from ._layout import Layout, exp_step_weights
+from ._tables import C_DELAY
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +45,8 @@ class CompiledBackend(NumpyBackend):
     """
 
     name = "compiled"
+    #: Learned delays: set_delays rewrites the kernel's delay table between batches.
+    supports_delay_learning = True
     supports_training = True
 
     def __init__(self, network: Any, *, batch_size: int, dt: float, num_timesteps: int,
@@ -59,16 +62,14 @@ class CompiledBackend(NumpyBackend):
 
     # ------------------------------------------------------------ building
     def _build(self) -> None:
-        # Delays were refused by check_supported.  The same states, built in the same
-        # order, draw the same initial values.
+        # The same states, built in the same order, draw the same initial values (delays
+        # included); the layout moves them, delay rings too, into the kernel's flat arrays.
         for pop in self.network.populations:
             self._pops[pop] = PopulationState(pop, self.batch_size,
                                               self.num_recording_timesteps, self._rng, self.dt)
         for conn in self.network.connections:
             self._conns[conn] = ConnectionState(conn, self.batch_size, self._rng)
-        ordered = {c: self._conns[c] for pop in self.network.populations for c in pop.incoming}
-        self._layout = Layout(self._pops, ordered, self.batch_size,
-                              self.num_recording_timesteps, self.num_timesteps, self.dt)
+        self._build_layout()
         self._step_fns = ()
         self._spike_input_ids: tuple = ()
         self._spike_times = np.full(1, np.inf, dtype=np.float32)
@@ -79,6 +80,35 @@ class CompiledBackend(NumpyBackend):
         self._trace_f = self._no_trace_f
         self._trace_spikes = self._no_trace_spikes
         self._prepare_spike_inputs()
+
+    def _build_layout(self) -> None:
+        """Lay the states out in the kernel's flat arrays (their values are kept)."""
+        ordered = {c: self._conns[c] for pop in self.network.populations for c in pop.incoming}
+        self._layout_order = list(ordered)
+        self._layout = Layout(self._pops, ordered, self.batch_size,
+                              self.num_recording_timesteps, self.num_timesteps, self.dt)
+
+    def _build_step_fns(self) -> None:
+        """A connection got its first delays (set_delays): lay everything out again.
+
+        Called before any simulation (EventPropCompiler's learned delays), so
+        only the layout and what derives from it are rebuilt.
+        """
+        self._build_layout()
+        self._pointers = np.zeros(max(self._layout.num_pointers, 1), dtype=np.int64)
+        self.__dict__.pop("_trace_cache", None)  # its columns belong to the old layout
+        self._spike_input_ids = ()
+        self._prepare_spike_inputs()
+
+    def set_delays(self, connection: Any, delays: np.ndarray) -> None:
+        """Use new whole-step delays (checked as the NumPy backend checks them) from the
+        next step on; the kernel reads them from its flat delay table."""
+        super().set_delays(connection, delays)
+        lay, cst = self._layout, self._conn_state(connection)
+        assert cst.delays is not None  # set by the NumPy backend's set_delays
+        row = lay.conn_i[self._layout_order.index(connection)]
+        d0 = int(row[C_DELAY])
+        lay.delays[d0:d0 + cst.delays.size] = cst.delays.reshape(-1)
 
     # ------------------------------------------------------------- running
     def step(self) -> None:
@@ -115,7 +145,8 @@ class CompiledBackend(NumpyBackend):
             kernel = run_steps
             register_twin(run_steps, run_steps_serial)
         kernel(t0, t1, np.float32(self.dt), lay.pop_i, lay.pop_f, lay.conn_i, lay.conn_f,
-                  lay.inj, lay.weights, lay.row_ptr, lay.cols, lay.fstate, lay.spikes,
+                  lay.inj, lay.weights, lay.delays, lay.row_ptr, lay.cols, lay.fstate,
+                  lay.spikes,
                   lay.record, lay.consts, lay.data_f, lay.data_b, uniforms,
                   self._spike_times, self._pointers, self._trace_cols,
                   # The entry-major arrays behind the (steps, batch, columns) views.

@@ -63,16 +63,13 @@ def unsupported_feature(network: Any) -> str | None:
     """Return a description of the first feature of ``network`` the kernel cannot run.
 
     The kernel has code for the built-in models exactly (a subclass may
-    change the rules, so it is refused), with scalar parameters and without
-    synaptic delays.
+    change the rules, so it is refused), with parameters given as numbers or
+    per neuron, and for synaptic delays on Dense and FixedProbability connectivity.
     """
     for pop in network.populations:
         neuron = pop.neuron
         if type(neuron) not in NEURONS:
             return f"population {pop.name!r} has neuron model {type(neuron).__name__}"
-        per_neuron = sorted(getattr(neuron, "heterogeneous", dict)())
-        if per_neuron:
-            return f"population {pop.name!r} has per-neuron parameters {per_neuron}"
         if neuron.readout is not None and type(neuron.readout) not in READOUTS:
             return (f"population {pop.name!r} has readout "
                     f"{type(neuron.readout).__name__}")
@@ -82,13 +79,13 @@ def unsupported_feature(network: Any) -> str | None:
                     f"{conn.source.name!r}")
         if type(conn.synapse) not in SYNAPSES:
             return f"connection {conn.name!r} has synapse {type(conn.synapse).__name__}"
-        if np.ndim(getattr(conn.synapse, "tau", 0.0)) > 0:
-            return f"connection {conn.name!r} has per-neuron synapse time constants"
         if type(conn.connectivity) not in CONNECTIVITY:
             return (f"connection {conn.name!r} has connectivity "
                     f"{type(conn.connectivity).__name__}")
-        if has_delays(conn.connectivity):
-            return f"connection {conn.name!r} has synaptic delays"
+        if has_delays(conn.connectivity) and not isinstance(conn.connectivity,
+                                                            (Dense, FixedProbability)):
+            return (f"connection {conn.name!r} has synaptic delays on "
+                    f"{type(conn.connectivity).__name__} connectivity")
     return None
 
 
@@ -106,9 +103,8 @@ def check_supported(network: Any) -> None:
     if feature is not None:
         raise ConfigurationError(
             f"compiled backend network must use only what the compiled kernel has code "
-            f"for (the built-in models with scalar parameters, no synaptic delays); got "
-            f"{feature}. The NumPy backend runs every built-in model, per-neuron parameter "
-            f"and delay: pass "
+            f"for (the built-in models, delays on Dense and FixedProbability only); got "
+            f"{feature}. The NumPy backend runs every built-in model and delay: pass "
             f"backend='numpy', or leave backend out to fall back to it."
         )
 

@@ -24,11 +24,16 @@ from numba import njit, prange
 from ._tables import (
     AVG_EXP,
     AVG_VAR,
+    C_DECAY_AT,
+    C_DELAY,
     C_EXPONENTIAL,
+    C_ISCALE_AT,
     C_ONE_TO_ONE,
     C_OUT,
     C_POST,
     C_PRE,
+    C_RING,
+    C_RING_SIZE,
     C_ROW_START,
     C_SCALED,
     C_SRC_SPIKE,
@@ -44,6 +49,7 @@ from ._tables import (
     MAX_VAR,
     NO_READOUT,
     P_ACC,
+    P_ALPHA_VAR,
     P_BIAS,
     P_DATA,
     P_FLAGS,
@@ -60,7 +66,10 @@ from ._tables import (
     P_READOUT,
     P_REC,
     P_REFRAC,
+    P_RESET_VAR,
     P_SPIKE,
+    P_THRESH_VAR,
+    P_TREFRAC_VAR,
     P_UNIFORM,
     P_V,
     PF_ALPHA,
@@ -86,6 +95,44 @@ def _add_row(dst, src):
     """``dst[j] += src[j]``: one weight row into the accumulator (vectorised by LLVM)."""
     for j in range(dst.shape[0]):
         dst[j] += src[j]
+
+
+@njit(cache=True, nogil=True)
+def _deliver_delayed(b, t, c, conn_i, weights, delays, row_ptr, cols, fstate, fired, fired_ids):
+    """A delayed connection: spikes into the ring slots ``t + d``, then slot ``t`` out.
+
+    Per ring entry the additions come in ascending pre id, as the NumPy
+    backend's sequential delayed delivery makes them (absent synapses of a
+    sparse connection are skipped; NumPy adds their 0).
+    """
+    n_pre, n_post = conn_i[c, C_PRE], conn_i[c, C_POST]
+    out, w0, d0 = conn_i[c, C_OUT], conn_i[c, C_WEIGHT], conn_i[c, C_DELAY]
+    size, r0 = conn_i[c, C_RING_SIZE], conn_i[c, C_RING]
+    exponential = conn_i[c, C_EXPONENTIAL] != 0
+    sparse = conn_i[c, C_ROW_START] >= 0
+    ring = fstate[b, r0:r0 + size * n_post]
+    num_fired = 0
+    for pre in range(n_pre):
+        fired_ids[num_fired] = pre
+        num_fired += 1 if fired[pre] else 0
+    for k in range(num_fired):
+        pre = fired_ids[k]
+        base = pre * n_post
+        if sparse:
+            r = conn_i[c, C_ROW_START] + pre
+            for q in range(row_ptr[r], row_ptr[r + 1]):
+                j = cols[q]
+                slot = (t + delays[d0 + base + j]) % size
+                ring[slot * n_post + j] += weights[w0 + base + j]
+        else:
+            for j in range(n_post):
+                slot = (t + delays[d0 + base + j]) % size
+                ring[slot * n_post + j] += weights[w0 + base + j]
+    acc = fstate[b, out:out + n_post]
+    now = (t % size) * n_post
+    for j in range(n_post):
+        acc[j] = acc[j] + ring[now + j] if exponential else ring[now + j]
+        ring[now + j] = np.float32(0.0)
 
 
 @njit(cache=True, nogil=True, inline='always')
@@ -116,13 +163,18 @@ def _add_rows(acc, weights, w0, n_post, ids, count):
 
 
 @njit(cache=True, nogil=True, inline='always')
-def _deliver(b, c, conn_i, conn_f, weights, row_ptr, cols, fstate, spikes, fired_ids):
+def _deliver(b, t, c, conn_i, conn_f, weights, delays, row_ptr, cols, fstate, spikes,
+             fired_ids):
     """Add connection ``c``'s previous-step spikes into its accumulator, entry ``b``."""
     n_pre, n_post = conn_i[c, C_PRE], conn_i[c, C_POST]
     src, out, w0 = conn_i[c, C_SRC_SPIKE], conn_i[c, C_OUT], conn_i[c, C_WEIGHT]
     exponential = conn_i[c, C_EXPONENTIAL] != 0
-    acc = fstate[b, out:out + n_post]
     fired = spikes[b, src:src + n_pre]
+    if conn_i[c, C_DELAY] >= 0:
+        _deliver_delayed(b, t, c, conn_i, weights, delays, row_ptr, cols, fstate, fired,
+                         fired_ids)
+        return
+    acc = fstate[b, out:out + n_post]
     if conn_i[c, C_ONE_TO_ONE] != 0:
         # The NumPy backend multiplies the 0/1 spike by the diagonal weight.
         for i in range(n_post):
@@ -153,7 +205,7 @@ def _deliver(b, c, conn_i, conn_f, weights, row_ptr, cols, fstate, spikes, fired
 
 
 @njit(cache=True, nogil=True, inline='always')
-def _inject(b, p, pop_i, conn_i, conn_f, inj, fstate):
+def _inject(b, p, pop_i, conn_i, conn_f, inj, fstate, consts):
     """``Isyn = in_1 + in_2 + ...`` in connection order; exponential inputs then decay."""
     n, isyn = pop_i[p, P_N], pop_i[p, P_ISYN]
     start, count = pop_i[p, P_INJ_START], pop_i[p, P_INJ_COUNT]
@@ -161,9 +213,17 @@ def _inject(b, p, pop_i, conn_i, conn_f, inj, fstate):
         c = inj[start + k]
         src = conn_i[c, C_OUT]
         scaled = conn_i[c, C_SCALED] != 0
-        _inject_one(fstate[b, isyn:isyn + n], fstate[b, src:src + n], scaled,
-                    conn_f[c, CF_ISCALE], k == 0, conn_i[c, C_EXPONENTIAL] != 0,
-                    conn_f[c, CF_DECAY])
+        exponential = conn_i[c, C_EXPONENTIAL] != 0
+        d0 = conn_i[c, C_DECAY_AT]
+        if d0 >= 0:
+            # A synapse tau per target neuron: ExpDecay and IScale per neuron.
+            s0 = conn_i[c, C_ISCALE_AT]
+            _inject_each(fstate[b, isyn:isyn + n], fstate[b, src:src + n], scaled,
+                         consts[s0:s0 + n] if s0 >= 0 else consts[d0:d0 + n], k == 0,
+                         consts[d0:d0 + n])
+        else:
+            _inject_one(fstate[b, isyn:isyn + n], fstate[b, src:src + n], scaled,
+                        conn_f[c, CF_ISCALE], k == 0, exponential, conn_f[c, CF_DECAY])
 
 
 @njit(cache=True, nogil=True, inline='always')
@@ -174,6 +234,15 @@ def _inject_one(total, acc, scaled, scale, first, exponential, decay):
         total[i] = value if first else total[i] + value
         if exponential:
             acc[i] = acc[i] * decay
+
+
+@njit(cache=True, nogil=True, inline='always')
+def _inject_each(total, acc, scaled, scale, first, decay):
+    """:func:`_inject_one` of an exponential synapse with ``scale`` and ``decay`` per neuron."""
+    for i in range(total.shape[0]):
+        value = acc[i] * scale[i] if scaled else acc[i]
+        total[i] = value if first else total[i] + value
+        acc[i] = acc[i] * decay[i]
 
 
 @njit(cache=True, nogil=True, inline='always')
@@ -258,6 +327,25 @@ def _li(V, isyn, bias, has_bias, alpha, one_minus_alpha, scale_i, acc, readout, 
 
 
 @njit(cache=True, nogil=True, inline='always')
+def _li_each(V, isyn, bias, has_bias, alpha, scale_i, acc, readout, avg_scale):
+    """:func:`_li` with ``Alpha`` per neuron (``1 - Alpha`` derived each step, in float32)."""
+    for i in range(V.shape[0]):
+        a = alpha[i]
+        v = V[i] * a
+        v = v + (isyn[i] * (np.float32(1.0) - a) if scale_i else isyn[i])
+        if has_bias:
+            v = v + bias[i]
+        V[i] = v
+        if readout == SUM_VAR:
+            acc[i] = acc[i] + v
+        elif readout == MAX_VAR:
+            if v > acc[i] or v != v:
+                acc[i] = v
+        elif readout == AVG_VAR or readout == AVG_EXP:
+            acc[i] = acc[i] + v * avg_scale
+
+
+@njit(cache=True, nogil=True, inline='always')
 def _update(b, t, r, batch, p, pop_i, pop_f, fstate, spikes, consts, data_f, data_b, uniforms,
             spike_times, pointers, now, step_w):
     """Update, fire and reset population ``p`` for entry ``b`` at step ``t``.
@@ -266,6 +354,9 @@ def _update(b, t, r, batch, p, pop_i, pop_f, fstate, spikes, consts, data_f, dat
     """
     kind, n = pop_i[p, P_KIND], pop_i[p, P_N]
     vcol, scol = pop_i[p, P_V], pop_i[p, P_SPIKE]
+    # Parameters given per neuron live in fstate (GeNN variables a callback may edit).
+    tvar, rvar = pop_i[p, P_THRESH_VAR], pop_i[p, P_RESET_VAR]
+    avar, fvar = pop_i[p, P_ALPHA_VAR], pop_i[p, P_TREFRAC_VAR]
     if kind == IF_INPUT:
         thresh, reset = pop_f[p, PF_THRESH], pop_f[p, PF_RESET]
         frames = pop_i[p, P_FRAMES]
@@ -275,6 +366,13 @@ def _update(b, t, r, batch, p, pop_i, pop_f, fstate, spikes, consts, data_f, dat
             base = pop_i[p, P_DATA] + (frame * batch + b) * n
             for i in range(n):
                 fstate[b, icol + i] = data_f[base + i]
+        if tvar >= 0 or rvar >= 0:
+            for i in range(n):
+                v = fstate[b, vcol + i] + fstate[b, icol + i]
+                f = v >= (fstate[b, tvar + i] if tvar >= 0 else thresh)
+                spikes[b, scol + i] = f
+                fstate[b, vcol + i] = (fstate[b, rvar + i] if rvar >= 0 else reset) if f else v
+            return
         _if_input(fstate[b, vcol:vcol + n], fstate[b, icol:icol + n], spikes[b, scol:scol + n],
                   thresh, reset)
     elif kind == SPIKE_INPUT:
@@ -299,9 +397,11 @@ def _update(b, t, r, batch, p, pop_i, pop_f, fstate, spikes, consts, data_f, dat
         for i in range(n):
             v = fstate[b, vcol + i] + fstate[b, isyn + i]
             _readout_after_v(b, p, pop_i, pop_f, fstate, i, v, step_w)
-            fired = v >= thresh
+            fired = v >= (fstate[b, tvar + i] if tvar >= 0 else thresh)
             spikes[b, scol + i] = fired
-            fstate[b, vcol + i] = reset if fired else v
+            if fired:
+                v = fstate[b, rvar + i] if rvar >= 0 else reset
+            fstate[b, vcol + i] = v
             _readout_after_reset(b, p, pop_i, fstate, i, fired, now)
     elif kind == LIF:
         thresh, reset, drop = pop_f[p, PF_THRESH], pop_f[p, PF_RESET], pop_f[p, PF_DROP]
@@ -314,12 +414,26 @@ def _update(b, t, r, batch, p, pop_i, pop_f, fstate, spikes, consts, data_f, dat
         tau_refrac = pop_f[p, PF_TAU_REFRAC]
         dt32 = pop_f[p, PF_DT]
         isyn, rcol = pop_i[p, P_ISYN], pop_i[p, P_REFRAC]
-        if not refractory and pop_i[p, P_READOUT] == NO_READOUT:
+        per_neuron = tvar >= 0 or rvar >= 0 or avar >= 0 or fvar >= 0
+        if not refractory and pop_i[p, P_READOUT] == NO_READOUT and not per_neuron:
             _lif_plain(fstate[b, vcol:vcol + n], fstate[b, isyn:isyn + n],
                        spikes[b, scol:scol + n], alpha, one_minus_alpha, thresh, reset, drop,
                        scale_i, relative)
             return
         for i in range(n):
+            # The NumPy backend derives 1 - Alpha and Vthresh - Vreset from per-neuron
+            # variables every step, in float32: the same operations here.
+            if avar >= 0:
+                alpha = fstate[b, avar + i]
+                one_minus_alpha = np.float32(1.0) - alpha
+            if tvar >= 0:
+                thresh = fstate[b, tvar + i]
+            if rvar >= 0:
+                reset = fstate[b, rvar + i]
+            if tvar >= 0 or rvar >= 0:
+                drop = thresh - reset
+            if fvar >= 0:
+                tau_refrac = fstate[b, fvar + i]
             current = fstate[b, isyn + i]
             if scale_i:
                 current = current * one_minus_alpha
@@ -354,8 +468,13 @@ def _update(b, t, r, batch, p, pop_i, pop_f, fstate, spikes, consts, data_f, dat
         readout = pop_i[p, P_READOUT]
         acc = fstate[b, pop_i[p, P_ACC]:pop_i[p, P_ACC] + n] if readout != NO_READOUT else V
         scale = step_w if readout == AVG_EXP else pop_f[p, PF_AVG_SCALE]
-        _li(V, fstate[b, isyn:isyn + n], consts[bias:bias + n] if bias >= 0 else V, bias >= 0,
-            alpha, one_minus_alpha, scale_i, acc, readout, scale)
+        bias_v = consts[bias:bias + n] if bias >= 0 else V
+        if avar >= 0:
+            _li_each(V, fstate[b, isyn:isyn + n], bias_v, bias >= 0, fstate[b, avar:avar + n],
+                     scale_i, acc, readout, scale)
+        else:
+            _li(V, fstate[b, isyn:isyn + n], bias_v, bias >= 0, alpha, one_minus_alpha,
+                scale_i, acc, readout, scale)
 
 
 @njit(cache=True, nogil=True)
@@ -372,9 +491,9 @@ def _record(b, t, p, pop_i, spikes, record):
 
 
 @njit(cache=True, nogil=True)
-def _run_entry(b, t0, t1, dt, pop_i, pop_f, conn_i, conn_f, inj, weights, row_ptr, cols,
-               fstate, spikes, record, consts, data_f, data_b, uniforms, spike_times, pointers,
-               trace_cols, trace_f, trace_spikes, step_weights):
+def _run_entry(b, t0, t1, dt, pop_i, pop_f, conn_i, conn_f, inj, weights, delays, row_ptr,
+               cols, fstate, spikes, record, consts, data_f, data_b, uniforms, spike_times,
+               pointers, trace_cols, trace_f, trace_spikes, step_weights):
     """Simulate timesteps ``t0 .. t1 - 1`` of batch entry ``b``."""
     batch = fstate.shape[0]
     num_pops, num_conns = pop_i.shape[0], conn_i.shape[0]
@@ -385,10 +504,11 @@ def _run_entry(b, t0, t1, dt, pop_i, pop_f, conn_i, conn_f, inj, weights, row_pt
         now = np.float32(t) * dt
         step_w = step_weights[t] if step_weights.shape[0] > t else np.float32(0.0)
         for c in range(num_conns):
-            _deliver(b, c, conn_i, conn_f, weights, row_ptr, cols, fstate, spikes, fired_ids)
+            _deliver(b, t, c, conn_i, conn_f, weights, delays, row_ptr, cols, fstate, spikes,
+                     fired_ids)
         for p in range(num_pops):
             if pop_i[p, P_INJ_COUNT] > 0 and pop_i[p, P_LONE_DELTA] == 0:
-                _inject(b, p, pop_i, conn_i, conn_f, inj, fstate)
+                _inject(b, p, pop_i, conn_i, conn_f, inj, fstate, consts)
             _update(b, t, t - t0, batch, p, pop_i, pop_f, fstate, spikes, consts, data_f,
                     data_b, uniforms, spike_times, pointers, now, step_w)
             if pop_i[p, P_REC] >= 0:
@@ -401,8 +521,8 @@ def _run_entry(b, t0, t1, dt, pop_i, pop_f, conn_i, conn_f, inj, weights, row_pt
 
 
 @njit(cache=True, parallel=True, nogil=True)
-def run_steps(t0, t1, dt, pop_i, pop_f, conn_i, conn_f, inj, weights, row_ptr, cols, fstate,
-              spikes, record, consts, data_f, data_b, uniforms, spike_times, pointers,
+def run_steps(t0, t1, dt, pop_i, pop_f, conn_i, conn_f, inj, weights, delays, row_ptr, cols,
+              fstate, spikes, record, consts, data_f, data_b, uniforms, spike_times, pointers,
               trace_cols, trace_f, trace_spikes, step_weights):
     """Simulate timesteps ``t0 .. t1 - 1`` of every batch entry.
 
@@ -418,6 +538,8 @@ def run_steps(t0, t1, dt, pop_i, pop_f, conn_i, conn_f, inj, weights, row_ptr, c
         Incoming connection indices of every population, in injection order.
     weights : numpy.ndarray of float32
         Every connection's pre-major weight table, flat.
+    delays : numpy.ndarray of int64
+        Delayed connections' per-synapse delays (timesteps), pre-major, flat.
     row_ptr, cols : numpy.ndarray of int64
         Sparse connections' existing synapses per pre neuron (CSR).
     fstate : numpy.ndarray of float32, shape (batch, columns)
@@ -425,7 +547,8 @@ def run_steps(t0, t1, dt, pop_i, pop_f, conn_i, conn_f, inj, weights, row_ptr, c
     spikes : numpy.ndarray of bool, shape (batch, spiking neurons)
     record : numpy.ndarray of uint32, shape (rec_steps, batch, words)
     consts : numpy.ndarray of float32
-        Per-neuron constants (biases).
+        Per-neuron constants (biases; ExpDecay and IScale of synapse taus given
+        per target neuron).
     data_f, data_b : numpy.ndarray of float32 / bool
         Input frames (IntegrateFireInput frames, Poisson limits / signs).
     uniforms : numpy.ndarray of float32, shape (t1 - t0, poisson columns)
@@ -442,17 +565,17 @@ def run_steps(t0, t1, dt, pop_i, pop_f, conn_i, conn_f, inj, weights, row_ptr, c
         avg_var_exp_weight's weight of every step (empty: no such readout).
     """
     for b in prange(fstate.shape[0]):
-        _run_entry(b, t0, t1, dt, pop_i, pop_f, conn_i, conn_f, inj, weights, row_ptr, cols,
-                   fstate, spikes, record, consts, data_f, data_b, uniforms, spike_times,
+        _run_entry(b, t0, t1, dt, pop_i, pop_f, conn_i, conn_f, inj, weights, delays, row_ptr,
+                   cols, fstate, spikes, record, consts, data_f, data_b, uniforms, spike_times,
                    pointers, trace_cols, trace_f, trace_spikes, step_weights)
 
 
 @njit(cache=True, nogil=True)
-def run_steps_serial(t0, t1, dt, pop_i, pop_f, conn_i, conn_f, inj, weights, row_ptr, cols,
-                     fstate, spikes, record, consts, data_f, data_b, uniforms, spike_times,
-                     pointers, trace_cols, trace_f, trace_spikes, step_weights):
+def run_steps_serial(t0, t1, dt, pop_i, pop_f, conn_i, conn_f, inj, weights, delays, row_ptr,
+                     cols, fstate, spikes, record, consts, data_f, data_b, uniforms,
+                     spike_times, pointers, trace_cols, trace_f, trace_spikes, step_weights):
     """:func:`run_steps` on the calling thread alone (one thread or one entry: no hand-off)."""
     for b in range(fstate.shape[0]):
-        _run_entry(b, t0, t1, dt, pop_i, pop_f, conn_i, conn_f, inj, weights, row_ptr, cols,
-                   fstate, spikes, record, consts, data_f, data_b, uniforms, spike_times,
+        _run_entry(b, t0, t1, dt, pop_i, pop_f, conn_i, conn_f, inj, weights, delays, row_ptr,
+                   cols, fstate, spikes, record, consts, data_f, data_b, uniforms, spike_times,
                    pointers, trace_cols, trace_f, trace_spikes, step_weights)

@@ -74,6 +74,9 @@ class Layout:
     record : numpy.ndarray of uint32, shape (rec_steps, batch, words)
     weights : numpy.ndarray of float32
         Every connection's weight table (with its zero row), flat.
+    delays : numpy.ndarray of int64
+        Every delayed connection's per-synapse delays in timesteps, pre-major, flat
+        (their delay rings are ``fstate`` columns, slot-major).
     pop_i, pop_f, conn_i, conn_f, inj, row_ptr, cols, consts, data_f, data_b
         Kernel tables (see :func:`._kernels.run_steps`).
     var_cols : dict of (Population, str) to int
@@ -118,10 +121,19 @@ class Layout:
             lone[pop] = len(incoming) == 1 and isinstance(incoming[0].synapse, Delta)
         conn_cols: dict[Any, int] = {}
         weight_cols: dict[Any, int] = {}
+        ring_cols: dict[Any, int] = {}
+        delay_cols: dict[Any, int] = {}
+        dsize = 0
         for conn, cst in conns.items():
             if not lone[conn.target]:
                 conn_cols[conn] = fcols
                 fcols += conn.target.num_neurons
+            if cst.ring is not None:
+                # The ring's slots (slot-major, then target neuron) and the delays.
+                ring_cols[conn] = fcols
+                fcols += cst.ring.shape[0] * conn.target.num_neurons
+                delay_cols[conn] = dsize
+                dsize += cst.delays.size
             weight_cols[conn] = wsize
             wsize += cst.table.size
             if cst.mask is not None and not isinstance(conn.connectivity, OneToOne):
@@ -130,6 +142,8 @@ class Layout:
         self.spikes = np.zeros((B, max(scols, 1)), dtype=bool)
         self.record = np.zeros((rec_steps, B, max(words, 1)), dtype=np.uint32)
         self.weights = np.zeros(max(wsize, 1), dtype=np.float32)
+        self.delays = np.zeros(max(dsize, 1), dtype=np.int64)
+        self._ring_cols, self._delay_cols = ring_cols, delay_cols
         self.data_f = np.zeros(max(dflt, 1), dtype=np.float32)
         # Poisson signs share the offsets of their limits in data_f.
         self.data_b = np.zeros(max(dflt, 1), dtype=bool)
@@ -196,24 +210,31 @@ class Layout:
             row[T.P_LONE_DELTA] = int(lone[pop])
             inj.extend(conn_index[c] for c in pop.incoming)
         self.inj = np.asarray(inj or [0], dtype=np.int64)
-        self.consts = np.concatenate(consts) if consts else np.zeros(1, dtype=np.float32)
         self.num_uniform_columns = uni
         self.num_pointers = ptr
-        self._connections(conns, conn_cols, weight_cols, nrows, pops, dt)
+        self._connections(conns, conn_cols, weight_cols, nrows, pops, dt, consts)
+        self.consts = np.concatenate(consts) if consts else np.zeros(1, dtype=np.float32)
 
     def _fview(self, pop: Any, name: str, n: int) -> np.ndarray:
         c0 = self.var_cols[pop, name]
         return self.fstate[:, c0:c0 + n]
 
-    @staticmethod
-    def _population_constants(pop: Any, row: np.ndarray, frow: np.ndarray,
+    def _population_constants(self, pop: Any, row: np.ndarray, frow: np.ndarray,
                               num_timesteps: int, dt: float) -> None:
+        """Fill the population's constants: numbers in the float table, or for a
+        parameter given per neuron the fstate column of its GeNN variable."""
         neuron = pop.neuron
         f32 = np.float32
+        hetero = neuron.heterogeneous()
+        for user, col in (("v_thresh", T.P_THRESH_VAR), ("v_reset", T.P_RESET_VAR),
+                          ("tau_mem", T.P_ALPHA_VAR), ("tau_refrac", T.P_TREFRAC_VAR)):
+            if user in hetero:
+                row[col] = self.var_cols[pop, hetero[user]]
         if hasattr(neuron, "v_thresh"):
-            frow[T.PF_THRESH], frow[T.PF_RESET] = f32(neuron.v_thresh), f32(neuron.v_reset)
-            frow[T.PF_DROP] = f32(neuron.v_thresh) - f32(neuron.v_reset)
-        if hasattr(neuron, "tau_mem"):
+            thresh = f32(0.0) if "v_thresh" in hetero else f32(neuron.v_thresh)
+            reset = f32(0.0) if "v_reset" in hetero else f32(neuron.v_reset)
+            frow[T.PF_THRESH], frow[T.PF_RESET], frow[T.PF_DROP] = thresh, reset, thresh - reset
+        if hasattr(neuron, "tau_mem") and "tau_mem" not in hetero:
             alpha = neuron.alpha(dt)
             frow[T.PF_ALPHA], frow[T.PF_ONE_MINUS_ALPHA] = alpha, f32(1.0) - alpha
         frow[T.PF_AVG_SCALE] = f32(1.0 / num_timesteps)
@@ -225,13 +246,14 @@ class Layout:
             flags |= T.RELATIVE_RESET
         if getattr(neuron, "tau_refrac", None) is not None:
             flags |= T.REFRACTORY
-            frow[T.PF_TAU_REFRAC] = f32(neuron.tau_refrac)
+            if "tau_refrac" not in hetero:
+                frow[T.PF_TAU_REFRAC] = f32(neuron.tau_refrac)
         if getattr(neuron, "integrate_during_refrac", False):
             flags |= T.INTEGRATE_IN_REFRAC
         row[T.P_FLAGS] = flags
 
     def _connections(self, conns: dict, conn_cols: dict, weight_cols: dict, nrows: int,
-                     pops: dict, dt: float) -> None:
+                     pops: dict, dt: float, consts: list[np.ndarray]) -> None:
         self.conn_i = np.full((max(len(conns), 1), T.CONN_INT_COLUMNS), -1, dtype=np.int64)
         self.conn_f = np.zeros((max(len(conns), 1), T.CONN_FLOAT_COLUMNS), dtype=np.float32)
         row_ptr = np.zeros(max(nrows, 1), dtype=np.int64)
@@ -258,10 +280,25 @@ class Layout:
             row[T.C_EXPONENTIAL] = int(isinstance(synapse, Exponential))
             row[T.C_ONE_TO_ONE] = int(isinstance(conn.connectivity, OneToOne))
             row[T.C_SCALED] = 0
-            if isinstance(synapse, Exponential):
+            if isinstance(synapse, Exponential) and synapse.heterogeneous:
+                # One ExpDecay (and IScale) per target neuron, in the constants array.
+                row[T.C_DECAY_AT] = sum(len(k) for k in consts)
+                consts.append(synapse.exp_decay(dt))
+                if synapse.scale_i:
+                    row[T.C_SCALED], row[T.C_ISCALE_AT] = 1, sum(len(k) for k in consts)
+                    consts.append(synapse.i_scale(dt))
+            elif isinstance(synapse, Exponential):
                 frow[T.CF_DECAY] = synapse.exp_decay(dt)
                 if synapse.scale_i:
                     row[T.C_SCALED], frow[T.CF_ISCALE] = 1, synapse.i_scale(dt)
+            if conn in self._ring_cols:
+                size, r0c = cst.ring.shape[0], self._ring_cols[conn]
+                row[T.C_RING], row[T.C_RING_SIZE] = r0c, size
+                view = self.fstate[:, r0c:r0c + size * n_post].reshape(-1, size, n_post)
+                # NumPy's ring layout (slot, batch, post) as a view of the flat state.
+                cst.ring = _rebind(view.transpose(1, 0, 2), cst.ring)
+                d0 = row[T.C_DELAY] = self._delay_cols[conn]
+                self.delays[d0:d0 + cst.delays.size] = cst.delays.reshape(-1)
             if cst.mask is not None and not row[T.C_ONE_TO_ONE]:
                 row[T.C_ROW_START] = r0
                 counts = cst.mask.sum(axis=1)

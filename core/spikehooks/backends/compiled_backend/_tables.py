@@ -13,11 +13,13 @@ IF_INPUT, SPIKE_INPUT, POISSON, IF, LIF, LI = range(6)
 # Readout kinds.
 NO_READOUT, SUM_VAR, MAX_VAR, AVG_VAR, SPIKE_COUNT, FIRST_SPIKE, AVG_EXP = range(7)
 
-# Columns of the population int table (-1: absent).
+# Columns of the population int table (-1: absent).  P_THRESH_VAR .. P_TREFRAC_VAR:
+# the fstate column of a parameter given per neuron (GeNN's Vthresh, Vreset, Alpha,
+# TauRefrac variables), -1 when it is one number (then the float table holds it).
 (P_KIND, P_N, P_V, P_REFRAC, P_INPUT, P_ISYN, P_SPIKE, P_REC, P_READOUT, P_ACC,
  P_FRAMES, P_FRAME_STEPS, P_DATA, P_UNIFORM, P_BIAS, P_FLAGS, P_INJ_START, P_INJ_COUNT,
- P_LONE_DELTA, P_POINTER) = range(20)
-POP_INT_COLUMNS = 20
+ P_LONE_DELTA, P_POINTER, P_THRESH_VAR, P_RESET_VAR, P_ALPHA_VAR, P_TREFRAC_VAR) = range(24)
+POP_INT_COLUMNS = 24
 # Flags (P_FLAGS bits).
 SCALE_I, RELATIVE_RESET, REFRACTORY, INTEGRATE_IN_REFRAC = 1, 2, 4, 8
 
@@ -27,9 +29,13 @@ SCALE_I, RELATIVE_RESET, REFRACTORY, INTEGRATE_IN_REFRAC = 1, 2, 4, 8
 POP_FLOAT_COLUMNS = 8
 
 # Columns of the connection int table.
+# C_DECAY_AT / C_ISCALE_AT: offset in ``consts`` of a per-target-neuron synapse tau's
+# ExpDecay / IScale, -1 when tau is one number.
+# C_DELAY: offset of the per-synapse delays in the flat delay table (-1: no delays);
+# C_RING / C_RING_SIZE: first fstate column and number of slots of the delay ring.
 (C_PRE, C_POST, C_SRC_SPIKE, C_OUT, C_WEIGHT, C_EXPONENTIAL, C_ONE_TO_ONE, C_SCALED,
- C_ROW_START) = range(9)
-CONN_INT_COLUMNS = 9
+ C_ROW_START, C_DECAY_AT, C_ISCALE_AT, C_DELAY, C_RING, C_RING_SIZE) = range(14)
+CONN_INT_COLUMNS = 14
 # Columns of the connection float32 table.
 CF_DECAY, CF_ISCALE = range(2)
 CONN_FLOAT_COLUMNS = 2

@@ -62,6 +62,8 @@ class NumpyBackend(ProtocolMethods):
     name = "numpy"
     #: EventPropCompiler trains on this backend (it needs step observers).
     supports_training = True
+    #: EventPropCompiler's delay_learn_conns change delays between batches (set_delays).
+    supports_delay_learning = True
 
     def __init__(self, network: Any, *, batch_size: int, dt: float, num_timesteps: int,
                  num_recording_timesteps: int | None = None, rng_seed: int = 0,
@@ -98,6 +100,10 @@ class NumpyBackend(ProtocolMethods):
                                               self.num_recording_timesteps, self._rng, self.dt)
         for conn in self.network.connections:
             self._conns[conn] = ConnectionState(conn, self.batch_size, self._rng)
+        self._build_step_fns()
+
+    def _build_step_fns(self) -> None:
+        """Compose the per-step functions from the populations' and connections' states."""
         deliveries, updates = [], []
         for pop in self.network.populations:
             pst = self._pops[pop]
@@ -107,7 +113,8 @@ class NumpyBackend(ProtocolMethods):
                 cst.in_syn = pst.isyn if lone_delta else np.zeros_like(pst.isyn)
                 if cst.delays is not None:
                     deliveries.append(_synaptic.build_delayed_delivery(
-                        cst, self._pops[cst.connection.source], cst.in_syn))
+                        cst, self._pops[cst.connection.source], cst.in_syn,
+                        sequential=self.accumulation == "sequential"))
                     continue
                 deliveries.append(_synaptic.build_delivery(
                     cst, self._pops[cst.connection.source], cst.in_syn,
@@ -131,8 +138,7 @@ class NumpyBackend(ProtocolMethods):
         """Whether the delivery of ``connection`` reads the 0/1 float spike buffer."""
         if isinstance(connection.connectivity, TiedConnectivity):
             return False
-        return (self.accumulation == "blas" or isinstance(connection.connectivity, OneToOne)
-                or self._conns[connection].delays is not None)
+        return (self.accumulation == "blas" or isinstance(connection.connectivity, OneToOne))
 
     def _state(self, population: Any) -> PopulationState:
         return population_entry(self._pops, population)
@@ -152,6 +158,21 @@ class NumpyBackend(ProtocolMethods):
         """Return the writable float32 ``(num_pre, num_post)`` weights and the sparse mask."""
         cst = self._conn_state(connection)
         return cst.weight, cst.mask
+
+    def live_bias(self, population: Any) -> np.ndarray:
+        """Return the writable float32 ``(num_neurons,)`` bias of a ``LeakyIntegrate``.
+
+        From this call on the bias is added every step, even while it is all
+        zero (a trainer changes it in place).
+        """
+        pst = self._state(population)
+        if pst.bias is None:
+            raise ConfigurationError(
+                f"population {population.name!r} must have a bias (LeakyIntegrate); got "
+                f"{type(population.neuron).__name__}."
+            )
+        pst.bias_trained = True
+        return pst.bias
 
     # ------------------------------------------------------- running (own API)
     def reset(self, *, reset_vars: bool = True, reset_in_syn: bool = True) -> None:
@@ -305,6 +326,44 @@ class NumpyBackend(ProtocolMethods):
         """Return the int32 (num_pre, num_post) synaptic delays in timesteps, or None (all 0)."""
         delays = self._conn_state(connection).delays
         return None if delays is None else delays.copy()
+
+    def set_delays(self, connection: Any, delays: np.ndarray) -> None:
+        """Use new whole-step delays on ``connection`` from the next step on.
+
+        Parameters
+        ----------
+        connection : Connection
+            A connection with ``max_delay_steps`` (Dense or FixedProbability).
+        delays : numpy.ndarray of int, shape (num_pre, num_post)
+            Delays in timesteps, each in ``[0, max_delay_steps]``.
+
+        Raises
+        ------
+        ConfigurationError
+            For a delay outside that range or a wrong shape.
+        """
+        cst = self._conn_state(connection)
+        limit = connection.max_delay_steps
+        shape = (connection.source.num_neurons, connection.target.num_neurons)
+        delays = np.asarray(delays)
+        if limit is None or delays.shape != shape:
+            raise ConfigurationError(
+                f"Connection {connection.name!r} delays must be a {shape} array with "
+                f"max_delay_steps set; got shape {delays.shape} and max_delay_steps={limit}. "
+                f"Pass max_delay_steps to Connection and one delay per synapse."
+            )
+        if delays.size and (delays.min() < 0 or delays.max() > limit):
+            raise ConfigurationError(
+                f"Connection {connection.name!r} delay must be at most max_delay_steps="
+                f"{limit} and >= 0; got delays in [{delays.min()}, {delays.max()}]. Clip them."
+            )
+        if cst.ring is None:
+            # A connection without delays so far: give it a ring and a delayed delivery.
+            cst.ring = np.zeros((limit + 1, self.batch_size, shape[1]), np.float32)
+            cst.set_delays(delays.astype(np.int32))
+            self._build_step_fns()
+            return
+        cst.set_delays(delays.astype(np.int32))
 
     def get_readout(self, population: Any) -> np.ndarray:
         """Return a copy of the readout of ``population``.

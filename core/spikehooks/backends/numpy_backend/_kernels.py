@@ -328,7 +328,7 @@ def _leaky_integrate(pst: PopulationState, dt: float, after_v: Any) -> StepFn:
             _add(V, scaled, out=V)
         else:
             _add(V, isyn, out=V)
-        if has_bias:
+        if has_bias or pst.bias_trained:
             _add(V, bias, out=V)
         if after_v is not None:
             after_v(t)

@@ -56,6 +56,8 @@ class PopulationState:
             self.initial[genn_name] = neuron.param_values(user, n, rng, dt)
         #: Per-neuron bias of models that have one, shape (n,).
         self.bias: Any = materialise(neuron.bias, (n,), rng) if hasattr(neuron, "bias") else None
+        #: Set by a trainer that changes ``bias`` in place: added every step even while 0.
+        self.bias_trained = False
         if neuron.readout is not None and neuron.readout.accumulates:
             self.initial[neuron.readout.var_name][:] = neuron.readout.initial
         for backend_name, initial in self.initial.items():
@@ -122,6 +124,7 @@ class ConnectionState:
         self.in_syn: Any = None
         self.delays: np.ndarray | None = None
         self.ring: np.ndarray | None = None
+        self.delay_groups: list[tuple[int, np.ndarray]] = []
         conn = connection.connectivity
         if isinstance(conn, TiedConnectivity):
             # Convolution and pooling keep only their kernel: delivery is event
@@ -157,6 +160,17 @@ class ConnectionState:
                 )
             self.ring = np.zeros((limit + 1, batch_size, connection.target.num_neurons),
                                  np.float32)
+            self.set_delays(self.delays)
+
+    def set_delays(self, delays: np.ndarray) -> None:
+        """Use ``delays`` (int32, shape (n_pre, n_post), whole timesteps) from now on.
+
+        The caller checks the range; the ring (``max_delay_steps + 1`` slots)
+        must exist.  Keeps the per-delay synapse masks the delivery reads.
+        """
+        self.delays = delays
+        self.delay_groups = [(int(k), (delays == k).astype(np.float32))
+                             for k in np.unique(delays)]
 
     def set_weight(self, value: np.ndarray) -> None:
         """Overwrite the weights in place (absent synapses stay 0)."""

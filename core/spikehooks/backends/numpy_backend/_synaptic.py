@@ -68,25 +68,30 @@ def build_delivery(cst: ConnectionState, src: PopulationState, out: np.ndarray,
 
 
 def build_delayed_delivery(cst: ConnectionState, src: PopulationState,
-                           out: np.ndarray) -> StepFn:
-    """Return ``fn(t)`` for a connection with synaptic delays (BLAS order).
+                           out: np.ndarray, sequential: bool = True) -> StepFn:
+    """Return ``fn(t)`` for a connection with synaptic delays.
 
-    The previous step's spikes are added, one product per distinct delay
-    ``k``, into the ring slot of arrival step ``t + k``; then the slot of
-    step ``t`` goes into ``out`` (added for exponential, written for delta
-    synapses, whose input lasts one step) and is cleared.  Weights are read
-    every step, so training updates take effect at once.
+    The previous step's spikes are added, per distinct delay ``k``, into the
+    ring slot of arrival step ``t + k``; then the slot of step ``t`` goes
+    into ``out`` (added for exponential, written for delta synapses, whose
+    input lasts one step) and is cleared.  ``sequential``: weight rows are
+    added one at a time in ascending presynaptic id per batch entry (GeNN's
+    order, which the compiled backend reproduces bit for bit); else one
+    product per delay (BLAS order).  Weights are read every step, so
+    training updates take effect at once; so are the delays
+    (``cst.delay_groups``, rebuilt by ``cst.set_delays`` when delays are learned).
     """
     spikes, weight, ring = src.spikes_f, cst.weight, cst.ring
     assert cst.delays is not None and ring is not None
     size = ring.shape[0]
-    groups = [(int(k), (cst.delays == k).astype(np.float32)) for k in np.unique(cst.delays)]
     exponential = isinstance(cst.connection.synapse, Exponential)
     masked, tmp = np.empty_like(weight), np.empty_like(out)
+    if sequential:
+        return _sequential_delayed_delivery(cst, src, out, exponential)
 
     def deliver_delayed(t: int) -> None:
         if spikes.any():
-            for k, mask in groups:
+            for k, mask in cst.delay_groups:
                 _mul(weight, mask, out=masked)
                 _matmul(spikes, masked, out=tmp)
                 slot = ring[(t + k) % size]
@@ -99,6 +104,39 @@ def build_delayed_delivery(cst: ConnectionState, src: PopulationState,
         slot.fill(0.0)
 
     return deliver_delayed
+
+
+def _sequential_delayed_delivery(cst: ConnectionState, src: PopulationState, out: np.ndarray,
+                                 exponential: bool) -> StepFn:
+    """Delayed delivery in GeNN's order: per batch entry, spiking pre ids ascending.
+
+    ``np.add.at`` adds the gathered rows one at a time in index order, so
+    every ring entry receives ``((slot + w[p1]) + w[p2]) + ...`` with
+    ``p1 < p2 < ...`` among the synapses of that delay.
+    """
+    flat_spikes, weight, ring = src.spikes.reshape(-1), cst.weight, cst.ring
+    assert ring is not None
+    num_pre = src.spikes.shape[1]
+    size = ring.shape[0]
+    flatnonzero, add_at, where = np.flatnonzero, np.add.at, np.where
+    zero = np.float32(0.0)
+
+    def deliver_delayed_sequential(t: int) -> None:
+        flat = flatnonzero(flat_spikes)
+        if len(flat):
+            entry, pre = np.divmod(flat, num_pre)
+            rows = weight[pre]
+            for k, mask in cst.delay_groups:
+                slot = ring[(t + k) % size]
+                add_at(slot, entry, where(mask[pre] != 0, rows, zero))
+        slot = ring[t % size]
+        if exponential:
+            _add(out, slot, out=out)
+        else:
+            _copyto(out, slot)
+        slot.fill(0.0)
+
+    return deliver_delayed_sequential
 
 
 def _sequential_delivery(cst: ConnectionState, src: PopulationState, out: np.ndarray,

@@ -1,0 +1,183 @@
+"""The e-prop compiler: eligibility propagation (Bellec et al. 2020) with mlGeNN's signature.
+
+e-prop trains recurrent networks of ``LeakyIntegrateFire`` and
+``AdaptiveLeakyIntegrateFire`` neurons online: each synapse keeps an
+eligibility trace, and the output error, fed back through the output
+weights, is the learning signal.  ``docs/eprop.md`` gives the equations,
+the step order (GeNN's, as mlGeNN 2.4.0 generates it) and where this
+implementation chooses.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from ..backends._default import default_backend_name
+from ..checks import real
+from ..errors import ConfigurationError
+from ..losses import Loss, MeanSquareError, SparseCategoricalCrossentropy
+from ..neurons import (
+    AdaptiveLeakyIntegrateFire,
+    LeakyIntegrate,
+    LeakyIntegrateFire,
+    LeakyIntegrateFireInput,
+)
+from ..optimisers import Optimiser
+from ..plugins import registry
+from ..training import build_eprop_layout, check_mode
+from .compiled_eprop_network import CompiledEPropNetwork
+from .compiler import Compiler, check_model_name, check_positive_int
+
+log = logging.getLogger("spikehooks.backends")
+
+#: mlGeNN's e-prop defaults for the models (``Network(default_params)``).
+default_params: dict[type, dict[str, Any]] = {
+    AdaptiveLeakyIntegrateFire: {"relative_reset": True, "integrate_during_refrac": True},
+    LeakyIntegrate: {"scale_i": False},
+    LeakyIntegrateFire: {"relative_reset": True, "integrate_during_refrac": True,
+                         "scale_i": False},
+    LeakyIntegrateFireInput: {"relative_reset": True, "integrate_during_refrac": True,
+                              "scale_i": False},
+}
+
+_EXAMPLES = {"tau_reg": 500.0, "c_reg": 0.001, "f_target": 10.0}
+
+
+def _number(value: Any, name: str, *, positive: bool = False) -> float:
+    bound = "> 0" if positive else ">= 0"
+    return real(value, "EPropCompiler", name, f"a number {bound}",
+                f"Pass a float, e.g. {name}={_EXAMPLES[name]!r}.",
+                lambda v: v > 0 if positive else v >= 0)
+
+
+class EPropCompiler(Compiler):
+    """Compile a recurrent network for e-prop training (mlGeNN's ``EPropCompiler``).
+
+    Supported networks: input populations; hidden ``LeakyIntegrateFire`` or
+    ``AdaptiveLeakyIntegrateFire`` populations (one ``tau_mem`` for all, one
+    ``tau_adapt`` for the adaptive ones), each connected directly to the
+    output, with any recurrent and feed-forward connections between them;
+    one ``LeakyIntegrate`` output with a readout.  ``Delta`` synapses,
+    per-synapse weights (``Dense``, ``FixedProbability``, ``OneToOne``), no
+    delays.  Everything else is refused by :meth:`compile`, naming the
+    population or connection.
+
+    Parameters
+    ----------
+    example_timesteps : int
+        Timesteps each example is simulated for.
+    losses : str, Loss, (str, dict) or dict
+        ``"sparse_categorical_crossentropy"`` (classification; integer labels)
+        or ``"mean_square_error"`` (regression; targets of shape
+        ``(examples, example_timesteps, *output_shape)``), or
+        ``{output: loss}``.
+    optimiser : str, Optimiser or (str, dict)
+        Default ``"adam"``; steps once per batch on the batch's summed gradient.
+    tau_reg : float
+        Time constant (ms) of the filtered hidden firing rate ``FAvg``.
+    c_reg : float
+        Strength of the firing-rate regulariser (0 disables it).
+    f_target : float
+        Target hidden firing rate in Hz.
+    train_output_bias : bool
+        Also train the output population's ``bias`` (mlGeNN's default True).
+    dt, batch_size, rng_seed, backend
+        As for :class:`InferenceCompiler`.  Only the NumPy backend trains
+        with e-prop; with the default backend the NumPy one is used.
+    kernel_profiling, reset_time_between_batches
+        Accepted for mlGeNN compatibility (GeNN-only settings).
+    on_non_finite : {"raise", "warn"}
+        As for :class:`EventPropCompiler`.
+    deep_r_conns, deep_r_l1_strength, deep_r_record_rewirings
+        mlGeNN's Deep R rewiring; must be left empty (not implemented).
+    **kwargs
+        Further :class:`Compiler` switches.
+    """
+
+    def __init__(self, example_timesteps: int, losses: Any, optimiser: Any = "adam",
+                 tau_reg: float = 500.0, c_reg: float = 0.001, f_target: float = 10.0,
+                 train_output_bias: bool = True, dt: float = 1.0, batch_size: int = 1,
+                 rng_seed: int = 0, kernel_profiling: bool = False,
+                 reset_time_between_batches: bool = True, communicator: Any = None,
+                 deep_r_conns: Any = (), deep_r_l1_strength: float = 0.01,
+                 deep_r_record_rewirings: Any = None, backend: Any = None,
+                 on_non_finite: str = "raise", **kwargs: Any):
+        if list(deep_r_conns) or deep_r_record_rewirings:
+            raise ConfigurationError(
+                f"EPropCompiler deep_r_conns must be empty; got deep_r_conns="
+                f"{list(deep_r_conns)!r}, deep_r_record_rewirings={deep_r_record_rewirings!r}. "
+                f"Deep R rewiring is not implemented: leave both out (sparse connectivity "
+                f"such as FixedProbability is trained with a fixed mask)."
+            )
+        if communicator is not None:
+            raise ConfigurationError(
+                f"EPropCompiler communicator must be None; got {communicator!r}. Data-parallel "
+                f"e-prop is not implemented: train in one process."
+            )
+        if backend is None:
+            if default_backend_name() == "compiled":
+                log.warning("EPropCompiler trains on the NumPy backend (e-prop reads every "
+                            "neuron's state each step, which the compiled backend does not "
+                            "expose)")
+            backend = "numpy"
+        super().__init__(batch_size=batch_size, dt=dt, backend=backend, rng_seed=rng_seed,
+                         kernel_profiling=kernel_profiling,
+                         reset_time_between_batches=reset_time_between_batches, **kwargs)
+        backend_name = getattr(self._backend_class, "name", self._backend_class.__name__)
+        if backend_name != "numpy":
+            raise ConfigurationError(
+                f"EPropCompiler backend must be 'numpy'; got {backend_name!r}. e-prop reads "
+                f"every neuron's state each step, which only the NumPy backend offers; train "
+                f"with backend='numpy' and evaluate the saved weights with InferenceCompiler("
+                f"..., backend={backend_name!r})."
+            )
+        self.example_timesteps = check_positive_int(example_timesteps, "EPropCompiler",
+                                                    "example_timesteps")
+        self.losses = losses
+        self.optimiser = registry.create("optimisers", optimiser, expected=Optimiser)
+        self.tau_reg = _number(tau_reg, "tau_reg", positive=True)
+        self.c_reg = _number(c_reg, "c_reg")
+        self.f_target = _number(f_target, "f_target")
+        self.train_output_bias = bool(train_output_bias)
+        self.deep_r_l1_strength = float(deep_r_l1_strength)
+        self.on_non_finite = check_mode(on_non_finite)
+
+    def _resolve_loss(self, output: Any) -> Loss:
+        spec = self.losses
+        if isinstance(spec, dict):
+            if list(spec) != [output]:
+                raise ConfigurationError(
+                    f"EPropCompiler losses must have exactly the output population "
+                    f"{output.name!r} as key; got {[getattr(p, 'name', p) for p in spec]}. "
+                    f"Key the dict by the output object, or pass the loss alone."
+                )
+            spec = spec[output]
+        loss = registry.create("losses", spec, expected=Loss)
+        if type(loss) not in (SparseCategoricalCrossentropy, MeanSquareError):
+            raise ConfigurationError(
+                f"EPropCompiler losses must be sparse_categorical_crossentropy or "
+                f"mean_square_error (mlGeNN's e-prop losses); got {type(loss).__name__} for "
+                f"{output.name!r}."
+            )
+        return loss
+
+    def compile(self, network: Any, name: str | None = None) -> CompiledEPropNetwork:
+        """Check ``network`` for e-prop and build it; returns a compiled training network.
+
+        Raises
+        ------
+        ConfigurationError
+            Naming the population or connection e-prop cannot train, before
+            anything is simulated.
+        """
+        check_model_name(name)
+        layout = build_eprop_layout(network, self.dt)
+        loss = self._resolve_loss(layout.output)
+        backend = self.build_backend(network, self.example_timesteps)
+        compiled = CompiledEPropNetwork(network, backend, self, layout, loss, self.optimiser)
+        compiled.name = name
+        return self._finish(compiled)
+
+
+__all__ = ["EPropCompiler", "default_params"]
