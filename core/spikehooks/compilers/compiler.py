@@ -26,6 +26,24 @@ def check_model_name(name: Any) -> None:
         )
 
 
+def single_output_loss(losses: Any, output: Any, owner: str) -> Any:
+    """The loss spec of a compiler that trains one output population.
+
+    ``losses`` is the spec itself (a name, a Loss, ...) or a dict with
+    ``output`` as its only key, as mlGeNN's compilers accept.
+    """
+    if not isinstance(losses, dict):
+        return losses
+    if list(losses) != [output]:
+        raise ConfigurationError(
+            f"{owner} losses must have exactly the output population {output.name!r} as "
+            f"key; got {[getattr(p, 'name', p) for p in losses]}. Key the dict by the output "
+            f"layer object, e.g. {{output: 'sparse_categorical_crossentropy'}}, or pass the "
+            f"loss alone."
+        )
+    return losses[output]
+
+
 class Compiler:
     """Base class of compilers: settings shared by inference and training.
 

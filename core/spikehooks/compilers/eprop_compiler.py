@@ -27,7 +27,7 @@ from ..optimisers import Optimiser
 from ..plugins import registry
 from ..training import build_eprop_layout, check_mode
 from .compiled_eprop_network import CompiledEPropNetwork
-from .compiler import Compiler, check_model_name, check_positive_int
+from .compiler import Compiler, check_model_name, check_positive_int, single_output_loss
 
 log = logging.getLogger("spikehooks.backends")
 
@@ -140,15 +140,7 @@ class EPropCompiler(Compiler):
         self.on_non_finite = check_mode(on_non_finite)
 
     def _resolve_loss(self, output: Any) -> Loss:
-        spec = self.losses
-        if isinstance(spec, dict):
-            if list(spec) != [output]:
-                raise ConfigurationError(
-                    f"EPropCompiler losses must have exactly the output population "
-                    f"{output.name!r} as key; got {[getattr(p, 'name', p) for p in spec]}. "
-                    f"Key the dict by the output object, or pass the loss alone."
-                )
-            spec = spec[output]
+        spec = single_output_loss(self.losses, output, "EPropCompiler")
         loss = registry.create("losses", spec, expected=Loss)
         if type(loss) not in (SparseCategoricalCrossentropy, MeanSquareError):
             raise ConfigurationError(

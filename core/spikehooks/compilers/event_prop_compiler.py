@@ -31,7 +31,7 @@ from ._delay_options import (
     numpy_backend,
 )
 from .compiled_training_network import CompiledTrainingNetwork
-from .compiler import Compiler, check_model_name, check_positive_int
+from .compiler import Compiler, check_model_name, check_positive_int, single_output_loss
 
 #: mlGeNN's EventProp defaults for the models (``SequentialNetwork(default_params)``).
 default_params: dict[type, dict[str, Any]] = {
@@ -172,16 +172,7 @@ class EventPropCompiler(Compiler):
                 pick(self.reg_nu_upper))
 
     def _resolve_loss(self, output: Any) -> Loss:
-        spec = self.losses
-        if isinstance(spec, dict):
-            if list(spec) != [output]:
-                raise ConfigurationError(
-                    f"EventPropCompiler losses must have exactly the output population "
-                    f"{output.name!r} as key; got {[getattr(p, 'name', p) for p in spec]}. "
-                    f"Key the dict by the output layer object, e.g. {{output: "
-                    f"'sparse_categorical_crossentropy'}}, or pass the loss alone."
-                )
-            spec = spec[output]
+        spec = single_output_loss(self.losses, output, "EventPropCompiler")
         return registry.create("losses", spec, expected=Loss)
 
     def compile(self, network: Any, name: str | None = None) -> Any:

@@ -305,6 +305,19 @@ def _lif_plain(V, isyn, fired, alpha, one_minus_alpha, thresh, reset, drop, scal
 
 
 @njit(cache=True, nogil=True, inline='always')
+def _accumulate(acc, i, v, readout, avg_scale):
+    """Add neuron ``i``'s voltage ``v`` of this step to its readout accumulator ``acc[i]``."""
+    if readout == SUM_VAR:
+        acc[i] = acc[i] + v
+    elif readout == MAX_VAR:
+        # np.maximum: NaN wins.
+        if v > acc[i] or v != v:
+            acc[i] = v
+    elif readout == AVG_VAR or readout == AVG_EXP:
+        acc[i] = acc[i] + v * avg_scale
+
+
+@njit(cache=True, nogil=True, inline='always')
 def _li(V, isyn, bias, has_bias, alpha, one_minus_alpha, scale_i, acc, readout, avg_scale):
     """LeakyIntegrate and its voltage readout on one entry's slices (vectorisable).
 
@@ -316,14 +329,7 @@ def _li(V, isyn, bias, has_bias, alpha, one_minus_alpha, scale_i, acc, readout, 
         if has_bias:
             v = v + bias[i]
         V[i] = v
-        if readout == SUM_VAR:
-            acc[i] = acc[i] + v
-        elif readout == MAX_VAR:
-            # np.maximum: NaN wins.
-            if v > acc[i] or v != v:
-                acc[i] = v
-        elif readout == AVG_VAR or readout == AVG_EXP:
-            acc[i] = acc[i] + v * avg_scale
+        _accumulate(acc, i, v, readout, avg_scale)
 
 
 @njit(cache=True, nogil=True, inline='always')
@@ -336,13 +342,7 @@ def _li_each(V, isyn, bias, has_bias, alpha, scale_i, acc, readout, avg_scale):
         if has_bias:
             v = v + bias[i]
         V[i] = v
-        if readout == SUM_VAR:
-            acc[i] = acc[i] + v
-        elif readout == MAX_VAR:
-            if v > acc[i] or v != v:
-                acc[i] = v
-        elif readout == AVG_VAR or readout == AVG_EXP:
-            acc[i] = acc[i] + v * avg_scale
+        _accumulate(acc, i, v, readout, avg_scale)
 
 
 @njit(cache=True, nogil=True, inline='always')

@@ -67,6 +67,18 @@ def build_delivery(cst: ConnectionState, src: PopulationState, out: np.ndarray,
     return deliver
 
 
+def _drain_slot(slot: np.ndarray, out: np.ndarray, exponential: bool) -> None:
+    """Hand the input arriving this step (one ring slot) to the synapse, and empty the slot.
+
+    An exponential synapse adds it to its current; a delta synapse's input is it.
+    """
+    if exponential:
+        _add(out, slot, out=out)
+    else:
+        _copyto(out, slot)
+    slot.fill(0.0)
+
+
 def build_delayed_delivery(cst: ConnectionState, src: PopulationState,
                            out: np.ndarray, sequential: bool = True) -> StepFn:
     """Return ``fn(t)`` for a connection with synaptic delays.
@@ -96,12 +108,7 @@ def build_delayed_delivery(cst: ConnectionState, src: PopulationState,
                 _matmul(spikes, masked, out=tmp)
                 slot = ring[(t + k) % size]
                 _add(slot, tmp, out=slot)
-        slot = ring[t % size]
-        if exponential:
-            _add(out, slot, out=out)
-        else:
-            _copyto(out, slot)
-        slot.fill(0.0)
+        _drain_slot(ring[t % size], out, exponential)
 
     return deliver_delayed
 
@@ -129,12 +136,7 @@ def _sequential_delayed_delivery(cst: ConnectionState, src: PopulationState, out
             for k, mask in cst.delay_groups:
                 slot = ring[(t + k) % size]
                 add_at(slot, entry, where(mask[pre] != 0, rows, zero))
-        slot = ring[t % size]
-        if exponential:
-            _add(out, slot, out=out)
-        else:
-            _copyto(out, slot)
-        slot.fill(0.0)
+        _drain_slot(ring[t % size], out, exponential)
 
     return deliver_delayed_sequential
 
