@@ -82,7 +82,7 @@ class _BatchStart:
     def begin(self) -> None:
         owner = self.owner
         indices = owner._batch_indices
-        owner.eprop.begin(len(indices), owner._labels[indices])
+        owner.eprop.begin(len(indices), owner._labels[indices], owner._favg_rows(len(indices)))
 
 
 class CompiledEPropNetwork(CompiledTrainingNetwork):
@@ -126,9 +126,11 @@ class CompiledEPropNetwork(CompiledTrainingNetwork):
         self.validation_metrics: dict | None = None
         self._rng = np.random.default_rng(compiler.rng_seed)
         self._next_epoch = 0
+        # FAvg has a row per example of the global batch, on every rank (docs/scale-out.md).
         self.eprop = EPropRecorder(layout, backend, compiler.example_timesteps, compiler.dt,
                                    self.categorical, compiler.tau_reg, compiler.c_reg,
-                                   compiler.f_target)
+                                   compiler.f_target, num_rows=compiler.full_batch_size)
+        self._shard = False
         self._recorder = _BatchStart(self)
         self._observing = False
         self._delays: Any = None  # e-prop learns no delays
@@ -225,6 +227,7 @@ class CompiledEPropNetwork(CompiledTrainingNetwork):
                 )
         elif metrics is None:
             metrics = _DEFAULT
+        self._shard = bool(shard) if isinstance(shard, (bool, np.bool_)) else False
         return super().train(x, y, num_epochs, start_epoch=start_epoch, shuffle=shuffle,
                              metrics=metrics, callbacks=callbacks,
                              validation_callbacks=validation_callbacks,
@@ -250,6 +253,22 @@ class CompiledEPropNetwork(CompiledTrainingNetwork):
         if self._observing:
             self.eprop(t)
 
+    def _favg_rows(self, real: int) -> np.ndarray:
+        """The rows of the global batch's ``FAvg`` that this rank's ``real`` examples run on.
+
+        One process: rows ``0 .. real - 1``.  Data-parallel with ``shard=True``:
+        where this rank's share sits in the global batch (the rows one process
+        would use); mlGeNN's way: rank ``r`` owns rows ``r * batch_size ..``,
+        as each of mlGeNN's ranks owns its own batch rows.
+        """
+        par = self.parallel
+        if par is None:
+            return np.arange(real)
+        if self._shard:
+            sizes = par.comm.allgather(int(real))
+            return sum(sizes[:par.rank]) + np.arange(real)
+        return par.rank * self.batch_size + np.arange(real)
+
     def _softmax_readout(self) -> np.ndarray:
         """The output readout applied to the previous step's softmax, per example."""
         rec = self.eprop
@@ -274,18 +293,28 @@ class CompiledEPropNetwork(CompiledTrainingNetwork):
         """mlGeNN's end of a batch: ``DeltaG``/``DeltaBias`` to the optimiser, then zeroed."""
         optimiser, keys = self.optimisers[0]
         rec = self.eprop
-        real = len(indices)
+        total = len(indices)
+        favg_now = rec.end()
         # Training metrics see mlGeNN's training readout (docs/eprop.md); evaluate()
         # and validation read the backend's readout of V as inference does.
         pred = (self._softmax_readout() if self.categorical
                 else np.swapaxes(rec.v_out, 0, 1))
-        for pop, metric in metric_objs.items():
-            metric.update(targets[pop][indices], pred)
         value = rec.loss()
+        if self.parallel is None:
+            for pop, metric in metric_objs.items():
+                metric.update(targets[pop][indices], pred)
+        else:
+            value, total = self._exchange(value, pred, favg_now, targets, metric_objs, indices)
         weights = {conn: self.backend.get_weight(conn) for conn in self._conns}
         # kernel_profiling: the gradient sums are mlGeNN's "GradientBatchReduce" phase.
         with timed(self.kernel_times, "backward"):
             grads, bias_grad = rec.gradients(weights)
+        if self.parallel is not None:
+            # One allreduce of every gradient, in a fixed order (connections, then bias).
+            summed = self.parallel.reduce_gradients(
+                [grads[conn] for conn in self._conns] + [bias_grad])
+            grads = dict(zip(self._conns, summed[:-1], strict=True))
+            bias_grad = summed[-1]
         by_key: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         for conn in self._conns:
             grad = grads[conn]
@@ -306,7 +335,46 @@ class CompiledEPropNetwork(CompiledTrainingNetwork):
         with np.errstate(over="ignore", invalid="ignore"), timed(self.kernel_times, "update"):
             optimiser.update({key: by_key[key][0] for key in keys}, self.last_gradients)
         self._finite.after_update(epoch, batch, arrays)
-        return value, real
+        return value, total
+
+    def _exchange(self, value: float, pred: np.ndarray, favg_now: dict[Any, np.ndarray],
+                  targets: dict, metric_objs: dict, indices: np.ndarray) -> tuple[float, int]:
+        """Data-parallel end of a batch's forward part: one allgather of every rank's share.
+
+        Updates the metrics with the global batch, writes every rank's
+        ``FAvg`` rows into this rank's copy (so all ranks hold the same
+        global ``FAvg``) and takes rank 0's optimiser hyperparameters
+        (schedules decide on rank 0).
+
+        Returns
+        -------
+        value : float
+            Mean loss over the global batch.
+        total : int
+            Examples in the global batch.
+        """
+        par, rec = self.parallel, self.eprop
+        optimiser = self.optimisers[0][0]
+        real = len(indices)
+        pops = list(metric_objs)
+        hidden = list(rec.favg)
+        part: dict[str, Any] = {
+            "readout": pred, "rows": rec.rows, "loss": np.array([value * real]),
+            "rank0": {name: getattr(optimiser, name) for name in optimiser.param_names},
+        }
+        for i, pop in enumerate(pops):
+            part[f"y{i}"] = targets[pop][indices]
+        for i, pop in enumerate(hidden):
+            part[f"favg{i}"] = favg_now[pop]
+        joined, _, sizes = par.exchange(part)
+        for name, hyper in joined["rank0"].items():
+            setattr(optimiser, name, hyper)
+        for i, pop in enumerate(pops):
+            metric_objs[pop].update(joined[f"y{i}"], joined["readout"])
+        for i, pop in enumerate(hidden):
+            rec.favg[pop][joined["rows"]] = joined[f"favg{i}"]
+        total = sum(sizes)
+        return float(np.sum(joined["loss"]) / max(total, 1)), total
 
 
 __all__ = ["CompiledEPropNetwork", "PerStepMeanSquareError", "SeriesMeanSquareError"]

@@ -110,11 +110,6 @@ class EPropCompiler(Compiler):
                 f"Deep R rewiring is not implemented: leave both out (sparse connectivity "
                 f"such as FixedProbability is trained with a fixed mask)."
             )
-        if communicator is not None:
-            raise ConfigurationError(
-                f"EPropCompiler communicator must be None; got {communicator!r}. Data-parallel "
-                f"e-prop is not implemented: train in one process."
-            )
         if backend is None:
             if default_backend_name() == "compiled":
                 log.warning("EPropCompiler trains on the NumPy backend (e-prop reads every "
@@ -123,7 +118,8 @@ class EPropCompiler(Compiler):
             backend = "numpy"
         super().__init__(batch_size=batch_size, dt=dt, backend=backend, rng_seed=rng_seed,
                          kernel_profiling=kernel_profiling,
-                         reset_time_between_batches=reset_time_between_batches, **kwargs)
+                         reset_time_between_batches=reset_time_between_batches,
+                         communicator=communicator, **kwargs)
         backend_name = getattr(self._backend_class, "name", self._backend_class.__name__)
         if backend_name != "numpy":
             raise ConfigurationError(
@@ -154,6 +150,21 @@ class EPropCompiler(Compiler):
             )
         return loss
 
+    def _agree_timesteps(self) -> None:
+        """Data-parallel: every rank simulates the largest ``example_timesteps`` of any rank.
+
+        mlGeNN's MPI examples derive ``example_timesteps`` from each rank's own
+        slice (its latest spike), so ranks may ask for different lengths; the
+        largest is what one process over the whole data set computes, so the
+        ranks together train as that process does (``docs/scale-out.md``).
+        """
+        assert self.communicator is not None
+        asked = [int(steps) for steps in self.communicator.allgather(self.example_timesteps)]
+        if max(asked) != self.example_timesteps:
+            log.info("EPropCompiler example_timesteps %d raised to %d, the largest of the "
+                     "ranks' %s", self.example_timesteps, max(asked), asked)
+        self.example_timesteps = max(asked)
+
     def compile(self, network: Any, name: str | None = None) -> CompiledEPropNetwork:
         """Check ``network`` for e-prop and build it; returns a compiled training network.
 
@@ -164,6 +175,8 @@ class EPropCompiler(Compiler):
             anything is simulated.
         """
         check_model_name(name)
+        if self.communicator is not None:
+            self._agree_timesteps()
         layout = build_eprop_layout(network, self.dt)
         loss = self._resolve_loss(layout.output)
         backend = self.build_backend(network, self.example_timesteps)

@@ -76,6 +76,10 @@ class EPropRecorder:
     tau_reg, c_reg, f_target : float
         mlGeNN's firing-rate regulariser: time constant of ``FAvg`` in ms,
         strength, target rate in Hz.
+    num_rows : int, optional
+        Rows of ``favg``: the global batch size (default the backend's
+        ``batch_size``).  Data-parallel, each rank keeps every row and runs
+        its examples on the rows :meth:`begin` names (``docs/scale-out.md``).
 
     Attributes
     ----------
@@ -94,26 +98,38 @@ class EPropRecorder:
     v_out : numpy.ndarray of float32, shape (T, num_real, num_outputs)
         The output's ``V`` per step.
     favg : dict
-        Hidden population -> float64 ``(batch_size, n)`` filtered rate, running on.
+        Hidden population -> float64 ``(num_rows, n)`` filtered rate, running on.
+    rows : numpy.ndarray of int64, shape (num_real,)
+        The ``favg`` rows of the current batch's examples.
     """
 
     def __init__(self, layout: EPropLayout, backend: Any, num_steps: int, dt: float,
-                 categorical: bool, tau_reg: float, c_reg: float, f_target: float):
+                 categorical: bool, tau_reg: float, c_reg: float, f_target: float,
+                 num_rows: int | None = None):
         self.layout, self.backend = layout, backend
         self.num_steps, self.categorical = int(num_steps), bool(categorical)
         self.c_reg = float(c_reg)
         self.f_target = float(f_target) * dt / 1000.0   # spikes per step
         self.alpha_favg = math.exp(-dt / float(tau_reg))
-        batch = backend.batch_size
+        batch = backend.batch_size if num_rows is None else int(num_rows)
         #: Filtered spike rate per hidden neuron and batch row; never reset (as in mlGeNN).
         self.favg = {s.population: np.zeros((batch, s.population.num_neurons))
                      for s in layout.hidden}
+        self._favg_now: dict[Any, np.ndarray] = {}
+        self.rows = np.zeros(0, np.int64)
         self.num_real = 0
 
     # ----------------------------------------------------------- recording
-    def begin(self, real: int, targets: np.ndarray) -> None:
-        """Start a batch of ``real`` examples with ``targets`` (labels, or ``(real, T, K)``)."""
+    def begin(self, real: int, targets: np.ndarray, rows: np.ndarray | None = None) -> None:
+        """Start a batch of ``real`` examples with ``targets`` (labels, or ``(real, T, K)``).
+
+        ``rows`` (int, ``(real,)``): the ``favg`` rows the examples run on;
+        default ``0 .. real - 1``.
+        """
         lay, steps, self.num_real = self.layout, self.num_steps, int(real)
+        self.rows = np.arange(real) if rows is None else np.asarray(rows, np.int64)
+        # The batch's rows, updated each step and written back by end().
+        self._favg_now = {pop: array[self.rows] for pop, array in self.favg.items()}
         self.targets = np.asarray(targets)
         self.spikes = {p: np.zeros((steps, real, p.num_neurons), bool) for p in lay.sources}
         self.psi = {s.population: np.zeros((steps, real, s.population.num_neurons), np.float32)
@@ -170,10 +186,16 @@ class EPropRecorder:
             # A neuron that spiked was not refractory before its reset set RefracTime.
             busy = (live["RefracTime"][:real] > 0.0) & ~spiked
         self.psi[pop][t] = pseudo_derivative(v_pre, threshold, spec.v_thresh, busy)
-        favg = self.favg[pop][:real]
+        favg = self._favg_now[pop]
         favg *= self.alpha_favg
         favg += spiked * (1.0 - self.alpha_favg)
         self.favg_hist[pop][t] = favg
+
+    def end(self) -> dict[Any, np.ndarray]:
+        """Write the batch's filtered rates back to ``favg``; return them (``(real, n)``)."""
+        for pop, now in self._favg_now.items():
+            self.favg[pop][self.rows] = now
+        return self._favg_now
 
     # ----------------------------------------------------------- gradients
     def loss(self) -> float:

@@ -1,0 +1,71 @@
+"""Data-parallel e-prop under ``mpiexec``: the weights and filtered rates of one process."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from _eprop_worker import options, run
+from _mpi_launch import mpirun_script, results
+
+WORKER = "_eprop_worker.py"
+
+
+def _run_ok(num_ranks, out, *args):
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parent / WORKER
+    done = mpirun_script(num_ranks, script, str(out), *args)
+    assert done.returncode == 0, f"mpiexec failed:\n{done.stdout}\n{done.stderr}"
+    return results(out, num_ranks)
+
+
+def _assert_close_weights(result, reference):
+    # docs/scale-out.md: e-prop sums a batch's gradient over all its examples at once, so
+    # the ranks' partial sums may differ from one process's in the last float64 bit.
+    for key, expected in reference["learnable"].items():
+        assert result["learnable"][key].dtype == np.float32
+        np.testing.assert_allclose(result["learnable"][key], expected, rtol=1e-6, atol=1e-7,
+                                   err_msg=key)
+    assert result["step"] == reference["step"]
+    assert result["accuracy"] == reference["accuracy"]
+    assert result["epoch_loss"] == pytest.approx(reference["epoch_loss"], rel=1e-12)
+
+
+@pytest.mark.parametrize("args", [
+    # 14 examples at a global batch of 4: the last batch (2) splits 1 + 1, so rank 1's
+    # example runs on FAvg row 1 there and on row 2 in the full batches.
+    ("--shard", "--shuffle"),
+    ("--shard",),
+], ids=["shuffled", "unshuffled"])
+def test_shard_two_ranks_give_the_weights_and_favg_of_one_process(tmp_path, args):
+    results_ = _run_ok(2, tmp_path, *args)
+    reference = run(options(*args))
+    assert reference["step"] == 8
+    for result in results_:
+        _assert_close_weights(result, reference)
+        # Every rank holds the whole global batch's filtered rates, row for row.
+        np.testing.assert_allclose(result["favg"]["hid"], reference["favg"]["hid"],
+                                   rtol=1e-12, atol=1e-15)
+    assert np.any(reference["favg"]["hid"] > 0)
+
+
+def test_mlgenn_slices_two_ranks_match_one_process(tmp_path):
+    # Each rank passes x[rank::2]; rank r runs FAvg rows r * 2 + j, which one process
+    # runs on row 2 j + r: the same rates, rows permuted.
+    results_ = _run_ok(2, tmp_path, "--slice")
+    reference = run(options("--slice"))
+    np.testing.assert_array_equal(results_[0]["learnable"]["hid_hid/weight"],
+                                  results_[1]["learnable"]["hid_hid/weight"])
+    _assert_close_weights(results_[0], reference)
+    np.testing.assert_allclose(results_[0]["favg"]["hid"],
+                               reference["favg"]["hid"][[0, 2, 1, 3]], rtol=1e-12, atol=1e-15)
+
+
+
+def test_ranks_asking_for_different_example_timesteps_all_run_the_longest(tmp_path):
+    # mlGeNN's shd_classifier_mpi.py sets example_timesteps from each rank's latest spike.
+    results_ = _run_ok(2, tmp_path, "--shard", "--more-steps-on-rank-1", "5")
+    reference = run(options("--shard", "--more-steps", "5"))
+    for result in results_:
+        assert result["num_timesteps"] == reference["num_timesteps"] == 35
+        _assert_close_weights(result, reference)
