@@ -8,19 +8,17 @@ for the single-process reference.  Each rank writes ``OUT/rank<r>.pkl``.
 from __future__ import annotations
 
 import argparse
-import pickle
-import sys
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from _rank_main import rank_main
 
 from spikehooks import Connection, Network, Population
 from spikehooks.compilers import EPropCompiler
 from spikehooks.compilers.eprop_compiler import default_params
 from spikehooks.connectivity import Dense
 from spikehooks.data import preprocess_spikes
-from spikehooks.errors import SpikehooksError
 from spikehooks.neurons import AdaptiveLeakyIntegrateFire, LeakyIntegrate, SpikeInput
 from spikehooks.optimisers import Adam
 
@@ -98,17 +96,7 @@ def options(*args: str) -> argparse.Namespace:
 
 
 def main() -> None:
-    opts = parser().parse_args()
-    from spikehooks.communicators import MPI
-
-    communicator = MPI()
-    try:
-        result = run(opts, communicator)
-    except SpikehooksError as exc:
-        print(f"rank {communicator.rank} error: {type(exc).__name__}: {exc}", flush=True)
-        sys.exit(3)
-    with open(opts.out / f"rank{communicator.rank}.pkl", "wb") as stream:
-        pickle.dump(result, stream)
+    rank_main(parser, run)
 
 
 if __name__ == "__main__":

@@ -7,19 +7,17 @@ for the single-process reference.  Each scenario writes ``OUT/rank<r>.pkl``.
 from __future__ import annotations
 
 import argparse
-import pickle
-import sys
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from _rank_main import rank_main
 
 from spikehooks import Callback, InputLayer, Layer, SequentialNetwork
 from spikehooks.callbacks.monitor import metric_names
 from spikehooks.compilers import EventPropCompiler, InferenceCompiler
 from spikehooks.connectivity import Dense
 from spikehooks.data import generate_yin_yang_dataset
-from spikehooks.errors import SpikehooksError
 from spikehooks.initializers import Normal
 from spikehooks.losses import RelativeMeanSquareError
 from spikehooks.neurons import LeakyIntegrate, LeakyIntegrateFire, SpikeInput
@@ -254,18 +252,7 @@ def options(*args: str) -> argparse.Namespace:
 
 
 def main() -> None:
-    opts = parser().parse_args()
-    from spikehooks.communicators import MPI
-
-    communicator = MPI()
-    try:
-        result = run(opts, communicator)
-    except SpikehooksError as exc:
-        # Every rank gets the same error: report it and exit without a traceback.
-        print(f"rank {communicator.rank} error: {type(exc).__name__}: {exc}", flush=True)
-        sys.exit(3)
-    with open(opts.out / f"rank{communicator.rank}.pkl", "wb") as stream:
-        pickle.dump(result, stream)
+    rank_main(parser, run)
 
 
 if __name__ == "__main__":
