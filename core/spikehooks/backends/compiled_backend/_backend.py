@@ -10,7 +10,6 @@ import numpy as np
 from ...neurons import SpikeInput
 from .._lookup import check_batch_input
 from ..numpy_backend import NumpyBackend
-from ..numpy_backend._state import ConnectionState, PopulationState
 from ._checks import check_num_threads, check_options, check_supported
 from ._inputs import batch_spike_times
 from ._layout import Layout, exp_step_weights
@@ -62,13 +61,9 @@ class CompiledBackend(NumpyBackend):
 
     # ------------------------------------------------------------ building
     def _build(self) -> None:
-        # The same states, built in the same order, draw the same initial values (delays
-        # included); the layout moves them, delay rings too, into the kernel's flat arrays.
-        for pop in self.network.populations:
-            self._pops[pop] = PopulationState(pop, self.batch_size,
-                                              self.num_recording_timesteps, self._rng, self.dt)
-        for conn in self.network.connections:
-            self._conns[conn] = ConnectionState(conn, self.batch_size, self._rng)
+        # The NumPy backend's states (the same initial values); the layout moves them,
+        # delay rings too, into the kernel's flat arrays.
+        self._build_states()
         self._build_layout()
         self._step_fns = ()
         self._spike_input_ids: tuple = ()

@@ -95,12 +95,20 @@ class NumpyBackend(ProtocolMethods):
 
     # ------------------------------------------------------------ building
     def _build(self) -> None:
+        self._build_states()
+        self._build_step_fns()
+
+    def _build_states(self) -> None:
+        """Every population's and connection's state, in creation order.
+
+        The order fixes the random draws of initial values (delays included),
+        so every backend built on these states starts from the same numbers.
+        """
         for pop in self.network.populations:
             self._pops[pop] = PopulationState(pop, self.batch_size,
                                               self.num_recording_timesteps, self._rng, self.dt)
         for conn in self.network.connections:
             self._conns[conn] = ConnectionState(conn, self.batch_size, self._rng)
-        self._build_step_fns()
 
     def _build_step_fns(self) -> None:
         """Compose the per-step functions from the populations' and connections' states."""
