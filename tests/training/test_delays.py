@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from _eventprop_exact import simulate_exact
 from _finite_differences import assert_gradients_match, perturbed_weight_sets
+from _forward_trace import record_forward
 
 from spikehooks import Connection, Network, Population
 from spikehooks.compilers import EventPropCompiler, InferenceCompiler
@@ -136,14 +137,7 @@ def test_delayed_training_forward_equals_the_backend_and_learns():
     with compiled:
         delays = compiled.backend.get_delays(net.connections[0])
         assert delays is not None and delays.max() <= 8 and len(np.unique(delays)) > 4
-        compiled.start_batch(np.arange(8), {inp: x})
-        compiled._recorder.begin()
-        compiled._observing = True
-        compiled.backend.add_step_observer(compiled._observe)
-        compiled.backend.run(60)
-        compiled.backend.remove_step_observer(compiled._observe)
-        compiled._observing = False
-        recorded = compiled._recorder.result()
+        recorded = record_forward(compiled, {inp: x}, 8, 60)
         weights = [compiled.backend.get_weight(c) for c in net.connections]
         kernel = forward(compiled.graph, weights, recorded.spikes[0])
         np.testing.assert_array_equal(kernel.spikes[1], recorded.spikes[1])

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from _eventprop_exact import simulate_exact
 from _finite_differences import assert_gradients_match, perturbed_weight_sets
+from _forward_trace import record_forward
 
 from spikehooks import Connection, Network, Population
 from spikehooks.compilers import EventPropCompiler
@@ -181,14 +182,7 @@ def _train(backend):
         # The graph holds the backend's draws: training's backward sees the simulated values.
         assert hidden.alpha.tobytes() == drawn.tobytes() and len(np.unique(drawn)) == 16
         np.testing.assert_allclose(np.exp(-1.0 / hidden.tau_m), drawn, rtol=1e-6)
-        compiled.start_batch(np.arange(8), {inp: x})
-        compiled._recorder.begin()
-        compiled._observing = True
-        compiled.backend.add_step_observer(compiled._observe)
-        compiled.backend.run(60)
-        compiled.backend.remove_step_observer(compiled._observe)
-        compiled._observing = False
-        recorded = compiled._recorder.result()
+        recorded = record_forward(compiled, {inp: x}, 8, 60)
         weights = [compiled.backend.get_weight(c) for c in net.connections]
         kernel = forward(compiled.graph, weights, recorded.spikes[0])
         np.testing.assert_array_equal(kernel.spikes[1], recorded.spikes[1])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from _forward_trace import record_forward
 
 from spikehooks import Callback, InputLayer, Layer, SequentialNetwork
 from spikehooks.compilers import EventPropCompiler, InferenceCompiler
@@ -205,12 +206,7 @@ def test_training_forward_spikes_match_inference():
     train_net, inp, out = _compiled(batch_size=8)
     x, _ = _data(8)
     with train_net:
-        train_net.start_batch(np.arange(8), {inp: x})
-        train_net._recorder.begin()
-        train_net._observing = True
-        train_net.backend.add_step_observer(train_net._observe)
-        train_net.backend.run(STEPS)
-        trained_spikes = train_net._recorder.result().spikes[1].copy()
+        trained_spikes = record_forward(train_net, {inp: x}, 8, STEPS).spikes[1].copy()
     infer = InferenceCompiler(evaluate_timesteps=STEPS, batch_size=8).compile(train_net.network)
     infer.backend.set_learnable_state(train_net.backend.get_learnable_state())
     hidden = train_net.network.populations[1]
@@ -235,12 +231,7 @@ def test_array_kernel_forward_equals_the_backend_bitwise(readout, accumulation):
                               readout=readout)
     x, _ = _data(8)
     with net:
-        net.start_batch(np.arange(8), {inp: x})
-        net._recorder.begin()
-        net._observing = True
-        net.backend.add_step_observer(net._observe)
-        net.backend.run(STEPS)
-        recorded = net._recorder.result()
+        recorded = record_forward(net, {inp: x}, 8, STEPS)
     weights = [net.backend.get_weight(c) for c in net.network.connections]
     kernel = forward(net.graph, weights, recorded.spikes[0], accumulation=accumulation)
     np.testing.assert_array_equal(kernel.spikes[1], recorded.spikes[1])
@@ -341,12 +332,7 @@ def test_upper_regulariser_pushes_firing_down():
     net, inp, out = _compiled(batch_size=8, reg_lambda_upper=1.0, reg_nu_upper=0.0)
     x, _ = _data(8)
     with net:
-        net.start_batch(np.arange(8), {inp: x})
-        net._recorder.begin()
-        net._observing = True
-        net.backend.add_step_observer(net._observe)
-        net.backend.run(STEPS)
-    fwd = net._recorder.result()
+        fwd = record_forward(net, {inp: x}, 8, STEPS)
     terms = net._regulariser(net._spike_counts(fwd, 8), 8, 8)
     counts = fwd.spikes[1].sum(axis=(0, 1))
     # mlGeNN: lambda_V -= lambda (C - B nu) / B^2, i.e. q += tau_m * scale * that (avg_var: tau_m).
@@ -410,12 +396,7 @@ def test_lower_regulariser_pushes_quiet_neurons_up_and_upper_ignores_them():
                                   reg_nu_upper=nu, readout="avg_var_exp_weight")
         x, _ = _data(8)
         with net:
-            net.start_batch(np.arange(8), {inp: x})
-            net._recorder.begin()
-            net._observing = True
-            net.backend.add_step_observer(net._observe)
-            net.backend.run(STEPS)
-        fwd = net._recorder.result()
+            fwd = record_forward(net, {inp: x}, 8, STEPS)
         terms = net._regulariser(net._spike_counts(fwd, 8), 8, 8)
         counts = fwd.spikes[1].sum(axis=(0, 1))
         np.testing.assert_allclose(terms[1][0], 20.0 * 20.0 * lower * (counts - 8 * nu) / 64.0)
