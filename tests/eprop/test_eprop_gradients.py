@@ -70,7 +70,8 @@ def test_event_driven_and_dense_spike_products_agree(monkeypatch):
 
 
 def test_firing_rate_average_runs_on_across_batches():
-    # mlGeNN never resets FAvg: the second batch's regulariser starts from the first's.
+    # mlGeNN never resets FAvg (nor anything but the readout): the second batch's
+    # regulariser starts from the first's.
     spikes = raster(5, STEPS, 4)
     labels = np.array([0, 1, 2, 0])
     compiled, pops, net = make(batch_size=2, c_reg=2.0)
@@ -80,10 +81,11 @@ def test_firing_rate_average_runs_on_across_batches():
                        callbacks=[])
         second = dict(compiled.last_gradients)
     first = run(net, spikes[:, :2], labels[:2], True)
-    ref = run(net, spikes[:, 2:], labels[2:], True, favg0=first["favg"])
+    ref = run(net, spikes[:, 2:], labels[2:], True, state=first["state"])
     assert np.abs(first["favg"]).max() > 0.01
     _assert_close(second["in_hid/weight"], ref["w_in"])
     _assert_close(second["hid_hid/weight"], ref["w_rec"])
+    np.testing.assert_allclose(compiled.eprop.favg[hid], ref["favg"], rtol=1e-6, atol=1e-9)
 
 
 def test_adaptation_raises_the_threshold_as_the_reference_does():
@@ -122,7 +124,12 @@ def test_output_gradient_is_the_finite_difference_of_the_lagged_objective():
     inp, hid, out = pops
     conn = compiled.network.get_connection("hid_out")
     with compiled:
+        fresh = compiled.state_dict()["eprop_carry"]
+
         def simulate():
+            # Every run from the same (fresh) state: e-prop carries state between batches.
+            compiled.backend.set_run_state(fresh["backend"])
+            compiled.eprop.carry.load(fresh["traces"])
             compiled.train({inp: to_spikes(spikes)}, {out: targets}, num_epochs=1,
                            shuffle=False, callbacks=[])
             return compiled.eprop.v_out.astype(np.float64), compiled.eprop.error.copy()
