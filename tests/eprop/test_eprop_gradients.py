@@ -83,8 +83,10 @@ def test_firing_rate_average_runs_on_across_batches():
     first = run(net, spikes[:, :2], labels[:2], True)
     ref = run(net, spikes[:, 2:], labels[2:], True, state=first["state"])
     assert np.abs(first["favg"]).max() > 0.01
-    _assert_close(second["in_hid/weight"], ref["w_in"])
-    _assert_close(second["hid_hid/weight"], ref["w_rec"])
+    # Two batches of float32 simulation: test_eprop_carry.py's bound.
+    for key, name in (("in_hid/weight", "w_in"), ("hid_hid/weight", "w_rec")):
+        np.testing.assert_allclose(second[key], ref[name], rtol=0,
+                                   atol=5e-5 * np.abs(ref[name]).max())
     np.testing.assert_allclose(compiled.eprop.favg[hid], ref["favg"], rtol=1e-6, atol=1e-9)
 
 
