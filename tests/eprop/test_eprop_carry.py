@@ -219,7 +219,8 @@ def test_carried_sums_equal_a_per_synapse_loop(adaptive):
               "favg": rng.random((steps, rows, n_post)) * 0.05,
               "e_hid": rng.normal(size=(steps, rows, n_post))}
     spikes = {pre: rng.random((steps, rows, n_pre)) < 0.4}
-    grads = hidden_sums(spec, layout, [conn], series, carry, spikes, real, c_reg, f_target,
+    traces = {"z": carry.z, "ef": carry.ef, "epsa": carry.epsa}
+    grads = hidden_sums(spec, layout, [conn], series, traces, spikes, real, c_reg, f_target,
                         _spike_outer)
 
     z_run, ef, eps, dg = carry.z[pre].copy(), ef0.copy(), eps0.copy(), np.zeros((n_pre, n_post))
@@ -239,3 +240,27 @@ def test_carried_sums_equal_a_per_synapse_loop(adaptive):
     if adaptive:
         np.testing.assert_allclose(carry.epsa[conn], eps, rtol=1e-5, atol=1e-6)
     assert np.abs(dg).max() > 1.0
+
+
+def test_the_sums_do_not_depend_on_how_rows_are_blocked(monkeypatch):
+    from spikehooks.training import _eprop
+
+    spikes = to_spikes(raster(4, STEPS, 6))
+    labels = np.array([0, 1, 2, 1, 0, 2])
+
+    def train():
+        compiled, (inp, _, out), _ = make(adaptive=True, batch_size=4, c_reg=1.0)
+        keep = _Keep(compiled)
+        with compiled:
+            compiled.train({inp: spikes}, {out: labels}, num_epochs=2, shuffle=False,
+                           callbacks=[keep])
+            return keep.grads, compiled.eprop.carry.state()
+
+    whole, whole_carry = train()
+    monkeypatch.setattr(_eprop, "_BLOCK_BYTES", 1)   # one row per block
+    rows, rows_carry = train()
+    for got, want in zip(rows, whole, strict=True):
+        for key in want:
+            np.testing.assert_allclose(got[key], want[key], rtol=1e-12, atol=1e-12)
+    for key, value in whole_carry.items():
+        np.testing.assert_allclose(rows_carry[key], value, rtol=1e-6, atol=1e-7, err_msg=key)

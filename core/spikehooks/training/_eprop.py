@@ -277,15 +277,27 @@ class EPropRecorder:
         grads: dict[Any, np.ndarray] = {}
         for spec in lay.hidden:
             pop = spec.population
-            series = {
-                "psi": np.concatenate([carry.psi[pop][None], self._psi[pop][:-1]]),
-                "favg": np.concatenate([self._favg_start[pop][None],
-                                        self._favg_hist[pop][:-1]]),
-                "e_hid": feedback[pop],
-            }
             conns = [c for c in lay.hidden_conns if c.target is pop]
-            grads.update(hidden_sums(spec, lay, conns, series, carry, self._spikes, real,
-                                     self.c_reg, self.f_target, _spike_outer))
+            # Blocks of rows keep the float64 (T, rows, n) series of the sums small.
+            block = max(1, _BLOCK_BYTES // (64 * self.num_steps * pop.num_neurons))
+            for r0 in range(0, self.batch, block):
+                rows = slice(r0, min(r0 + block, self.batch))
+                series = {
+                    "psi": np.concatenate([carry.psi[pop][None, rows],
+                                           self._psi[pop][:-1, rows]]).astype(np.float64),
+                    "favg": np.concatenate([self._favg_start[pop][None, rows],
+                                            self._favg_hist[pop][:-1, rows]]),
+                    "e_hid": feedback[pop][:, rows],
+                }
+                traces = {"z": {c.source: carry.z[c.source][rows] for c in conns},
+                          "ef": {c: carry.ef[c][rows] for c in conns},
+                          "epsa": {c: a[rows] for c, a in carry.epsa.items() if c in conns}}
+                spikes = {c.source: self._spikes[c.source][:, rows] for c in conns}
+                part = hidden_sums(spec, lay, conns, series, traces, spikes,
+                                   min(max(real - r0, 0), rows.stop - r0),
+                                   self.c_reg, self.f_target, _spike_outer)
+                for conn, grad in part.items():
+                    grads[conn] = grads[conn] + grad if conn in grads else grad
         out_coeff = filter_backward(e_out[:, :real].copy(), lay.alpha)
         for conn in lay.output_conns:
             grads[conn] = _spike_outer(self._spikes[conn.source][:-1, :real], out_coeff[1:])
@@ -311,6 +323,8 @@ class EPropRecorder:
         carry.started[:] = True
 
 
+#: Memory for the float64 per-step series of one block of rows in the end-of-batch sums.
+_BLOCK_BYTES = 1 << 28
 #: Above this fraction of spiking (step, example, neuron) entries a dense product is used.
 _DENSE_FRACTION = 0.02
 #: Spikes gathered per block in :func:`_spike_outer` (bounds the temporary rows).

@@ -155,9 +155,12 @@ def adaptation_backward(psi: np.ndarray, g: np.ndarray, rho: float, beta: float)
 
 
 def hidden_sums(spec: Any, layout: Any, conns: list[Any], series: dict[str, np.ndarray],
-                carry: EPropCarry, spikes: dict[Any, np.ndarray], real: int,
-                c_reg: float, f_target: float, outer: Any) -> dict[Any, np.ndarray]:
+                traces: dict[str, dict[Any, np.ndarray]], spikes: dict[Any, np.ndarray],
+                real: int, c_reg: float, f_target: float, outer: Any) -> dict[Any, np.ndarray]:
     """``DeltaG`` of the connections into one hidden population; advance their traces.
+
+    Works on any block of batch rows (the caller splits large batches so the
+    per-step series stay small); every array below holds the same rows.
 
     Parameters
     ----------
@@ -167,9 +170,11 @@ def hidden_sums(spec: Any, layout: Any, conns: list[Any], series: dict[str, np.n
     series : dict
         ``"psi"``, ``"favg"``, ``"e_hid"``: float64 ``(T, rows, n)`` series
         (entry 0 carried, entry ``p`` the state after step ``p - 1``).
-    carry : EPropCarry
-        The state at the batch's start; its ``ef``/``epsa`` are replaced by
-        the state at the batch's end.
+    traces : dict
+        ``"z"``: source population -> float64 ``(rows, n_pre)`` carried
+        ``ZFilter``; ``"ef"`` and ``"epsa"`` (adaptive targets): connection
+        -> float32 ``(rows, n_pre, n_post)`` carried traces, overwritten in
+        place with the state after the batch.
     spikes : dict
         Source population -> bool ``(T, rows, n_pre)`` spikes of steps ``0 .. T-1``.
     real : int
@@ -190,28 +195,30 @@ def hidden_sums(spec: Any, layout: Any, conns: list[Any], series: dict[str, np.n
     rho = float(layout.rho or 0.0)
     h, h_start = adaptation_backward(psi, g, rho, beta) if spec.adaptive else (0.0, None)
     cbar = filter_backward(psi * (g - beta * h), alpha)
+    del g, h
     # The carried traces' own advance: weights a(p) = alpha^(T-1-p) in place of G.
     decay = alpha ** np.arange(steps - 1, -1, -1, dtype=np.float64)[:, None, None]
     ha, ha_start = (adaptation_backward(psi, np.broadcast_to(decay, psi.shape).copy(), rho,
                                         beta) if spec.adaptive else (0.0, None))
     dbar = filter_backward(psi * (decay - beta * ha), alpha)
+    del ha
     grads: dict[Any, np.ndarray] = {}
     for conn in conns:
         src = conn.source
-        zc, ef0 = carry.z[src], carry.ef[conn]
+        zc, ef0 = traces["z"][src], traces["ef"][conn]
         grad = outer(spikes[src][:steps - 1, :real], cbar[1:, :real])
         grad += zc[:real].T @ cbar[0, :real]
         grad += _row_contract(ef0[:real], alpha * learn[0, :real])
         new_ef = ef0 * np.float32(alpha ** steps)
         _add_row_outer(new_ef, zc, dbar[0])
         if spec.adaptive:
-            epsa0 = carry.epsa[conn]
+            epsa0 = traces["epsa"][conn]
             grad -= beta * _row_contract(epsa0[:real], h_start[:real])
             for b in range(len(new_ef)):
                 new_ef[b] -= beta * ha_start[b] * epsa0[b]
-            carry.epsa[conn] = _advance_epsa(psi, rho, beta, zc, epsa0, spikes[src], alpha)
+            epsa0[...] = _advance_epsa(psi, rho, beta, zc, epsa0, spikes[src], alpha)
         _spike_rows(spikes[src][:steps - 1], dbar[1:], new_ef)
-        carry.ef[conn] = new_ef
+        ef0[...] = new_ef
         grads[conn] = grad
     return grads
 
