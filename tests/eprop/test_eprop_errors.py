@@ -91,8 +91,9 @@ def test_bad_compiler_arguments_are_refused():
         _compiler(tau_reg=0.0)
     with pytest.raises(ConfigurationError, match="deep_r_conns must be empty"):
         _compiler(deep_r_conns=["conn"])
-    with pytest.raises(ConfigurationError, match="backend must be 'numpy'; got 'compiled'"):
-        _compiler(backend="compiled")
+    with pytest.raises(ConfigurationError,
+                       match="backend must be 'compiled' or 'numpy'; got 'genn'"):
+        _compiler(backend="genn")
     with pytest.raises(ConfigurationError, match="losses must be sparse_categorical_crossentropy "
                                                  "or mean_square_error"):
         loss = ("relative_mean_square_error", {"delta": 2.0})

@@ -34,6 +34,11 @@ class _BatchStart:
     def __init__(self, owner: CompiledEPropNetwork):
         self.owner = owner
 
+    @property
+    def needs_observer(self) -> bool:
+        """False on the compiled backend: the factors come from its trace after the batch."""
+        return self.owner.eprop.needs_observer
+
     def begin(self) -> None:
         owner = self.owner
         indices = owner._batch_indices

@@ -13,7 +13,6 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from ..backends._default import default_backend_name
 from ..checks import real
 from ..errors import ConfigurationError
 from ..losses import Loss, MeanSquareError, SparseCategoricalCrossentropy
@@ -83,8 +82,10 @@ class EPropCompiler(Compiler):
     train_output_bias : bool
         Also train the output population's ``bias`` (mlGeNN's default True).
     dt, batch_size, rng_seed, backend
-        As for :class:`InferenceCompiler`.  Only the NumPy backend trains
-        with e-prop; with the default backend the NumPy one is used.
+        As for :class:`InferenceCompiler`: the compiled backend (the default
+        when numba is installed) or the NumPy backend.  With no backend named,
+        a network the compiled backend cannot simulate (adaptive neurons)
+        trains on the NumPy backend (``docs/eprop.md``).
     kernel_profiling, reset_time_between_batches
         Accepted for mlGeNN compatibility (GeNN-only settings).
     on_non_finite : {"raise", "warn"}
@@ -110,23 +111,17 @@ class EPropCompiler(Compiler):
                 f"Deep R rewiring is not implemented: leave both out (sparse connectivity "
                 f"such as FixedProbability is trained with a fixed mask)."
             )
-        if backend is None:
-            if default_backend_name() == "compiled":
-                log.warning("EPropCompiler trains on the NumPy backend (e-prop reads every "
-                            "neuron's state each step, which the compiled backend does not "
-                            "expose)")
-            backend = "numpy"
         super().__init__(batch_size=batch_size, dt=dt, backend=backend, rng_seed=rng_seed,
                          kernel_profiling=kernel_profiling,
                          reset_time_between_batches=reset_time_between_batches,
                          communicator=communicator, **kwargs)
         backend_name = getattr(self._backend_class, "name", self._backend_class.__name__)
-        if backend_name != "numpy":
+        if backend_name not in ("numpy", "compiled"):
             raise ConfigurationError(
-                f"EPropCompiler backend must be 'numpy'; got {backend_name!r}. e-prop reads "
-                f"every neuron's state each step, which only the NumPy backend offers; train "
-                f"with backend='numpy' and evaluate the saved weights with InferenceCompiler("
-                f"..., backend={backend_name!r})."
+                f"EPropCompiler backend must be 'compiled' or 'numpy'; got {backend_name!r}. "
+                f"e-prop reads every hidden neuron's state each step, which these two "
+                f"backends offer; train with one of them and evaluate the saved weights "
+                f"with InferenceCompiler(..., backend={backend_name!r})."
             )
         self.example_timesteps = check_positive_int(example_timesteps, "EPropCompiler",
                                                     "example_timesteps")

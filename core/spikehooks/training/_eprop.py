@@ -29,6 +29,7 @@ import numpy as np
 
 from ._eprop_carry import EPropCarry, filter_backward, hidden_sums
 from ._eprop_layout import EPropLayout, HiddenSpec
+from ._eprop_trace import collect_trace, trace_variables
 
 #: mlGeNN's pseudo-derivative slope factor: psi = 0.3 / v_thresh * max(0, 1 - |v - thr| / v_thresh).
 PSEUDO_DERIVATIVE_GAMMA = 0.3
@@ -127,6 +128,9 @@ class EPropRecorder:
         self.favg = {s.population: np.zeros((rows, s.population.num_neurons))
                      for s in layout.hidden}
         self.carry = EPropCarry(layout, self.batch)
+        #: A backend that traces the batch in compiled code (the compiled backend): the
+        #: factors are computed from its trace after the batch, not step by step.
+        self.needs_observer = not hasattr(backend, "start_trace")
         self._favg_now: dict[Any, np.ndarray] = {}
         self._favg_start: dict[Any, np.ndarray] = {}
         self.rows = np.arange(self.batch)
@@ -169,6 +173,8 @@ class EPropRecorder:
         self.softmax_sum = np.zeros((real, k))
         self._v_prev = {s.population: self.backend.live_vars(s.population)["V"].copy()
                         for s in lay.hidden}
+        if not self.needs_observer:
+            self.backend.start_trace(trace_variables(lay))
 
     def __call__(self, t: int) -> None:
         """Keep step ``t`` (called by the backend after the step)."""
@@ -218,7 +224,13 @@ class EPropRecorder:
         self._favg_hist[pop][t] = favg
 
     def end(self) -> dict[Any, np.ndarray]:
-        """Write the batch's filtered rates back to ``favg``; return them (``(batch_size, n)``)."""
+        """Write the batch's filtered rates back to ``favg``; return them (``(batch_size, n)``).
+
+        On a tracing backend, first computes the whole batch's factors from its trace.
+        """
+        if not self.needs_observer:
+            collect_trace(self)
+            self.backend.stop_trace()
         for pop, now in self._favg_now.items():
             self.favg[pop][self.rows] = now
         return self._favg_now
