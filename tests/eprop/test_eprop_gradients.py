@@ -13,7 +13,7 @@ import pytest
 from _eprop_nets import N_HID, N_OUT, make, raster, to_spikes
 from _eprop_reference import run
 
-from spikehooks.training import _eprop
+from spikehooks.training import _eprop_carry
 from spikehooks.training._eprop import pseudo_derivative
 
 STEPS = 40
@@ -58,15 +58,33 @@ def test_gradients_equal_the_per_synapse_reference(adaptive, categorical, tau_re
 
 
 def test_event_driven_and_dense_spike_products_agree(monkeypatch):
-    spikes = raster(11, STEPS, 2)
-    compiled, pops, _ = make(adaptive=True, tau_refrac=None)
-    monkeypatch.setattr(_eprop, "_DENSE_FRACTION", 2.0)       # always event-driven
-    events, _ = _train_one_batch(compiled, pops, spikes, np.array([1, 0]))
-    compiled, pops, _ = make(adaptive=True, tau_refrac=None)
-    monkeypatch.setattr(_eprop, "_DENSE_FRACTION", -1.0)      # always dense
-    dense, _ = _train_one_batch(compiled, pops, spikes, np.array([1, 0]))
+    # Two batches, so the second sums the carried traces the first advanced.
+    spikes = raster(11, STEPS, 4)
+    labels = np.array([1, 0, 2, 1])
+    results = []
+    for fraction in (2.0, -1.0):     # always event-driven, then always dense
+        monkeypatch.setattr(_eprop_carry, "DENSE_FRACTION", fraction)
+        compiled, (inp, _, out), _ = make(adaptive=True, tau_refrac=None)
+        with compiled:
+            compiled.train({inp: to_spikes(spikes)}, {out: labels}, num_epochs=1,
+                           shuffle=False, callbacks=[])
+            results.append((dict(compiled.last_gradients), compiled.eprop.carry.state()))
+    (events, carry_events), (dense, carry_dense) = results
     for key in dense:
         np.testing.assert_allclose(events[key], dense[key], rtol=1e-12, atol=1e-12)
+    for key in carry_dense:
+        np.testing.assert_allclose(carry_events[key], carry_dense[key], rtol=1e-6, atol=1e-7)
+
+
+@pytest.mark.parametrize("alpha", [0.95, np.exp(-60.0), 1.0])
+def test_backward_filter_is_the_step_by_step_recursion(alpha):
+    # Blocks of steps (alpha^block kept far from underflow) give the recursion.
+    series = np.random.default_rng(0).normal(size=(23, 2, 3))
+    want = series.copy()
+    for p in range(len(want) - 2, -1, -1):
+        want[p] += alpha * want[p + 1]
+    got = _eprop_carry.filter_backward(series.copy(), alpha)
+    np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
 
 
 def test_firing_rate_average_runs_on_across_batches():

@@ -27,6 +27,7 @@ from typing import Any
 
 import numpy as np
 
+from . import _eprop_carry
 from ._eprop_carry import EPropCarry, filter_backward, hidden_sums
 from ._eprop_layout import EPropLayout, HiddenSpec
 from ._eprop_trace import collect_trace, trace_variables
@@ -337,8 +338,6 @@ class EPropRecorder:
 
 #: Memory for the float64 per-step series of one block of rows in the end-of-batch sums.
 _BLOCK_BYTES = 1 << 28
-#: Above this fraction of spiking (step, example, neuron) entries a dense product is used.
-_DENSE_FRACTION = 0.02
 #: Spikes gathered per block in :func:`_spike_outer` (bounds the temporary rows).
 _EVENT_BLOCK = 32768
 
@@ -356,7 +355,7 @@ def _spike_outer(spikes: np.ndarray, post: np.ndarray) -> np.ndarray:
     numpy.ndarray of float64, shape (n_pre, n_post)
     """
     n_pre, n_post = spikes.shape[2], post.shape[2]
-    if spikes.size and np.count_nonzero(spikes) > _DENSE_FRACTION * spikes.size:
+    if spikes.size and np.count_nonzero(spikes) > _eprop_carry.DENSE_FRACTION * spikes.size:
         # Dense spike trains: one BLAS product beats gathering rows per spike.
         return spikes.reshape(-1, n_pre).T.astype(np.float64) @ post.reshape(-1, n_post)
     out = np.zeros((n_pre, n_post))
