@@ -97,3 +97,11 @@ def test_by_default_e_prop_trains_on_the_compiled_backend_and_says_when_it_canno
     assert adaptive.eprop.needs_observer
     assert any("compiled backend cannot run this network" in r.getMessage()
                for r in caplog.records)
+
+
+def test_compiled_e_prop_of_adaptive_neurons_is_refused_naming_the_population():
+    from spikehooks.errors import ConfigurationError
+
+    with pytest.raises(ConfigurationError, match="population 'hid' has neuron model "
+                                                 "AdaptiveLeakyIntegrateFire"):
+        make(adaptive=True, backend="compiled")
