@@ -9,8 +9,8 @@ eligibility traces while the batch runs, and at its end the summed
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 import logging
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -18,11 +18,12 @@ import numpy as np
 from ..errors import ConfigurationError
 from ..losses import SparseCategoricalCrossentropy
 from ..training import EPropRecorder
+from ._eprop_batches import CarriedBatches
 from ._eprop_losses import PerStepMeanSquareError, SeriesMeanSquareError
 from ._kernel_times import timed
 from ._training_state import check_training_state
-from .compiled_network import CompiledNetwork, _take
-from .compiled_training_network import _DEFAULT_CALLBACKS, CompiledTrainingNetwork
+from .compiled_network import CompiledNetwork
+from .compiled_training_network import _DEFAULT_CALLBACKS
 
 _DEFAULT = "sparse_categorical_accuracy"
 log = logging.getLogger("spikehooks.training")
@@ -45,7 +46,7 @@ class _BatchStart:
         owner.eprop.begin(len(indices), owner._labels[indices], owner._favg_rows(len(indices)))
 
 
-class CompiledEPropNetwork(CompiledTrainingNetwork):
+class CompiledEPropNetwork(CarriedBatches):
     """A network compiled for e-prop training; use it inside ``with compiled_net:``.
 
     Offers everything :class:`CompiledTrainingNetwork` does (``train``,
@@ -84,7 +85,6 @@ class CompiledEPropNetwork(CompiledTrainingNetwork):
         self._recorder = _BatchStart(self)
         self._batch_indices = np.zeros(0, np.int64)
         self._labels = np.zeros(0)
-        self._inferring = False
 
     # ------------------------------------------------------------------ state
     def _bias(self) -> np.ndarray:
@@ -177,59 +177,6 @@ class CompiledEPropNetwork(CompiledTrainingNetwork):
                         "(neuron state, eligibility traces) starts afresh on every rank; the "
                         "weights, optimiser and FAvg are restored")
 
-    # ------------------------------------------------------ carried state
-    def _reset_backend(self) -> None:
-        """mlGeNN's e-prop resets only the readout between training batches.
-
-        ``evaluate``, ``predict`` and validation start each batch from a full
-        reset, as an ``InferenceCompiler`` network does (:meth:`run_inference`).
-        """
-        if self._inferring:
-            super()._reset_backend()
-            return
-        self.backend.reset(reset_vars=False, reset_in_syn=False)
-        self.backend.reset_readout_vars()
-
-    def run_inference(self, *args: Any, **kwargs: Any) -> Any:
-        """As :meth:`CompiledNetwork.run_inference`; training's carried state is kept aside.
-
-        Every inference batch starts from a full reset, and afterwards the
-        backend holds again the state the last training batch left, so an
-        ``evaluate`` (or validation) between epochs changes no training result.
-        """
-        saved = self.backend.get_run_state()
-        self._inferring = True
-        try:
-            return super().run_inference(*args, **kwargs)
-        finally:
-            self._inferring = False
-            self.backend.set_run_state(saved)
-
-    def simulate(self, cbl: Any) -> None:
-        if self._observing and not self.backend.num_examples_in_batch:
-            # A data-parallel rank with no examples in this batch: its rows run on
-            # without input, as padding rows do (their state reaches the next batch).
-            with timed(self.kernel_times, "simulate"):
-                self.backend.run(self.num_timesteps)
-            return
-        super().simulate(cbl)
-
-    def _plan(self, order: np.ndarray, num_examples: int, shard: Any,
-              owner: str) -> list[np.ndarray]:
-        """As :meth:`CompiledNetwork._plan`, but data-parallel ``shard=True`` training gives
-        rank ``r`` rows ``r * batch_size ...`` of every global batch.
-
-        Those are the rows one process runs these examples on, so each example
-        continues the carried state of the row it would continue in one process.
-        """
-        batches = super()._plan(order, num_examples, shard, owner)
-        par = self.parallel
-        if par is None or not shard or owner != "train":
-            return batches
-        size, start = self.batch_size * par.num_ranks, self.batch_size * par.rank
-        return [order[i:i + size][start:start + self.batch_size]
-                for i in range(0, len(order), size)]
-
     # ------------------------------------------------------------- training
     def train(self, x: dict, y: dict, num_epochs: int, start_epoch: int = 0,
               shuffle: bool = True, metrics: Any = None,
@@ -271,15 +218,6 @@ class CompiledEPropNetwork(CompiledTrainingNetwork):
         prep = super()._prepare_training(x, y, *args)
         self._labels = np.asarray(prep[1], dtype=np.int64 if self.categorical else np.float64)
         return prep
-
-    def start_batch(self, indices: np.ndarray, prepared: dict, run: Any = None,
-                    index_offset: int = 0) -> None:
-        self._batch_indices = np.asarray(indices)
-        super().start_batch(indices, prepared, run, index_offset)
-        if not len(indices) and not self._inferring:
-            # An empty share still runs its rows (simulate): with no input at all.
-            for pop, data in prepared.items():
-                self.backend.set_input(pop, _take(data, self._batch_indices))
 
     def _observe(self, t: int) -> None:
         if self._observing:

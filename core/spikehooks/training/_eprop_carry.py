@@ -97,7 +97,7 @@ class EPropCarry:
         self.started = np.zeros(rows, bool)
 
     def state(self) -> dict[str, np.ndarray]:
-        """Copies of every array, by a flat name (``"z:<population>"``, ``"ef:<connection>"``...)."""
+        """Copies of every array by a flat name (``"z:<population>"``, ``"ef:<connection>"``)."""
         out = {f"z:{p.name}": a.copy() for p, a in self.z.items()}
         out.update({f"psi:{p.name}": a.copy() for p, a in self.psi.items()})
         out.update({f"e_hid:{p.name}": a.copy() for p, a in self.e_hid.items()})
@@ -223,13 +223,19 @@ def hidden_sums(spec: Any, layout: Any, conns: list[Any], series: dict[str, np.n
     g = learn + c_reg * (series["favg"] - f_target)                   # G(p)
     beta = spec.beta if spec.adaptive else 0.0
     rho = float(layout.rho or 0.0)
-    h, h_start = adaptation_backward(psi, g, rho, beta) if spec.adaptive else (0.0, None)
+    # LIF: no adaptation, H = 0 (the adaptive terms below are skipped).
+    h: Any = 0.0
+    h_start = ha_start = np.zeros(0)
+    if spec.adaptive:
+        h, h_start = adaptation_backward(psi, g, rho, beta)
     cbar = filter_backward(psi * (g - beta * h), alpha)
     del g, h
     # The carried traces' own advance: weights a(p) = alpha^(T-1-p) in place of G.
     decay = alpha ** np.arange(steps - 1, -1, -1, dtype=np.float64)[:, None, None]
-    ha, ha_start = (adaptation_backward(psi, np.broadcast_to(decay, psi.shape).copy(), rho,
-                                        beta) if spec.adaptive else (0.0, None))
+    ha: Any = 0.0
+    if spec.adaptive:
+        ha, ha_start = adaptation_backward(psi, np.broadcast_to(decay, psi.shape).copy(), rho,
+                                           beta)
     dbar = filter_backward(psi * (decay - beta * ha), alpha)
     del ha
     grads: dict[Any, np.ndarray] = {}
