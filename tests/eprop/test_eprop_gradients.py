@@ -76,17 +76,6 @@ def test_event_driven_and_dense_spike_products_agree(monkeypatch):
         np.testing.assert_allclose(carry_events[key], carry_dense[key], rtol=1e-6, atol=1e-7)
 
 
-@pytest.mark.parametrize("alpha", [0.95, np.exp(-60.0), 1.0])
-def test_backward_filter_is_the_step_by_step_recursion(alpha):
-    # Blocks of steps (alpha^block kept far from underflow) give the recursion.
-    series = np.random.default_rng(0).normal(size=(23, 2, 3))
-    want = series.copy()
-    for p in range(len(want) - 2, -1, -1):
-        want[p] += alpha * want[p + 1]
-    got = _eprop_carry.filter_backward(series.copy(), alpha)
-    np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
-
-
 def test_firing_rate_average_runs_on_across_batches():
     # mlGeNN never resets FAvg (nor anything but the readout): the second batch's
     # regulariser starts from the first's.
