@@ -297,10 +297,21 @@ class CompiledEPropNetwork(CarriedBatches):
         self._finite.before_update(epoch, batch, value, gradients, arrays)
         self.last_gradients = {key: by_key[key][1] for key in keys}
         self.last_bias_gradient = bias_grad if self.bias_key is not None else None
-        with np.errstate(over="ignore", invalid="ignore"), timed(self.kernel_times, "update"):
-            optimiser.update({key: by_key[key][0] for key in keys}, self.last_gradients)
+        self._apply_update(optimiser, {key: by_key[key][0] for key in keys},
+                           self.last_gradients)
         self._finite.after_update(epoch, batch, arrays)
         return value, total
+
+    def _apply_update(self, optimiser: Any, params: dict[str, np.ndarray],
+                      grads: dict[str, np.ndarray]) -> None:
+        """The one place e-prop changes the learnable arrays: the optimiser's step, in place.
+
+        ``params`` are the live weights (and output bias) by learnable key,
+        ``grads`` their summed ``DeltaG`` (sparse masks already applied).
+        Whatever must follow every step (a rewiring's mask) belongs here.
+        """
+        with np.errstate(over="ignore", invalid="ignore"), timed(self.kernel_times, "update"):
+            optimiser.update(params, grads)
 
     def _exchange(self, value: float, pred: np.ndarray, favg_now: dict[Any, np.ndarray],
                   targets: dict, metric_objs: dict, indices: np.ndarray) -> tuple[float, int]:
