@@ -133,12 +133,16 @@ def test_padding_rows_run_on_and_add_nothing():
             _assert_close(got[key], ref[name])
 
 
-def test_evaluate_between_epochs_changes_no_training_result():
+@pytest.mark.parametrize("backend", ["numpy", "compiled"])
+def test_evaluate_between_epochs_changes_no_training_result(backend):
+    if backend == "compiled":
+        pytest.importorskip("numba")
     spikes = to_spikes(raster(3, STEPS, 4))
     labels = np.array([0, 1, 2, 1])
 
     def states(with_evaluate):
-        compiled, (inp, _, out), _ = make(batch_size=2, optimiser=("adam", {"alpha": 0.01}))
+        compiled, (inp, _, out), _ = make(batch_size=2, optimiser=("adam", {"alpha": 0.01}),
+                                          backend=backend)
         with compiled:
             compiled.train({inp: spikes}, {out: labels}, num_epochs=1, callbacks=[])
             metrics = None

@@ -89,14 +89,17 @@ def test_per_step_regression_error_falls():
         errors[-1], np.mean((compiled.eprop.v_out[:, 0] - target[0]) ** 2), rtol=1e-6)
 
 
-def test_checkpoint_resume_reproduces_the_uninterrupted_run_bit_for_bit():
+@pytest.mark.parametrize("backend", ["numpy", "compiled"])
+def test_checkpoint_resume_reproduces_the_uninterrupted_run_bit_for_bit(backend):
+    if backend == "compiled":
+        pytest.importorskip("numba")
     x, y = _pattern_data(16, 0)
 
     def train(num_epochs, callbacks, resume_from=None):
         network, inp, out = _classifier()
         compiled = EPropCompiler(example_timesteps=STEPS,
                                  losses="sparse_categorical_crossentropy", batch_size=4,
-                                 c_reg=1.0, rng_seed=5).compile(network)
+                                 c_reg=1.0, rng_seed=5, backend=backend).compile(network)
         with compiled:
             compiled.train({inp: x}, {out: y}, num_epochs=num_epochs, callbacks=callbacks,
                            resume_from=resume_from)
