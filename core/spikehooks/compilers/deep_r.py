@@ -1,4 +1,4 @@
-"""Deep R's callbacks for :class:`~spikehooks.compilers.EPropCompiler` (mlGeNN's ``compilers.deep_r``).
+"""Deep R's callbacks for :class:`~spikehooks.compilers.EPropCompiler` (mlGeNN's ``deep_r``).
 
 The rewiring itself is :class:`spikehooks.training._deep_r.DeepR`, run by the
 e-prop training loop right after each optimiser step.  This module holds
