@@ -18,12 +18,14 @@ import numpy as np
 from ..errors import ConfigurationError
 from ..losses import SparseCategoricalCrossentropy
 from ..training import EPropRecorder
+from ..training._deep_r import DeepR
 from ._eprop_batches import CarriedBatches
 from ._eprop_losses import PerStepMeanSquareError, SeriesMeanSquareError
 from ._kernel_times import timed
 from ._training_state import check_training_state
 from .compiled_network import CompiledNetwork
 from .compiled_training_network import _DEFAULT_CALLBACKS
+from .deep_r import deep_r_callbacks
 
 _DEFAULT = "sparse_categorical_accuracy"
 log = logging.getLogger("spikehooks.training")
@@ -60,10 +62,13 @@ class CompiledEPropNetwork(CarriedBatches):
         The per-batch factors of the last batch (and ``FAvg``, which runs on).
     last_bias_gradient : numpy.ndarray or None
         The output biases' ``DeltaBias`` of the last batch.
+    deep_r : DeepR or None
+        Deep R rewiring of ``deep_r_conns`` (None without); its state is in
+        ``state_dict()["deep_r"]``.
     """
 
     def __init__(self, network: Any, backend: Any, compiler: Any, layout: Any, loss: Any,
-                 optimiser: Any):
+                 optimiser: Any, deep_r: tuple[list[Any], dict[Any, Any]] | None = None):
         CompiledNetwork.__init__(self, network, backend, compiler, compiler.example_timesteps)
         self.layout = layout
         self.categorical = isinstance(loss, SparseCategoricalCrossentropy)
@@ -85,6 +90,11 @@ class CompiledEPropNetwork(CarriedBatches):
         self._recorder = _BatchStart(self)
         self._batch_indices = np.zeros(0, np.int64)
         self._labels = np.zeros(0)
+        self.deep_r, self._deep_r_records = None, {}
+        if deep_r is not None:
+            self.deep_r = DeepR(backend, deep_r[0], compiler.deep_r_l1_strength,
+                                compiler.full_batch_size, compiler.rng_seed)
+            self._deep_r_records = deep_r[1]
 
     # ------------------------------------------------------------------ state
     def _bias(self) -> np.ndarray:
@@ -130,6 +140,8 @@ class CompiledEPropNetwork(CarriedBatches):
         if self.parallel is None:
             state["eprop_carry"] = {"backend": self.backend.get_run_state(),
                                     "traces": self.eprop.carry.state()}
+        if self.deep_r is not None:
+            state["deep_r"] = self.deep_r.state_dict()
         return state
 
     def check_state_dict(self, state: dict[str, Any]) -> None:
@@ -149,6 +161,8 @@ class CompiledEPropNetwork(CarriedBatches):
         if carry is not None and self.parallel is None:
             self.backend.check_run_state(carry["backend"], "training state eprop_carry.backend")
             self.eprop.carry.check(carry["traces"], "training state eprop_carry.traces")
+        if self.deep_r is not None:
+            self.deep_r.check_state(state.get("deep_r"))
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         """Restore what :meth:`state_dict` returned (all checked before anything changes).
@@ -158,6 +172,9 @@ class CompiledEPropNetwork(CarriedBatches):
         state they hold, which a warning says when a checkpoint carried one.
         """
         self.check_state_dict(state)
+        if self.deep_r is not None:
+            # The mask first: loading weights zeroes those of absent synapses.
+            self.deep_r.load_state(state["deep_r"])
         self.set_learnable_state(state["learnable"])
         for (opt, _), opt_state in zip(self.optimisers, state["optimisers"], strict=True):
             opt.load_state_dict(opt_state)
@@ -203,6 +220,8 @@ class CompiledEPropNetwork(CarriedBatches):
         elif metrics is None:
             metrics = _DEFAULT
         self._shard = bool(shard) if isinstance(shard, (bool, np.bool_)) else False
+        if self.deep_r is not None:
+            callbacks = deep_r_callbacks(self.deep_r, self._deep_r_records, callbacks)
         return super().train(x, y, num_epochs, start_epoch=start_epoch, shuffle=shuffle,
                              metrics=metrics, callbacks=callbacks,
                              validation_callbacks=validation_callbacks,
@@ -297,21 +316,17 @@ class CompiledEPropNetwork(CarriedBatches):
         self._finite.before_update(epoch, batch, value, gradients, arrays)
         self.last_gradients = {key: by_key[key][1] for key in keys}
         self.last_bias_gradient = bias_grad if self.bias_key is not None else None
-        self._apply_update(optimiser, {key: by_key[key][0] for key in keys},
-                           self.last_gradients)
-        self._finite.after_update(epoch, batch, arrays)
-        return value, total
-
-    def _apply_update(self, optimiser: Any, params: dict[str, np.ndarray],
-                      grads: dict[str, np.ndarray]) -> None:
-        """The one place e-prop changes the learnable arrays: the optimiser's step, in place.
-
-        ``params`` are the live weights (and output bias) by learnable key,
-        ``grads`` their summed ``DeltaG`` (sparse masks already applied).
-        Whatever must follow every step (a rewiring's mask) belongs here.
-        """
+        if self.deep_r is not None:
+            self.deep_r.add_l1(self.last_gradients)   # mlGeNN's DeepRL1, before the step
         with np.errstate(over="ignore", invalid="ignore"), timed(self.kernel_times, "update"):
-            optimiser.update(params, grads)
+            optimiser.update({key: by_key[key][0] for key in keys}, self.last_gradients)
+        self._finite.after_update(epoch, batch, arrays)
+        if self.deep_r is not None:
+            self.deep_r.rewire(optimiser)   # mlGeNN's DeepR1 and DeepR2, after the step
+            for rc in self.deep_r.rewired:
+                # Removed and created synapses carry no eligibility into the next batch.
+                self.eprop.carry.renew_synapses(rc.connection, rc.renewed)
+        return value, total
 
     def _exchange(self, value: float, pred: np.ndarray, favg_now: dict[Any, np.ndarray],
                   targets: dict, metric_objs: dict, indices: np.ndarray) -> tuple[float, int]:

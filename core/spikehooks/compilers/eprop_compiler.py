@@ -25,6 +25,7 @@ from ..neurons import (
 from ..optimisers import Optimiser
 from ..plugins import registry
 from ..training import build_eprop_layout, check_mode
+from ._deep_r_args import check_deep_r_args, resolve_deep_r
 from .compiled_eprop_network import CompiledEPropNetwork
 from .compiler import Compiler, check_model_name, check_positive_int, single_output_loss
 
@@ -84,14 +85,22 @@ class EPropCompiler(Compiler):
     dt, batch_size, rng_seed, backend
         As for :class:`InferenceCompiler`: the compiled backend (the default
         when numba is installed) or the NumPy backend.  With no backend named,
-        a network the compiled backend cannot simulate (adaptive neurons)
-        trains on the NumPy backend (``docs/eprop.md``).
+        a network the compiled backend cannot simulate (adaptive neurons),
+        or one rewired by Deep R, trains on the NumPy backend (``docs/eprop.md``).
     kernel_profiling, reset_time_between_batches
         Accepted for mlGeNN compatibility (GeNN-only settings).
     on_non_finite : {"raise", "warn"}
         As for :class:`EventPropCompiler`.
-    deep_r_conns, deep_r_l1_strength, deep_r_record_rewirings
-        mlGeNN's Deep R rewiring; must be left empty (not implemented).
+    deep_r_conns : sequence of Connection or Layer
+        Connections to rewire with Deep R (Bellec et al. 2018) after every
+        optimiser step; a ``Layer`` stands for its incoming connection.  Each
+        must have sparse connectivity (``FixedProbability`` or ``OneToOne``).
+    deep_r_l1_strength : float
+        Deep R's L1 strength ``C`` (>= 0; 0 disables it): ``+-C`` per example
+        of the batch is added to each active synapse's gradient.
+    deep_r_record_rewirings : dict
+        ``{connection or Layer: key}``: record the rewirings of these
+        ``deep_r_conns`` per batch in ``cb_data[key]`` (see ``docs/eprop.md``).
     **kwargs
         Further :class:`Compiler` switches.
     """
@@ -104,18 +113,25 @@ class EPropCompiler(Compiler):
                  deep_r_conns: Any = (), deep_r_l1_strength: float = 0.01,
                  deep_r_record_rewirings: Any = None, backend: Any = None,
                  on_non_finite: str = "raise", **kwargs: Any):
-        if list(deep_r_conns) or deep_r_record_rewirings:
-            raise ConfigurationError(
-                f"EPropCompiler deep_r_conns must be empty; got deep_r_conns="
-                f"{list(deep_r_conns)!r}, deep_r_record_rewirings={deep_r_record_rewirings!r}. "
-                f"Deep R rewiring is not implemented: leave both out (sparse connectivity "
-                f"such as FixedProbability is trained with a fixed mask)."
-            )
+        self.deep_r_conns, self.deep_r_record_rewirings = check_deep_r_args(
+            deep_r_conns, deep_r_record_rewirings)
+        if self.deep_r_conns and backend is None:
+            # Deep R edits the sparse masks in place between batches; the compiled
+            # kernel's synapse lists are fixed when it is built.
+            log.info("EPropCompiler with deep_r_conns trains on the NumPy backend")
+            backend = "numpy"
         super().__init__(batch_size=batch_size, dt=dt, backend=backend, rng_seed=rng_seed,
                          kernel_profiling=kernel_profiling,
                          reset_time_between_batches=reset_time_between_batches,
                          communicator=communicator, **kwargs)
         backend_name = getattr(self._backend_class, "name", self._backend_class.__name__)
+        if self.deep_r_conns and backend_name != "numpy":
+            raise ConfigurationError(
+                f"EPropCompiler backend must be 'numpy' with deep_r_conns; got "
+                f"{backend_name!r}. Deep R rewires the sparse connectivity between batches, "
+                f"which the compiled kernel fixes when it is built: pass backend='numpy' or "
+                f"leave backend out."
+            )
         if backend_name not in ("numpy", "compiled"):
             raise ConfigurationError(
                 f"EPropCompiler backend must be 'compiled' or 'numpy'; got {backend_name!r}. "
@@ -131,7 +147,9 @@ class EPropCompiler(Compiler):
         self.c_reg = _number(c_reg, "c_reg")
         self.f_target = _number(f_target, "f_target")
         self.train_output_bias = bool(train_output_bias)
-        self.deep_r_l1_strength = float(deep_r_l1_strength)
+        self.deep_r_l1_strength = real(
+            deep_r_l1_strength, "EPropCompiler", "deep_r_l1_strength", "a number >= 0",
+            "Pass e.g. deep_r_l1_strength=1e-8, or 0 for no L1 term.", lambda v: v >= 0)
         self.on_non_finite = check_mode(on_non_finite)
 
     def _resolve_loss(self, output: Any) -> Loss:
@@ -172,10 +190,12 @@ class EPropCompiler(Compiler):
         check_model_name(name)
         if self.communicator is not None:
             self._agree_timesteps()
+        deep_r = resolve_deep_r(network, self.deep_r_conns, self.deep_r_record_rewirings)
         layout = build_eprop_layout(network, self.dt)
         loss = self._resolve_loss(layout.output)
         backend = self.build_backend(network, self.example_timesteps)
-        compiled = CompiledEPropNetwork(network, backend, self, layout, loss, self.optimiser)
+        compiled = CompiledEPropNetwork(network, backend, self, layout, loss, self.optimiser,
+                                        deep_r=deep_r)
         compiled.name = name
         return self._finish(compiled)
 

@@ -113,6 +113,15 @@ class EPropCarry:
                 f"from the same network and batch size."
             )
 
+    def renew_synapses(self, connection: Any, renewed: np.ndarray) -> None:
+        """Zero the traces of synapses rewiring removed or created (every batch row).
+
+        ``renewed``: bool ``(n_pre, n_post)``; GeNN gives a new synapse fresh variables.
+        """
+        for traces in (self.ef, self.epsa):
+            if connection in traces:
+                traces[connection][:, renewed] = 0.0
+
     def load(self, state: dict[str, np.ndarray]) -> None:
         """Copy what :meth:`state` returned into the live arrays."""
         for name, array in self._slots().items():
