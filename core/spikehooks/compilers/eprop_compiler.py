@@ -88,7 +88,10 @@ class EPropCompiler(Compiler):
         a network the compiled backend cannot simulate (adaptive neurons),
         or one rewired by Deep R, trains on the NumPy backend (``docs/eprop.md``).
     kernel_profiling, reset_time_between_batches
-        Accepted for mlGeNN compatibility (GeNN-only settings).
+        Accepted for mlGeNN compatibility (GeNN-only settings; time restarts
+        at 0 in every batch).  Between training batches only the readout is
+        reset, as in mlGeNN (``docs/eprop.md``); ``reset_vars_between_batches``
+        and ``reset_in_syn_between_batches`` are refused.
     on_non_finite : {"raise", "warn"}
         As for :class:`EventPropCompiler`.
     deep_r_conns : sequence of Connection or Layer
@@ -113,6 +116,15 @@ class EPropCompiler(Compiler):
                  deep_r_conns: Any = (), deep_r_l1_strength: float = 0.01,
                  deep_r_record_rewirings: Any = None, backend: Any = None,
                  on_non_finite: str = "raise", **kwargs: Any):
+        resets = sorted(k for k in ("reset_vars_between_batches", "reset_in_syn_between_batches")
+                        if k in kwargs)
+        if resets:
+            raise ConfigurationError(
+                f"EPropCompiler {resets[0]} must be left out; got {resets[0]}="
+                f"{kwargs[resets[0]]!r}. e-prop resets only the readout between training "
+                f"batches, as mlGeNN's does, and evaluate() starts every batch from rest "
+                f"(docs/eprop.md, state between batches)."
+            )
         self.deep_r_conns, self.deep_r_record_rewirings = check_deep_r_args(
             deep_r_conns, deep_r_record_rewirings)
         if self.deep_r_conns and backend is None:
