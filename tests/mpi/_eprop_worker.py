@@ -74,10 +74,16 @@ def run(opts: argparse.Namespace, communicator: Any = None) -> dict[str, Any]:
     compiled = EPropCompiler(example_timesteps=steps, losses="sparse_categorical_crossentropy",
                              optimiser=Adam(0.01), batch_size=opts.batch, c_reg=opts.c_reg,
                              communicator=communicator, **deep_r).compile(net)
+    callbacks: list[Any] = []
+    if opts.checkpoint and rank == 0:
+        # As mlGeNN's MPI examples: the checkpoint callback on rank 0 alone.
+        from spikehooks_checkpoint import Checkpoint
+        callbacks.append(Checkpoint(path=opts.checkpoint))
     with compiled:
         metrics, cb_data = compiled.train({inp: x}, {out: y}, num_epochs=opts.epochs,
-                                    shuffle=opts.shuffle, callbacks=[],
-                                    shard=opts.shard and communicator is not None)
+                                    shuffle=opts.shuffle, callbacks=callbacks,
+                                    shard=opts.shard and communicator is not None,
+                                    resume_from=opts.resume)
         state = compiled.state_dict()
         # What this rank's batch rows carry into the next batch.
         carry = dict(compiled.eprop.carry.state(),
@@ -85,7 +91,8 @@ def run(opts: argparse.Namespace, communicator: Any = None) -> dict[str, Any]:
     return {"learnable": state["learnable"], "favg": state["eprop_favg"], "carry": carry,
             "accuracy": metrics[out].result, "epoch_loss": compiled.epoch_loss,
             "step": compiled.optimisers[0][0].step, "num_timesteps": compiled.num_timesteps,
-            "deep_r": state.get("deep_r"), "rewired": cb_data.get("rewired")}
+            "deep_r": state.get("deep_r"), "rewired": cb_data.get("rewired"),
+            "eprop_carry": state.get("eprop_carry")}
 
 
 def parser() -> argparse.ArgumentParser:
@@ -100,6 +107,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--shard", action="store_true")
     p.add_argument("--slice", action="store_true")
     p.add_argument("--shuffle", action="store_true")
+    p.add_argument("--checkpoint", default=None, help="Checkpoint folder (rank 0 writes)")
+    p.add_argument("--resume", default=None, help="train(resume_from=...)")
     p.add_argument("--deep-r", action="store_true", help="rewire in_hid and hid_hid")
     return p
 

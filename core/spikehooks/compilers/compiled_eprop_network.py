@@ -9,7 +9,6 @@ eligibility traces while the batch runs, and at its end the summed
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Sequence
 from typing import Any
 
@@ -20,6 +19,7 @@ from ..losses import SparseCategoricalCrossentropy
 from ..training import EPropRecorder
 from ..training._deep_r import DeepR
 from ._eprop_batches import CarriedBatches
+from . import _eprop_rows
 from ._eprop_losses import PerStepMeanSquareError, SeriesMeanSquareError
 from ._kernel_times import timed
 from ._training_state import check_training_state
@@ -28,7 +28,6 @@ from .compiled_training_network import _DEFAULT_CALLBACKS
 from .deep_r import deep_r_callbacks
 
 _DEFAULT = "sparse_categorical_accuracy"
-log = logging.getLogger("spikehooks.training")
 
 
 class _BatchStart:
@@ -45,6 +44,7 @@ class _BatchStart:
     def begin(self) -> None:
         owner = self.owner
         indices = owner._batch_indices
+        owner._gathered_carry = None   # the batch changes the state a checkpoint would hold
         owner.eprop.begin(len(indices), owner._labels[indices], owner._favg_rows(len(indices)))
 
 
@@ -91,6 +91,8 @@ class CompiledEPropNetwork(CarriedBatches):
         self._batch_indices = np.zeros(0, np.int64)
         self._labels = np.zeros(0)
         self.deep_r, self._deep_r_records = None, {}
+        # Data-parallel, rank 0: every rank's carried rows at the end of the last epoch.
+        self._gathered_carry: dict[str, Any] | None = None
         if deep_r is not None:
             self.deep_r = DeepR(backend, deep_r[0], compiler.deep_r_l1_strength,
                                 compiler.full_batch_size, compiler.rng_seed)
@@ -129,17 +131,21 @@ class CompiledEPropNetwork(CarriedBatches):
         ``learnable`` holds ``"<output>/bias"`` (float32) with
         ``train_output_bias``; ``eprop_favg`` maps hidden population names
         to their filtered rates (float64 ``(batch_size, n)``);
-        ``eprop_carry`` (one process only) is the state the last batch left
-        to the next: the backend's running state (``V``, ``A``,
-        ``RefracTime``, synaptic input, spikes in flight) and e-prop's
-        traces, so a resumed run continues bit for bit (``docs/eprop.md``).
+        ``eprop_carry`` is the state the last batch left to the next: the
+        backend's running state (``V``, ``A``, ``RefracTime``, synaptic
+        input, spikes in flight) and e-prop's traces, so a resumed run
+        continues bit for bit (``docs/eprop.md``).  Data-parallel, rank 0's
+        holds every rank's rows in global row order, as gathered at the end
+        of the last training epoch (absent on other ranks, and while a
+        batch has run since).
         """
         state = super().state_dict()
         state["learnable"] = self.learnable_state()
         state["eprop_favg"] = {p.name: a.copy() for p, a in self.eprop.favg.items()}
         if self.parallel is None:
-            state["eprop_carry"] = {"backend": self.backend.get_run_state(),
-                                    "traces": self.eprop.carry.state()}
+            state["eprop_carry"] = self._local_carry()
+        elif self._gathered_carry is not None:
+            state["eprop_carry"] = self._gathered_carry
         if self.deep_r is not None:
             state["deep_r"] = self.deep_r.state_dict()
         return state
@@ -158,7 +164,12 @@ class CompiledEPropNetwork(CarriedBatches):
                     f"saved from the same network and batch size."
                 )
         carry = state.get("eprop_carry")
-        if carry is not None and self.parallel is None:
+        if carry is not None:
+            par = self.parallel
+            if par is not None:
+                _eprop_rows.check_global_rows(carry, self.batch_size * par.num_ranks,
+                                              "training state eprop_carry")
+                carry = self._own_rows(carry)
             self.backend.check_run_state(carry["backend"], "training state eprop_carry.backend")
             self.eprop.carry.check(carry["traces"], "training state eprop_carry.traces")
         if self.deep_r is not None:
@@ -167,9 +178,9 @@ class CompiledEPropNetwork(CarriedBatches):
     def load_state_dict(self, state: dict[str, Any]) -> None:
         """Restore what :meth:`state_dict` returned (all checked before anything changes).
 
-        Data-parallel, ``eprop_carry`` is not restored (each rank carries its
-        own rows; a checkpoint holds one process's): ranks continue from the
-        state they hold, which a warning says when a checkpoint carried one.
+        Data-parallel, ``eprop_carry`` holds the global batch's rows (from
+        any number of ranks or one process of the same global batch size);
+        each rank restores its own rows.
         """
         self.check_state_dict(state)
         if self.deep_r is not None:
@@ -186,13 +197,34 @@ class CompiledEPropNetwork(CarriedBatches):
         carry = state.get("eprop_carry")
         if carry is None:
             return
-        if self.parallel is None:
-            self.backend.set_run_state(carry["backend"])
-            self.eprop.carry.load(carry["traces"])
-        else:
-            log.warning("EPropCompiler data-parallel resume: the state carried between batches "
-                        "(neuron state, eligibility traces) starts afresh on every rank; the "
-                        "weights, optimiser and FAvg are restored")
+        par = self.parallel
+        # Rank 0 keeps the global state: the run hands it to the other ranks at the start.
+        self._gathered_carry = carry if par is not None and par.rank == 0 else None
+        own = carry if par is None else self._own_rows(carry)
+        self.backend.set_run_state(own["backend"])
+        self.eprop.carry.load(own["traces"])
+
+    def _local_carry(self) -> dict[str, Any]:
+        """Copies of this process's carried state: the backend's and e-prop's traces."""
+        return {"backend": self.backend.get_run_state(), "traces": self.eprop.carry.state()}
+
+    def _own_rows(self, carry: dict[str, Any]) -> dict[str, Any]:
+        """This rank's rows of a global carried state (rank ``r``: ``r * batch_size ..``)."""
+        assert self.parallel is not None
+        start = self.parallel.rank * self.batch_size
+        return _eprop_rows.take_rows(carry, start, start + self.batch_size)
+
+    def _epoch_trained(self) -> None:
+        """Data-parallel: gather every rank's carried state to rank 0, for its checkpoints.
+
+        Once per epoch, the size of one process's ``eprop_carry`` arriving at
+        rank 0 (checkpoints are written at the end of an epoch).
+        """
+        par = self.parallel
+        if par is None:
+            return
+        parts = par.comm.gather(self._local_carry(), 0)
+        self._gathered_carry = _eprop_rows.join(parts) if par.rank == 0 else None
 
     # ------------------------------------------------------------- training
     def train(self, x: dict, y: dict, num_epochs: int, start_epoch: int = 0,

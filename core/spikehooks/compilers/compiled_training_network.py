@@ -360,6 +360,12 @@ class CompiledTrainingNetwork(CompiledNetwork):
             self.load_state_dict(state)
         return int(start)
 
+    def _epoch_trained(self) -> None:
+        """Called on every rank after an epoch's last batch, before its callbacks; a no-op.
+
+        Subclasses gather here what a checkpoint of the epoch must hold.
+        """
+
     def _decide_stop(self) -> None:
         """Data-parallel: rank 0's callbacks decide whether training stops, for every rank."""
         if self.parallel is not None:
@@ -421,6 +427,7 @@ class CompiledTrainingNetwork(CompiledNetwork):
         self.epoch_loss = float(np.sum(losses) / max(seen, 1))
         # A checkpoint taken at the end of this epoch must resume at the next one.
         self._next_epoch = epoch + 1
+        self._epoch_trained()
         cbl.on_epoch_end(epoch, metric_objs)
         if validation:
             with validation["callbacks"].guard():
