@@ -18,8 +18,8 @@ from ..errors import ConfigurationError
 from ..losses import SparseCategoricalCrossentropy
 from ..training import EPropRecorder
 from ..training._deep_r import DeepR
-from ._eprop_batches import CarriedBatches
 from . import _eprop_rows
+from ._eprop_batches import CarriedBatches
 from ._eprop_losses import PerStepMeanSquareError, SeriesMeanSquareError
 from ._kernel_times import timed
 from ._training_state import check_training_state
