@@ -136,3 +136,18 @@ def test_resumed_two_rank_run_is_the_uninterrupted_one_bit_for_bit(tmp_path, arg
         np.testing.assert_array_equal(got["favg"]["hid"], want["favg"]["hid"])
         for key, expected in want["carry"].items():
             np.testing.assert_array_equal(got["carry"][key], expected, err_msg=key)
+
+
+def test_two_rank_checkpoint_resumes_in_one_process_as_one_process_runs(tmp_path):
+    # The gathered carry has one process's shapes and rows (shard=True: rank r's rows are
+    # one process's rows 2 r, 2 r + 1), so one process continues it.
+    folder = tmp_path / "ckpt"
+    args = ("--shard", "--shuffle")
+    _run_ok(2, tmp_path / "first", *args, "--epochs", "2", "--checkpoint", str(folder))
+    resumed = run(options(*args, "--epochs", "4", "--checkpoint", str(folder),
+                          "--resume", "latest"))
+    straight = run(options(*args, "--epochs", "4"))
+    _assert_close_weights(resumed, straight)
+    _assert_carry(resumed, straight, slice(0, 4))
+    np.testing.assert_allclose(resumed["favg"]["hid"], straight["favg"]["hid"], rtol=1e-12,
+                               atol=1e-15)
