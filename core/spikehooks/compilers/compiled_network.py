@@ -62,8 +62,9 @@ class CompiledNetwork:
     Notes
     -----
     ``evaluate``, ``predict`` and the validation inside ``train`` share one
-    inference loop, :meth:`run_inference`.  Training reuses its pieces:
-    :meth:`infer_batches` (a validation pass), :meth:`start_batch` (reset, inputs, the batch's example indices on the
+    inference loop, :meth:`infer_batches` (``evaluate`` and ``predict`` wrap
+    it in :meth:`run_inference`).  Training reuses its pieces:
+    :meth:`start_batch` (reset, inputs, the batch's example indices on the
     run context), :meth:`simulate` (all timesteps, with or without per-step
     hooks), :meth:`get_batch_readouts` and :meth:`update_metrics`.  The
     checks and preparation of user data live in ``compilers._data``.
