@@ -194,7 +194,9 @@ def run(opts: argparse.Namespace, communicator: Any = None) -> dict[str, Any]:
     loss: Any = RelativeMeanSquareError(2.0)
     if opts.task == "ce":
         loss = "sparse_categorical_crossentropy"
-    compiler = EventPropCompiler(STEPS, loss, Adam(0.01), batch_size=opts.batch, dt=DT,
+    # As mlGeNN's MPI examples do, a rank may derive example_timesteps from its own data.
+    steps = STEPS + (opts.more_steps_on_rank_1 if rank == 1 else 0) + opts.more_steps
+    compiler = EventPropCompiler(steps, loss, Adam(0.01), batch_size=opts.batch, dt=DT,
                                  communicator=communicator, **reg)
     compiled = compiler.compile(net)
     callbacks: list[Any] = []
@@ -231,6 +233,7 @@ def run(opts: argparse.Namespace, communicator: Any = None) -> dict[str, Any]:
         result["alpha"] = compiled.optimisers[0][0].alpha
         result["step"] = compiled.optimisers[0][0].step
         result["epoch_values"] = values.rows
+        result["num_timesteps"] = compiled.num_timesteps
     return result
 
 
@@ -257,6 +260,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--fail-on-rank", type=int, default=1)
     p.add_argument("--bad-labels-on-rank", type=int, default=-1)
     p.add_argument("--mismatch-on-rank", type=int, default=-1)
+    p.add_argument("--more-steps", type=int, default=0)
+    p.add_argument("--more-steps-on-rank-1", type=int, default=0)
     return p
 
 
