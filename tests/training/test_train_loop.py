@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import io
+
 import numpy as np
 import pytest
 from _forward_trace import record_forward
 
-from spikehooks import Callback, InputLayer, Layer, SequentialNetwork
+from spikehooks import BatchProgressBar, Callback, InputLayer, Layer, SequentialNetwork
+from spikehooks.callbacks.progress import format_metrics
 from spikehooks.compilers import EventPropCompiler, InferenceCompiler
 from spikehooks.connectivity import Dense
 from spikehooks.data.spikes import preprocess_spikes
@@ -160,6 +163,29 @@ def test_validation_epoch_end_gets_each_pass_metrics_and_test_end_the_last():
     # Three different networks were validated: the weights moved between the passes.
     key = sorted(states[0]["learnable"])[0]
     assert len({s["learnable"][key].tobytes() for s in states}) == 3
+
+
+def test_validation_progress_bar_shows_each_pass_with_its_metrics():
+    net, inp, out = _compiled()
+    x, y = _data(40)
+    stream = io.StringIO()
+    shown = []
+
+    class Shown(Callback):
+        def on_epoch_end(self, epoch, metrics):
+            shown.append((epoch, stream.getvalue(), format_metrics(metrics)))
+
+    bar = BatchProgressBar(disable=False, file=stream, ascii=True, mininterval=0)
+    with net:
+        net.train({inp: x}, {out: y}, num_epochs=3, callbacks=[],
+                  validation_callbacks=[bar, Shown()], validation_split=0.2)
+    before = ""
+    for epoch, text, labels in shown:
+        new = text[len(before):]
+        assert f"Validation (epoch {epoch})" in new and "1/1" in new
+        assert all(f"{label}={value}" in new for label, value in labels.items())
+        before = text
+    assert [e for e, _, _ in shown] == [0, 1, 2] and bar._bar is None
 
 
 def test_stop_training_ends_after_the_current_batch():
