@@ -13,7 +13,7 @@ from spikehooks.callbacks.progress import format_metrics
 from spikehooks.compilers import EventPropCompiler, InferenceCompiler
 from spikehooks.connectivity import Dense
 from spikehooks.data.spikes import preprocess_spikes
-from spikehooks.errors import ConfigurationError
+from spikehooks.errors import CallbackError, ConfigurationError
 from spikehooks.initializers import Normal
 from spikehooks.neurons import LeakyIntegrate, LeakyIntegrateFire, SpikeInput
 from spikehooks.synapses import Delta, Exponential
@@ -163,6 +163,33 @@ def test_validation_epoch_end_gets_each_pass_metrics_and_test_end_the_last():
     # Three different networks were validated: the weights moved between the passes.
     key = sorted(states[0]["learnable"])[0]
     assert len({s["learnable"][key].tobytes() for s in states}) == 3
+
+
+def test_an_error_in_a_validation_epoch_hook_names_it_and_keeps_the_validation_data():
+    net, inp, out = _compiled()
+    x, y = _data(40)
+
+    class Seen(Callback):
+        key = "seen"
+
+        def set_params(self, data, **kwargs):
+            self.rows = data.setdefault(self.key, [])
+
+        def on_epoch_end(self, epoch, metrics):
+            self.rows.append(epoch)
+
+        def get_data(self):
+            return self.key, self.rows
+
+    class Fails(Callback):
+        def on_epoch_end(self, epoch, metrics):
+            if epoch == 1:
+                raise ValueError("no pass 1")
+
+    with net, pytest.raises(CallbackError, match=r"Fails\.on_epoch_end raised ValueError") as info:
+        net.train({inp: x}, {out: y}, num_epochs=3, callbacks=[],
+                  validation_callbacks=[Seen(), Fails()], validation_split=0.2)
+    assert info.value.hook == "on_epoch_end" and info.value.cb_data == {"seen": [0, 1]}
 
 
 def test_validation_progress_bar_shows_each_pass_with_its_metrics():

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import inspect
 from collections.abc import Sequence
 from typing import Any
@@ -267,16 +266,16 @@ class CompiledTrainingNetwork(CompiledNetwork):
         if observe:
             self.backend.add_step_observer(self._observe)
         try:
-            # The validation callbacks' hooks run inside their own guard, so an error
-            # in one names that callback; the training list's guard sees it as is.
-            with (self._failing_together(), cbl.guard(),
-                  vcbl.guard() if vcbl is not None else contextlib.nullcontext()):
+            with self._failing_together(), cbl.guard():
                 cbl.on_train_begin()
                 # mlGeNN's order: the validation callbacks' on_test_begin once, before
                 # the first epoch; each pass has epoch hooks (_train_epoch); on_test_end
-                # once, after on_train_end, with the last pass's metrics.
+                # once, after on_train_end, with the last pass's metrics.  Their hooks
+                # run inside their own guard, so an error names the validation callback
+                # and carries the validation data; the training guard passes it on.
                 if vcbl is not None:
-                    vcbl.on_test_begin()
+                    with vcbl.guard():
+                        vcbl.on_test_begin()
                 self._decide_stop()
                 for epoch in range(start_epoch, end_epoch):
                     # A callback may stop training before an epoch starts (e.g. an
@@ -292,7 +291,8 @@ class CompiledTrainingNetwork(CompiledNetwork):
                         break
                 cbl.on_train_end(metric_objs)
                 if vcbl is not None:
-                    vcbl.on_test_end(self.validation_metrics)
+                    with vcbl.guard():
+                        vcbl.on_test_end(self.validation_metrics)
                 if self.parallel is not None:
                     # A callback on rank 0 may have set weights (EarlyStopping's restore_best).
                     self.parallel.broadcast_learnable(self.backend)
@@ -430,7 +430,8 @@ class CompiledTrainingNetwork(CompiledNetwork):
         self._next_epoch = epoch + 1
         cbl.on_epoch_end(epoch, metric_objs)
         if validation:
-            self._validate(epoch, validation, validation["callbacks"])
+            with validation["callbacks"].guard():
+                self._validate(epoch, validation, validation["callbacks"])
             cbl.on_validation_end(epoch, validation["metrics"])
         self._decide_stop()
         return True
