@@ -73,8 +73,7 @@ class FewSpikeCompiler:
             if isinstance(connectivity, TiedConnectivity):
                 weights[conn] = connectivity.expand(connectivity.make_kernel(rng))
             else:
-                weights[conn], _ = connectivity.build(conn.source.num_neurons,
-                                                      conn.target.num_neurons, rng)
+                weights[conn], _ = connectivity.build_for(conn, rng)
         return CompiledFewSpikeNetwork(network, self, weights, _topological(network))
 
     def _check_population(self, pop: Any) -> None:
