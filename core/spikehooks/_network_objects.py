@@ -189,6 +189,25 @@ class Population:
         """The population itself (mlGeNN's layers expose ``.population``)."""
         return self
 
+    def __call__(self) -> Population:
+        """The population itself.
+
+        mlGeNN holds populations and connections by weak reference, so its
+        code calls ``conn.source()``, ``conn.target()`` or ``c()`` for each
+        of ``pop.incoming_connections``; those calls port unchanged.
+        """
+        return self
+
+    @property
+    def incoming_connections(self) -> list[Connection]:
+        """mlGeNN's name for :attr:`incoming` (a copy)."""
+        return list(self.incoming)
+
+    @property
+    def outgoing_connections(self) -> list[Connection]:
+        """mlGeNN's name for :attr:`outgoing` (a copy)."""
+        return list(self.outgoing)
+
     def __repr__(self) -> str:
         return (f"{type(self).__name__}(name={self.name!r}, shape={self.shape}, "
                 f"neuron={type(self.neuron).__name__}, record_spikes={self.record_spikes})")
@@ -259,6 +278,10 @@ class Connection:
         self.name: str = network._add_connection(self, name)
         source.outgoing.append(self)
         target.incoming.append(self)
+
+    def __call__(self) -> Connection:
+        """The connection itself (mlGeNN's code dereferences connections by calling them)."""
+        return self
 
     def __repr__(self) -> str:
         return (f"Connection(name={self.name!r}, source={self.source.name!r}, "
