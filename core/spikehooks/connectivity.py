@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from ._mlgenn_missing import module_getattr as _mlgenn_getattr
 from .checks import integer
 from .errors import ConfigurationError
 from .initializers import Initializer, check_shape, materialise, resolve_value
@@ -257,11 +258,8 @@ def _describe(value: Any) -> str:
     return repr(value)
 
 
-def __getattr__(name: str) -> Any:
-    # mlGeNN names not offered yet are refused with what to use instead.
-    from ._mlgenn_missing import refuse
-
-    return refuse(__name__, name)
+# mlGeNN names not offered are refused with what to use instead.
+__getattr__ = _mlgenn_getattr(__name__)
 
 
 # The convolution family subclasses Connectivity, so it is imported last.

@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from ._mlgenn_missing import module_getattr as _mlgenn_getattr
 from .errors import ConfigurationError
 
 
@@ -196,11 +197,8 @@ MetricType = Metric | str
 MetricsType = dict | MetricType
 
 
-def __getattr__(name: str) -> Any:
-    # mlGeNN names not offered are refused with what to use instead.
-    from ._mlgenn_missing import refuse
-
-    return refuse(__name__, name)
+# mlGeNN names not offered are refused with what to use instead.
+__getattr__ = _mlgenn_getattr(__name__)
 
 
 __all__ = ["MeanSquareError", "Metric", "MetricType", "MetricsType", "SparseCategoricalAccuracy"]
