@@ -94,16 +94,16 @@ class FewSpikeCompiler:
             gives the outputs the same values.
         """
         check_model_name(name)
-        for role, pops in (("inputs", inputs), ("outputs", outputs)):
-            for pop in () if pops is None else pops if isinstance(pops, (list, tuple)) \
-                    else (pops,):
-                pop = getattr(pop, "population", pop)
-                if pop not in network.populations or (
-                        role == "inputs" and not isinstance(pop.neuron, FewSpikeReluInput)):
+        for role, given in (("inputs", inputs), ("outputs", outputs)):
+            pops: Any = () if given is None else given
+            for item in pops if isinstance(pops, (list, tuple)) else (pops,):
+                member: Any = getattr(item, "population", item)
+                if member not in network.populations or (
+                        role == "inputs" and not isinstance(member.neuron, FewSpikeReluInput)):
                     raise ConfigurationError(
                         f"FewSpikeCompiler compile {role} must be "
                         f"{'FewSpikeReluInput ' if role == 'inputs' else ''}populations of "
-                        f"the network; got {pop!r}. Pass the layers of the network compiled."
+                        f"the network; got {member!r}. Pass the layers of the network compiled."
                     )
         rng = make_rng(self.rng_seed, "FewSpikeCompiler")
         for pop in network.populations:
