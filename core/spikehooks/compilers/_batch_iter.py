@@ -91,4 +91,73 @@ def evaluate_batch_iter(compiled: Any, inputs: Any, outputs: Any, data: Any,
     return evaluate_batches(compiled, pairs, num_batches, metrics, outs, callbacks, owner)
 
 
-__all__ = ["evaluate_batch_iter", "evaluate_batches"]
+class MlGeNNBatchCalls:
+    """mlGeNN's methods of a compiled network that spikehooks' own loops do not use.
+
+    Mixed into :class:`~spikehooks.compilers.CompiledNetwork` (it needs the
+    network's ``backend``, ``network``, ``batch_size``, ``parallel`` and
+    batch-loop pieces).
+    """
+
+    backend: Any
+    network: Any
+    _check_loaded: Any
+
+    def reset_time(self) -> None:
+        """mlGeNN's reset of the model's clock: the next step is timestep 0 again.
+
+        Neuron state, synaptic input and spikes in flight are left as they
+        are, as in mlGeNN; the recording window starts again too.
+        """
+        self._check_loaded("reset_time")
+        self.backend.reset(reset_vars=False, reset_in_syn=False)
+
+    def custom_update(self, name: str) -> None:
+        """Refused: mlGeNN runs a GeNN custom update group by name; spikehooks has none."""
+        raise ConfigurationError(
+            f"{type(self).__name__}.custom_update (mlGeNN's GeNN custom update) is not "
+            f"supported; got name {name!r}. spikehooks generates no GeNN code: edit state in a "
+            f"Callback through compiled_net.neuron_populations[pop].vars[name].view."
+        )
+
+    def evaluate_batch_iter(self, inputs: Any, outputs: Any, data: Iterable[Any],
+                            num_batches: int | None = None,
+                            metrics: Any = "sparse_categorical_accuracy",
+                            callbacks: Sequence[Any] = ("batch_progress_bar",)
+                            ) -> tuple[dict, dict]:
+        """Evaluate batches drawn from an iterator, as mlGeNN's method of this name.
+
+        Parameters
+        ----------
+        inputs, outputs : Population or sequence of Population
+        data : iterable of (x, y)
+            One pair per batch of at most ``batch_size`` examples: ``x`` the
+            input data (a sequence of them, in ``inputs``' order, for
+            several inputs), ``y`` the targets likewise.
+        num_batches : int, optional
+            How many batches ``data`` yields (the progress bar's total).
+        metrics, callbacks
+            As for ``evaluate``.
+
+        Returns
+        -------
+        metrics : dict
+            Output population -> Metric, over every batch.
+        cb_data : dict
+            Each callback's key -> its data (examples counted across batches).
+        """
+        return evaluate_batch_iter(self, inputs, outputs, data, num_batches, metrics,
+                                   callbacks)
+
+    def evaluate_batch(self, x: dict, y: dict, metrics: Any = "sparse_categorical_accuracy",
+                       callbacks: Sequence[Any] = ()) -> tuple[dict, dict]:
+        """Evaluate one batch (at most ``batch_size`` examples), as mlGeNN's method.
+
+        Unlike ``evaluate``, no callback runs by default (mlGeNN's default).
+        """
+        outputs = _data.check_targets_dict(self.network, y)
+        return evaluate_batches(self, [(x, y)], 1, metrics, outputs, callbacks,
+                                f"{type(self).__name__}.evaluate_batch")
+
+
+__all__ = ["MlGeNNBatchCalls", "evaluate_batch_iter", "evaluate_batches"]

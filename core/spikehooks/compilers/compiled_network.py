@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -13,6 +13,7 @@ from ..callbacks.run_context import RunContext
 from ..errors import ConfigurationError, NotCompiledError
 from ..metrics import Metric
 from . import _data
+from ._batch_iter import MlGeNNBatchCalls
 from ._kernel_times import KernelTimes, timed
 
 _DEFAULT_CALLBACKS = ("batch_progress_bar",)
@@ -35,7 +36,7 @@ def _single_as_batch(pop: Any, data: Any) -> Any:
     return data
 
 
-class CompiledNetwork:
+class CompiledNetwork(MlGeNNBatchCalls):
     """A network built on a backend; use it inside ``with compiled_net:``.
 
     Parameters
@@ -192,23 +193,6 @@ class CompiledNetwork:
         callback_list.on_timestep_begin(t)
         self.backend.step()
         callback_list.on_timestep_end(t)
-
-    def reset_time(self) -> None:
-        """mlGeNN's reset of the model's clock: the next step is timestep 0 again.
-
-        Neuron state, synaptic input and spikes in flight are left as they
-        are, as in mlGeNN; the recording window starts again too.
-        """
-        self._check_loaded("reset_time")
-        self.backend.reset(reset_vars=False, reset_in_syn=False)
-
-    def custom_update(self, name: str) -> None:
-        """Refused: mlGeNN runs a GeNN custom update group by name; spikehooks has none."""
-        raise ConfigurationError(
-            f"{type(self).__name__}.custom_update (mlGeNN's GeNN custom update) is not "
-            f"supported; got name {name!r}. spikehooks generates no GeNN code: edit state in a "
-            f"Callback through compiled_net.neuron_populations[pop].vars[name].view."
-        )
 
     # ------------------------------------------------ pieces of a batch loop
     def start_batch(self, indices: np.ndarray, prepared: dict[Any, Any],
@@ -443,48 +427,6 @@ class CompiledNetwork:
         finally:
             cbl.close()
         return {pop: np.concatenate(parts) for pop, parts in collected.items()}, cbl.get_data()
-
-    def evaluate_batch_iter(self, inputs: Any, outputs: Any, data: Iterable[Any],
-                            num_batches: int | None = None,
-                            metrics: Any = "sparse_categorical_accuracy",
-                            callbacks: Sequence[Any] = _DEFAULT_CALLBACKS) -> tuple[dict, dict]:
-        """Evaluate batches drawn from an iterator, as mlGeNN's method of this name.
-
-        Parameters
-        ----------
-        inputs, outputs : Population or sequence of Population
-        data : iterable of (x, y)
-            One pair per batch of at most ``batch_size`` examples: ``x`` the
-            input data (a sequence of them, in ``inputs``' order, for
-            several inputs), ``y`` the targets likewise.
-        num_batches : int, optional
-            How many batches ``data`` yields (the progress bar's total).
-        metrics, callbacks
-            As for :meth:`evaluate`.
-
-        Returns
-        -------
-        metrics : dict
-            Output population -> Metric, over every batch.
-        cb_data : dict
-            Each callback's key -> its data (examples counted across batches).
-        """
-        from ._batch_iter import evaluate_batch_iter
-
-        return evaluate_batch_iter(self, inputs, outputs, data, num_batches, metrics,
-                                   callbacks)
-
-    def evaluate_batch(self, x: dict, y: dict, metrics: Any = "sparse_categorical_accuracy",
-                       callbacks: Sequence[Any] = ()) -> tuple[dict, dict]:
-        """Evaluate one batch (at most ``batch_size`` examples), as mlGeNN's method.
-
-        Unlike :meth:`evaluate`, no callback runs by default (mlGeNN's default).
-        """
-        from ._batch_iter import evaluate_batches
-
-        outputs = _data.check_targets_dict(self.network, y)
-        return evaluate_batches(self, [(x, y)], 1, metrics, outputs, callbacks,
-                                f"{type(self).__name__}.evaluate_batch")
 
     def run_inference(self, cbl: CallbackList, prepared: dict[Any, Any],
                       batches: Sequence[np.ndarray], metrics: dict[Any, Metric] | None = None,
