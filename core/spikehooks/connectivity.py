@@ -219,20 +219,26 @@ class OneToOne(Connectivity):
     ----------
     weight : float, array of shape (n,), or Initializer
         One weight per neuron pair.
-    delay : int
-        mlGeNN's per-synapse delay; only 0 (the default) is supported here.
+    delay : int, array of shape (n,), or Initializer
+        Delay in timesteps on top of the one-step transmission, one per
+        neuron pair (as ``weight``); see :class:`Dense` for the rules.
     """
 
     def __init__(self, weight: Any, delay: Any = 0):
         self.weight = resolve_value(weight, "OneToOne weight")
-        if not (isinstance(delay, (int, np.integer)) and not isinstance(delay, bool)
-                and delay == 0):
-            raise ConfigurationError(
-                f"OneToOne delay must be 0 (synaptic delays on OneToOne are not supported "
-                f"yet); got {delay!r}. Use Dense(np.diag(weights), delay=...) instead: the "
-                f"same synapses, with delays."
-            )
-        self.delay = 0
+        self.delay = _check_delay(delay, "OneToOne")
+
+    def build_delays(self, num_pre, num_post, rng):
+        # One delay per pair, drawn like the weights (shape (n,)), on the diagonal.
+        if isinstance(self.delay, (int, np.integer)):
+            return super().build_delays(num_pre, num_post, rng)
+        drawn = materialise(self.delay, (num_pre,), rng)
+        steps = np.maximum(np.round(drawn), 0).astype(np.int32)
+        if not steps.any():
+            return None
+        delays = np.zeros((num_pre, num_post), dtype=np.int32)
+        np.fill_diagonal(delays, steps)
+        return delays
 
     def check(self, num_pre: int, num_post: int, owner: str) -> None:
         if num_pre != num_post:
@@ -241,6 +247,7 @@ class OneToOne(Connectivity):
                 f"{num_post} neurons. Use Dense or FixedProbability instead."
             )
         check_shape(self.weight, (num_pre,), f"{owner} weight")
+        check_shape(self.delay, (num_pre,), f"{owner} delay")
 
     def build(self, num_pre, num_post, rng):
         diagonal = materialise(self.weight, (num_pre,), rng)
@@ -249,7 +256,7 @@ class OneToOne(Connectivity):
         return weight, np.eye(num_pre, dtype=bool)
 
     def __repr__(self) -> str:
-        return f"OneToOne(weight={_describe(self.weight)})"
+        return f"OneToOne(weight={_describe(self.weight)}, delay={_describe(self.delay)})"
 
 
 def _describe(value: Any) -> str:

@@ -229,9 +229,6 @@ REFUSED: dict[str, tuple[Any, str]] = {
     "Connection.add_to_model": (
         lambda m: m.Connection(None, None, None, add_to_model=False),
         r"Connection add_to_model must be True; got False\. mlGeNN"),
-    "connectivity.OneToOne.delay": (
-        lambda m: m.connectivity.OneToOne(1.0, 2),
-        r"OneToOne delay must be 0 .*; got 2\. Use Dense\(np\.diag\(weights\), delay"),
     "compilers.Compiler.supported_matrix_type": (
         lambda m: m.compilers.Compiler(["SPARSE"]),
         r"Compiler supported_matrix_type must be None; got \['SPARSE'\]\. mlGeNN's"),
