@@ -77,7 +77,8 @@ class EventPropCompiler(Compiler):
     batch_size, dt, backend, rng_seed, kernel_profiling, communicator
         As for :class:`InferenceCompiler`; ``rng_seed`` also seeds shuffling.
         ``communicator``: data-parallel training, ``batch_size`` is then the
-        global batch.  The positional order is mlGeNN 2.4.0's; ``backend``
+        global batch, and every rank simulates the largest
+        ``example_timesteps`` any rank asked for.  The positional order is mlGeNN 2.4.0's; ``backend``
         and the spikehooks additions are keyword-only.
     deep_r_conns, deep_r_l1_strength, deep_r_record_rewirings
         mlGeNN's Deep R with EventProp; not supported: only empty
@@ -193,7 +194,7 @@ class EventPropCompiler(Compiler):
         ``name`` is mlGeNN's model name; it becomes ``compiled_net.name``.
         """
         check_model_name(name)
-
+        self.example_timesteps = self.agree_example_timesteps(self.example_timesteps)
         check_learned_connections(network, self.delay_learn_conns)
         backend = self.build_backend(network, self.example_timesteps)
         if self.delay_learn_conns and not getattr(backend, "supports_delay_learning", False):
