@@ -78,8 +78,9 @@ class EventPropCompiler(Compiler):
         As for :class:`InferenceCompiler`; ``rng_seed`` also seeds shuffling.
         ``communicator``: data-parallel training, ``batch_size`` is then the
         global batch, and every rank simulates the largest
-        ``example_timesteps`` any rank asked for.  The positional order is mlGeNN 2.4.0's; ``backend``
-        and the spikehooks additions are keyword-only.
+        ``example_timesteps`` any rank asked for.  The positional order is
+        mlGeNN 2.4.0's; ``backend`` and the spikehooks additions are
+        keyword-only.
     deep_r_conns, deep_r_l1_strength, deep_r_record_rewirings
         mlGeNN's Deep R with EventProp; not supported: only empty
         ``deep_r_conns`` and ``deep_r_record_rewirings`` are accepted (Deep R
