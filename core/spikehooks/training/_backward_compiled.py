@@ -48,9 +48,9 @@ def backward_compiled(
         tree_sum_rows,
     )
 
-    layers = graph.layers
+    layers, out_index = graph.layers, graph.output
     num_steps, batch = fwd.spikes[0].shape[:2]
-    out = layers[graph.output]
+    out = layers[out_index]
     if reg is None:
         with_reg = _NO_REG.get(len(layers))
         if with_reg is None:
@@ -91,13 +91,15 @@ def backward_compiled(
     event_step = np.asarray(fwd.event_step, dtype=np.int64)
     if ttfs and not regs and not final_kick.any():
         # The latest step with a spike-time gradient (-1: none), where the sweep starts.
-        start = int(np.max(event_step, where=spike_time_grad != 0, initial=-1))
+        from ._update_kernels import latest_hit
+
+        start = int(latest_hit(event_step, spike_time_grad))
     grads, clamped, total = _buffers(batch, max(w_size, 1))
     kernel = sweep_serial
     if batch > 1 and use_threads(num_threads or 1):
         kernel = sweep
         register_twin(sweep, sweep_serial)
-    kernel(start, num_steps, float(graph.dt), graph.output, mode, float(min_denominator),
+    kernel(start, num_steps, float(graph.dt), out_index, mode, float(min_denominator),
            lay_i, lay_f, con_i, con_f, outgoing, flat_w,
            spikes, dens, curs, event_step, g, step_w, spike_time_grad, final_kick, step_grad,
            reg_arr, max(q_size, 1), max(b_size, 1), grads, clamped)

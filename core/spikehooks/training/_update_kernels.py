@@ -66,3 +66,14 @@ def first_spike_steps(mask, event):
                 if mask[t, b, i]:
                     event[b, i] = t
                     break
+
+
+@njit(cache=True, nogil=True)
+def latest_hit(event_step, spike_time_grad):
+    """The latest ``event_step`` whose ``spike_time_grad`` is not 0, or -1 (int64 (batch, n))."""
+    latest = -1
+    for b in range(event_step.shape[0]):
+        for i in range(event_step.shape[1]):
+            if spike_time_grad[b, i] != 0.0 and event_step[b, i] > latest:
+                latest = event_step[b, i]
+    return latest
