@@ -245,7 +245,7 @@ class Adam(Optimiser):
         """
         from .training._update_kernels import adam_step
 
-        beta1, beta2 = self.beta1, self.beta2
+        beta1, beta2, alpha, epsilon = self.beta1, self.beta2, self.alpha, self.epsilon
         # The scalars exactly as _update_one computes them (Python floats, float64).
         c1 = 1.0 / (1.0 - beta1 ** (self.step + 1))
         c2 = 1.0 / (1.0 - beta2 ** (self.step + 1))
@@ -260,7 +260,7 @@ class Adam(Optimiser):
                     self._update_one(key, weight, grad)
                 continue
             adam_step(weight.reshape(-1), grad.reshape(-1), m.reshape(-1), v.reshape(-1),
-                      beta1, 1.0 - beta1, beta2, 1.0 - beta2, self.alpha, c1, c2, self.epsilon)
+                      beta1, 1.0 - beta1, beta2, 1.0 - beta2, alpha, c1, c2, epsilon)
         self.step += 1
 
 
