@@ -135,8 +135,10 @@ class TraceRecorder:
         other arrays: the trace's views stay valid while its arrays do.
         """
         backend = self.backend
-        pop = self.populations[0]
-        owners = (backend.traced_spikes(pop).base,
+        # The arrays behind the trace's views: a spiking layer's spikes, a traced variable.
+        spiking = next((pop for pop, lay in zip(self.populations, self.graph.layers,
+                                                strict=True) if lay.kind != "li"), None)
+        owners = (None if spiking is None else backend.traced_spikes(spiking).base,
                   backend.traced_var(*self._variables[0]).base if self._variables else None)
         cached = self.__dict__.get("_calls")
         if cached is not None and cached[0][0] is owners[0] and cached[0][1] is owners[1]:
