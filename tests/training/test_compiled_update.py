@@ -194,3 +194,110 @@ def test_training_on_the_compiled_backend_gives_the_numpy_updates_weights_and_me
         for key, grad in numpy_entry[4].items():
             np.testing.assert_array_equal(_bits(entry[4][key]), _bits(grad))
     assert log[-1][3] < 0.05  # the rate changed during training
+
+
+def test_compiled_relative_mse_drive_and_accuracy_give_numpys_bits():
+    from spikehooks.losses import RelativeMeanSquareError
+    from spikehooks.metrics import SparseCategoricalAccuracy
+    from spikehooks.training import ForwardResult
+    from spikehooks.training._drive import output_drive
+    from spikehooks.training._drive_kernels import count_correct, numpy_sum, ttfs_relative_mse
+
+    rng = np.random.default_rng(11)
+    # Row sums under and over NumPy's 8-way unrolling, totals over its 128-entry block.
+    for batch, k in [(1, 3), (32, 3), (5, 1), (7, 8), (3, 17), (64, 10), (9, 130)]:
+        for silent in (False, True):
+            num_steps, dt, delta = 300, 0.1, 0.5
+            event = rng.integers(-1, num_steps, (batch, k)).astype(np.int64)
+            if silent:
+                event[:, 0] = -1
+            readout = np.where(event >= 0, -(event * dt) + rng.normal(0, 1e-3, (batch, k)),
+                               np.finfo(np.float32).min).astype(np.float32)
+            labels = rng.integers(0, k, batch).astype(np.int64)
+            fwd = ForwardResult([], [], readout, event, [])
+            value, drive = output_drive("first_spike_time", fwd, labels,
+                                        RelativeMeanSquareError(delta), num_steps=num_steps,
+                                        dt=dt)
+            grad = np.empty((batch, k))
+            got = ttfs_relative_mse(readout, event, labels, num_steps * dt, delta, grad)
+            assert np.float64(got).tobytes() == np.float64(value).tobytes()
+            np.testing.assert_array_equal(_bits(grad), _bits(drive.spike_time_grad))
+            metric = SparseCategoricalAccuracy()
+            metric.update(labels, readout)
+            assert count_correct(readout, labels) == metric.correct
+    # NumPy's argmax: the first maximum, a NaN before anything.
+    readout = np.array([[1, np.nan, 3, np.nan], [np.nan, 0, 5, 5], [2, 7, 7, 1]], np.float32)
+    for labels in ([1, 0, 1], [2, 2, 2], [3, 0, 2]):
+        metric = SparseCategoricalAccuracy()
+        metric.update(np.array(labels), readout)
+        assert count_correct(readout, np.array(labels, np.int64)) == metric.correct
+    for n in [1, 7, 8, 9, 127, 128, 129, 300, 1000, 9000]:
+        values = rng.normal(0, 1, n) * 10.0 ** rng.integers(-6, 6, n)
+        assert np.float64(numpy_sum(values)).tobytes() == values.sum().tobytes()
+
+
+def test_compiled_loss_and_accuracy_train_to_the_numpy_codes_weights_and_metrics(monkeypatch):
+    from spikehooks.training import _drive_kernels
+
+    calls = {"ttfs_relative_mse": 0, "count_correct": 0}
+
+    def counting(name):
+        kernel = getattr(_drive_kernels, name)
+
+        def counted(*args):
+            calls[name] += 1
+            return kernel(*args)
+
+        return counted
+
+    for name in calls:
+        monkeypatch.setattr(_drive_kernels, name, counting(name))
+    from spikehooks import InputLayer, Layer, SequentialNetwork
+    from spikehooks.compilers import EventPropCompiler
+    from spikehooks.connectivity import Dense
+    from spikehooks.data import generate_yin_yang_dataset
+    from spikehooks.initializers import Normal
+    from spikehooks.losses import RelativeMeanSquareError
+    from spikehooks.metrics import SparseCategoricalAccuracy
+    from spikehooks.neurons import LeakyIntegrateFire, SpikeInput
+    from spikehooks.synapses import Exponential
+
+    class PlainLoss(RelativeMeanSquareError):
+        """Through output_drive's NumPy code (the compiled drive serves the class itself)."""
+
+    class PlainAccuracy(SparseCategoricalAccuracy):
+        """Through Metric.update."""
+
+    def lif(**kwargs):
+        return LeakyIntegrateFire(tau_mem=20.0, relative_reset=False,
+                                  integrate_during_refrac=False, scale_i=True, **kwargs)
+
+    dt = 0.1
+    # Yin-Yang as in mlGeNN's example (and benchmarks/compiled.py), 16 examples.
+    spikes, y = generate_yin_yang_dataset(16, 30.0 - 4 * dt, 2 * dt, seed=0)
+    results = []
+    for loss, metric in ((RelativeMeanSquareError(2.0), SparseCategoricalAccuracy()),
+                         (PlainLoss(2.0), PlainAccuracy())):
+        # (2 epochs x 4 batches each)
+        net = SequentialNetwork()
+        with net:
+            inp = InputLayer(SpikeInput(max_spikes=4 * 5), 5)
+            Layer(Dense(Normal(mean=1.5, sd=0.78)), lif(), 30, Exponential(5.0, scale_i=True))
+            out = Layer(Dense(Normal(mean=0.93, sd=0.1)), lif(readout="first_spike_time"), 3,
+                        Exponential(5.0, scale_i=True))
+        compiler = EventPropCompiler(300, loss, optimiser=("adam", {"alpha": 0.01}),
+                                     batch_size=4, dt=dt,
+                                     backend=("compiled", {"num_threads": 1}), rng_seed=2)
+        compiled = compiler.compile(net)
+        with compiled:
+            metrics, _ = compiled.train({inp: spikes}, {out: y}, num_epochs=2,
+                                        metrics=metric, callbacks=[])
+            results.append((compiled.backend.get_learnable_state(), metrics[out].correct,
+                            metrics[out].total, compiled.epoch_loss))
+    (weights, correct, total, loss), (plain_w, plain_correct, plain_total, plain_loss) = results
+    for key in plain_w:
+        np.testing.assert_array_equal(_bits(weights[key]), _bits(plain_w[key]))
+    assert (correct, total, loss) == (plain_correct, plain_total, plain_loss)
+    assert total == 16 and loss > 0.0  # (metrics restart every epoch)
+    # The compiled loss and count served the first run, every batch, and only it.
+    assert calls == {"ttfs_relative_mse": 8, "count_correct": 8}

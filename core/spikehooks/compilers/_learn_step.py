@@ -12,6 +12,8 @@ from typing import Any
 import numpy as np
 
 from ..connectivity import TiedConnectivity
+from ..losses import RelativeMeanSquareError
+from ..metrics import SparseCategoricalAccuracy
 from ..optimisers import Adam
 from ..training import ForwardResult, OutputDrive, backward, output_drive
 from ..training._per_timestep import per_timestep_drive
@@ -70,7 +72,8 @@ class LearnStep:
             for pop, metric in metric_objs.items():
                 metric.update(targets[pop][indices], trace)
         elif par is None:
-            self.update_metrics(metric_objs, targets, indices)
+            if not (fixed.compiled and _compiled_accuracy(metric_objs, targets, indices, readout)):
+                self.update_metrics(metric_objs, targets, indices)
         else:
             # The global batch's readouts, labels and spike counts; metrics updated with
             # them, and rank 0's optimiser hyperparameters (schedules decide on rank 0).
@@ -83,6 +86,17 @@ class LearnStep:
             value, drive = per_timestep_drive(
                 ForwardResult(fwd.spikes, fwd.denominators, readout, event, fwd.currents,
                               fwd.output_v[:, :real]), y_batch, self.loss)
+        elif (fixed.compiled and par is None and fixed.readout_kind == "first_spike_time"
+              and type(self.loss) is RelativeMeanSquareError):
+            # mlGeNN's Yin-Yang loss: compiled, output_drive's bits (training/_drive_kernels).
+            from ..training._drive_kernels import ttfs_relative_mse
+
+            spike_time_grad = np.empty(readout.shape)
+            value = float(ttfs_relative_mse(readout, event, np.asarray(y_batch, dtype=np.int64),
+                                            graph.num_steps * graph.dt, self.loss.delta,
+                                            spike_time_grad))
+            drive = OutputDrive(np.zeros(readout.shape), spike_time_grad,
+                                np.zeros(readout.shape))
         else:
             value, drive = output_drive(
                 fixed.readout_kind,
@@ -221,6 +235,26 @@ class LearnStep:
             term[:real] = lay.tau_m * scale * strength * excess / total**2
             terms.append(term)
         return terms
+
+
+def _compiled_accuracy(metric_objs: dict, targets: dict, indices: np.ndarray,
+                       readout: np.ndarray) -> bool:
+    """Update a lone :class:`SparseCategoricalAccuracy` with a compiled count; False if not that.
+
+    ``readout`` is the output's float32 (batch, K) readout of the batch's
+    real examples, the values ``update_metrics`` would read from the backend.
+    """
+    if len(metric_objs) != 1:
+        return False
+    ((pop, metric),) = metric_objs.items()
+    if type(metric) is not SparseCategoricalAccuracy or readout.dtype != np.float32:
+        return False
+    from ..training._drive_kernels import count_correct
+
+    labels = np.asarray(targets[pop][indices], dtype=np.int64)
+    metric.correct += int(count_correct(readout, labels))
+    metric.total += len(labels)
+    return True
 
 
 @dataclass
