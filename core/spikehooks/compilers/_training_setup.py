@@ -29,13 +29,13 @@ DEFAULT_METRIC = _DefaultMetric("sparse_categorical_accuracy")
 
 class TrainingSetup:
     """``train``'s checks, checkpoint restore and validation (mixin; needs the network's
-    ``network``, ``graph``, ``output``, ``loss`` and ``run_inference``)."""
+    ``network``, ``graph``, ``output``, ``loss`` and ``infer_batches``)."""
 
     network: Any
     graph: Any
     output: Any
     loss: Any
-    run_inference: Any
+    infer_batches: Any
 
     def _prepare_training(self, x: dict, y: dict, num_epochs: Any, start_epoch: Any,
                           resume_from: Any, metrics: Any, validation_split: Any,
@@ -135,10 +135,14 @@ class TrainingSetup:
         return {"prepared": v_prepared, "targets": v_targets, "metrics": v_metrics,
                 "indices": v_indices, "split": held, "offset": offset}
 
-    def _validate(self, validation: dict, vcbl: CallbackList) -> None:
+    def _validate(self, epoch: int, validation: dict, vcbl: CallbackList) -> None:
+        """One validation pass after ``epoch``, framed by the validation callbacks'
+        epoch hooks (mlGeNN's order); the metrics are reset first, so each pass's
+        ``on_epoch_end`` sees that pass's metrics alone."""
         metric_objs = validation["metrics"]
         for metric in metric_objs.values():
             metric.reset()
-        self.run_inference(vcbl, validation["prepared"], validation["batches"], metric_objs,
+        vcbl.on_epoch_begin(epoch)
+        self.infer_batches(vcbl, validation["prepared"], validation["batches"], metric_objs,
                            validation["targets"], index_offset=validation["offset"])
-
+        vcbl.on_epoch_end(epoch, metric_objs)

@@ -171,7 +171,12 @@ class CompiledTrainingNetwork(TrainingSetup, LearnStep, CompiledNetwork):
             ``"mean_square_error"`` of the whole voltage trace.
         callbacks, validation_callbacks : sequence
             Callbacks of the training loop (mode ``"train"``) and of validation
-            (mode ``"validate"``).
+            (mode ``"validate"``).  The validation callbacks get mlGeNN's
+            sequence: ``on_test_begin()`` once before the first epoch, per
+            validation pass ``on_epoch_begin(epoch)``, its batch hooks and
+            ``on_epoch_end(epoch, metrics)`` with that pass's metrics, and
+            ``on_test_end(metrics)`` once after the training callbacks'
+            ``on_train_end``, with the last pass's metrics.
         validation_split : float
             Fraction in [0, 1) of ``x``/``y``, taken from the end, held out for
             validation after each epoch.
@@ -261,6 +266,14 @@ class CompiledTrainingNetwork(TrainingSetup, LearnStep, CompiledNetwork):
         try:
             with self._failing_together(), cbl.guard():
                 cbl.on_train_begin()
+                # mlGeNN's order: the validation callbacks' on_test_begin once, before
+                # the first epoch; each pass has epoch hooks (_train_epoch); on_test_end
+                # once, after on_train_end, with the last pass's metrics.  Their hooks
+                # run inside their own guard, so an error names the validation callback
+                # and carries the validation data; the training guard passes it on.
+                if vcbl is not None:
+                    with vcbl.guard():
+                        vcbl.on_test_begin()
                 self._decide_stop()
                 for epoch in range(start_epoch, end_epoch):
                     # A callback may stop training before an epoch starts (e.g. an
@@ -275,6 +288,9 @@ class CompiledTrainingNetwork(TrainingSetup, LearnStep, CompiledNetwork):
                     if not finished or self.stop_training:
                         break
                 cbl.on_train_end(metric_objs)
+                if vcbl is not None:
+                    with vcbl.guard():
+                        vcbl.on_test_end(self.validation_metrics)
                 if self.parallel is not None:
                     # A callback on rank 0 may have set weights (EarlyStopping's restore_best).
                     self.parallel.broadcast_learnable(self.backend)
@@ -316,8 +332,9 @@ class CompiledTrainingNetwork(TrainingSetup, LearnStep, CompiledNetwork):
         """Run one epoch, then its validation; return False when ``stop_training`` cut it short.
 
         mlGeNN's order: the training callbacks' ``on_epoch_end``, then the
-        validation (its own callbacks, ``on_test_begin`` ... ``on_test_end``),
-        then the training callbacks' ``on_validation_end`` with the validation
+        validation pass (its own callbacks: ``on_epoch_begin(epoch)``, the
+        batches, ``on_epoch_end(epoch, validation metrics)``), then the
+        training callbacks' ``on_validation_end`` with the validation
         metrics, where callbacks watching ``val_`` metrics act.
         """
         for metric in metric_objs.values():
@@ -349,7 +366,7 @@ class CompiledTrainingNetwork(TrainingSetup, LearnStep, CompiledNetwork):
         cbl.on_epoch_end(epoch, metric_objs)
         if validation:
             with validation["callbacks"].guard():
-                self._validate(validation, validation["callbacks"])
+                self._validate(epoch, validation, validation["callbacks"])
             cbl.on_validation_end(epoch, validation["metrics"])
         self._decide_stop()
         return True
