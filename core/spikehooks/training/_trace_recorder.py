@@ -97,33 +97,20 @@ class TraceRecorder:
         """Return the batch's :class:`ForwardResult`, then stop tracing."""
         backend, graph = self.backend, self.graph
         layers = graph.layers
-        spikes: list[np.ndarray] = []
-        dens: list[np.ndarray | None] = []
-        currents: list[np.ndarray | None] = []
-        from ._trace_kernel import update_jump_terms, update_spikes
-
-        for index, (pop, lay) in enumerate(zip(self.populations, layers, strict=True)):
-            # LI layers never spike: their columns stay 0.
-            mask, den, cur = self._views[index]
-            spikes.append(mask)
-            if index in self._current_scale:
-                alpha, neuron_scale = self._alphas[index]
-                update_jump_terms(backend.traced_spikes(pop), backend.traced_var(pop, "Isyn"),
-                                  backend.traced_var(pop, "V"), self._current_scale[index],
-                                  alpha, neuron_scale, cur, den, mask)
-                currents.append(cur)
-                dens.append(den)
-            else:
-                if lay.kind != "li":
-                    update_spikes(backend.traced_spikes(pop), mask)
-                currents.append(None)
-                dens.append(None)
+        for kernel, args in self._kernel_calls():
+            kernel(*args)
+        spikes = [views[0] for views in self._views]
+        dens = [views[1] if index in self._current_scale else None
+                for index, views in enumerate(self._views)]
+        currents = [views[2] if index in self._current_scale else None
+                    for index, views in enumerate(self._views)]
         out = layers[graph.output]
         event = np.full((backend.batch_size, out.size), -1, np.int64)
         if out.kind == "lif":
-            fired = spikes[graph.output]
-            first = np.argmax(fired, axis=0)
-            event = np.where(fired.any(axis=0), first, -1).astype(np.int64)
+            from ._update_kernels import first_spike_steps
+
+            # (NumPy's where(any, argmax, -1) over the steps, without its temporaries.)
+            first_spike_steps(spikes[graph.output], event)
         if self._max_var:
             vmax = backend.traced_var(self._out_pop, "VMax")
             assert self._vmax_start is not None  # kept by start() for a max_var readout
@@ -140,6 +127,39 @@ class TraceRecorder:
         self.spikes, self.dens, self.currents = spikes, dens, currents
         return ForwardResult(spikes, dens, readout, event, currents, output_v,
                              joined=self._joined)
+
+    def _kernel_calls(self) -> list[tuple[Any, tuple]]:
+        """The compiled calls that fill the joined arrays from the trace, per layer.
+
+        Built on the first batch and again only when the backend traces into
+        other arrays: the trace's views stay valid while its arrays do.
+        """
+        backend = self.backend
+        # The arrays behind the trace's views: a spiking layer's spikes, a traced variable.
+        spiking = next((pop for pop, lay in zip(self.populations, self.graph.layers,
+                                                strict=True) if lay.kind != "li"), None)
+        owners = (None if spiking is None else backend.traced_spikes(spiking).base,
+                  backend.traced_var(*self._variables[0]).base if self._variables else None)
+        cached = self.__dict__.get("_calls")
+        if cached is not None and cached[0][0] is owners[0] and cached[0][1] is owners[1]:
+            return cached[1]
+        from ._trace_kernel import update_jump_terms, update_spikes
+
+        calls: list[tuple[Any, tuple]] = []
+        for index, (pop, lay) in enumerate(zip(self.populations, self.graph.layers,
+                                               strict=True)):
+            # LI layers never spike: their columns stay 0.
+            mask, den, cur = self._views[index]
+            if index in self._current_scale:
+                alpha, neuron_scale = self._alphas[index]
+                calls.append((update_jump_terms, (
+                    backend.traced_spikes(pop), backend.traced_var(pop, "Isyn"),
+                    backend.traced_var(pop, "V"), self._current_scale[index], alpha,
+                    neuron_scale, cur, den, mask)))
+            elif lay.kind != "li":
+                calls.append((update_spikes, (backend.traced_spikes(pop), mask)))
+        self.__dict__["_calls"] = (owners, calls)
+        return calls
 
 
 def _per_neuron(value: Any, size: int) -> np.ndarray:
