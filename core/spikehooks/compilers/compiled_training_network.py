@@ -14,12 +14,12 @@ from ..connectivity import TiedConnectivity
 from ..errors import ConfigurationError
 from ..training import (
     FiniteGuard,
-    ForwardResult,
     OutputDrive,
     backward,
     make_forward_recorder,
     output_drive,
 )
+from ..training._forward import with_output
 from ..training._per_timestep import check_trace_targets, per_timestep_drive
 from . import _data
 from ._kernel_times import timed
@@ -459,13 +459,11 @@ class CompiledTrainingNetwork(CompiledNetwork):
         if graph.per_timestep:
             assert fwd.output_v is not None  # kept when graph.per_timestep
             value, drive = per_timestep_drive(
-                ForwardResult(fwd.spikes, fwd.denominators, readout, event, fwd.currents,
-                              fwd.output_v[:, :real]), y_batch, self.loss)
+                with_output(fwd, readout, event, fwd.output_v[:, :real]), y_batch, self.loss)
         else:
             value, drive = output_drive(
                 graph.layers[graph.output].readout,
-                ForwardResult(fwd.spikes, fwd.denominators, readout, event, fwd.currents),
-                y_batch, self.loss,
+                with_output(fwd, readout, event), y_batch, self.loss,
                 num_steps=graph.num_steps, dt=graph.dt,
                 softmax_temperature=compiler.softmax_temperature, ttfs_alpha=compiler.ttfs_alpha,
             )
@@ -539,6 +537,8 @@ class CompiledTrainingNetwork(CompiledNetwork):
 
     def _spike_counts(self, fwd: Any, real: int) -> list[np.ndarray]:
         """Spikes per neuron of every layer over the batch's real examples (int64)."""
+        if fwd.records is not None:
+            return fwd.records.spike_counts(real)
         return [s[:, :real].sum(axis=(0, 1), dtype=np.int64) for s in fwd.spikes]
 
     def _regulariser(self, counts: list[np.ndarray] | None, total: int,

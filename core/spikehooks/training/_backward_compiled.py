@@ -90,7 +90,8 @@ def backward_compiled(
            records.rec_f, records.counts, records.col_map, col_layer,
            np.asarray(fwd.event_step, dtype=np.int64), g, step_w,
            np.asarray(drive.spike_time_grad, dtype=np.float64),
-           np.asarray(drive.final_kick, dtype=np.float64), step_grad, reg_arr, grads, clamped)
+           np.asarray(drive.final_kick, dtype=np.float64), step_grad, reg_arr, grads, clamped,
+           _powers(lay_i, alpha, con_i, beta, num_steps) if mode == TTFS else _NO_POWERS)
     # The real entries' gradients summed in the NumPy sweep's fixed tree order:
     # independent of the number of threads and of how ranks split a batch.
     real = batch if num_examples is None else num_examples
@@ -146,6 +147,38 @@ def _step_weights(num_steps: int, readout: str | None) -> np.ndarray:
 
 #: The tables of a graph object by its id (checked against a weak reference to it).
 _BY_GRAPH: dict[int, tuple[Any, tuple[bool, ...], tuple]] = {}
+#: Per (layer table, num_steps): the sweep's table of decay powers (see :func:`_powers`).
+_POWERS: dict[tuple[int, int], np.ndarray] = {}
+#: No powers: the sweep takes every step.
+_NO_POWERS = np.zeros((1, 1))
+
+
+def _powers(lay_i: np.ndarray, alpha: np.ndarray, con_i: np.ndarray, beta: np.ndarray,
+            num_steps: int) -> np.ndarray:
+    """Row ``k`` (0 .. num_steps): ``alpha^k`` per neuron, ``beta^k`` and ``T_k`` per target.
+
+    ``T_k = beta T_{k-1} + alpha_post^k`` (``T_0 = 0``; ``beta = 0`` for a delta
+    synapse), so ``k`` source-free steps take ``b`` to ``beta^k b + c_in q T_k``:
+    the sweep's skip over steps without spikes (float64, by recurrence).
+    """
+    key = (id(lay_i), num_steps)
+    if key not in _POWERS:
+        q_size, b_size = len(alpha), len(beta)
+        # Each connection target's neuron (joined index); padding rows use neuron 0.
+        post = np.zeros(b_size, dtype=np.int64)
+        for _, target, _, b0, _, _, n_post in con_i:
+            post[b0:b0 + n_post] = lay_i[target, 2] + np.arange(n_post)
+        table = np.zeros((num_steps + 1, q_size + 2 * b_size))
+        table[0, :q_size + b_size] = 1.0
+        for k in range(1, num_steps + 1):
+            table[k, :q_size] = table[k - 1, :q_size] * alpha
+            table[k, q_size:q_size + b_size] = table[k - 1, q_size:q_size + b_size] * beta
+            table[k, q_size + b_size:] = (beta * table[k - 1, q_size + b_size:]
+                                          + table[k, :q_size][post])
+        _POWERS[key] = table
+    return _POWERS[key]
+
+
 #: Tables of a graph by its layout (see :func:`_tables`); graphs are few and fixed.
 _TABLES: dict[tuple, tuple] = {}
 

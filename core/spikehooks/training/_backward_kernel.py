@@ -25,11 +25,49 @@ VOLTAGE, MAX_VAR, TTFS, PER_STEP = range(4)
 
 
 @njit(cache=True, nogil=True)
-def _sweep_entry(e, start, num_steps, dt, out_index, mode, min_den, lay_i, alpha, tau_m, con_i,
-                 c_in, beta, outgoing, weights, rec_i, rec_f, counts, col_map, col_layer,
-                 event_step, readout_grad, step_w, spike_time_grad, final_kick, step_grad, reg,
-                 grads, clamped, q, badj, blater, jump):
-    """Sweep batch entry ``e`` (see :func:`sweep`); ``q .. jump`` are its work rows."""
+def _skip_silent(k, q, badj, blater, lay_i, con_i, c_in, powers):
+    """Move the adjoints over ``k >= 1`` steps without spikes or sources at once.
+
+    Without a source the adjoints decay linearly: after ``k`` steps
+    ``q_k = alpha^k q`` and ``b_k = beta^k b + c_in q T_k`` with
+    ``T_k = beta T_{k-1} + alpha^k`` (``powers``); ``blater`` gets ``b_{k-1}``.
+    Equal to ``k`` single steps up to float64 rounding.
+    """
+    q_size, b_size = q.shape[0], badj.shape[0]
+    a_pow = powers[k, :q_size]
+    b_pow, b_sum = powers[k, q_size:q_size + b_size], powers[k, q_size + b_size:]
+    b_pow1 = powers[k - 1, q_size:q_size + b_size]
+    b_sum1 = powers[k - 1, q_size + b_size:]
+    for c in range(con_i.shape[0]):
+        b0, n_post = con_i[c, K_B], con_i[c, K_NPOST]
+        qp = lay_i[con_i[c, K_POST], L_Q]
+        for j in range(n_post):
+            old, drive = badj[b0 + j], c_in[b0 + j] * q[qp + j]
+            blater[b0 + j] = b_pow1[b0 + j] * old + drive * b_sum1[b0 + j]
+            badj[b0 + j] = b_pow[b0 + j] * old + drive * b_sum[b0 + j]
+    for i in range(q_size):
+        q[i] = q[i] * a_pow[i]
+
+
+@njit(cache=True, nogil=True)
+def _sweep_entry(e, start, num_steps, dt, out_index, mode, min_den, tables, recs, drive, grads,
+                 clamped, work):
+    """Sweep batch entry ``e`` (see :func:`sweep`).
+
+    ``tables``: ``(lay_i, alpha, tau_m, con_i, c_in, beta, outgoing, weights,
+    col_map, col_layer, powers)``; ``recs``: ``(rec_i, rec_f, counts)``;
+    ``drive``: ``(event_step, readout_grad, step_w, spike_time_grad,
+    final_kick, step_grad, reg)``; ``work``: the entry's ``(q, badj, blater,
+    jump)`` rows.  (Tuples: a call of more than 30 arguments compiles to a
+    ``*args`` call, which numba cannot inline.)  With a first_spike_time
+    output (no per-step source) the steps between spikes are skipped at once
+    (:func:`_skip_silent`, when ``powers`` has more than one row).
+    """
+    (lay_i, alpha, tau_m, con_i, c_in, beta, outgoing, weights, col_map, col_layer,
+     powers) = tables
+    rec_i, rec_f, counts = recs
+    event_step, readout_grad, step_w, spike_time_grad, final_kick, step_grad, reg = drive
+    q, badj, blater, jump = work
     num_layers, num_conns = lay_i.shape[0], con_i.shape[0]
     q[:] = 0.0
     badj[:] = 0.0
@@ -45,7 +83,13 @@ def _sweep_entry(e, start, num_steps, dt, out_index, mode, min_den, lay_i, alpha
         k -= 1
     # Nothing before the entry's first spike adds to a gradient: stop there.
     stop = rec_i[e, 0, 0] if k >= 0 else start + 1
-    for n in range(start, stop - 1, -1):
+    skip = mode == TTFS and powers.shape[0] > 1
+    n = start
+    while n >= stop:
+        if skip and n != num_steps - 1 and rec_i[e, k, 0] < n:
+            # Steps n .. rec + 1 have no spike and no source: jump to the next spike.
+            _skip_silent(n - rec_i[e, k, 0], q, badj, blater, lay_i, con_i, c_in, powers)
+            n = rec_i[e, k, 0]
         hi = k + 1
         while k >= 0 and rec_i[e, k, 0] == n:
             k -= 1
@@ -123,32 +167,38 @@ def _sweep_entry(e, start, num_steps, dt, out_index, mode, min_den, lay_i, alpha
                 blater[b0 + j] = old
                 value = old * beta[b0 + j] if exponential else 0.0
                 badj[b0 + j] = value + c_in[b0 + j] * q[qp + j]
+        n -= 1
     clamped[e] = count
 
 
 @njit(cache=True, nogil=True, inline='always')
-def _sweep_borrowed(e, start, num_steps, dt, out_index, mode, min_den, lay_i, alpha, tau_m,
-                    con_i, c_in, beta, outgoing, weights, rec_i, rec_f, counts, col_map,
-                    col_layer, event_step, readout_grad, step_w, spike_time_grad, final_kick,
-                    step_grad, reg, grads, clamped, work):
+def _sweep_borrowed(e, start, num_steps, dt, out_index, mode, min_den, tables, recs, drive,
+                    grads, clamped, work):
     """:func:`_sweep_entry` on borrowed views (see ``compiled_backend._borrow``)."""
+    (lay_i, alpha, tau_m, con_i, c_in, beta, outgoing, weights, col_map, col_layer,
+     powers) = tables
+    rec_i, rec_f, counts = recs
+    event_step, readout_grad, step_w, spike_time_grad, final_kick, step_grad, reg = drive
     q_size, b_size = alpha.shape[0], beta.shape[0]
-    _sweep_entry(e, start, num_steps, dt, out_index, mode, min_den, borrowed(lay_i),
-                 borrowed(alpha), borrowed(tau_m), borrowed(con_i), borrowed(c_in),
-                 borrowed(beta), borrowed(outgoing), borrowed(weights), borrowed(rec_i),
-                 borrowed(rec_f), borrowed(counts), borrowed(col_map), borrowed(col_layer),
-                 borrowed(event_step), borrowed(readout_grad), borrowed(step_w),
-                 borrowed(spike_time_grad), borrowed(final_kick), borrowed(step_grad),
-                 borrowed(reg), borrowed(grads), borrowed(clamped),
-                 borrowed(work[e, :q_size]), borrowed(work[e, q_size:q_size + b_size]),
-                 borrowed(work[e, q_size + b_size:q_size + 2 * b_size]),
-                 borrowed(work[e, q_size + 2 * b_size:2 * q_size + 2 * b_size]))
+    _sweep_entry(
+        e, start, num_steps, dt, out_index, mode, min_den,
+        (borrowed(lay_i), borrowed(alpha), borrowed(tau_m), borrowed(con_i), borrowed(c_in),
+         borrowed(beta), borrowed(outgoing), borrowed(weights), borrowed(col_map),
+         borrowed(col_layer), borrowed(powers)),
+        (borrowed(rec_i), borrowed(rec_f), borrowed(counts)),
+        (borrowed(event_step), borrowed(readout_grad), borrowed(step_w),
+         borrowed(spike_time_grad), borrowed(final_kick), borrowed(step_grad), borrowed(reg)),
+        borrowed(grads), borrowed(clamped),
+        (borrowed(work[e, :q_size]), borrowed(work[e, q_size:q_size + b_size]),
+         borrowed(work[e, q_size + b_size:q_size + 2 * b_size]),
+         borrowed(work[e, q_size + 2 * b_size:2 * q_size + 2 * b_size])))
 
 
 @njit(cache=True, parallel=True)
 def sweep(start, num_steps, dt, out_index, mode, min_den, lay_i, alpha, tau_m, con_i, c_in,
           beta, outgoing, weights, rec_i, rec_f, counts, col_map, col_layer, event_step,
-          readout_grad, step_w, spike_time_grad, final_kick, step_grad, reg, grads, clamped):
+          readout_grad, step_w, spike_time_grad, final_kick, step_grad, reg, grads, clamped,
+          powers):
     """Sweep the adjoints from step ``start`` down to 0, for every batch entry in parallel.
 
     Parameters
@@ -184,27 +234,32 @@ def sweep(start, num_steps, dt, out_index, mode, min_den, lay_i, alpha, tau_m, c
         Filled with each entry's ``dL/dW`` (flat, per connection at ``K_W``).
     clamped : numpy.ndarray of int64, shape (batch,)
         Spikes whose denominator was raised to ``min_den``.
+    powers : numpy.ndarray of float64, shape (num_steps + 1, neurons + 2 * targets)
+        Row ``k``: ``alpha^k`` per neuron, then ``beta^k`` and ``T_k`` per
+        connection target (see :func:`_skip_silent`); one row: no skipping.
     """
     work = np.empty((grads.shape[0], 2 * (alpha.shape[0] + beta.shape[0])))
+    tables = (lay_i, alpha, tau_m, con_i, c_in, beta, outgoing, weights, col_map, col_layer,
+              powers)
+    drive = (event_step, readout_grad, step_w, spike_time_grad, final_kick, step_grad, reg)
     for e in prange(grads.shape[0]):
-        _sweep_borrowed(e, start, num_steps, dt, out_index, mode, min_den, lay_i, alpha, tau_m,
-                        con_i, c_in, beta, outgoing, weights, rec_i, rec_f, counts, col_map,
-                        col_layer, event_step, readout_grad, step_w, spike_time_grad,
-                        final_kick, step_grad, reg, grads, clamped, work)
+        _sweep_borrowed(e, start, num_steps, dt, out_index, mode, min_den, tables,
+                        (rec_i, rec_f, counts), drive, grads, clamped, work)
 
 
 @njit(cache=True, nogil=True)
 def sweep_serial(start, num_steps, dt, out_index, mode, min_den, lay_i, alpha, tau_m, con_i,
                  c_in, beta, outgoing, weights, rec_i, rec_f, counts, col_map, col_layer,
                  event_step, readout_grad, step_w, spike_time_grad, final_kick, step_grad, reg,
-                 grads, clamped):
+                 grads, clamped, powers):
     """:func:`sweep` on the calling thread alone."""
     work = np.empty((grads.shape[0], 2 * (alpha.shape[0] + beta.shape[0])))
+    tables = (lay_i, alpha, tau_m, con_i, c_in, beta, outgoing, weights, col_map, col_layer,
+              powers)
+    drive = (event_step, readout_grad, step_w, spike_time_grad, final_kick, step_grad, reg)
     for e in range(grads.shape[0]):
-        _sweep_borrowed(e, start, num_steps, dt, out_index, mode, min_den, lay_i, alpha, tau_m,
-                        con_i, c_in, beta, outgoing, weights, rec_i, rec_f, counts, col_map,
-                        col_layer, event_step, readout_grad, step_w, spike_time_grad,
-                        final_kick, step_grad, reg, grads, clamped, work)
+        _sweep_borrowed(e, start, num_steps, dt, out_index, mode, min_den, tables,
+                        (rec_i, rec_f, counts), drive, grads, clamped, work)
 
 
 @njit(cache=True, nogil=True)

@@ -24,6 +24,7 @@ step left after the crossing, if ``I`` is constant over the step.
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 from typing import Any
 
@@ -75,6 +76,18 @@ class ForwardResult:
     currents: list[np.ndarray | None] | None = None
     output_v: np.ndarray | None = None
     records: SpikeRecordsData | None = None
+
+
+def with_output(fwd: ForwardResult, readout: np.ndarray, event_step: np.ndarray,
+                output_v: np.ndarray | None = None) -> ForwardResult:
+    """A copy of ``fwd`` with another readout, event steps and output ``V``.
+
+    The other fields are shared, and dense fields a result with records has
+    not built yet stay unbuilt (the losses read only these three).
+    """
+    new = copy.copy(fwd)
+    new.readout, new.event_step, new.output_v = readout, event_step, output_v
+    return new
 
 
 #: The dense fields a result with records builds on first read.
