@@ -100,8 +100,9 @@ def _dense_field(name: str) -> property:
 
     def get(self: ForwardResult) -> Any:
         value = self.__dict__.get(key)
-        if value is None and self.__dict__.get("records") is not None:
-            for field_name, array in zip(_DENSE, self.records.dense(), strict=True):
+        records = self.__dict__.get("records")
+        if value is None and records is not None:
+            for field_name, array in zip(_DENSE, records.dense(), strict=True):
                 if self.__dict__.get("_" + field_name) is None:
                     self.__dict__["_" + field_name] = array
             value = self.__dict__[key]

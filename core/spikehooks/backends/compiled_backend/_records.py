@@ -67,7 +67,7 @@ class SpikeRecords:
                 for k, value in enumerate(consts):
                     self._consts[s0:s0 + n, k] = value
         self._per_step = int(self._sizes[self._pop > 0].sum())
-        capacity = max(INITIAL_CAPACITY, 2 * self._per_step)
+        capacity = max(INITIAL_CAPACITY, self._per_step)
         if self._i.shape[1] < capacity:
             # Kept across batches: a training run allocates once, and the pages
             # only ever touched are the records actually written.
