@@ -68,6 +68,36 @@ class TraceRecorder:
         self._lif = tuple(lay.kind == "lif" for lay in layers)
         self._col_map: np.ndarray | None = None
         self._vmax_start: np.ndarray | None = None
+        self._last: ForwardResult | None = None
+
+    # The last batch's dense arrays, as ForwardRecorder's attributes of the same names
+    # (built from the records when read; all False / 0 before the first batch).
+    @property
+    def spikes(self) -> list[np.ndarray]:
+        """Per layer, bool (num_steps, batch, size): the last batch's spikes."""
+        return self._dense()[0]
+
+    @property
+    def dens(self) -> list[np.ndarray | None]:
+        """Per layer, float32 (num_steps, batch, size) jump denominators ``I - V``, or None."""
+        return self._dense()[1]
+
+    @property
+    def currents(self) -> list[np.ndarray | None]:
+        """Per layer, float32 (num_steps, batch, size) currents ``I``, or None."""
+        return self._dense()[2]
+
+    def _dense(self) -> tuple[list[np.ndarray], list[np.ndarray | None],
+                              list[np.ndarray | None]]:
+        if self._last is not None:
+            assert self._last.currents is not None  # built from the records
+            return self._last.spikes, self._last.denominators, self._last.currents
+        shape = (self.graph.num_steps, self.backend.batch_size)
+        spikes = [np.zeros((*shape, lay.size), bool) for lay in self.graph.layers]
+        floats: list[np.ndarray | None] = [
+            np.zeros(s.shape, np.float32) if lif else None
+            for s, lif in zip(spikes, self._lif, strict=True)]
+        return spikes, floats, [None if f is None else f.copy() for f in floats]
 
     def _column_map(self) -> np.ndarray:
         """Joined neuron index (graph order) of each of the backend's spike columns."""
@@ -118,8 +148,9 @@ class TraceRecorder:
         if self._variables:
             backend.stop_trace()
         backend.stop_records()
-        return ForwardResult(None, None, readout, event, None,  # type: ignore[arg-type]
-                             output_v, records=records)
+        self._last = ForwardResult(None, None, readout, event, None,  # type: ignore[arg-type]
+                                   output_v, records=records)
+        return self._last
 
 
 def _per_neuron(value: Any, size: int) -> np.ndarray:
