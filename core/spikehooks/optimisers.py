@@ -74,6 +74,16 @@ class Optimiser:
             slot[key] = np.zeros(shape, dtype=np.float64)
         return slot[key]
 
+    def reset_slots(self, key: str, where: np.ndarray) -> None:
+        """Zero every moment of ``key`` at ``where`` (bool, the weight's shape).
+
+        Used when a synapse appears or disappears (Deep R): it restarts with
+        fresh moments, as GeNN zeroes a new synapse's variables.
+        """
+        for arrays in self._slots.values():
+            if key in arrays:
+                arrays[key][where] = 0.0
+
     # ----------------------------------------------------------------- state
     def state_dict(self) -> dict[str, Any]:
         """Return hyperparameters, step and moment arrays (copies)."""

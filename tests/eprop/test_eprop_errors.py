@@ -89,8 +89,9 @@ def test_bad_compiler_arguments_are_refused():
         _compiler(c_reg=-1.0)
     with pytest.raises(ConfigurationError, match="EPropCompiler tau_reg must be a number > 0"):
         _compiler(tau_reg=0.0)
-    with pytest.raises(ConfigurationError, match="deep_r_conns must be empty"):
-        _compiler(deep_r_conns=["conn"])
+    with pytest.raises(ConfigurationError, match="deep_r_conns must be a list of Connections "
+                                                 "or Layers; got str 'conn'"):
+        _compiler(deep_r_conns="conn")
     with pytest.raises(ConfigurationError, match="backend must be 'numpy'; got 'compiled'"):
         _compiler(backend="compiled")
     with pytest.raises(ConfigurationError, match="losses must be sparse_categorical_crossentropy "

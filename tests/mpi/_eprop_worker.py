@@ -17,7 +17,7 @@ from _rank_main import rank_main
 from spikehooks import Connection, Network, Population
 from spikehooks.compilers import EPropCompiler
 from spikehooks.compilers.eprop_compiler import default_params
-from spikehooks.connectivity import Dense
+from spikehooks.connectivity import Dense, FixedProbability
 from spikehooks.data import preprocess_spikes
 from spikehooks.neurons import AdaptiveLeakyIntegrateFire, LeakyIntegrate, SpikeInput
 from spikehooks.optimisers import Adam
@@ -36,17 +36,23 @@ def data(num: int) -> tuple[list, np.ndarray]:
     return x, rng.integers(0, N_OUT, num)
 
 
-def network() -> tuple[Network, Any, Any, Any]:
-    """Input -> recurrent adaptive LIF -> LeakyIntegrate, weights from a fixed seed."""
+def network(sparse: bool = False) -> tuple[Network, Any, Any, Any]:
+    """Input -> recurrent adaptive LIF -> LeakyIntegrate, weights from a fixed seed.
+
+    ``sparse``: the input and recurrent connections are ``FixedProbability(0.6)``.
+    """
     rng = np.random.default_rng(3)
+
+    def conn(weight: np.ndarray) -> Any:
+        return FixedProbability(0.6, weight) if sparse else Dense(weight)
     net = Network(default_params)
     with net:
         inp = Population(SpikeInput(max_spikes=10000), N_IN, name="inp")
         hid = Population(AdaptiveLeakyIntegrateFire(v_thresh=0.6, tau_refrac=3.0, beta=0.2),
                          N_HID, name="hid")
         out = Population(LeakyIntegrate(tau_mem=20.0, readout="sum_var"), N_OUT, name="out")
-        Connection(inp, hid, Dense(rng.normal(0.5, 0.4, (N_IN, N_HID))), name="in_hid")
-        Connection(hid, hid, Dense(rng.normal(0.0, 0.3, (N_HID, N_HID))), name="hid_hid")
+        Connection(inp, hid, conn(rng.normal(0.5, 0.4, (N_IN, N_HID))), name="in_hid")
+        Connection(hid, hid, conn(rng.normal(0.0, 0.3, (N_HID, N_HID))), name="hid_hid")
         Connection(hid, out, Dense(rng.normal(0.0, 0.5, (N_HID, N_OUT))), name="hid_out")
     return net, inp, hid, out
 
@@ -59,20 +65,23 @@ def run(opts: argparse.Namespace, communicator: Any = None) -> dict[str, Any]:
     if opts.slice and communicator is not None:
         # mlGeNN's way: each rank passes its own slice of the data.
         x, y = x[rank::num_ranks], y[rank::num_ranks]
-    net, inp, _, out = network()
+    net, inp, _, out = network(sparse=opts.deep_r)
+    deep_r = {"deep_r_conns": net.connections[:2], "deep_r_l1_strength": 5.0,
+              "deep_r_record_rewirings": {net.connections[1]: "rewired"}} if opts.deep_r else {}
     # As mlGeNN's MPI examples do, a rank may derive example_timesteps from its own data.
     steps = STEPS + (opts.more_steps_on_rank_1 if rank == 1 else 0) + opts.more_steps
     compiled = EPropCompiler(example_timesteps=steps, losses="sparse_categorical_crossentropy",
                              optimiser=Adam(0.01), batch_size=opts.batch, c_reg=opts.c_reg,
-                             communicator=communicator).compile(net)
+                             communicator=communicator, **deep_r).compile(net)
     with compiled:
-        metrics, _ = compiled.train({inp: x}, {out: y}, num_epochs=opts.epochs,
+        metrics, cb_data = compiled.train({inp: x}, {out: y}, num_epochs=opts.epochs,
                                     shuffle=opts.shuffle, callbacks=[],
                                     shard=opts.shard and communicator is not None)
         state = compiled.state_dict()
     return {"learnable": state["learnable"], "favg": state["eprop_favg"],
             "accuracy": metrics[out].result, "epoch_loss": compiled.epoch_loss,
-            "step": compiled.optimisers[0][0].step, "num_timesteps": compiled.num_timesteps}
+            "step": compiled.optimisers[0][0].step, "num_timesteps": compiled.num_timesteps,
+            "deep_r": state.get("deep_r"), "rewired": cb_data.get("rewired")}
 
 
 def parser() -> argparse.ArgumentParser:
@@ -87,6 +96,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--shard", action="store_true")
     p.add_argument("--slice", action="store_true")
     p.add_argument("--shuffle", action="store_true")
+    p.add_argument("--deep-r", action="store_true", help="rewire in_hid and hid_hid")
     return p
 
 

@@ -69,3 +69,20 @@ def test_ranks_asking_for_different_example_timesteps_all_run_the_longest(tmp_pa
     for result in results_:
         assert result["num_timesteps"] == reference["num_timesteps"] == 35
         _assert_close_weights(result, reference)
+
+
+def test_deep_r_ranks_rewire_as_one_process(tmp_path):
+    # Same generator, same allreduced gradients: every rank holds one process's structure.
+    args = ("--shard", "--shuffle", "--deep-r", "--epochs", "4")
+    results_ = _run_ok(2, tmp_path, *args)
+    reference = run(options(*args))
+    want = reference["deep_r"]["connections"]
+    assert sum(n for n, _ in reference["rewired"]) > 20   # hid_hid was rewired
+    for result in results_:
+        _assert_close_weights(result, reference)
+        assert result["rewired"] == reference["rewired"]
+        for name, entry in want.items():
+            for part in ("mask", "inhibitory"):
+                np.testing.assert_array_equal(result["deep_r"]["connections"][name][part],
+                                              entry[part], err_msg=f"{name} {part}")
+

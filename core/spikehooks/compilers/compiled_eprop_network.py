@@ -19,10 +19,12 @@ from ..losses import MeanSquareError as MeanSquareErrorLoss
 from ..losses import SparseCategoricalCrossentropy
 from ..metrics import MeanSquareError as MeanSquareErrorMetric
 from ..training import EPropRecorder
+from ..training._deep_r import DeepR
 from ._kernel_times import timed
 from ._training_state import check_training_state
 from .compiled_network import CompiledNetwork
 from .compiled_training_network import _DEFAULT_CALLBACKS, CompiledTrainingNetwork
+from .deep_r import deep_r_callbacks
 
 _DEFAULT = "sparse_categorical_accuracy"
 
@@ -99,10 +101,13 @@ class CompiledEPropNetwork(CompiledTrainingNetwork):
         The per-batch factors of the last batch (and ``FAvg``, which runs on).
     last_bias_gradient : numpy.ndarray or None
         The output biases' ``DeltaBias`` of the last batch.
+    deep_r : DeepR or None
+        Deep R rewiring of ``deep_r_conns`` (None without); its state is in
+        ``state_dict()["deep_r"]``.
     """
 
     def __init__(self, network: Any, backend: Any, compiler: Any, layout: Any, loss: Any,
-                 optimiser: Any):
+                 optimiser: Any, deep_r: tuple[list[Any], dict[Any, Any]] | None = None):
         CompiledNetwork.__init__(self, network, backend, compiler, compiler.example_timesteps)
         self.layout = layout
         self.output = layout.output
@@ -136,6 +141,11 @@ class CompiledEPropNetwork(CompiledTrainingNetwork):
         self._delays: Any = None  # e-prop learns no delays
         self._batch_indices = np.zeros(0, np.int64)
         self._labels = np.zeros(0)
+        self.deep_r, self._deep_r_records = None, {}
+        if deep_r is not None:
+            self.deep_r = DeepR(backend, deep_r[0], compiler.deep_r_l1_strength,
+                                compiler.full_batch_size, compiler.rng_seed)
+            self._deep_r_records = deep_r[1]
 
     # ------------------------------------------------------------------ state
     def _bias(self) -> np.ndarray:
@@ -174,6 +184,8 @@ class CompiledEPropNetwork(CompiledTrainingNetwork):
         state = super().state_dict()
         state["learnable"] = self.learnable_state()
         state["eprop_favg"] = {p.name: a.copy() for p, a in self.eprop.favg.items()}
+        if self.deep_r is not None:
+            state["deep_r"] = self.deep_r.state_dict()
         return state
 
     def check_state_dict(self, state: dict[str, Any]) -> None:
@@ -189,10 +201,15 @@ class CompiledEPropNetwork(CompiledTrainingNetwork):
                     f"training state eprop_favg must hold {want}; got {got}. Load state "
                     f"saved from the same network and batch size."
                 )
+        if self.deep_r is not None:
+            self.deep_r.check_state(state.get("deep_r"))
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         """Restore what :meth:`state_dict` returned (all checked before anything changes)."""
         self.check_state_dict(state)
+        if self.deep_r is not None:
+            # The mask first: loading weights zeroes those of absent synapses.
+            self.deep_r.load_state(state["deep_r"])
         self.set_learnable_state(state["learnable"])
         for (opt, _), opt_state in zip(self.optimisers, state["optimisers"], strict=True):
             opt.load_state_dict(opt_state)
@@ -228,6 +245,8 @@ class CompiledEPropNetwork(CompiledTrainingNetwork):
         elif metrics is None:
             metrics = _DEFAULT
         self._shard = bool(shard) if isinstance(shard, (bool, np.bool_)) else False
+        if self.deep_r is not None:
+            callbacks = deep_r_callbacks(self.deep_r, self._deep_r_records, callbacks)
         return super().train(x, y, num_epochs, start_epoch=start_epoch, shuffle=shuffle,
                              metrics=metrics, callbacks=callbacks,
                              validation_callbacks=validation_callbacks,
@@ -332,9 +351,13 @@ class CompiledEPropNetwork(CompiledTrainingNetwork):
         self._finite.before_update(epoch, batch, value, gradients, arrays)
         self.last_gradients = {key: by_key[key][1] for key in keys}
         self.last_bias_gradient = bias_grad if self.bias_key is not None else None
+        if self.deep_r is not None:
+            self.deep_r.add_l1(self.last_gradients)   # mlGeNN's DeepRL1, before the step
         with np.errstate(over="ignore", invalid="ignore"), timed(self.kernel_times, "update"):
             optimiser.update({key: by_key[key][0] for key in keys}, self.last_gradients)
         self._finite.after_update(epoch, batch, arrays)
+        if self.deep_r is not None:
+            self.deep_r.rewire(optimiser)   # mlGeNN's DeepR1 and DeepR2, after the step
         return value, total
 
     def _exchange(self, value: float, pred: np.ndarray, favg_now: dict[Any, np.ndarray],

@@ -26,6 +26,7 @@ from ..neurons import (
 from ..optimisers import Optimiser
 from ..plugins import registry
 from ..training import build_eprop_layout, check_mode
+from ._deep_r_args import check_deep_r_args, resolve_deep_r
 from .compiled_eprop_network import CompiledEPropNetwork
 from .compiler import Compiler, check_model_name, check_positive_int, single_output_loss
 
@@ -89,8 +90,16 @@ class EPropCompiler(Compiler):
         Accepted for mlGeNN compatibility (GeNN-only settings).
     on_non_finite : {"raise", "warn"}
         As for :class:`EventPropCompiler`.
-    deep_r_conns, deep_r_l1_strength, deep_r_record_rewirings
-        mlGeNN's Deep R rewiring; must be left empty (not implemented).
+    deep_r_conns : sequence of Connection or Layer
+        Connections to rewire with Deep R (Bellec et al. 2018) after every
+        optimiser step; a ``Layer`` stands for its incoming connection.  Each
+        must have sparse connectivity (``FixedProbability`` or ``OneToOne``).
+    deep_r_l1_strength : float
+        Deep R's L1 strength ``C`` (>= 0; 0 disables it): ``+-C`` per example
+        of the batch is added to each active synapse's gradient.
+    deep_r_record_rewirings : dict
+        ``{connection or Layer: key}``: record the rewirings of these
+        ``deep_r_conns`` per batch in ``cb_data[key]`` (see ``docs/eprop.md``).
     **kwargs
         Further :class:`Compiler` switches.
     """
@@ -103,13 +112,8 @@ class EPropCompiler(Compiler):
                  deep_r_conns: Any = (), deep_r_l1_strength: float = 0.01,
                  deep_r_record_rewirings: Any = None, backend: Any = None,
                  on_non_finite: str = "raise", **kwargs: Any):
-        if list(deep_r_conns) or deep_r_record_rewirings:
-            raise ConfigurationError(
-                f"EPropCompiler deep_r_conns must be empty; got deep_r_conns="
-                f"{list(deep_r_conns)!r}, deep_r_record_rewirings={deep_r_record_rewirings!r}. "
-                f"Deep R rewiring is not implemented: leave both out (sparse connectivity "
-                f"such as FixedProbability is trained with a fixed mask)."
-            )
+        self.deep_r_conns, self.deep_r_record_rewirings = check_deep_r_args(
+            deep_r_conns, deep_r_record_rewirings)
         if backend is None:
             if default_backend_name() == "compiled":
                 log.warning("EPropCompiler trains on the NumPy backend (e-prop reads every "
@@ -136,7 +140,9 @@ class EPropCompiler(Compiler):
         self.c_reg = _number(c_reg, "c_reg")
         self.f_target = _number(f_target, "f_target")
         self.train_output_bias = bool(train_output_bias)
-        self.deep_r_l1_strength = float(deep_r_l1_strength)
+        self.deep_r_l1_strength = real(
+            deep_r_l1_strength, "EPropCompiler", "deep_r_l1_strength", "a number >= 0",
+            "Pass e.g. deep_r_l1_strength=1e-8, or 0 for no L1 term.", lambda v: v >= 0)
         self.on_non_finite = check_mode(on_non_finite)
 
     def _resolve_loss(self, output: Any) -> Loss:
@@ -177,10 +183,12 @@ class EPropCompiler(Compiler):
         check_model_name(name)
         if self.communicator is not None:
             self._agree_timesteps()
+        deep_r = resolve_deep_r(network, self.deep_r_conns, self.deep_r_record_rewirings)
         layout = build_eprop_layout(network, self.dt)
         loss = self._resolve_loss(layout.output)
         backend = self.build_backend(network, self.example_timesteps)
-        compiled = CompiledEPropNetwork(network, backend, self, layout, loss, self.optimiser)
+        compiled = CompiledEPropNetwork(network, backend, self, layout, loss, self.optimiser,
+                                        deep_r=deep_r)
         compiled.name = name
         return self._finish(compiled)
 
