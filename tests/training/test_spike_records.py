@@ -142,3 +142,31 @@ def test_gradients_from_the_compiled_records_equal_those_from_the_dense_numpy_pa
     for g, w in zip(got.gradients, want.gradients, strict=True):
         assert np.abs(w).max() > 0
         np.testing.assert_array_equal(g, w)
+
+
+@pytest.mark.parametrize("readout", ["max_var", "sum_var", "avg_var_exp_weight"])
+def test_compiled_records_give_the_numpy_recorders_forward_result(readout):
+    """Readout, event steps (max_var's step of VMax), spikes, I and I - V, bit for bit."""
+    import test_train_loop as loop
+    from _forward_trace import record_forward
+
+    results = []
+    for backend in ("numpy", ("compiled", {"num_threads": 2})):
+        net, inp, _ = loop._compiled(batch_size=8, backend=backend, readout=readout)
+        x, _ = loop._data(8)
+        with net:
+            results.append(record_forward(net, {inp: x}, 8, loop.STEPS))
+    want, got = results
+    assert want.records is None and got.records is not None
+    assert got.readout.tobytes() == want.readout.tobytes()
+    np.testing.assert_array_equal(got.event_step, want.event_step)
+    if readout == "max_var":
+        assert (got.event_step > 0).any()
+    for g_list, w_list in ((got.spikes, want.spikes), (got.denominators, want.denominators),
+                           (got.currents, want.currents)):
+        for g, w in zip(g_list, w_list, strict=True):
+            if w is None:
+                assert g is None
+                continue
+            np.testing.assert_array_equal(g, w)
+    assert want.spikes[1].sum() > 50
