@@ -1,4 +1,4 @@
-"""e-prop on mlGeNN's pattern-recognition task: seconds per epoch and the error reached.
+"""e-prop on mlGeNN's pattern-recognition task: NumPy and compiled backends side by side.
 
 The task of mlGeNN's ``examples/eprop/pattern_recognition.py``: 20 inputs
 firing in groups of 4, one group per 200 ms; 256 recurrent LIF neurons
@@ -7,17 +7,23 @@ must follow sums of 2, 3 and 5 Hz sinusoids over 1,000 steps of 1 ms
 (``mean_square_error``, ``Adam(0.003)``, ``c_reg`` 3, batch 1: one example,
 one optimiser step per epoch).
 
-Timed side by side in one process (medians): an e-prop training epoch, and
-the same network's forward pass alone (``evaluate`` on the same backend);
-``overhead_ratio`` = e-prop epoch / forward pass.  Then training continues
-to ``epochs`` epochs and the per-step mean square error of the outputs is
-reported at epoch 0 and at the end.
+The same network (same initial weights) is compiled for the NumPy backend
+and for the compiled (numba) backend.  Timed in one process, the two
+alternating, medians of several runs: an e-prop training epoch and the same
+network's forward pass alone (``evaluate`` on the same backend);
+``numpy_over_compiled`` is the speed-up of the compiled backend,
+``overhead_ratio`` a backend's e-prop epoch over its forward pass.  Then each
+network trains on to ``epochs`` epochs and the per-step mean square error of
+the outputs is reported at epoch 0 and at the end, with the largest weight
+difference between the two backends.  The load average before and after
+is in ``machine`` and ``load_after``.
 
 Run: ``python benchmarks/eprop.py [--quick]``; prints JSON.
 """
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -61,8 +67,8 @@ def task(seed: int = 0) -> tuple[Any, np.ndarray]:
     return spikes, target[None]
 
 
-def build(seed: int = 0) -> tuple[Any, Any, Any]:
-    """The network and its EPropCompiler-compiled form: ``(compiled, input, output)``."""
+def build(seed: int = 0, backend: str = "numpy") -> tuple[Any, Any, Any]:
+    """The network compiled for e-prop on ``backend``: ``(compiled, input, output)``."""
     network = Network(default_params)
     with network:
         inp = Population(SpikeInput(max_spikes=400), 20)
@@ -73,42 +79,79 @@ def build(seed: int = 0) -> tuple[Any, Any, Any]:
         Connection(hidden, hidden, Dense(Normal(sd=1.0 / np.sqrt(256))))
         Connection(hidden, out, Dense(Normal(sd=1.0 / np.sqrt(256))))
     compiler = EPropCompiler(example_timesteps=STEPS, losses="mean_square_error",
-                             optimiser=Adam(0.003), c_reg=3.0, rng_seed=seed)
+                             optimiser=Adam(0.003), c_reg=3.0, rng_seed=seed, backend=backend)
     return compiler.compile(network), inp, out
 
 
+class _Runner:
+    """One backend's compiled network, its epoch and forward-pass calls, its errors."""
+
+    def __init__(self, backend: str, spikes: Any, target: np.ndarray):
+        self.compiled, self.inp, self.out = build(backend=backend)
+        self.spikes, self.target = spikes, target
+        self.errors: list[float] = []
+        self.compiled.__enter__()
+
+    def epoch(self) -> None:
+        metrics, _ = self.compiled.train({self.inp: [self.spikes]}, {self.out: self.target},
+                                         num_epochs=1, start_epoch=len(self.errors),
+                                         callbacks=[])
+        self.errors.append(metrics[self.out].result)
+
+    def forward(self) -> None:
+        self.compiled.evaluate({self.inp: [self.spikes]}, {self.out: self.target[:, -1]},
+                               metrics="mean_square_error", callbacks=[])
+
+
+def _alternating(fns: dict[str, Any], repeats: int) -> dict[str, Any]:
+    """Median times of each call, the calls alternating so load hits them alike."""
+    for fn in fns.values():
+        fn()   # warm-up: numba compilation, caches
+    samples: dict[str, list[float]] = {name: [] for name in fns}
+    for _ in range(repeats):
+        for name, fn in fns.items():
+            samples[name].append(median_time(fn, repeats=1, warmup=0).median_s)
+    return {name: {"median_s": float(np.median(s)), "samples_s": s}
+            for name, s in samples.items()}
+
+
 def pattern_recognition(quick: bool, epochs: int | None = None) -> dict[str, Any]:
-    """Time e-prop epochs against forward passes, then train on; return the figures."""
+    """Time e-prop epochs and forward passes on both backends, then train on."""
     repeats = 3 if quick else 7
     epochs = epochs if epochs is not None else (10 if quick else 300)
     spikes, target = task()
-    compiled, inp, out = build()
-    errors = []
-    with compiled:
-        def epoch() -> None:
-            metrics, _ = compiled.train({inp: [spikes]}, {out: target}, num_epochs=1,
-                                        start_epoch=len(errors), callbacks=[])
-            errors.append(metrics[out].result)
-
-        def forward() -> None:
-            compiled.evaluate({inp: [spikes]}, {out: target[:, -1]},
-                              metrics="mean_square_error", callbacks=[])
-
-        train_t = median_time(epoch, repeats=repeats, warmup=1)
-        forward_t = median_time(forward, repeats=repeats, warmup=1)
-        while len(errors) < epochs:
-            epoch()
+    runners = {name: _Runner(name, spikes, target) for name in ("numpy", "compiled")}
+    try:
+        timed = _alternating({f"{name}_{kind}": getattr(run, kind)
+                              for name, run in runners.items()
+                              for kind in ("epoch", "forward")}, repeats)
+        for run in runners.values():
+            while len(run.errors) < epochs:
+                run.epoch()
+        weights = {name: run.compiled.learnable_state() for name, run in runners.items()}
+    finally:
+        for run in runners.values():
+            run.compiled.__exit__(None, None, None)
+    med = {name: t["median_s"] for name, t in timed.items()}
     return {
         "task": "pattern_recognition",
         "steps": STEPS,
         "hidden": 256,
-        "seconds_per_epoch": train_t.median_s,
-        "forward_seconds": forward_t.median_s,
-        "overhead_ratio": train_t.median_s / forward_t.median_s,
-        "epochs": len(errors),
-        "mse_first_epoch": errors[0],
-        "mse_last_epoch": errors[-1],
-        "timed": {"epoch": train_t.as_dict(), "forward": forward_t.as_dict()},
+        "seconds_per_epoch": {name: med[f"{name}_epoch"] for name in runners},
+        "forward_seconds": {name: med[f"{name}_forward"] for name in runners},
+        "numpy_over_compiled": {
+            "epoch": med["numpy_epoch"] / med["compiled_epoch"],
+            "forward": med["numpy_forward"] / med["compiled_forward"],
+        },
+        "overhead_ratio": {name: med[f"{name}_epoch"] / med[f"{name}_forward"]
+                           for name in runners},
+        "epochs": epochs,
+        "mse_first_epoch": {name: run.errors[0] for name, run in runners.items()},
+        "mse_last_epoch": {name: run.errors[-1] for name, run in runners.items()},
+        "max_weight_difference": max(
+            float(np.abs(weights["numpy"][k] - weights["compiled"][k]).max())
+            for k in weights["numpy"]),
+        "timed": timed,
     }
 
 
@@ -117,7 +160,8 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     args = parser.parse_args(argv)
     with pin_blas_threads(1) as blas:
         result = pattern_recognition(args.quick)
-    return {"quick": args.quick, "blas": blas, "machine": machine_info(), **result}
+    return {"quick": args.quick, "blas": blas, "machine": machine_info(), **result,
+            "load_after": list(os.getloadavg()) if hasattr(os, "getloadavg") else None}
 
 
 if __name__ == "__main__":

@@ -39,17 +39,29 @@ class Net:
     dt: float = 1.0
 
 
+#: Every variable mlGeNN's e-prop model keeps from one step (and batch) to the next.
+STATE = ("v", "a", "refrac", "z_in", "z_hid", "v_out", "softmax", "zf_in", "zf_hid", "psi",
+         "favg", "e_hid", "e_out", "ef_in", "ef_rec", "eps_in", "eps_rec")
+
+
 def run(net: Net, input_spikes: np.ndarray, targets: np.ndarray, categorical: bool,
-        favg0: np.ndarray | None = None) -> dict:
-    """Simulate one batch; return the gradients and the traces to compare.
+        favg0: np.ndarray | None = None, state: dict | None = None,
+        real: int | None = None) -> dict:
+    """Simulate one batch; return the gradients, the traces to compare and the state.
 
     Parameters
     ----------
     input_spikes : bool array (T, B, n_in)
         Input spikes per step.
-    targets : int array (B,) (categorical) or float array (B, T, n_out)
+    targets : int array (real,) (categorical) or float array (real, T, n_out)
     favg0 : float array (B, n_hid), optional
         ``FAvg`` at the start (it runs on across batches).
+    state : dict, optional
+        ``result["state"]`` of the previous batch: mlGeNN resets nothing but
+        the readout between batches, so the batch continues from it.
+    real : int, optional
+        Rows ``0 .. real - 1`` are examples; the others are padding (no
+        input, no target, so no output error) and add nothing to ``DeltaG``.
     """
     steps, batch, n_in = input_spikes.shape
     n_hid, n_out = net.w_out.shape
@@ -79,6 +91,10 @@ def run(net: Net, input_spikes: np.ndarray, targets: np.ndarray, categorical: bo
     ef_rec = np.zeros((batch, n_hid, n_hid))
     eps_in = np.zeros((batch, n_in, n_hid))
     eps_rec = np.zeros((batch, n_hid, n_hid))
+    if state is not None:
+        (v, a, refrac, z_in, z_hid, v_out, softmax, zf_in, zf_hid, psi, favg, e_hid, e_out,
+         ef_in, ef_rec, eps_in, eps_rec) = (np.array(state[name]) for name in STATE)
+    real = batch if real is None else real
     dg_in = np.zeros((n_in, n_hid))
     dg_rec = np.zeros((n_hid, n_hid))
     dg_out = np.zeros((n_hid, n_out))
@@ -94,8 +110,8 @@ def run(net: Net, input_spikes: np.ndarray, targets: np.ndarray, categorical: bo
         else:
             e = zf_pre[:, :, None] * psi[:, None, :]
         ef[:] = ef * alpha + e
-        dg += np.sum(ef * e_hid[:, None, :]
-                     + (favg - f_target)[:, None, :] * net.c_reg * e, axis=0)
+        dg += np.sum((ef * e_hid[:, None, :]
+                      + (favg - f_target)[:, None, :] * net.c_reg * e)[:real], axis=0)
 
     for t in range(steps):
         # ---- synapse phase (state of step t-1)
@@ -103,7 +119,7 @@ def run(net: Net, input_spikes: np.ndarray, targets: np.ndarray, categorical: bo
         isyn_out = z_hid @ net.w_out
         synapse_update(zf_in, ef_in, eps_in, dg_in)
         synapse_update(zf_hid, ef_rec, eps_rec, dg_rec)
-        dg_out += np.einsum("bi,bj->ij", zf_hid, e_out)
+        dg_out += np.einsum("bi,bj->ij", zf_hid[:real], e_out[:real])
         feedback = e_out @ net.w_out.T
         # ---- neuron phase
         z_in = input_spikes[t].astype(np.float64)
@@ -128,18 +144,21 @@ def run(net: Net, input_spikes: np.ndarray, targets: np.ndarray, categorical: bo
         hid_spikes[t] = spike
         v_out = alpha_out * v_out + isyn_out + net.bias
         v_out_hist[t] = v_out
+        e_out = np.zeros((batch, n_out))
         if categorical:
-            onehot = np.zeros((batch, n_out))
-            onehot[np.arange(batch), targets] = 1.0
-            e_out = softmax - onehot
+            onehot = np.zeros((real, n_out))
+            onehot[np.arange(real), targets[:real]] = 1.0
+            e_out[:real] = softmax[:real] - onehot
         else:
-            e_out = v_out - targets[:, t]
+            e_out[:real] = v_out[:real] - targets[:real, t]
         d_bias += e_out.sum(axis=0)
         # timestep-end custom update: softmax of this step's V, used next step
         shifted = v_out - v_out.max(axis=1, keepdims=True)
         softmax = np.exp(shifted) / np.exp(shifted).sum(axis=1, keepdims=True)
+    local = locals()
     return {"w_in": dg_in, "w_rec": dg_rec, "w_out": dg_out, "bias": d_bias,
-            "hidden_spikes": hid_spikes, "v_out": v_out_hist, "favg": favg, "a": a}
+            "hidden_spikes": hid_spikes, "v_out": v_out_hist, "favg": favg, "a": a,
+            "state": {name: np.array(local[name]) for name in STATE}}
 
 
-__all__ = ["Net", "run"]
+__all__ = ["STATE", "Net", "run"]

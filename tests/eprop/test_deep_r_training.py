@@ -275,3 +275,29 @@ def test_bad_deep_r_arguments_are_refused_at_construction(kwargs, match):
 
 def test_rewiring_record_is_exported_where_mlgenn_has_it():
     assert RewiringRecord.__module__ == "spikehooks.compilers.deep_r"
+
+
+def test_rewired_synapses_carry_no_eligibility_into_the_next_batch():
+    # e-prop carries each synapse's eFiltered between batches (docs/eprop.md); GeNN gives a
+    # synapse Deep R removes or creates fresh variables, so its carried trace is 0.
+    x, y = _data(16, 3)
+    compiled, inp, out, conns = _net(l1=0.05)
+    renewed = {c.name: [] for c in conns}
+
+    class _Traces(Callback):
+        def on_batch_end(self, batch, metrics):
+            for conn in conns:
+                rc = compiled.deep_r.by_connection(conn)
+                renewed[conn.name].append((rc.renewed.copy(),
+                                           compiled.eprop.carry.ef[conn].copy()))
+
+    with compiled:
+        compiled.train({inp: x}, {out: y}, num_epochs=3, callbacks=[_Traces()])
+    touched = 0
+    for entries in renewed.values():
+        for mask, ef in entries:
+            np.testing.assert_array_equal(ef[:, mask], 0.0)
+            touched += int(mask.sum())
+            # Synapses left alone keep their traces: the rule zeroes only renewed ones.
+            assert np.abs(ef[:, ~mask]).max() > 0.0
+    assert touched > 10

@@ -92,8 +92,13 @@ def test_bad_compiler_arguments_are_refused():
     with pytest.raises(ConfigurationError, match="deep_r_conns must be a list of Connections "
                                                  "or Layers; got str 'conn'"):
         _compiler(deep_r_conns="conn")
-    with pytest.raises(ConfigurationError, match="backend must be 'numpy'; got 'compiled'"):
-        _compiler(backend="compiled")
+    with pytest.raises(ConfigurationError,
+                       match="backend must be 'compiled' or 'numpy'; got 'genn'"):
+        _compiler(backend="genn")
+    for switch in ("reset_vars_between_batches", "reset_in_syn_between_batches"):
+        with pytest.raises(ConfigurationError, match=f"EPropCompiler {switch} must be left "
+                                                     f"out; got {switch}=True"):
+            _compiler(**{switch: True})
     with pytest.raises(ConfigurationError, match="losses must be sparse_categorical_crossentropy "
                                                  "or mean_square_error"):
         loss = ("relative_mean_square_error", {"delta": 2.0})

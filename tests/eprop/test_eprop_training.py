@@ -89,14 +89,17 @@ def test_per_step_regression_error_falls():
         errors[-1], np.mean((compiled.eprop.v_out[:, 0] - target[0]) ** 2), rtol=1e-6)
 
 
-def test_checkpoint_resume_reproduces_the_uninterrupted_run_bit_for_bit():
+@pytest.mark.parametrize("backend", ["numpy", "compiled"])
+def test_checkpoint_resume_reproduces_the_uninterrupted_run_bit_for_bit(backend):
+    if backend == "compiled":
+        pytest.importorskip("numba")
     x, y = _pattern_data(16, 0)
 
     def train(num_epochs, callbacks, resume_from=None):
         network, inp, out = _classifier()
         compiled = EPropCompiler(example_timesteps=STEPS,
                                  losses="sparse_categorical_crossentropy", batch_size=4,
-                                 c_reg=1.0, rng_seed=5).compile(network)
+                                 c_reg=1.0, rng_seed=5, backend=backend).compile(network)
         with compiled:
             compiled.train({inp: x}, {out: y}, num_epochs=num_epochs, callbacks=callbacks,
                            resume_from=resume_from)
@@ -112,6 +115,42 @@ def test_checkpoint_resume_reproduces_the_uninterrupted_run_bit_for_bit():
     np.testing.assert_array_equal(got["eprop_favg"]["hid"], want["eprop_favg"]["hid"])
     assert np.abs(want["learnable"]["out/bias"]).max() > 0.0
     assert got["optimisers"][0]["step"] == want["optimisers"][0]["step"] == 16
+    # The state carried between batches is part of the checkpoint (docs/eprop.md).
+    for key, array in want["eprop_carry"]["traces"].items():
+        np.testing.assert_array_equal(got["eprop_carry"]["traces"][key], array, err_msg=key)
+    for key, entry in want["eprop_carry"]["backend"].items():
+        for name, array in entry.items():
+            np.testing.assert_array_equal(got["eprop_carry"]["backend"][key][name], array)
+    assert np.abs(want["eprop_carry"]["traces"]["ef:hid_hid"]).max() > 0.0
+
+
+def test_resuming_without_the_carried_state_would_not_continue_the_run():
+    # Why checkpoints hold e-prop's carried state: restoring everything else but
+    # starting the neurons and traces from rest gives other weights after one epoch.
+    x, y = _pattern_data(16, 0)
+
+    def compiled_net():
+        network, inp, out = _classifier()
+        return EPropCompiler(example_timesteps=STEPS, losses="sparse_categorical_crossentropy",
+                             batch_size=4, c_reg=1.0, rng_seed=5).compile(network), inp, out
+
+    compiled, inp, out = compiled_net()
+    with compiled:
+        compiled.train({inp: x}, {out: y}, num_epochs=1, callbacks=[])
+        saved = compiled.state_dict()
+        compiled.train({inp: x}, {out: y}, num_epochs=1, start_epoch=1, callbacks=[])
+        want = compiled.state_dict()["learnable"]
+    results = {}
+    for keep in (True, False):
+        compiled, inp, out = compiled_net()
+        with compiled:
+            compiled.load_state_dict(saved if keep else
+                                     {k: v for k, v in saved.items() if k != "eprop_carry"})
+            compiled.train({inp: x}, {out: y}, num_epochs=1, start_epoch=1, callbacks=[])
+            results[keep] = compiled.state_dict()["learnable"]
+    for key, array in want.items():
+        np.testing.assert_array_equal(results[True][key], array)
+    assert any(not np.array_equal(results[False][k], want[k]) for k in want)
 
 
 def test_optimiser_schedule_and_recorders_work_unchanged():

@@ -58,14 +58,15 @@ def network(sparse: bool = False) -> tuple[Network, Any, Any, Any]:
 
 
 def run(opts: argparse.Namespace, communicator: Any = None) -> dict[str, Any]:
-    """Train; return the learnable state, the filtered rates, metrics and optimiser step."""
+    """Train; return the learnable state, the filtered rates, the carried state of this
+    rank's batch rows, metrics and optimiser step."""
     rank = 0 if communicator is None else communicator.rank
     num_ranks = 1 if communicator is None else communicator.num_ranks
     x, y = data(opts.num_examples)
     if opts.slice and communicator is not None:
         # mlGeNN's way: each rank passes its own slice of the data.
         x, y = x[rank::num_ranks], y[rank::num_ranks]
-    net, inp, _, out = network(sparse=opts.deep_r)
+    net, inp, hid, out = network(sparse=opts.deep_r)
     deep_r = {"deep_r_conns": net.connections[:2], "deep_r_l1_strength": 5.0,
               "deep_r_record_rewirings": {net.connections[1]: "rewired"}} if opts.deep_r else {}
     # As mlGeNN's MPI examples do, a rank may derive example_timesteps from its own data.
@@ -78,7 +79,10 @@ def run(opts: argparse.Namespace, communicator: Any = None) -> dict[str, Any]:
                                     shuffle=opts.shuffle, callbacks=[],
                                     shard=opts.shard and communicator is not None)
         state = compiled.state_dict()
-    return {"learnable": state["learnable"], "favg": state["eprop_favg"],
+        # What this rank's batch rows carry into the next batch.
+        carry = dict(compiled.eprop.carry.state(),
+                     V=compiled.backend.live_vars(hid)["V"].copy())
+    return {"learnable": state["learnable"], "favg": state["eprop_favg"], "carry": carry,
             "accuracy": metrics[out].result, "epoch_loss": compiled.epoch_loss,
             "step": compiled.optimisers[0][0].step, "num_timesteps": compiled.num_timesteps,
             "deep_r": state.get("deep_r"), "rewired": cb_data.get("rewired")}

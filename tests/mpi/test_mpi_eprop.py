@@ -31,9 +31,19 @@ def _assert_close_weights(result, reference):
     assert result["epoch_loss"] == pytest.approx(reference["epoch_loss"], rel=1e-12)
 
 
+def _assert_carry(result, reference, rows):
+    # e-prop carries every batch row's state into the next batch (docs/eprop.md): a
+    # rank's rows carry what one process's rows `rows` carry.
+    for key in ("V", "z:hid", "psi:hid", "e_hid:hid", "e_out", "ef:in_hid", "ef:hid_hid",
+                "epsa:hid_hid"):
+        want = np.asarray(reference["carry"][key])[rows].astype(np.float64)
+        np.testing.assert_allclose(result["carry"][key], want, rtol=1e-5,
+                                   atol=1e-6 * max(1.0, np.abs(want).max()), err_msg=key)
+
+
 @pytest.mark.parametrize("args", [
-    # 14 examples at a global batch of 4: the last batch (2) splits 1 + 1, so rank 1's
-    # example runs on FAvg row 1 there and on row 2 in the full batches.
+    # 14 examples at a global batch of 4: the last batch (2) runs on rank 0's rows 0 and 1,
+    # the rows one process runs it on, while rank 1's rows run on without input.
     ("--shard", "--shuffle"),
     ("--shard",),
 ], ids=["shuffled", "unshuffled"])
@@ -46,7 +56,10 @@ def test_shard_two_ranks_give_the_weights_and_favg_of_one_process(tmp_path, args
         # Every rank holds the whole global batch's filtered rates, row for row.
         np.testing.assert_allclose(result["favg"]["hid"], reference["favg"]["hid"],
                                    rtol=1e-12, atol=1e-15)
+    for rank, result in enumerate(results_):
+        _assert_carry(result, reference, slice(2 * rank, 2 * rank + 2))
     assert np.any(reference["favg"]["hid"] > 0)
+    assert np.abs(reference["carry"]["ef:hid_hid"]).max() > 0.01
 
 
 def test_mlgenn_slices_two_ranks_match_one_process(tmp_path):
@@ -59,6 +72,9 @@ def test_mlgenn_slices_two_ranks_match_one_process(tmp_path):
     _assert_close_weights(results_[0], reference)
     np.testing.assert_allclose(results_[0]["favg"]["hid"],
                                reference["favg"]["hid"][[0, 2, 1, 3]], rtol=1e-12, atol=1e-15)
+    # Rank r's row j holds the examples one process runs on row r + 2 j.
+    for rank, result in enumerate(results_):
+        _assert_carry(result, reference, [rank, rank + 2])
 
 
 

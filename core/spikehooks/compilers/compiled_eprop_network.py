@@ -9,70 +9,26 @@ eligibility traces while the batch runs, and at its end the summed
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
 from ..errors import ConfigurationError
-from ..losses import MeanSquareError as MeanSquareErrorLoss
 from ..losses import SparseCategoricalCrossentropy
-from ..metrics import MeanSquareError as MeanSquareErrorMetric
 from ..training import EPropRecorder
 from ..training._deep_r import DeepR
+from ._eprop_batches import CarriedBatches
+from ._eprop_losses import PerStepMeanSquareError, SeriesMeanSquareError
 from ._kernel_times import timed
 from ._training_state import check_training_state
 from .compiled_network import CompiledNetwork
-from .compiled_training_network import _DEFAULT_CALLBACKS, CompiledTrainingNetwork
+from .compiled_training_network import _DEFAULT_CALLBACKS
 from .deep_r import deep_r_callbacks
 
 _DEFAULT = "sparse_categorical_accuracy"
-
-
-class SeriesMeanSquareError(MeanSquareErrorMetric):
-    """Mean square error of the output's ``V`` against a target per step.
-
-    Targets have shape ``(examples, example_timesteps, *output_shape)``
-    (mlGeNN's e-prop regression targets); the prediction is the recorded
-    ``V`` of every step, so the result is the mean over examples of the
-    mean over steps and neurons of ``(V - y*)^2``.
-    """
-
-    def __init__(self, num_steps: int) -> None:
-        super().__init__()
-        self.num_steps = int(num_steps)
-
-    def check_targets(self, y: Any, output_shape: tuple[int, ...], owner: str) -> np.ndarray:
-        raw = np.asarray(y)
-        expected = (self.num_steps, *output_shape)
-        if raw.dtype.kind not in "biuf" or raw.shape[1:] != expected:
-            raise ConfigurationError(
-                f"{owner} targets must be real numbers of shape (n_examples, "
-                f"{', '.join(map(str, expected))}) for e-prop's mean_square_error (one target "
-                f"per step and output neuron); got dtype {raw.dtype}, shape {raw.shape}."
-            )
-        return raw.astype(np.float64)
-
-
-class PerStepMeanSquareError(MeanSquareErrorLoss):
-    """Mean square error with e-prop's targets: one per step, ``(n, T, *output_shape)``.
-
-    ``0.5 * sum_t sum_k (V - y*)^2`` per example is what e-prop descends;
-    only the check of the targets differs from :class:`MeanSquareError`.
-    """
-
-    def __init__(self, num_steps: int) -> None:
-        self.num_steps = int(num_steps)
-
-    def check_labels(self, y_true: np.ndarray, num_outputs: int, name: str) -> None:
-        y = np.asarray(y_true)
-        if y.dtype.kind not in "biuf" or y.ndim != 3 or y.shape[1:] != (self.num_steps,
-                                                                         num_outputs):
-            raise ConfigurationError(
-                f"e-prop mean_square_error targets for {name} must be real numbers of shape "
-                f"(n_examples, {self.num_steps}, {num_outputs}) (one target per step and "
-                f"output neuron); got dtype {y.dtype}, shape {y.shape}."
-            )
+log = logging.getLogger("spikehooks.training")
 
 
 class _BatchStart:
@@ -81,13 +37,18 @@ class _BatchStart:
     def __init__(self, owner: CompiledEPropNetwork):
         self.owner = owner
 
+    @property
+    def needs_observer(self) -> bool:
+        """False on the compiled backend: the factors come from its trace after the batch."""
+        return self.owner.eprop.needs_observer
+
     def begin(self) -> None:
         owner = self.owner
         indices = owner._batch_indices
         owner.eprop.begin(len(indices), owner._labels[indices], owner._favg_rows(len(indices)))
 
 
-class CompiledEPropNetwork(CompiledTrainingNetwork):
+class CompiledEPropNetwork(CarriedBatches):
     """A network compiled for e-prop training; use it inside ``with compiled_net:``.
 
     Offers everything :class:`CompiledTrainingNetwork` does (``train``,
@@ -110,35 +71,23 @@ class CompiledEPropNetwork(CompiledTrainingNetwork):
                  optimiser: Any, deep_r: tuple[list[Any], dict[Any, Any]] | None = None):
         CompiledNetwork.__init__(self, network, backend, compiler, compiler.example_timesteps)
         self.layout = layout
-        self.output = layout.output
-        self.populations = list(network.populations)
         self.categorical = isinstance(loss, SparseCategoricalCrossentropy)
-        self.loss = loss if self.categorical else PerStepMeanSquareError(
-            compiler.example_timesteps)
-        self._conns = list(network.connections)
-        self.bias_key = f"{self.output.name}/bias" if compiler.train_output_bias else None
-        keys = [f"{c.name}/weight" for c in self._conns]
+        self.bias_key = f"{layout.output.name}/bias" if compiler.train_output_bias else None
+        keys = [f"{c.name}/weight" for c in network.connections]
         if self.bias_key is not None:
             keys.append(self.bias_key)
             # The live bias array, added every step even while it is still 0.
-            self._bias_array = backend.live_bias(self.output)
-        self.optimisers = [(optimiser, keys)]
-        self.stop_training = False
-        self.clamped_jumps = 0
-        self.last_gradients: dict[str, np.ndarray] = {}
+            self._bias_array = backend.live_bias(layout.output)
+        self._setup_training(compiler, list(network.populations), layout.output,
+                             loss if self.categorical else PerStepMeanSquareError(
+                                 compiler.example_timesteps), optimiser, keys)
         self.last_bias_gradient: np.ndarray | None = None
-        self.epoch_loss: float | None = None
-        self.validation_metrics: dict | None = None
-        self._rng = np.random.default_rng(compiler.rng_seed)
-        self._next_epoch = 0
         # FAvg has a row per example of the global batch, on every rank (docs/scale-out.md).
         self.eprop = EPropRecorder(layout, backend, compiler.example_timesteps, compiler.dt,
                                    self.categorical, compiler.tau_reg, compiler.c_reg,
                                    compiler.f_target, num_rows=compiler.full_batch_size)
         self._shard = False
         self._recorder = _BatchStart(self)
-        self._observing = False
-        self._delays: Any = None  # e-prop learns no delays
         self._batch_indices = np.zeros(0, np.int64)
         self._labels = np.zeros(0)
         self.deep_r, self._deep_r_records = None, {}
@@ -175,15 +124,22 @@ class CompiledEPropNetwork(CompiledTrainingNetwork):
             self._bias()[:] = np.asarray(bias, np.float32)
 
     def state_dict(self) -> dict[str, Any]:
-        """As :meth:`CompiledTrainingNetwork.state_dict`, plus the output biases and ``FAvg``.
+        """As :meth:`CompiledTrainingNetwork.state_dict`, plus the output biases and e-prop's state.
 
         ``learnable`` holds ``"<output>/bias"`` (float32) with
         ``train_output_bias``; ``eprop_favg`` maps hidden population names
-        to their filtered rates (float64 ``(batch_size, n)``).
+        to their filtered rates (float64 ``(batch_size, n)``);
+        ``eprop_carry`` (one process only) is the state the last batch left
+        to the next: the backend's running state (``V``, ``A``,
+        ``RefracTime``, synaptic input, spikes in flight) and e-prop's
+        traces, so a resumed run continues bit for bit (``docs/eprop.md``).
         """
         state = super().state_dict()
         state["learnable"] = self.learnable_state()
         state["eprop_favg"] = {p.name: a.copy() for p, a in self.eprop.favg.items()}
+        if self.parallel is None:
+            state["eprop_carry"] = {"backend": self.backend.get_run_state(),
+                                    "traces": self.eprop.carry.state()}
         if self.deep_r is not None:
             state["deep_r"] = self.deep_r.state_dict()
         return state
@@ -201,11 +157,20 @@ class CompiledEPropNetwork(CompiledTrainingNetwork):
                     f"training state eprop_favg must hold {want}; got {got}. Load state "
                     f"saved from the same network and batch size."
                 )
+        carry = state.get("eprop_carry")
+        if carry is not None and self.parallel is None:
+            self.backend.check_run_state(carry["backend"], "training state eprop_carry.backend")
+            self.eprop.carry.check(carry["traces"], "training state eprop_carry.traces")
         if self.deep_r is not None:
             self.deep_r.check_state(state.get("deep_r"))
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        """Restore what :meth:`state_dict` returned (all checked before anything changes)."""
+        """Restore what :meth:`state_dict` returned (all checked before anything changes).
+
+        Data-parallel, ``eprop_carry`` is not restored (each rank carries its
+        own rows; a checkpoint holds one process's): ranks continue from the
+        state they hold, which a warning says when a checkpoint carried one.
+        """
         self.check_state_dict(state)
         if self.deep_r is not None:
             # The mask first: loading weights zeroes those of absent synapses.
@@ -218,6 +183,16 @@ class CompiledEPropNetwork(CompiledTrainingNetwork):
         for pop, array in self.eprop.favg.items():
             if state.get("eprop_favg") is not None:
                 array[:] = state["eprop_favg"][pop.name]
+        carry = state.get("eprop_carry")
+        if carry is None:
+            return
+        if self.parallel is None:
+            self.backend.set_run_state(carry["backend"])
+            self.eprop.carry.load(carry["traces"])
+        else:
+            log.warning("EPropCompiler data-parallel resume: the state carried between batches "
+                        "(neuron state, eligibility traces) starts afresh on every rank; the "
+                        "weights, optimiser and FAvg are restored")
 
     # ------------------------------------------------------------- training
     def train(self, x: dict, y: dict, num_epochs: int, start_epoch: int = 0,
@@ -263,30 +238,20 @@ class CompiledEPropNetwork(CompiledTrainingNetwork):
         self._labels = np.asarray(prep[1], dtype=np.int64 if self.categorical else np.float64)
         return prep
 
-    def start_batch(self, indices: np.ndarray, prepared: dict, run: Any = None,
-                    index_offset: int = 0) -> None:
-        self._batch_indices = np.asarray(indices)
-        super().start_batch(indices, prepared, run, index_offset)
-
     def _observe(self, t: int) -> None:
         if self._observing:
             self.eprop(t)
 
     def _favg_rows(self, real: int) -> np.ndarray:
-        """The rows of the global batch's ``FAvg`` that this rank's ``real`` examples run on.
+        """The rows of the global batch's ``FAvg`` that this rank's batch rows run on.
 
-        One process: rows ``0 .. real - 1``.  Data-parallel with ``shard=True``:
-        where this rank's share sits in the global batch (the rows one process
-        would use); mlGeNN's way: rank ``r`` owns rows ``r * batch_size ..``,
-        as each of mlGeNN's ranks owns its own batch rows.
+        One process: rows ``0 .. batch_size - 1``.  Data-parallel: rank ``r``
+        owns rows ``r * batch_size ..``, in both ways of passing data (see
+        :meth:`_plan`), so every local row, padding included, has its own.
         """
         par = self.parallel
-        if par is None:
-            return np.arange(real)
-        if self._shard:
-            sizes = par.comm.allgather(int(real))
-            return sum(sizes[:par.rank]) + np.arange(real)
-        return par.rank * self.batch_size + np.arange(real)
+        rows = np.arange(self.batch_size)
+        return rows if par is None else par.rank * self.batch_size + rows
 
     def _softmax_readout(self) -> np.ndarray:
         """The output readout applied to the previous step's softmax, per example."""
@@ -358,6 +323,9 @@ class CompiledEPropNetwork(CompiledTrainingNetwork):
         self._finite.after_update(epoch, batch, arrays)
         if self.deep_r is not None:
             self.deep_r.rewire(optimiser)   # mlGeNN's DeepR1 and DeepR2, after the step
+            for rc in self.deep_r.rewired:
+                # Removed and created synapses carry no eligibility into the next batch.
+                self.eprop.carry.renew_synapses(rc.connection, rc.renewed)
         return value, total
 
     def _exchange(self, value: float, pred: np.ndarray, favg_now: dict[Any, np.ndarray],

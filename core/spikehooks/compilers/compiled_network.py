@@ -211,10 +211,8 @@ class CompiledNetwork:
             them: a validation split is the tail of the data set, and its
             callbacks count its examples from 0, as mlGeNN's do.
         """
-        compiler = self.compiler
         with timed(self.kernel_times, "reset"):
-            self.backend.reset(reset_vars=compiler.reset_vars_between_batches,
-                               reset_in_syn=compiler.reset_in_syn_between_batches)
+            self._reset_backend()
         # A data-parallel rank may have no examples in a batch: it only joins the collectives.
         for pop, data in prepared.items() if len(indices) else ():
             self.backend.set_input(pop, _take(data, indices))
@@ -222,6 +220,12 @@ class CompiledNetwork:
         self.backend.num_examples_in_batch = len(indices)
         if run is not None:
             run.start_batch(indices - index_offset if index_offset else indices)
+
+    def _reset_backend(self) -> None:
+        """Reset the backend for a new batch as the compiler's reset switches say."""
+        compiler = self.compiler
+        self.backend.reset(reset_vars=compiler.reset_vars_between_batches,
+                           reset_in_syn=compiler.reset_in_syn_between_batches)
 
     def simulate(self, cbl: CallbackList) -> None:
         """Run every timestep of the batch; per-step hooks only when someone implements them.

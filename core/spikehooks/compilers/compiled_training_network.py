@@ -67,13 +67,24 @@ class CompiledTrainingNetwork(CompiledNetwork):
                  graph: Any, populations: list[Any], loss: Any, optimiser: Any):
         super().__init__(network, backend, compiler, num_timesteps)
         self.graph = graph
-        self.populations = populations
-        self.output = populations[graph.output]
-        self.loss = loss
-        self._conns = [c for c in network.connections]
         # Pooling (AvgPool2D) has a fixed kernel: the optimiser leaves it alone.
-        self.optimisers = [(optimiser, [f"{c.name}/weight" for c in self._conns
-                                        if getattr(c.connectivity, "trainable", True)])]
+        keys = [f"{c.name}/weight" for c in network.connections
+                if getattr(c.connectivity, "trainable", True)]
+        self._setup_training(compiler, populations, populations[graph.output], loss,
+                             optimiser, keys)
+        self._recorder = make_forward_recorder(graph, populations, backend)
+
+    def _setup_training(self, compiler: Any, populations: list[Any], output: Any, loss: Any,
+                        optimiser: Any, keys: list[str]) -> None:
+        """Set the attributes every training network has (EventProp's and e-prop's).
+
+        One place, so a subclass cannot miss one (the training loop reads them all).
+        """
+        self.populations = populations
+        self.output = output
+        self.loss = loss
+        self._conns = list(self.network.connections)
+        self.optimisers = [(optimiser, keys)]
         self.stop_training = False
         self.clamped_jumps = 0
         #: ``+dL/dw`` of the last batch by learnable key (kernels for convolutions).
@@ -82,7 +93,6 @@ class CompiledTrainingNetwork(CompiledNetwork):
         self.validation_metrics: dict | None = None
         self._rng = np.random.default_rng(compiler.rng_seed)
         self._next_epoch = 0
-        self._recorder = make_forward_recorder(graph, populations, backend)
         self._observing = False
         self._delays: Any = None
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from ..backends._default import default_backend_name
 from ..checks import real
 from ..errors import ConfigurationError
 from ..losses import Loss, MeanSquareError, SparseCategoricalCrossentropy
@@ -84,10 +83,15 @@ class EPropCompiler(Compiler):
     train_output_bias : bool
         Also train the output population's ``bias`` (mlGeNN's default True).
     dt, batch_size, rng_seed, backend
-        As for :class:`InferenceCompiler`.  Only the NumPy backend trains
-        with e-prop; with the default backend the NumPy one is used.
+        As for :class:`InferenceCompiler`: the compiled backend (the default
+        when numba is installed) or the NumPy backend.  With no backend named,
+        a network the compiled backend cannot simulate (adaptive neurons),
+        or one rewired by Deep R, trains on the NumPy backend (``docs/eprop.md``).
     kernel_profiling, reset_time_between_batches
-        Accepted for mlGeNN compatibility (GeNN-only settings).
+        Accepted for mlGeNN compatibility (GeNN-only settings; time restarts
+        at 0 in every batch).  Between training batches only the readout is
+        reset, as in mlGeNN (``docs/eprop.md``); ``reset_vars_between_batches``
+        and ``reset_in_syn_between_batches`` are refused.
     on_non_finite : {"raise", "warn"}
         As for :class:`EventPropCompiler`.
     deep_r_conns : sequence of Connection or Layer
@@ -112,25 +116,40 @@ class EPropCompiler(Compiler):
                  deep_r_conns: Any = (), deep_r_l1_strength: float = 0.01,
                  deep_r_record_rewirings: Any = None, backend: Any = None,
                  on_non_finite: str = "raise", **kwargs: Any):
+        resets = sorted(k for k in ("reset_vars_between_batches", "reset_in_syn_between_batches")
+                        if k in kwargs)
+        if resets:
+            raise ConfigurationError(
+                f"EPropCompiler {resets[0]} must be left out; got {resets[0]}="
+                f"{kwargs[resets[0]]!r}. e-prop resets only the readout between training "
+                f"batches, as mlGeNN's does, and evaluate() starts every batch from rest "
+                f"(docs/eprop.md, state between batches)."
+            )
         self.deep_r_conns, self.deep_r_record_rewirings = check_deep_r_args(
             deep_r_conns, deep_r_record_rewirings)
-        if backend is None:
-            if default_backend_name() == "compiled":
-                log.warning("EPropCompiler trains on the NumPy backend (e-prop reads every "
-                            "neuron's state each step, which the compiled backend does not "
-                            "expose)")
+        if self.deep_r_conns and backend is None:
+            # Deep R edits the sparse masks in place between batches; the compiled
+            # kernel's synapse lists are fixed when it is built.
+            log.info("EPropCompiler with deep_r_conns trains on the NumPy backend")
             backend = "numpy"
         super().__init__(batch_size=batch_size, dt=dt, backend=backend, rng_seed=rng_seed,
                          kernel_profiling=kernel_profiling,
                          reset_time_between_batches=reset_time_between_batches,
                          communicator=communicator, **kwargs)
         backend_name = getattr(self._backend_class, "name", self._backend_class.__name__)
-        if backend_name != "numpy":
+        if self.deep_r_conns and backend_name != "numpy":
             raise ConfigurationError(
-                f"EPropCompiler backend must be 'numpy'; got {backend_name!r}. e-prop reads "
-                f"every neuron's state each step, which only the NumPy backend offers; train "
-                f"with backend='numpy' and evaluate the saved weights with InferenceCompiler("
-                f"..., backend={backend_name!r})."
+                f"EPropCompiler backend must be 'numpy' with deep_r_conns; got "
+                f"{backend_name!r}. Deep R rewires the sparse connectivity between batches, "
+                f"which the compiled kernel fixes when it is built: pass backend='numpy' or "
+                f"leave backend out."
+            )
+        if backend_name not in ("numpy", "compiled"):
+            raise ConfigurationError(
+                f"EPropCompiler backend must be 'compiled' or 'numpy'; got {backend_name!r}. "
+                f"e-prop reads every hidden neuron's state each step, which these two "
+                f"backends offer; train with one of them and evaluate the saved weights "
+                f"with InferenceCompiler(..., backend={backend_name!r})."
             )
         self.example_timesteps = check_positive_int(example_timesteps, "EPropCompiler",
                                                     "example_timesteps")

@@ -117,6 +117,8 @@ class RewiredConnection:
         self.mask = mask
         self.inhibitory = np.zeros(mask.shape, bool)
         self.capacity = row_capacity(connection, mask)
+        #: Synapses the last rewiring removed or created (GeNN gives them fresh variables).
+        self.renewed = np.zeros(mask.shape, bool)
         self.num_rewirings = 0
         self.num_failed_rewirings = 0
 
@@ -226,6 +228,7 @@ class DeepR:
             weight[activated] = 0.0
             optimiser.reset_slots(rc.key, activated)
             rc.num_rewirings, rc.num_failed_rewirings = total, failed
+            rc.renewed = dormant | activated
 
     def _choose_rows(self, row_length: np.ndarray, total: int,
                      capacity: int) -> tuple[np.ndarray, int]:

@@ -6,7 +6,9 @@ keeps per step what the traces need: spikes of every presynaptic
 population, each hidden neuron's pseudo-derivative ``psi`` and filtered
 rate ``FAvg``, and the output error ``E``.  At the end of the batch
 :meth:`EPropRecorder.gradients` returns what mlGeNN's per-synapse
-``DeltaG`` holds after the batch, summed over examples.
+``DeltaG`` holds after the batch, summed over examples, and advances the
+state carried into the next batch (:mod:`._eprop_carry`: as in mlGeNN,
+nothing but the readout is reset between batches).
 
 mlGeNN updates, per synapse and step, a filtered eligibility trace and adds
 ``eFiltered * E_post`` to ``DeltaG``.  Every term is a product of a
@@ -25,7 +27,10 @@ from typing import Any
 
 import numpy as np
 
+from . import _eprop_carry
+from ._eprop_carry import EPropCarry, filter_backward, hidden_sums
 from ._eprop_layout import EPropLayout, HiddenSpec
+from ._eprop_trace import collect_trace, trace_variables
 
 #: mlGeNN's pseudo-derivative slope factor: psi = 0.3 / v_thresh * max(0, 1 - |v - thr| / v_thresh).
 PSEUDO_DERIVATIVE_GAMMA = 0.3
@@ -60,6 +65,11 @@ def pseudo_derivative(v: np.ndarray, threshold: np.ndarray | float, v_thresh: fl
 class EPropRecorder:
     """Step observer keeping one batch's e-prop factors, then its gradients.
 
+    Every local batch row is recorded, padding rows too: their state runs
+    on into the next batch (mlGeNN resets nothing but the readout), while
+    only the real examples' rows enter ``DeltaG``.  Padding rows have no
+    target, so their output error is 0.
+
     Parameters
     ----------
     layout : EPropLayout
@@ -79,13 +89,12 @@ class EPropRecorder:
     num_rows : int, optional
         Rows of ``favg``: the global batch size (default the backend's
         ``batch_size``).  Data-parallel, each rank keeps every row and runs
-        its examples on the rows :meth:`begin` names (``docs/scale-out.md``).
+        its local rows on the rows :meth:`begin` names (``docs/eprop.md``).
 
     Attributes
     ----------
     num_real : int
-        Real (not padding) examples of the current batch; the per-step
-        arrays below have this many rows.
+        Real (not padding) examples of the current batch.
     targets : numpy.ndarray
         The batch's int labels ``(num_real,)`` or targets ``(num_real, T, *shape)``.
     spikes : dict
@@ -99,8 +108,11 @@ class EPropRecorder:
         The output's ``V`` per step.
     favg : dict
         Hidden population -> float64 ``(num_rows, n)`` filtered rate, running on.
-    rows : numpy.ndarray of int64, shape (num_real,)
-        The ``favg`` rows of the current batch's examples.
+    rows : numpy.ndarray of int64, shape (batch_size,)
+        The ``favg`` rows of the local batch rows.
+    carry : EPropCarry
+        The state the last batch left (``ZFilter``, ``Psi``, ``E``, softmax,
+        per-synapse ``eFiltered``/``epsilonA``), which the next batch starts from.
     """
 
     def __init__(self, layout: EPropLayout, backend: Any, num_steps: int, dt: float,
@@ -111,88 +123,115 @@ class EPropRecorder:
         self.c_reg = float(c_reg)
         self.f_target = float(f_target) * dt / 1000.0   # spikes per step
         self.alpha_favg = math.exp(-dt / float(tau_reg))
-        batch = backend.batch_size if num_rows is None else int(num_rows)
+        self.batch = int(backend.batch_size)
+        rows = self.batch if num_rows is None else int(num_rows)
         #: Filtered spike rate per hidden neuron and batch row; never reset (as in mlGeNN).
-        self.favg = {s.population: np.zeros((batch, s.population.num_neurons))
+        self.favg = {s.population: np.zeros((rows, s.population.num_neurons))
                      for s in layout.hidden}
+        self.carry = EPropCarry(layout, self.batch)
+        #: A backend that traces the batch in compiled code (the compiled backend): the
+        #: factors are computed from its trace after the batch, not step by step.
+        self.needs_observer = not hasattr(backend, "start_trace")
         self._favg_now: dict[Any, np.ndarray] = {}
-        self.rows = np.zeros(0, np.int64)
+        self._favg_start: dict[Any, np.ndarray] = {}
+        self.rows = np.arange(self.batch)
         self.num_real = 0
 
     # ----------------------------------------------------------- recording
     def begin(self, real: int, targets: np.ndarray, rows: np.ndarray | None = None) -> None:
         """Start a batch of ``real`` examples with ``targets`` (labels, or ``(real, T, K)``).
 
-        ``rows`` (int, ``(real,)``): the ``favg`` rows the examples run on;
-        default ``0 .. real - 1``.
+        ``rows`` (int, ``(batch_size,)``): the ``favg`` rows of the local
+        batch rows; default ``0 .. batch_size - 1``.
         """
-        lay, steps, self.num_real = self.layout, self.num_steps, int(real)
-        self.rows = np.arange(real) if rows is None else np.asarray(rows, np.int64)
+        lay, steps, batch, self.num_real = self.layout, self.num_steps, self.batch, int(real)
+        self.rows = np.arange(batch) if rows is None else np.asarray(rows, np.int64)
         # The batch's rows, updated each step and written back by end().
         self._favg_now = {pop: array[self.rows] for pop, array in self.favg.items()}
+        self._favg_start = {pop: array.copy() for pop, array in self._favg_now.items()}
         self.targets = np.asarray(targets)
-        self.spikes = {p: np.zeros((steps, real, p.num_neurons), bool) for p in lay.sources}
-        self.psi = {s.population: np.zeros((steps, real, s.population.num_neurons), np.float32)
-                    for s in lay.hidden}
-        self.favg_hist = {s.population: np.zeros((steps, real, s.population.num_neurons),
-                                                 np.float32) for s in lay.hidden}
+        self._spikes = {p: np.zeros((steps, batch, p.num_neurons), bool) for p in lay.sources}
+        self._psi = {s.population: np.zeros((steps, batch, s.population.num_neurons),
+                                            np.float32) for s in lay.hidden}
+        self._favg_hist = {s.population: np.zeros((steps, batch, s.population.num_neurons),
+                                                  np.float32) for s in lay.hidden}
         k = lay.output.num_neurons
-        self.error = np.zeros((steps, real, k))
-        self.v_out = np.zeros((steps, real, k), np.float32)
-        self._softmax = np.zeros((real, k))
+        self._error = np.zeros((steps, batch, k))
+        self._v_out = np.zeros((steps, batch, k), np.float32)
+        self._onehot = np.zeros((batch, k))
+        if self.categorical:
+            self._onehot[np.arange(real), self.targets[:real]] = 1.0
+        self._softmax = self.carry.softmax.copy()
+        self._started = self.carry.started.copy()
+        # ZFilter runs through the batch from the carried value (read by the next batch).
+        self._zfilter = {p: a.copy() for p, a in self.carry.z.items()}
+        self.spikes = {p: a[:, :real] for p, a in self._spikes.items()}
+        self.psi = {p: a[:, :real] for p, a in self._psi.items()}
+        self.favg_hist = {p: a[:, :real] for p, a in self._favg_hist.items()}
+        self.error, self.v_out = self._error[:, :real], self._v_out[:, :real]
         #: mlGeNN's training readout for cross-entropy: the sum over steps of the
         #: softmax of the previous step's V.
         self.softmax_sum = np.zeros((real, k))
-        self._v_prev = {s.population: self.backend.live_vars(s.population)["V"][:real].copy()
+        self._v_prev = {s.population: self.backend.live_vars(s.population)["V"].copy()
                         for s in lay.hidden}
+        if not self.needs_observer:
+            self.backend.start_trace(trace_variables(lay))
 
     def __call__(self, t: int) -> None:
         """Keep step ``t`` (called by the backend after the step)."""
-        real, backend = self.num_real, self.backend
+        real, backend, alpha = self.num_real, self.backend, self.layout.alpha
         for pop in self.layout.sources:
-            self.spikes[pop][t] = backend.get_spike_mask(pop)[:real]
+            spiked = backend.get_spike_mask(pop)
+            self._spikes[pop][t] = spiked
+            zf = self._zfilter[pop]
+            zf *= alpha
+            zf += spiked
         for spec in self.layout.hidden:
             self._hidden_step(spec, t)
-        v = backend.live_vars(self.layout.output)["V"][:real]
-        self.v_out[t] = v
+        v = backend.live_vars(self.layout.output)["V"]
+        self._v_out[t] = v
         if self.categorical:
-            onehot = np.zeros_like(self._softmax)
-            onehot[np.arange(real), self.targets[:real]] = 1.0
-            self.error[t] = self._softmax - onehot
-            self.softmax_sum += self._softmax
+            self._error[t, :real] = self._softmax[:real] - self._onehot[:real]
+            self.softmax_sum += self._softmax[:real]
             shifted = np.asarray(v, np.float64) - v.max(axis=1, keepdims=True)
             ex = np.exp(shifted)
             self._softmax = ex / ex.sum(axis=1, keepdims=True)
         else:
-            self.error[t] = v - self.targets[:real, t].reshape(real, -1)
+            self._error[t, :real] = v[:real] - self.targets[:real, t].reshape(real, -1)
 
     def _hidden_step(self, spec: HiddenSpec, t: int) -> None:
-        pop, real = spec.population, self.num_real
+        pop = spec.population
         live = self.backend.live_vars(pop)
-        spiked = self.backend.get_spike_mask(pop)[:real]
-        v = live["V"][:real]
+        spiked = self.backend.get_spike_mask(pop)
+        v = live["V"]
         # psi uses V before the reset: for a spiking neuron rebuild it from the
         # previous V and this step's input (a spiking neuron integrated this step).
         alpha = np.float32(self.layout.alpha)
-        isyn = self.backend.get_synaptic_input(pop)[:real]
+        isyn = self.backend.get_synaptic_input(pop)
         v_pre = np.where(spiked, alpha * self._v_prev[pop] + isyn, v)
         self._v_prev[pop] = v.copy()
         threshold: Any = spec.v_thresh
         if spec.adaptive:
-            a_pre = live["A"][:real] - spiked   # the reset added 1 to A
+            a_pre = live["A"] - spiked   # the reset added 1 to A
             threshold = spec.v_thresh + spec.beta * a_pre
         busy = None
         if spec.refractory:
             # A neuron that spiked was not refractory before its reset set RefracTime.
-            busy = (live["RefracTime"][:real] > 0.0) & ~spiked
-        self.psi[pop][t] = pseudo_derivative(v_pre, threshold, spec.v_thresh, busy)
+            busy = (live["RefracTime"] > 0.0) & ~spiked
+        self._psi[pop][t] = pseudo_derivative(v_pre, threshold, spec.v_thresh, busy)
         favg = self._favg_now[pop]
         favg *= self.alpha_favg
         favg += spiked * (1.0 - self.alpha_favg)
-        self.favg_hist[pop][t] = favg
+        self._favg_hist[pop][t] = favg
 
     def end(self) -> dict[Any, np.ndarray]:
-        """Write the batch's filtered rates back to ``favg``; return them (``(real, n)``)."""
+        """Write the batch's filtered rates back to ``favg``; return them (``(batch_size, n)``).
+
+        On a tracing backend, first computes the whole batch's factors from its trace.
+        """
+        if not self.needs_observer:
+            collect_trace(self)
+            self.backend.stop_trace()
         for pop, now in self._favg_now.items():
             self.favg[pop][self.rows] = now
         return self._favg_now
@@ -201,26 +240,30 @@ class EPropRecorder:
     def loss(self) -> float:
         """e-prop's objective, summed over steps, mean over the batch's examples.
 
-        Cross-entropy ``-sum_t log softmax(V(t-1))[label]`` (steps whose
-        previous softmax is mlGeNN's initial 0 are left out), or
-        ``0.5 * sum_t sum_k (V - y*)^2``.
+        Cross-entropy ``-sum_t log softmax(V(t-1))[label]`` (the first step
+        of a row's first batch, whose previous softmax is mlGeNN's initial 0,
+        is left out), or ``0.5 * sum_t sum_k (V - y*)^2``.
         """
         real = max(self.num_real, 1)
         if self.categorical:
             rows = np.arange(self.num_real)
             # E = softmax - one-hot, so softmax[label] = 1 + E[label].
-            prob = np.clip(1.0 + self.error[1:, rows, self.targets[:self.num_real]], 1e-300, None)
-            return float(-np.log(prob).sum() / real)
+            prob = 1.0 + self.error[:, rows, self.targets[:self.num_real]]
+            prob[0, ~self._started[:self.num_real]] = 1.0
+            return float(-np.log(np.clip(prob, 1e-300, None)).sum() / real)
         return float(0.5 * np.sum(self.error ** 2) / real)
 
     def gradients(self, weights: dict[Any, np.ndarray]) -> tuple[dict[Any, np.ndarray], np.ndarray]:
         """mlGeNN's ``DeltaG`` of every trained connection, summed over the batch.
 
+        Also advances :attr:`carry` to the state after the batch, so call it
+        once per batch, after :meth:`end`.
+
         Parameters
         ----------
         weights : dict
-            Connection -> float32 ``(num_pre, num_post)`` weights (used for
-            the feedback of the output error to hidden neurons).
+            Connection -> float32 ``(num_pre, num_post)`` weights of the batch
+            (the feedback of the output error to hidden neurons).
 
         Returns
         -------
@@ -229,69 +272,72 @@ class EPropRecorder:
         bias : numpy.ndarray of float64, shape (num_outputs,)
             mlGeNN's ``DeltaBias``: the output error summed over steps and examples.
         """
-        lay, steps = self.layout, self.num_steps
-        # mlGeNN's synapse step k uses the neuron state of step k - 1: steps
-        # 0 .. T-2 of the stored factors contribute, the last one does not.
-        used = steps - 1
-        # sum_s ZFilter(s)^T C(s) = sum_s z(s)^T Cbar(s) with Cbar the backward
-        # alpha-filtered C: the presynaptic factor becomes the (sparse) spike raster.
-        coeff = {spec.population: _filter_backward(
-            self._hidden_coefficient(spec, weights, used), lay.alpha) for spec in lay.hidden}
-        out_coeff = _filter_backward(self.error[:used].copy(), lay.alpha)
+        lay, carry, real = self.layout, self.carry, self.num_real
+        # Entry 0 of each series is the carried state of the previous batch's last
+        # step (mlGeNN's synapses read it in this batch's first step); entry p the
+        # state after step p - 1, so the last step's state is left to the next batch.
+        e_out = np.concatenate([carry.e_out[None], self._error[:-1]])
+        feedback = {}
+        for spec in lay.hidden:
+            pop = spec.population
+            # E_h(p) = W E_out(p - 1) for p >= 1; entry 0 is the carried E_h.
+            fed = np.zeros((self.num_steps, self.batch, pop.num_neurons))
+            fed[0] = carry.e_hid[pop]
+            for conn in lay.output_conns:
+                if conn.source is pop:
+                    fed[1:] += e_out[:-1] @ np.asarray(weights[conn], np.float64).T
+            feedback[pop] = fed
         grads: dict[Any, np.ndarray] = {}
-        for conn in lay.hidden_conns:
-            grads[conn] = _spike_outer(self.spikes[conn.source][:used], coeff[conn.target])
+        for spec in lay.hidden:
+            pop = spec.population
+            conns = [c for c in lay.hidden_conns if c.target is pop]
+            # Blocks of rows keep the float64 (T, rows, n) series of the sums small.
+            block = max(1, _BLOCK_BYTES // (64 * self.num_steps * pop.num_neurons))
+            for r0 in range(0, self.batch, block):
+                rows = slice(r0, min(r0 + block, self.batch))
+                series = {
+                    "psi": np.concatenate([carry.psi[pop][None, rows],
+                                           self._psi[pop][:-1, rows]]).astype(np.float64),
+                    "favg": np.concatenate([self._favg_start[pop][None, rows],
+                                            self._favg_hist[pop][:-1, rows]]),
+                    "e_hid": feedback[pop][:, rows],
+                }
+                traces = {"z": {c.source: carry.z[c.source][rows] for c in conns},
+                          "ef": {c: carry.ef[c][rows] for c in conns},
+                          "epsa": {c: a[rows] for c, a in carry.epsa.items() if c in conns}}
+                spikes = {c.source: self._spikes[c.source][:, rows] for c in conns}
+                part = hidden_sums(spec, lay, conns, series, traces, spikes,
+                                   min(max(real - r0, 0), rows.stop - r0),
+                                   self.c_reg, self.f_target, _spike_outer)
+                for conn, grad in part.items():
+                    grads[conn] = grads[conn] + grad if conn in grads else grad
+        out_coeff = filter_backward(e_out[:, :real].copy(), lay.alpha)
         for conn in lay.output_conns:
-            grads[conn] = _spike_outer(self.spikes[conn.source][:used], out_coeff)
+            grads[conn] = _spike_outer(self._spikes[conn.source][:-1, :real], out_coeff[1:])
+            grads[conn] += carry.z[conn.source][:real].T @ out_coeff[0]
+        self._advance(weights)
         return grads, self.error.sum(axis=(0, 1))
 
-    def _hidden_coefficient(self, spec: HiddenSpec, weights: dict[Any, np.ndarray],
-                            used: int) -> np.ndarray:
-        """Per-step postsynaptic coefficient ``C`` with ``DeltaG = sum_s ZFilter(s)^T C(s)``.
-
-        Returns
-        -------
-        numpy.ndarray of float64, shape (used, examples, n)
-        """
-        lay, pop = self.layout, spec.population
-        real, n = self.num_real, pop.num_neurons
-        # Learning signal E_h(s): the output error of step s-1 fed back through
-        # the hidden -> output weights (mlGeNN's ISynFeedback).  It becomes
-        # L(s) = sum_{s' >= s} alpha^(s'-s) E_h(s') (filtered in place).
-        total = np.zeros((used, real, n))
-        for conn in lay.output_conns:
-            if conn.source is pop and used > 1:
-                total[1:] += self.error[:used - 1] @ np.asarray(weights[conn], np.float64).T
-        _filter_backward(total, lay.alpha)
-        # G(s) = L(s) + c_reg * (FAvg(s) - f_target)
-        total += self.c_reg * (self.favg_hist[pop][:used] - self.f_target)
-        coeff = self.psi[pop][:used].astype(np.float64)
-        if not spec.adaptive or used == 0:
-            coeff *= total
-            return coeff
-        # Adaptive: C(s) = psi(s) (G(s) - beta H(s)), H(s) = psi(s+1) G(s+1)
-        # + (rho - beta psi(s+1)) H(s+1), H(T-2) = 0 (docs/eprop.md).
-        rho, beta = float(lay.rho or 0.0), spec.beta
-        adapt = np.zeros((real, n))
-        g_next = total[used - 1].copy()
-        for s in range(used - 2, -1, -1):
-            nxt = coeff[s + 1]   # psi(s + 1), not yet multiplied
-            adapt = nxt * g_next + (rho - beta * nxt) * adapt
-            g_next = total[s].copy()
-            total[s] -= beta * adapt
-        coeff *= total
-        return coeff
+    def _advance(self, weights: dict[Any, np.ndarray]) -> None:
+        """Leave the batch's last-step state in :attr:`carry` for the next batch."""
+        carry, lay = self.carry, self.layout
+        last_out = carry.e_out if self.num_steps < 2 else self._error[-2]
+        for spec in lay.hidden:
+            pop = spec.population
+            carry.psi[pop] = self._psi[pop][-1].astype(np.float64)
+            e_hid = np.zeros_like(carry.e_hid[pop])
+            for conn in lay.output_conns:
+                if conn.source is pop:
+                    e_hid += last_out @ np.asarray(weights[conn], np.float64).T
+            carry.e_hid[pop] = e_hid
+        carry.e_out = self._error[-1].copy()
+        carry.softmax = self._softmax.copy()
+        carry.z = {p: a.copy() for p, a in self._zfilter.items()}
+        carry.started[:] = True
 
 
-def _filter_backward(series: np.ndarray, alpha: float) -> np.ndarray:
-    """In place: ``x(s) += alpha * x(s + 1)`` from the last step back; returns ``series``."""
-    for s in range(len(series) - 2, -1, -1):
-        series[s] += alpha * series[s + 1]
-    return series
-
-
-#: Above this fraction of spiking (step, example, neuron) entries a dense product is used.
-_DENSE_FRACTION = 0.02
+#: Memory for the float64 per-step series of one block of rows in the end-of-batch sums.
+_BLOCK_BYTES = 1 << 28
 #: Spikes gathered per block in :func:`_spike_outer` (bounds the temporary rows).
 _EVENT_BLOCK = 32768
 
@@ -309,7 +355,7 @@ def _spike_outer(spikes: np.ndarray, post: np.ndarray) -> np.ndarray:
     numpy.ndarray of float64, shape (n_pre, n_post)
     """
     n_pre, n_post = spikes.shape[2], post.shape[2]
-    if spikes.size and np.count_nonzero(spikes) > _DENSE_FRACTION * spikes.size:
+    if spikes.size and np.count_nonzero(spikes) > _eprop_carry.DENSE_FRACTION * spikes.size:
         # Dense spike trains: one BLAS product beats gathering rows per spike.
         return spikes.reshape(-1, n_pre).T.astype(np.float64) @ post.reshape(-1, n_post)
     out = np.zeros((n_pre, n_post))

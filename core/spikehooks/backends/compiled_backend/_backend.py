@@ -98,6 +98,19 @@ class CompiledBackend(NumpyBackend):
         self._spike_input_ids = ()
         self._prepare_spike_inputs()
 
+    def live_bias(self, population: Any) -> np.ndarray:
+        """As the NumPy backend's: the bias the kernel adds every step, writable in place.
+
+        A zero bias has no table entry until now: the layout is built again
+        (values kept) with the bias in the kernel's constants.
+        """
+        pst = self._state(population)
+        trained = pst.bias_trained
+        super().live_bias(population)
+        if not trained:
+            self._build_step_fns()
+        return pst.bias
+
     def set_delays(self, connection: Any, delays: np.ndarray) -> None:
         """Use new whole-step delays (checked as the NumPy backend checks them) from the
         next step on; the kernel reads them from its flat delay table."""

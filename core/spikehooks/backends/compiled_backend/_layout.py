@@ -202,7 +202,7 @@ class Layout:
                 row[T.P_POINTER] = ptr
                 self.spike_inputs.append((pop, ptr))
                 ptr += B * n
-            if pst.bias is not None and bool(np.any(pst.bias != 0.0)):
+            if pst.bias is not None and (pst.bias_trained or bool(np.any(pst.bias != 0.0))):
                 row[T.P_BIAS] = sum(len(c) for c in consts)
                 consts.append(np.asarray(pst.bias, dtype=np.float32).reshape(-1))
             self._population_constants(pop, row, frow, num_timesteps, dt)
@@ -214,6 +214,11 @@ class Layout:
         self.num_pointers = ptr
         self._connections(conns, conn_cols, weight_cols, nrows, pops, dt, consts)
         self.consts = np.concatenate(consts) if consts else np.zeros(1, dtype=np.float32)
+        for p, (pop, pst) in enumerate(pops.items()):
+            # A bias in the table is the population's bias: a trainer writes it in place.
+            b0 = int(self.pop_i[p, T.P_BIAS])
+            if b0 >= 0:
+                pst.bias = _rebind(self.consts[b0:b0 + pop.num_neurons], pst.bias)
 
     def _fview(self, pop: Any, name: str, n: int) -> np.ndarray:
         c0 = self.var_cols[pop, name]

@@ -14,10 +14,11 @@ from ...synapses import Delta
 from .._lookup import check_batch_input, connection_entry, population_entry, readout_of
 from . import _kernels, _synaptic
 from ._protocol_methods import ProtocolMethods
+from ._run_state import RunStateMethods
 from ._state import ConnectionState, PopulationState
 
 
-class NumpyBackend(ProtocolMethods):
+class NumpyBackend(RunStateMethods, ProtocolMethods):
     """Simulates a network with NumPy, every batch entry in parallel.
 
     Implements every member of :class:`spikehooks.backends.Backend`; its own
