@@ -160,16 +160,17 @@ LOGGERS = {
 
 
 class History(Callback):
-    """Collect the accuracy of every training epoch or validation run."""
+    """Collect the accuracy of every training epoch, or of every validation pass.
+
+    Both lists call ``on_epoch_end`` once per epoch (the validation callbacks
+    after each pass, as in mlGeNN), so the one hook serves both.
+    """
 
     def __init__(self, output: Any):
         self.output = output
         self.accuracy: list[float] = []
 
     def on_epoch_end(self, epoch: int, metrics: dict[Any, Any]) -> None:
-        self.accuracy.append(float(metrics[self.output].result))
-
-    def on_test_end(self, metrics: dict[Any, Any]) -> None:
         self.accuracy.append(float(metrics[self.output].result))
 
 

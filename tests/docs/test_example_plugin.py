@@ -39,7 +39,7 @@ def test_the_example_plugin_tests_pass_when_installed(installed_example):
         cwd=installed_example, capture_output=True, text=True,
     )
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "3 passed" in result.stdout
+    assert "4 passed" in result.stdout
 
 
 def test_the_example_plugin_is_listed(installed_example):

@@ -165,6 +165,37 @@ def test_evaluate_between_epochs_changes_no_training_result(backend):
                 np.testing.assert_array_equal(got[name] if name else got, value)
 
 
+@pytest.mark.parametrize("backend", ["numpy", "compiled"])
+def test_validation_passes_change_no_training_result(backend):
+    # Each epoch's validation pass (framed by the validation callbacks' epoch hooks) runs
+    # from rest and leaves the carried training state as it found it.
+    if backend == "compiled":
+        pytest.importorskip("numba")
+    spikes = to_spikes(raster(3, STEPS, 4))
+    labels = np.array([0, 1, 2, 1])
+    held = to_spikes(raster(5, STEPS, 2))
+
+    def train(validate):
+        compiled, (inp, _, out), _ = make(batch_size=2, optimiser=("adam", {"alpha": 0.01}),
+                                          backend=backend)
+        extra = {"validation_x": {inp: held}, "validation_y": {out: np.array([2, 0])},
+                 "validation_callbacks": []} if validate else {}
+        with compiled:
+            result = compiled.train({inp: spikes}, {out: labels}, num_epochs=2, shuffle=False,
+                                    callbacks=[], **extra)
+            return compiled.state_dict(), result
+
+    (plain, _), (validated, result) = train(False), train(True)
+    assert len(result) == 4 and result[1][next(iter(result[1]))].total == 2
+    for key, value in plain["learnable"].items():
+        np.testing.assert_array_equal(validated["learnable"][key], value)
+    for group in ("backend", "traces"):
+        for key, entry in plain["eprop_carry"][group].items():
+            for name, value in (entry.items() if isinstance(entry, dict) else [("", entry)]):
+                got = validated["eprop_carry"][group][key]
+                np.testing.assert_array_equal(got[name] if name else got, value)
+
+
 def test_a_state_whose_carry_does_not_fit_is_refused_before_anything_changes():
     compiled, (inp, _, out), _ = make(batch_size=2)
     other, _, _ = make(batch_size=3)

@@ -34,6 +34,26 @@ def test_one_row_per_epoch_holds_every_metric_rate_loss_and_time():
         assert 0.0 < float(row["epoch_time_s"]) < 60.0
 
 
+def test_a_logger_also_among_the_validation_callbacks_writes_the_same_rows():
+    # Validation callbacks get epoch hooks around each pass (mlGeNN's order); a logger sitting
+    # in both lists must not take a validation pass for a training epoch.
+    truth = Truth()
+    logger = CSVLogger("both.csv")
+    train(3, [truth, logger], validation_split=0.25, validation_callbacks=[logger])
+    rows = _rows("both.csv")
+    assert [r["epoch"] for r in rows] == ["0", "1", "2"]
+    for row in rows:
+        want = truth.rows[int(row["epoch"])]
+        assert len(want) == 4
+        for column, value in want.items():
+            assert float(row[column]) == value, column
+
+
+def test_a_logger_only_among_the_validation_callbacks_writes_nothing(tmp_path):
+    train(2, [], validation_split=0.25, validation_callbacks=[CSVLogger("val.csv")])
+    assert not (tmp_path / "val.csv").exists()
+
+
 def test_pandas_reads_the_file_with_numeric_columns():
     truth = Truth()
     train(2, [truth, CSVLogger()])

@@ -88,6 +88,20 @@ def test_batch_scalars_use_the_global_batch_as_step():
     assert [s for s, _ in _scalars("tb/batch", ACC)] == [1, 3, 5, 7, 9, 11]
 
 
+def test_a_logger_also_among_the_validation_callbacks_writes_only_training_scalars():
+    # The same object in both lists: validation passes (epoch and batch hooks, as in mlGeNN)
+    # add nothing; their metrics arrive through the training loop's on_validation_end.
+    truth = Truth()
+    logger = TensorBoardLogger("tb", update_freq=2, histogram_freq=0)
+    train(2, [truth, logger], validation_split=0.25, validation_callbacks=[logger])
+    # 18 training examples in batches of 4: 5 batches per epoch, every second one written.
+    assert [s for s, _ in _scalars("tb/batch", ACC)] == [1, 3, 6, 8]
+    assert _scalars("tb/train", ACC) == [
+        (e, pytest.approx(truth.rows[e][ACC], rel=1e-6)) for e in range(2)]
+    assert _scalars("tb/validation", ACC) == [
+        (e, pytest.approx(truth.rows[e]["val_" + ACC], rel=1e-6)) for e in range(2)]
+
+
 def test_resume_shows_every_epoch_once_with_the_unbroken_runs_values():
     train(5, [Checkpoint(path="ref"), TensorBoardLogger("ref_tb", update_freq="batch")])
     train(4, [Checkpoint(epoch_interval=2), TensorBoardLogger("tb", update_freq="batch")])

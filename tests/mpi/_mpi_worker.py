@@ -99,6 +99,18 @@ class EpochValues(Callback):
                                  for m in metrics.values()})
 
 
+class PassExamples(Callback):
+    """A validation callback after a recorder: notes at each pass's end what the recorder
+    holds (mlGeNN's validation callbacks read each pass at on_epoch_end)."""
+
+    def __init__(self, recorder: Any):
+        self.recorder = recorder
+        self.seen: list[list[int]] = []
+
+    def on_epoch_end(self, epoch, metrics):
+        self.seen.append(list(self.recorder.example_indices))
+
+
 def _recorders(hid: Any, out: Any) -> list[Any]:
     """One recorder of each kind, gathering: spikes, a voltage, weights per step and per batch."""
     from spikehooks_recorders import ConnVarRecorder, SpikeRecorder, VarRecorder
@@ -147,12 +159,14 @@ def _record(opts: argparse.Namespace, communicator: Any, x: list, y: np.ndarray,
     compiler = EventPropCompiler(STEPS, RelativeMeanSquareError(2.0), Adam(0.01),
                                  batch_size=opts.batch, dt=DT, communicator=communicator)
     validation = [SpikeRecorder(hid, key="val_spikes", gather=True)]
+    passes = PassExamples(validation[0])
     with compiler.compile(net) as compiled:
         train_metrics, val_metrics, cb_data, val_data = compiled.train(
             {inp: x}, {out: y}, num_epochs=opts.epochs, shuffle=opts.shuffle,
-            callbacks=recorders, validation_callbacks=validation, validation_split=0.2,
-            shard=opts.shard)
+            callbacks=recorders, validation_callbacks=[*validation, passes],
+            validation_split=0.2, shard=opts.shard)
         result["weights"] = compiled.backend.get_learnable_state()
+    result["val_pass_examples"] = passes.seen
     result["accuracy"] = train_metrics[out].result
     result["val_accuracy"] = val_metrics[out].result
     result.update(_recorded(cb_data, recorders))
@@ -180,7 +194,9 @@ def run(opts: argparse.Namespace, communicator: Any = None) -> dict[str, Any]:
     loss: Any = RelativeMeanSquareError(2.0)
     if opts.task == "ce":
         loss = "sparse_categorical_crossentropy"
-    compiler = EventPropCompiler(STEPS, loss, Adam(0.01), batch_size=opts.batch, dt=DT,
+    # As mlGeNN's MPI examples do, a rank may derive example_timesteps from its own data.
+    steps = STEPS + (opts.more_steps_on_rank_1 if rank == 1 else 0) + opts.more_steps
+    compiler = EventPropCompiler(steps, loss, Adam(0.01), batch_size=opts.batch, dt=DT,
                                  communicator=communicator, **reg)
     compiled = compiler.compile(net)
     callbacks: list[Any] = []
@@ -217,6 +233,7 @@ def run(opts: argparse.Namespace, communicator: Any = None) -> dict[str, Any]:
         result["alpha"] = compiled.optimisers[0][0].alpha
         result["step"] = compiled.optimisers[0][0].step
         result["epoch_values"] = values.rows
+        result["num_timesteps"] = compiled.num_timesteps
     return result
 
 
@@ -243,6 +260,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--fail-on-rank", type=int, default=1)
     p.add_argument("--bad-labels-on-rank", type=int, default=-1)
     p.add_argument("--mismatch-on-rank", type=int, default=-1)
+    p.add_argument("--more-steps", type=int, default=0)
+    p.add_argument("--more-steps-on-rank-1", type=int, default=0)
     return p
 
 

@@ -65,6 +65,9 @@ def test_recordings_gathered_during_training_equal_a_single_process_recording(tm
     assert len(reference["spikes.times"]) == 16 * epochs
     assert sorted(reference["spikes.examples"]) == sorted(list(range(16)) * epochs)
     assert reference["val_spikes.examples"] == list(range(4)) * epochs
+    # Rank 0 holds every pass so far at the end of each pass, as one process does.
+    assert reference["val_pass_examples"] == [list(range(4)) * (e + 1) for e in range(epochs)]
+    assert results[0]["val_pass_examples"] == reference["val_pass_examples"]
     assert len(reference["g"]) == 4 * epochs
     assert reference["w.batches"] and reference["w.batches"][0][0] == 0
     # One weight per recorded batch, changing as the network learns.

@@ -37,6 +37,16 @@ def test_shard_two_ranks_give_the_weights_of_one_process_bit_for_bit(tmp_path, a
         _assert_same_bits(result, reference)
 
 
+def test_ranks_asking_for_different_example_timesteps_all_run_the_longest(tmp_path):
+    # mlGeNN's MPI examples set example_timesteps from each rank's latest spike.
+    args = ("--shard", "--shuffle", "--batch", "4")
+    results = run_ok(2, "train", *args, "--more-steps-on-rank-1", "5", out=tmp_path)
+    reference = run(options(*args, "--more-steps", "5"))
+    for result in results:
+        assert result["num_timesteps"] == reference["num_timesteps"] == 35
+        _assert_same_bits(result, reference)
+
+
 def test_mlgenn_slices_two_ranks_match_one_process(tmp_path):
     # Each rank passes slice(rank, None, 2): the global batch holds the same examples as one
     # process's, in another order, so the gradient sum may differ in the last float64 bit.

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import io
+
 import numpy as np
 import pytest
 from _forward_trace import record_forward
 
-from spikehooks import Callback, InputLayer, Layer, SequentialNetwork
+from spikehooks import BatchProgressBar, Callback, InputLayer, Layer, SequentialNetwork
+from spikehooks.callbacks.progress import format_metrics
 from spikehooks.compilers import EventPropCompiler, InferenceCompiler
 from spikehooks.connectivity import Dense
 from spikehooks.data.spikes import preprocess_spikes
-from spikehooks.errors import ConfigurationError
+from spikehooks.errors import CallbackError, ConfigurationError
 from spikehooks.initializers import Normal
 from spikehooks.neurons import LeakyIntegrate, LeakyIntegrateFire, SpikeInput
 from spikehooks.synapses import Delta, Exponential
@@ -100,8 +103,9 @@ def test_training_reduces_the_loss_and_learns_the_task():
     assert metrics[out].result > 0.75
 
 
-def test_hook_order_with_validation_after_epoch_end():
-    # mlGeNN 2.4.0 gives validation callbacks epoch hooks instead (docs/porting-from-mlgenn.md).
+def test_validation_callbacks_get_mlgenn_hook_sequence():
+    # mlGeNN 2.4.0's train(): validation callbacks get on_test_begin once before the first
+    # epoch, epoch hooks around every validation pass and on_test_end once after training.
     net, inp, out = _compiled()
     x, y = _data(40)
     log = []
@@ -113,12 +117,102 @@ def test_hook_order_with_validation_after_epoch_end():
     def epoch(e):
         return [("t", "epoch_begin", e), ("t", "batch_begin", 0), ("t", "batch_end", 0),
                 ("t", "batch_begin", 1), ("t", "batch_end", 1), ("t", "epoch_end", e),
-                ("v", "test_begin"), ("v", "batch_begin", 0), ("v", "batch_end", 0),
-                ("v", "test_end"), ("t", "validation_end", e, True)]
+                ("v", "epoch_begin", e), ("v", "batch_begin", 0), ("v", "batch_end", 0),
+                ("v", "epoch_end", e), ("t", "validation_end", e, True)]
 
     assert log == [("t", "set_params", "train"), ("v", "set_params", "validate"),
-                   ("t", "train_begin"), *epoch(0), *epoch(1), ("t", "train_end")]
+                   ("t", "train_begin"), ("v", "test_begin"), *epoch(0), *epoch(1),
+                   ("t", "train_end"), ("v", "test_end")]
     assert result[1][out].total == 8
+
+
+def test_validation_epoch_end_gets_each_pass_metrics_and_test_end_the_last():
+    # A callback written for mlGeNN reads each validation pass's metrics in on_epoch_end;
+    # they must be that pass's alone: what evaluate() gives for the weights of that epoch.
+    net, inp, out = _compiled()
+    x, y = _data(40)
+    states, passes, ends = [], [], []
+
+    class Weights(Callback):
+        def on_epoch_end(self, epoch, metrics):
+            states.append(net.state_dict())
+
+    class Validation(Callback):
+        def on_epoch_end(self, epoch, metrics):
+            passes.append((epoch, metrics is net.validation_metrics, metrics[out].total,
+                           metrics[out].result))
+
+        def on_test_end(self, metrics):
+            ends.append((metrics, metrics[out].total, metrics[out].result))
+
+    with net:
+        _, val_metrics, _, _ = net.train({inp: x}, {out: y}, num_epochs=3,
+                                         callbacks=[Weights()],
+                                         validation_callbacks=[Validation()],
+                                         validation_split=0.2)
+    assert [p[:3] for p in passes] == [(0, True, 8), (1, True, 8), (2, True, 8)]
+    assert len(ends) == 1 and ends[0][0] is val_metrics
+    assert ends[0][1:] == (8, passes[-1][3]) and val_metrics[out].result == passes[-1][3]
+    fresh, inp2, out2 = _compiled()
+    for state, (_, _, _, accuracy) in zip(states, passes, strict=True):
+        fresh.load_state_dict(state)
+        with fresh:
+            metrics, _ = fresh.evaluate({inp2: x[32:]}, {out2: y[32:]}, callbacks=[])
+        assert metrics[out2].total == 8
+        assert metrics[out2].result == accuracy
+    # Three different networks were validated: the weights moved between the passes.
+    key = sorted(states[0]["learnable"])[0]
+    assert len({s["learnable"][key].tobytes() for s in states}) == 3
+
+
+def test_an_error_in_a_validation_epoch_hook_names_it_and_keeps_the_validation_data():
+    net, inp, out = _compiled()
+    x, y = _data(40)
+
+    class Seen(Callback):
+        key = "seen"
+
+        def set_params(self, data, **kwargs):
+            self.rows = data.setdefault(self.key, [])
+
+        def on_epoch_end(self, epoch, metrics):
+            self.rows.append(epoch)
+
+        def get_data(self):
+            return self.key, self.rows
+
+    class Fails(Callback):
+        def on_epoch_end(self, epoch, metrics):
+            if epoch == 1:
+                raise ValueError("no pass 1")
+
+    with net, pytest.raises(CallbackError, match=r"Fails\.on_epoch_end raised ValueError") as info:
+        net.train({inp: x}, {out: y}, num_epochs=3, callbacks=[],
+                  validation_callbacks=[Seen(), Fails()], validation_split=0.2)
+    assert info.value.hook == "on_epoch_end" and info.value.cb_data == {"seen": [0, 1]}
+
+
+def test_validation_progress_bar_shows_each_pass_with_its_metrics():
+    net, inp, out = _compiled()
+    x, y = _data(40)
+    stream = io.StringIO()
+    shown = []
+
+    class Shown(Callback):
+        def on_epoch_end(self, epoch, metrics):
+            shown.append((epoch, stream.getvalue(), format_metrics(metrics)))
+
+    bar = BatchProgressBar(disable=False, file=stream, ascii=True, mininterval=0)
+    with net:
+        net.train({inp: x}, {out: y}, num_epochs=3, callbacks=[],
+                  validation_callbacks=[bar, Shown()], validation_split=0.2)
+    before = ""
+    for epoch, text, labels in shown:
+        new = text[len(before):]
+        assert f"Validation (epoch {epoch})" in new and "1/1" in new
+        assert all(f"{label}={value}" in new for label, value in labels.items())
+        before = text
+    assert [e for e, _, _ in shown] == [0, 1, 2] and bar._bar is None
 
 
 def test_stop_training_ends_after_the_current_batch():

@@ -39,9 +39,12 @@ class Callback:
     Subclasses define any of the optional lifecycle methods (they do not
     override anything here; they are found by inspection):
 
-    - ``on_test_begin()`` / ``on_test_end(metrics)``: around inference.
+    - ``on_test_begin()`` / ``on_test_end(metrics)``: around inference; for
+      the validation callbacks of ``train``, once around the whole training.
     - ``on_train_begin()`` / ``on_train_end(metrics)``: around training.
-    - ``on_epoch_begin(epoch)`` / ``on_epoch_end(epoch, metrics)``.
+    - ``on_epoch_begin(epoch)`` / ``on_epoch_end(epoch, metrics)``: around
+      every training epoch; for the validation callbacks, around every
+      validation pass, with that pass's metrics (mlGeNN's order).
     - ``on_validation_end(epoch, metrics)``: during training with validation,
       after each epoch's validation, with the validation metrics (beyond
       mlGeNN: where a callback watching ``val_`` metrics acts).

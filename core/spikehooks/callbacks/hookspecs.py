@@ -15,12 +15,11 @@ Hooks nest, in this order for a training run::
                 on_timestep_end
             on_batch_end
         on_epoch_end
-        (validation: the validation callbacks' on_test_begin ... on_test_end)
+        (validation pass: the validation callbacks' epoch hooks, below)
         on_validation_end         (only when the run validates)
     on_train_end
 
-and for inference (``evaluate``, or validation inside training, which runs
-with its own callback list)::
+for inference (``evaluate``, ``predict``)::
 
     on_test_begin
         on_batch_begin
@@ -28,6 +27,18 @@ with its own callback list)::
             on_timestep_end
         on_batch_end
     on_test_end
+
+and, as in mlGeNN 2.4.0, for the validation callbacks of a ``train`` that
+validates (their own callback list, mode ``"validate"``)::
+
+    on_test_begin                 (once, after the training callbacks' on_train_begin)
+        on_epoch_begin            (per validation pass, after the epoch's on_epoch_end)
+            on_batch_begin
+                on_timestep_begin
+                on_timestep_end
+            on_batch_end
+        on_epoch_end              (with this pass's validation metrics)
+    on_test_end                   (once, after the training callbacks' on_train_end)
 """
 
 from __future__ import annotations
@@ -55,9 +66,10 @@ def on_test_begin(run: RunContext) -> None:
 
     :param run: the run's context (mode ``"test"`` or ``"validate"``).
 
-    Called after ``set_params`` on every callback.  During training, validation
-    runs ``on_test_begin`` on the validation callbacks after each epoch's
-    ``on_epoch_end`` (and before the training callbacks' ``on_validation_end``).
+    Called after ``set_params`` on every callback.  The validation callbacks
+    of ``train`` get it once, right after the training callbacks'
+    ``on_train_begin`` and before the first epoch (mlGeNN's order); each
+    validation pass is then framed by their ``on_epoch_begin``/``on_epoch_end``.
     """
 
 
@@ -68,6 +80,11 @@ def on_test_end(metrics: dict[Any, Any], run: RunContext) -> None:
     :param metrics: the metrics over the whole data set, keyed by output
         population (each a :class:`spikehooks.metrics.Metric` with ``.result``).
     :param run: the run's context.
+
+    The validation callbacks of ``train`` get it once, after the training
+    callbacks' ``on_train_end``, with the metrics of the last validation
+    pass (the object ``train`` returns as its validation metrics).  It is
+    not called when training ends with an exception.
     """
 
 
@@ -93,27 +110,33 @@ def on_train_end(metrics: dict[Any, Any], run: RunContext) -> None:
 
 @hookspec
 def on_epoch_begin(epoch: int, run: RunContext) -> None:
-    """Called at the start of every training epoch.
+    """Called at the start of every training epoch, and of every validation pass.
 
     :param epoch: the epoch number, counting from ``start_epoch``.
-    :param run: the run's context.
+    :param run: the run's context (``run.mode`` tells training from validation).
 
     Metrics are reset just before this hook.  Nested inside
     ``on_train_begin``/``on_train_end``; contains the epoch's batch hooks.
+    The validation callbacks of ``train`` get it before each validation
+    pass, with the epoch just trained (mlGeNN's order), nested inside their
+    ``on_test_begin``/``on_test_end``.
     """
 
 
 @hookspec
 def on_epoch_end(epoch: int, metrics: dict[Any, Any], run: RunContext) -> None:
-    """Called at the end of every training epoch, before its validation.
+    """Called at the end of every training epoch (before its validation), and of
+    every validation pass.
 
     :param epoch: the epoch number.
-    :param metrics: the training metrics accumulated over this epoch.
-    :param run: the run's context.
+    :param metrics: the training metrics accumulated over this epoch; for the
+        validation callbacks, the metrics of this validation pass alone.
+    :param run: the run's context (``run.mode`` tells training from validation).
 
     This is mlGeNN's order: the epoch's validation (if any) runs after this
-    hook, with the validation callbacks; ``on_validation_end`` then brings
-    its metrics back to the training callbacks.
+    hook, with the validation callbacks, whose own ``on_epoch_end`` ends
+    the pass; ``on_validation_end`` then brings its metrics back to the
+    training callbacks.
     """
 
 

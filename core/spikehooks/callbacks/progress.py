@@ -29,9 +29,13 @@ class BatchProgressBar(Callback):
     """Show a progress bar over the batches of each epoch (or of inference).
 
     Uses ``tqdm.auto`` (a widget in notebooks, text in terminals).  The
-    description reads ``Epoch N`` during training and ``Validation`` or
-    ``Inference`` otherwise; the postfix shows the current metrics.  One bar
-    is created per run and reset at every epoch.
+    description reads ``Epoch N`` during training, ``Validation (epoch N)``
+    during the validation pass after epoch N, and ``Inference`` in
+    ``evaluate``/``predict``; the postfix shows the current metrics.  As in
+    mlGeNN, one bar is created per run (at ``on_train_begin`` or
+    ``on_test_begin``), reset at every epoch (for the validation callbacks of
+    ``train``: every validation pass) and closed when the run ends, so
+    training shows two bars, training above validation.
 
     Parameters
     ----------
@@ -67,8 +71,10 @@ class BatchProgressBar(Callback):
                 total=self._num_batches, desc=description, disable=self.disable, **self.tqdm_kwargs
             )
         else:
+            # A new epoch or pass starts without the metrics of the last one.
+            self._bar.set_postfix_str("", refresh=False)
+            self._bar.set_description(description, refresh=False)
             self._bar.reset(total=self._num_batches)
-            self._bar.set_description(description)
 
     def _close(self) -> None:
         if self._bar is not None:
@@ -81,8 +87,13 @@ class BatchProgressBar(Callback):
     def on_test_end(self, metrics: dict[Any, Any]) -> None:
         self._close()
 
+    def on_train_begin(self) -> None:
+        # Made here, before the validation bar, so the training bar is the upper one.
+        self._open("Training")
+
     def on_epoch_begin(self, epoch: int) -> None:
-        self._open(f"Epoch {epoch}")
+        self._open(f"Validation (epoch {epoch})" if self._mode == "validate"
+                   else f"Epoch {epoch}")
 
     def on_train_end(self, metrics: dict[Any, Any]) -> None:
         self._close()
@@ -90,9 +101,10 @@ class BatchProgressBar(Callback):
     def on_batch_end(self, batch: int, metrics: dict[Any, Any]) -> None:
         if self._bar is None:
             return
-        self._bar.update(1)
+        # The postfix first, so the redraw of update() shows this batch's metrics.
         if metrics:
             self._bar.set_postfix(format_metrics(metrics), refresh=False)
+        self._bar.update(1)
 
     def __repr__(self) -> str:
         return f"BatchProgressBar(disable={self.disable!r})"

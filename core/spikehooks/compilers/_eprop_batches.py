@@ -23,7 +23,7 @@ class CarriedBatches(CompiledTrainingNetwork):
     Attributes
     ----------
     _inferring : bool
-        True inside :meth:`run_inference` (batches then start from a full reset).
+        True inside :meth:`infer_batches` (batches then start from a full reset).
     """
 
     _inferring = False
@@ -33,7 +33,7 @@ class CarriedBatches(CompiledTrainingNetwork):
         """mlGeNN's e-prop resets only the readout between training batches.
 
         ``evaluate``, ``predict`` and validation start each batch from a full
-        reset, as an ``InferenceCompiler`` network does (:meth:`run_inference`).
+        reset, as an ``InferenceCompiler`` network does (:meth:`infer_batches`).
         """
         if self._inferring:
             super()._reset_backend()
@@ -41,17 +41,19 @@ class CarriedBatches(CompiledTrainingNetwork):
         self.backend.reset(reset_vars=False, reset_in_syn=False)
         self.backend.reset_readout_vars()
 
-    def run_inference(self, *args: Any, **kwargs: Any) -> Any:
-        """As :meth:`CompiledNetwork.run_inference`; training's carried state is kept aside.
+    def infer_batches(self, *args: Any, **kwargs: Any) -> Any:
+        """As :meth:`CompiledNetwork.infer_batches`; training's carried state is kept aside.
 
-        Every inference batch starts from a full reset, and afterwards the
-        backend holds again the state the last training batch left, so an
-        ``evaluate`` (or validation) between epochs changes no training result.
+        The batches of ``evaluate``, ``predict`` (through ``run_inference``)
+        and of every validation pass of ``train`` run here.  Every inference
+        batch starts from a full reset, and afterwards the backend holds again
+        the state the last training batch left, so an ``evaluate`` (or a
+        validation pass) between epochs changes no training result.
         """
         saved = self.backend.get_run_state()
         self._inferring = True
         try:
-            return super().run_inference(*args, **kwargs)
+            return super().infer_batches(*args, **kwargs)
         finally:
             self._inferring = False
             self.backend.set_run_state(saved)

@@ -62,7 +62,8 @@ class CompiledNetwork:
     Notes
     -----
     ``evaluate``, ``predict`` and the validation inside ``train`` share one
-    inference loop, :meth:`run_inference`.  Training reuses its pieces:
+    inference loop, :meth:`infer_batches` (``evaluate`` and ``predict`` wrap
+    it in :meth:`run_inference`).  Training reuses its pieces:
     :meth:`start_batch` (reset, inputs, the batch's example indices on the
     run context), :meth:`simulate` (all timesteps, with or without per-step
     hooks), :meth:`get_batch_readouts` and :meth:`update_metrics`.  The
@@ -436,10 +437,9 @@ class CompiledNetwork:
                       targets: dict[Any, np.ndarray] | None = None,
                       outputs: Sequence[Any] = (),
                       index_offset: int = 0) -> dict[Any, list[np.ndarray]]:
-        """The inference loop of ``evaluate``, ``predict`` and validation.
+        """The inference loop of ``evaluate`` and ``predict``.
 
-        ``on_test_begin``; per batch: reset and load inputs, ``on_batch_begin``,
-        simulate, score and collect, ``on_batch_end``; ``on_test_end``.
+        ``on_test_begin``; the batches (:meth:`infer_batches`); ``on_test_end``.
 
         Parameters
         ----------
@@ -464,8 +464,26 @@ class CompiledNetwork:
             Output population -> list of float32 readouts, one array
             ``(examples in batch, *population.shape)`` per batch.
         """
-        collected: dict[Any, list[np.ndarray]] = {pop: [] for pop in outputs}
         cbl.on_test_begin()
+        collected = self.infer_batches(cbl, prepared, batches, metrics, targets, outputs,
+                                       index_offset)
+        cbl.on_test_end({} if metrics is None else metrics)
+        return collected
+
+    def infer_batches(self, cbl: CallbackList, prepared: dict[Any, Any],
+                      batches: Sequence[np.ndarray], metrics: dict[Any, Metric] | None = None,
+                      targets: dict[Any, np.ndarray] | None = None,
+                      outputs: Sequence[Any] = (),
+                      index_offset: int = 0) -> dict[Any, list[np.ndarray]]:
+        """One pass over ``batches`` without the run's begin/end hooks.
+
+        Per batch: reset and load inputs, ``on_batch_begin``, simulate, score
+        and collect, ``on_batch_end``.  :meth:`run_inference` wraps it in
+        ``on_test_begin``/``on_test_end``; a validation pass of ``train`` in
+        the validation callbacks' ``on_epoch_begin``/``on_epoch_end``.  The
+        parameters and the result are :meth:`run_inference`'s.
+        """
+        collected: dict[Any, list[np.ndarray]] = {pop: [] for pop in outputs}
         for batch, indices in enumerate(batches):
             self.start_batch(indices, prepared, cbl.run, index_offset)
             cbl.on_batch_begin(batch)
@@ -475,7 +493,6 @@ class CompiledNetwork:
             for pop, value in self.get_batch_readouts(outputs).items():
                 collected[pop].append(value)
             cbl.on_batch_end(batch, {} if metrics is None else metrics)
-        cbl.on_test_end({} if metrics is None else metrics)
         return collected
 
     def __repr__(self) -> str:

@@ -184,7 +184,12 @@ class CompiledTrainingNetwork(CompiledNetwork):
             ``"mean_square_error"`` of the whole voltage trace.
         callbacks, validation_callbacks : sequence
             Callbacks of the training loop (mode ``"train"``) and of validation
-            (mode ``"validate"``).
+            (mode ``"validate"``).  The validation callbacks get mlGeNN's
+            sequence: ``on_test_begin()`` once before the first epoch, per
+            validation pass ``on_epoch_begin(epoch)``, its batch hooks and
+            ``on_epoch_end(epoch, metrics)`` with that pass's metrics, and
+            ``on_test_end(metrics)`` once after the training callbacks'
+            ``on_train_end``, with the last pass's metrics.
         validation_split : float
             Fraction in [0, 1) of ``x``/``y``, taken from the end, held out for
             validation after each epoch.
@@ -273,6 +278,14 @@ class CompiledTrainingNetwork(CompiledNetwork):
         try:
             with self._failing_together(), cbl.guard():
                 cbl.on_train_begin()
+                # mlGeNN's order: the validation callbacks' on_test_begin once, before
+                # the first epoch; each pass has epoch hooks (_train_epoch); on_test_end
+                # once, after on_train_end, with the last pass's metrics.  Their hooks
+                # run inside their own guard, so an error names the validation callback
+                # and carries the validation data; the training guard passes it on.
+                if vcbl is not None:
+                    with vcbl.guard():
+                        vcbl.on_test_begin()
                 self._decide_stop()
                 for epoch in range(start_epoch, end_epoch):
                     # A callback may stop training before an epoch starts (e.g. an
@@ -287,6 +300,9 @@ class CompiledTrainingNetwork(CompiledNetwork):
                     if not finished or self.stop_training:
                         break
                 cbl.on_train_end(metric_objs)
+                if vcbl is not None:
+                    with vcbl.guard():
+                        vcbl.on_test_end(self.validation_metrics)
                 if self.parallel is not None:
                     # A callback on rank 0 may have set weights (EarlyStopping's restore_best).
                     self.parallel.broadcast_learnable(self.backend)
@@ -391,8 +407,9 @@ class CompiledTrainingNetwork(CompiledNetwork):
         """Run one epoch, then its validation; return False when ``stop_training`` cut it short.
 
         mlGeNN's order: the training callbacks' ``on_epoch_end``, then the
-        validation (its own callbacks, ``on_test_begin`` ... ``on_test_end``),
-        then the training callbacks' ``on_validation_end`` with the validation
+        validation pass (its own callbacks: ``on_epoch_begin(epoch)``, the
+        batches, ``on_epoch_end(epoch, validation metrics)``), then the
+        training callbacks' ``on_validation_end`` with the validation
         metrics, where callbacks watching ``val_`` metrics act.
         """
         for metric in metric_objs.values():
@@ -424,7 +441,7 @@ class CompiledTrainingNetwork(CompiledNetwork):
         cbl.on_epoch_end(epoch, metric_objs)
         if validation:
             with validation["callbacks"].guard():
-                self._validate(validation, validation["callbacks"])
+                self._validate(epoch, validation, validation["callbacks"])
             cbl.on_validation_end(epoch, validation["metrics"])
         self._decide_stop()
         return True
@@ -617,12 +634,17 @@ class CompiledTrainingNetwork(CompiledNetwork):
         return {"prepared": v_prepared, "targets": v_targets, "metrics": v_metrics,
                 "indices": v_indices, "split": held, "offset": offset}
 
-    def _validate(self, validation: dict, vcbl: CallbackList) -> None:
+    def _validate(self, epoch: int, validation: dict, vcbl: CallbackList) -> None:
+        """One validation pass after ``epoch``, framed by the validation callbacks'
+        epoch hooks (mlGeNN's order); the metrics are reset first, so each pass's
+        ``on_epoch_end`` sees that pass's metrics alone."""
         metric_objs = validation["metrics"]
         for metric in metric_objs.values():
             metric.reset()
-        self.run_inference(vcbl, validation["prepared"], validation["batches"], metric_objs,
+        vcbl.on_epoch_begin(epoch)
+        self.infer_batches(vcbl, validation["prepared"], validation["batches"], metric_objs,
                            validation["targets"], index_offset=validation["offset"])
+        vcbl.on_epoch_end(epoch, metric_objs)
 
 
 def _pad(array: np.ndarray, batch: int) -> np.ndarray:

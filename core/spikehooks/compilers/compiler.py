@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from ..backends._default import default_backend_name, unsupported_by_default
@@ -10,6 +11,8 @@ from ..errors import ConfigurationError
 from ..plugins import registry
 from ._genn_kwargs import backend_kwargs, check_genn_kwargs
 from ._memory import check_batch_fits
+
+log = logging.getLogger("spikehooks.backends")
 
 
 def check_positive_int(value: Any, owner: str, name: str) -> int:
@@ -186,6 +189,25 @@ class Compiler:
     def compile(self, network: Any, name: str | None = None) -> Any:
         """Turn ``network`` into a compiled network (implemented by subclasses)."""
         raise NotImplementedError
+
+    def agree_example_timesteps(self, steps: int) -> int:
+        """Data-parallel: the largest ``example_timesteps`` any rank asked for.
+
+        The training compilers call it in ``compile``, on every rank (it is
+        a collective), before the backend is built, and simulate the value
+        it returns.  mlGeNN's MPI examples derive ``example_timesteps`` from
+        each rank's own slice (its latest spike), so ranks may ask for
+        different lengths; the largest is what one process over the whole
+        data set computes, so the ranks together train as that process does
+        (``docs/scale-out.md``).  Without a communicator: ``steps``.
+        """
+        if self.communicator is None:
+            return steps
+        asked = [int(s) for s in self.communicator.allgather(int(steps))]
+        if max(asked) != steps:
+            log.info("%s example_timesteps %d raised to %d, the largest of the ranks' %s",
+                     type(self).__name__, steps, max(asked), asked)
+        return max(asked)
 
     def _finish(self, compiled: Any) -> Any:
         """Attach the data-parallel runtime: check the ranks agree, share rank 0's weights."""

@@ -175,21 +175,6 @@ class EPropCompiler(Compiler):
             )
         return loss
 
-    def _agree_timesteps(self) -> None:
-        """Data-parallel: every rank simulates the largest ``example_timesteps`` of any rank.
-
-        mlGeNN's MPI examples derive ``example_timesteps`` from each rank's own
-        slice (its latest spike), so ranks may ask for different lengths; the
-        largest is what one process over the whole data set computes, so the
-        ranks together train as that process does (``docs/scale-out.md``).
-        """
-        assert self.communicator is not None
-        asked = [int(steps) for steps in self.communicator.allgather(self.example_timesteps)]
-        if max(asked) != self.example_timesteps:
-            log.info("EPropCompiler example_timesteps %d raised to %d, the largest of the "
-                     "ranks' %s", self.example_timesteps, max(asked), asked)
-        self.example_timesteps = max(asked)
-
     def compile(self, network: Any, name: str | None = None) -> CompiledEPropNetwork:
         """Check ``network`` for e-prop and build it; returns a compiled training network.
 
@@ -200,8 +185,7 @@ class EPropCompiler(Compiler):
             anything is simulated.
         """
         check_model_name(name)
-        if self.communicator is not None:
-            self._agree_timesteps()
+        self.example_timesteps = self.agree_example_timesteps(self.example_timesteps)
         deep_r = resolve_deep_r(network, self.deep_r_conns, self.deep_r_record_rewirings)
         layout = build_eprop_layout(network, self.dt)
         loss = self._resolve_loss(layout.output)

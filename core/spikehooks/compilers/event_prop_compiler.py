@@ -103,7 +103,9 @@ class EventPropCompiler(Compiler):
         example, shape (example_timesteps, neurons)), as in mlGeNN.
     **kwargs
         Reset switches, GeNN-only flags and ``communicator`` (data-parallel
-        training; ``batch_size`` is then the global batch) of :class:`Compiler`.
+        training; ``batch_size`` is then the global batch, and every rank
+        simulates the largest ``example_timesteps`` any rank asked for) of
+        :class:`Compiler`.
     """
 
     keeps_history = True
@@ -181,7 +183,7 @@ class EventPropCompiler(Compiler):
         ``name`` is mlGeNN's model name; it becomes ``compiled_net.name``.
         """
         check_model_name(name)
-
+        self.example_timesteps = self.agree_example_timesteps(self.example_timesteps)
         check_learned_connections(network, self.delay_learn_conns)
         backend = self.build_backend(network, self.example_timesteps)
         if self.delay_learn_conns and not getattr(backend, "supports_delay_learning", False):

@@ -72,7 +72,10 @@ class LoggerBase(Callback):
     A logger acts in the training loop (``callbacks=`` of ``train``) and in
     ``evaluate``; in a validation loop (``validation_callbacks=``) it does
     nothing, since the training loop's ``on_validation_end`` brings it the
-    validation metrics.
+    validation metrics.  That holds for every hook the validation
+    callbacks get (mlGeNN's ``on_test_begin``, epoch hooks around each
+    pass, ``on_test_end``), also when the same logger object sits in both
+    lists.
     """
 
     #: The name the warnings use (the class name of the logger).
@@ -142,7 +145,7 @@ class LoggerBase(Callback):
             self._ensure_open("test", self.last_epoch or 0)
 
     def on_epoch_begin(self, epoch: int, run: Any) -> None:
-        if not self._active:
+        if not self._active or run.mode == "validate":
             return
         # The first epoch of this run: a resumed run replaces what the log
         # holds from here on, so no epoch appears twice.
@@ -156,7 +159,8 @@ class LoggerBase(Callback):
 
     # ------------------------------------------------------------- epochs
     def on_epoch_end(self, epoch: int, metrics: Any, run: Any) -> None:
-        if not self._active:
+        if not self._active or run.mode == "validate":
+            # A validation pass: its metrics arrive through on_validation_end.
             return
         row = {"epoch_time_s": time.perf_counter() - self._epoch_start}
         # mlGeNN's structure: a list of (optimiser, variables) pairs.

@@ -195,7 +195,8 @@ class TensorBoardLogger(LoggerBase):
         return file
 
     def _batch_end(self, batch: int, metrics: Any, run: Any) -> None:
-        if not self._active or (batch + 1) % self._batch_every:
+        # run.mode: the same logger may also sit among the validation callbacks.
+        if not self._active or run.mode != "train" or (batch + 1) % self._batch_every:
             return
         step = (run.epoch or 0) * self._num_batches + batch
         self._submit(f"write batch {batch}", self._write_batch, step, metric_values(metrics))

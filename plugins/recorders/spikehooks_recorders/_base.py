@@ -131,7 +131,9 @@ class RecorderBase(Callback):
             )
         self.gather = gather
         self._comm: Any = None
+        self._mode: str | None = None
         self._seq = 0
+        self._gathered_seq = -1
         self._keys: list[tuple[int, int, int]] = []
         self._gathered: Any = None
         self._own_indices: list[int] = []
@@ -142,7 +144,8 @@ class RecorderBase(Callback):
         """Data-set index of every recorded entry.
 
         On rank 0 of a data-parallel run with ``gather=True``: every rank's,
-        in the gathered order, once the run (or a validation pass) ended.
+        in the gathered order, once the run (or a validation pass of
+        ``train``) ended.
         """
         if self._gathered_indices is not None:
             return self._gathered_indices
@@ -188,7 +191,9 @@ class RecorderBase(Callback):
         if self._claim is not None:
             self._claim.acquire(overwrite=self.overwrite)
         self._comm = kwargs.get("communicator") if kwargs.get("num_ranks", 1) > 1 else None
+        self._mode = mode
         self._seq = 0
+        self._gathered_seq = -1
         self._keys = []
         self._drop_gathered()
         self._pending = (backend, mode)
@@ -204,8 +209,9 @@ class RecorderBase(Callback):
         self._start_storage()
 
     def _drop_gathered(self) -> None:
-        """Forget the last gather: the recording goes on (the next validation pass of a
-        ``train``), so this rank's own entries are the ones that grow until the next gather."""
+        """Forget the last gather: the recording goes on (a new run, or the next
+        validation pass of a ``train``), so this rank's own entries are the ones that grow
+        until the next gather."""
         self._gathered = None
         self._gathered_indices = None
 
@@ -214,8 +220,9 @@ class RecorderBase(Callback):
 
         Deferred from set_params so that a run refused by a later
         callback's set_params leaves an earlier recording in memory and in
-        the folder.  Validation calls ``on_test_begin`` every epoch: the
-        storage is made at the first.
+        the folder.  Validation inside ``train`` calls ``on_test_begin`` once,
+        before the first epoch (mlGeNN's order), so one storage holds every
+        validation pass, in order, as mlGeNN's recorders do.
         """
         if self._pending is not None:
             backend, mode = self._pending
@@ -254,8 +261,11 @@ class RecorderBase(Callback):
 
     # ------------------------------------------------------------ gating
     def on_epoch_begin(self, epoch: int) -> None:
-        """Remember the epoch (training runs) for the ``epochs=`` filter."""
+        """Remember the epoch (training, and each validation pass of ``train``) for the
+        ``epochs=`` filter; a validation pass records on after the last gather."""
         self._epoch = epoch
+        if self._mode == "validate":
+            self._drop_gathered()
 
     def on_batch_begin(self, batch: int, run: Any) -> None:
         """Decide whether this batch is recorded and which of its entries."""
@@ -281,9 +291,19 @@ class RecorderBase(Callback):
             self._keys.extend(batch_keys(run, self._seq, self._local, self._batch_examples))
 
     # ------------------------------------------------------------ gathering
+    def on_epoch_end(self, epoch: int, metrics: Any) -> None:
+        """``gather=True``, validation callbacks of ``train``: collect every rank's entries
+        of the passes so far on rank 0 (collective), so rank 0's data is complete after
+        every pass; training epochs gather once, at ``on_train_end``."""
+        if self._mode == "validate":
+            self._gather()
+
     def on_test_end(self, metrics: Any) -> None:
-        """``gather=True``: collect every rank's entries on rank 0 (collective)."""
-        self._gather()
+        """``gather=True``: collect every rank's entries on rank 0 (collective); after
+        validation inside ``train``, only when something was recorded since the last pass's
+        gather."""
+        if self._gathered_seq != self._seq:
+            self._gather()
 
     def on_train_end(self, metrics: Any) -> None:
         """``gather=True``: collect every rank's entries on rank 0 (collective)."""
@@ -291,9 +311,14 @@ class RecorderBase(Callback):
 
     def _gather(self) -> None:
         """Collect every rank's entries on rank 0 (keeping this rank's own untouched, since
-        validation inside ``train`` gathers after every pass and then records on)."""
+        validation inside ``train`` gathers after every pass and then records on).
+
+        Every rank calls it at the same points (the batches, and so ``_seq``, are the
+        same on every rank), so the collective never waits for a rank that skips it.
+        """
         if not self.gather or self._comm is None:
             return
+        self._gathered_seq = self._seq
         result = gather_sorted(self._comm, self._keys, self._entries(), list(self._own_indices))
         if result is not None:
             entries, self._gathered_indices = result

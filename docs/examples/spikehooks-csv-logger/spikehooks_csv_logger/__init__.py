@@ -11,6 +11,10 @@ from spikehooks import Callback
 class CSVLogger(Callback):
     """Write ``phase, epoch, <metric columns>`` rows to ``path``.
 
+    One row per training epoch, per validation pass of ``train`` (phase
+    ``validate``, the epoch it followed) and per ``evaluate`` (phase
+    ``test``, no epoch).
+
     Parameters
     ----------
     path : str or Path
@@ -31,7 +35,9 @@ class CSVLogger(Callback):
         self._write(epoch, metrics)
 
     def on_test_end(self, metrics):
-        self._write(None, metrics)
+        # Inside train(), each validation pass already wrote its row at on_epoch_end.
+        if self._mode == "test":
+            self._write(None, metrics)
 
     def get_data(self):
         return self.key, self._rows

@@ -1,4 +1,9 @@
-"""A global plugin: logs how long every training or inference run took."""
+"""A global plugin: logs how long every training or inference run took.
+
+Validation inside ``train`` is part of the training run: its callbacks'
+``on_test_begin``/``on_test_end`` frame the whole training, so they are not
+timed separately.
+"""
 
 from __future__ import annotations
 
@@ -15,12 +20,14 @@ _started: dict[str, float] = {}
 
 @spikehooks.hookimpl
 def on_test_begin(run):
-    _started[run.mode] = time.perf_counter()
+    if run.mode == "test":
+        _started[run.mode] = time.perf_counter()
 
 
 @spikehooks.hookimpl
 def on_test_end(run):
-    _report(run.mode)
+    if run.mode == "test":
+        _report(run.mode)
 
 
 @spikehooks.hookimpl

@@ -36,6 +36,22 @@ def test_one_row_per_epoch_with_a_header(tmp_path):
     assert callbacks.get_data()["csv_logger"][1]["epoch"] == 1
 
 
+def test_one_row_per_validation_pass(tmp_path):
+    # The validation callbacks of train(): on_test_begin once, epoch hooks per pass.
+    path = tmp_path / "metrics.csv"
+    callbacks = CallbackList([("metrics_csv", {"path": path})], mode="validate", num_epochs=2)
+    callbacks.on_test_begin()
+    callbacks.on_epoch_end(0, {Output(): Accuracy(0.25)})
+    callbacks.on_epoch_end(1, {Output(): Accuracy(1.0)})
+    callbacks.on_test_end({Output(): Accuracy(1.0)})
+    with path.open() as stream:
+        rows = list(csv.DictReader(stream))
+    assert rows == [
+        {"phase": "validate", "epoch": "0", "output/Accuracy": "0.250000"},
+        {"phase": "validate", "epoch": "1", "output/Accuracy": "1.000000"},
+    ]
+
+
 def test_run_timer_logs_every_run(caplog):
     callbacks = CallbackList([])
     with caplog.at_level(logging.INFO, logger="spikehooks_csv_logger"):
