@@ -242,6 +242,37 @@ class Adam(Optimiser):
         c2 = 1.0 / (1.0 - self.beta2 ** (self.step + 1))
         weight -= (self.alpha * m * c1 / (np.sqrt(v * c2) + self.epsilon)).astype(weight.dtype)
 
+    def update_compiled(
+        self, weights: Mapping[str, np.ndarray], gradients: Mapping[str, np.ndarray]
+    ) -> None:
+        """:meth:`update`, bit for bit, with one compiled (numba) call per array.
+
+        The training loop of the compiled backend calls it: the NumPy update
+        allocates a temporary per operation, which at batch size 1 costs more
+        than the update's arithmetic.  Arrays the kernel cannot update in
+        place (not C-contiguous, not float32 weights) take the NumPy update.
+        Needs numba.
+        """
+        from .training._update_kernels import adam_step
+
+        beta1, beta2, alpha, epsilon = self.beta1, self.beta2, self.alpha, self.epsilon
+        # The scalars exactly as _update_one computes them (Python floats, float64).
+        c1 = 1.0 / (1.0 - beta1 ** (self.step + 1))
+        c2 = 1.0 / (1.0 - beta2 ** (self.step + 1))
+        for key, weight in weights.items():
+            grad = np.asarray(gradients[key], dtype=np.float64)
+            m = self._slot("m", key, weight.shape)
+            v = self._slot("v", key, weight.shape)
+            if (weight.dtype != np.float32 or grad.shape != weight.shape
+                    or not (weight.flags.c_contiguous and grad.flags.c_contiguous
+                            and m.flags.c_contiguous and v.flags.c_contiguous)):
+                with np.errstate(over="ignore", invalid="ignore"):  # (as update's callers)
+                    self._update_one(key, weight, grad)
+                continue
+            adam_step(weight.reshape(-1), grad.reshape(-1), m.reshape(-1), v.reshape(-1),
+                      beta1, 1.0 - beta1, beta2, 1.0 - beta2, alpha, c1, c2, epsilon)
+        self.step += 1
+
 
 class SGD(Optimiser):
     """Stochastic gradient descent with optional (heavy-ball) momentum.

@@ -226,23 +226,12 @@ class CallbackList:
         ``plugins`` are loaded global plugins, validated when loaded: their
         implementations are reused, not registered again.
         """
-        pm = CallbackPluginManager(PROJECT)
-        pm.add_hookspecs(hookspecs)
         order: dict[int, int] = {}
-        for index, callback in enumerate(callbacks):
-            try:
-                pm.register(callback, name=f"{index}:{describe(callback)}")
-                pm.check_pending()
-            except pluggy.PluginValidationError as exc:
-                raise validation_error(callback, exc) from exc
-            except ValueError as exc:
-                raise CallbackValidationError(
-                    f"callbacks must not repeat an object; got {describe(callback)} "
-                    f"{callback!r} twice. Create a second instance instead.",
-                    plugin=callback,
-                ) from exc
-            order[id(callback)] = index
-        found = {hook: list(getattr(pm.hook, hook).get_hookimpls()) for hook in LIFECYCLE_METHODS}
+        found: dict[str, list[Any]] = {hook: [] for hook in LIFECYCLE_METHODS}
+        if callbacks:
+            # (No callbacks, e.g. callbacks=[]: nothing to validate, and no plugin manager
+            # to build on every train()/evaluate() call.)
+            found = self._validated_impls(callbacks, order)
         for index, plugin in enumerate(plugins, start=len(callbacks)):
             order[id(plugin.module)] = index
             for hook, impl in plugin.impls:
@@ -260,6 +249,29 @@ class CallbackList:
                 ),
             )
         return impls
+
+    @staticmethod
+    def _validated_impls(callbacks: Sequence[Any], order: dict[int, int]) -> dict[str, list[Any]]:
+        """Register ``callbacks`` with pluggy (which validates them); hook -> implementations.
+
+        ``order`` receives each callback's position by its id.
+        """
+        pm = CallbackPluginManager(PROJECT)
+        pm.add_hookspecs(hookspecs)
+        for index, callback in enumerate(callbacks):
+            try:
+                pm.register(callback, name=f"{index}:{describe(callback)}")
+                pm.check_pending()
+            except pluggy.PluginValidationError as exc:
+                raise validation_error(callback, exc) from exc
+            except ValueError as exc:
+                raise CallbackValidationError(
+                    f"callbacks must not repeat an object; got {describe(callback)} "
+                    f"{callback!r} twice. Create a second instance instead.",
+                    plugin=callback,
+                ) from exc
+            order[id(callback)] = index
+        return {hook: list(getattr(pm.hook, hook).get_hookimpls()) for hook in LIFECYCLE_METHODS}
 
     def _build_callers(self, impls: dict[str, list[Any]]) -> None:
         """Set one fast callable per hook, without the hooks callbacks skip this run."""

@@ -1,43 +1,30 @@
-"""The compiled training network: mlGeNN's ``train`` loop with EventProp updates."""
+"""The compiled training network: mlGeNN's ``train`` loop with EventProp updates.
+
+The epoch and batch loop live here; ``train``'s argument checks and
+validation in :mod:`._training_setup`, each batch's learning step in
+:mod:`._learn_step`.
+"""
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
 from ..callbacks.callback_list import CallbackList
-from ..checks import int_at_least, real
-from ..connectivity import TiedConnectivity
-from ..errors import ConfigurationError
-from ..training import (
-    FiniteGuard,
-    OutputDrive,
-    backward,
-    make_forward_recorder,
-    output_drive,
-)
-from ..training._forward import with_output
-from ..training._per_timestep import check_trace_targets, per_timestep_drive
-from . import _data
-from ._kernel_times import timed
+from ..training import FiniteGuard, make_forward_recorder
+from ._learn_step import LearnStep
+from ._training_setup import DEFAULT_METRIC, TrainingSetup
 from ._training_state import check_training_state
 from .compiled_network import CompiledNetwork
 
 _DEFAULT_CALLBACKS = ("batch_progress_bar",)
+#: mlGeNN's default metric (kept under its old name for subclasses).
+_DEFAULT_METRIC = DEFAULT_METRIC
 
 
-class _DefaultMetric(str):
-    """mlGeNN's default metric name, told apart from the same name passed on purpose."""
-
-
-#: ``train``'s default metric: a target trace (per-timestep loss) replaces it.
-_DEFAULT_METRIC = _DefaultMetric("sparse_categorical_accuracy")
-
-
-class CompiledTrainingNetwork(CompiledNetwork):
+class CompiledTrainingNetwork(TrainingSetup, LearnStep, CompiledNetwork):
     """A network compiled for EventProp training; use it inside ``with compiled_net:``.
 
     Built by :class:`spikehooks.compilers.EventPropCompiler`.  Besides
@@ -270,7 +257,8 @@ class CompiledTrainingNetwork(CompiledNetwork):
         self._next_epoch = int(start_epoch)
         self.stop_training = False
         self._finite = FiniteGuard(self.compiler.on_non_finite,
-                                   [c.name for c in self._conns], self.output.name)
+                                   [c.name for c in self._conns], self.output.name,
+                                   compiled=getattr(self.backend, "name", None) == "compiled")
         # A backend that traces the batch itself (compiled) needs no per-step observer.
         observe = getattr(self._recorder, "needs_observer", True)
         if observe:
@@ -313,53 +301,6 @@ class CompiledTrainingNetwork(CompiledNetwork):
             return metric_objs, self.validation_metrics, cbl.get_data(), vcbl.get_data()
         return metric_objs, cbl.get_data()
 
-    def _prepare_training(self, x: dict, y: dict, num_epochs: Any, start_epoch: Any,
-                          resume_from: Any, metrics: Any, validation_split: Any,
-                          validation_x: dict | None, validation_y: dict | None) -> tuple:
-        """Check every argument of :meth:`train` before anything runs."""
-        for name, value, minimum in (("num_epochs", num_epochs, 1),
-                                     ("start_epoch", start_epoch, 0)):
-            int_at_least(value, "train", name, "Pass e.g. num_epochs=10 (epochs start_epoch "
-                         ".. start_epoch + num_epochs - 1 are trained, as in mlGeNN).",
-                         minimum=minimum)
-        outputs = _data.check_targets_dict(self.network, y)
-        if outputs != [self.output]:
-            raise ConfigurationError(
-                f"train y must have exactly the output population {self.output.name!r} as key; "
-                f"got {[p.name for p in outputs]}."
-            )
-        prepared, num_examples = _data.prepare_inputs(self.network, x)
-        labels = np.asarray(y[self.output])
-        trace = self.trace_targets
-        if metrics is _DEFAULT_METRIC:
-            metrics = "mean_square_error" if trace else "sparse_categorical_accuracy"
-        if trace:
-            labels = check_trace_targets(labels, self.graph.num_steps, self.output.num_neurons,
-                                         f"y of {self.output.name!r}")
-            if validation_split or validation_x is not None or validation_y is not None:
-                raise ConfigurationError(
-                    f"train validation_split must be 0 and validation_x/validation_y None with "
-                    f"a per-timestep mean_square_error on {self.output.name!r}; got "
-                    f"validation_split={validation_split!r}, validation_x given: "
-                    f"{validation_x is not None}. Validation compares one readout per example; "
-                    f"evaluate the trained network on held-out traces with a VarRecorder."
-                )
-        else:
-            self.loss.check_labels(labels, self.output.num_neurons, f"y of {self.output.name!r}")
-        validation = self._split_validation(prepared, y, num_examples, validation_split,
-                                            validation_x, validation_y, metrics)
-        train_indices = np.arange(num_examples - (validation["split"] if validation else 0))
-        metric_objs = _data.make_metrics(metrics, outputs)
-        # A per-timestep mean square error's metric compares whole traces.
-        shapes = {self.output: (self.graph.num_steps, *self.output.shape)} if trace else None
-        targets = _data.prepare_targets(self.network, y, num_examples, metric_objs, shapes)
-        return prepared, labels, targets, metric_objs, validation, train_indices
-
-    @property
-    def trace_targets(self) -> bool:
-        """True when the loss compares the output's voltage trace with target traces."""
-        return self.graph.per_timestep and self.graph.layers[self.graph.output].readout == "var"
-
     def _start(self, cbl: CallbackList, start_epoch: int, resume_from: Any) -> int:
         """Resume if asked; data-parallel, rank 0 restores and every rank takes its state."""
         par = self.parallel
@@ -384,22 +325,6 @@ class CompiledTrainingNetwork(CompiledNetwork):
     def _observe(self, t: int) -> None:
         if self._observing:
             self._recorder(t)
-
-    def _restore(self, cbl: CallbackList, resume_from: Any, start_epoch: int) -> int:
-        for callback in cbl.callbacks:
-            restore = getattr(callback, "restore", None)
-            if callable(restore):
-                # A restorer that accepts start_epoch returns it when there is nothing to
-                # restore, so a first run with resume_from="latest" starts where planned.
-                if "start_epoch" in inspect.signature(restore).parameters:
-                    return int(restore(self, resume_from, start_epoch=start_epoch))
-                return int(restore(self, resume_from))
-        raise ConfigurationError(
-            f"train resume_from needs a callback that can restore a checkpoint; got "
-            f"resume_from={resume_from!r} and callbacks "
-            f"{[type(c).__name__ for c in cbl.callbacks]}. Add a Checkpoint callback "
-            f"(spikehooks-checkpoint) to callbacks."
-        )
 
     def _train_epoch(self, epoch: int, train_indices: np.ndarray, shuffle: bool, shard: bool,
                      prepared: dict, labels: np.ndarray, targets: dict, metric_objs: dict,
@@ -445,209 +370,3 @@ class CompiledTrainingNetwork(CompiledNetwork):
             cbl.on_validation_end(epoch, validation["metrics"])
         self._decide_stop()
         return True
-
-    def _learn(self, labels: np.ndarray, targets: dict, metric_objs: dict,
-               indices: np.ndarray, epoch: int, batch: int) -> tuple[float, int]:
-        """Backward pass and optimiser step for the batch just simulated; update the metrics.
-
-        Data-parallel, every rank first gathers the batch's readouts and
-        labels of all ranks (so the loss, its drive and the metrics are those
-        of the global batch, bit for bit), then sums its examples' gradients
-        and adds the ranks' sums with one allreduce.
-
-        Returns
-        -------
-        loss : float
-            Mean loss over the (global) batch.
-        count : int
-            Examples in the (global) batch.
-        """
-        compiler, graph, par = self.compiler, self.graph, self.parallel
-        optimiser, keys = self.optimisers[0]
-        fwd = self._recorder.result()
-        real = len(indices)
-        readout, event, y_batch = fwd.readout[:real], fwd.event_step[:real], labels[indices]
-        counts = self._spike_counts(fwd, real) if compiler.regularised else None
-        offset, total = 0, real
-        if par is None and fwd.output_v is not None and self.trace_targets:
-            # Metrics of a per-timestep mean square error see the trace, (batch, steps, K).
-            trace = np.transpose(fwd.output_v[:, :real], (1, 0, 2))
-            for pop, metric in metric_objs.items():
-                metric.update(targets[pop][indices], trace)
-        elif par is None:
-            self.update_metrics(metric_objs, targets, indices)
-        else:
-            # The global batch's readouts, labels and spike counts; metrics updated with
-            # them, and rank 0's optimiser hyperparameters (schedules decide on rank 0).
-            (readout, event, y_batch, counts), offset, total = par.exchange_batch(
-                (readout, event, y_batch, counts), optimiser, metric_objs,
-                {pop: targets[pop][indices] for pop in metric_objs},
-                self.get_batch_readouts(list(metric_objs)))
-        if graph.per_timestep:
-            assert fwd.output_v is not None  # kept when graph.per_timestep
-            value, drive = per_timestep_drive(
-                with_output(fwd, readout, event, fwd.output_v[:, :real]), y_batch, self.loss)
-        else:
-            value, drive = output_drive(
-                graph.layers[graph.output].readout,
-                with_output(fwd, readout, event), y_batch, self.loss,
-                num_steps=graph.num_steps, dt=graph.dt,
-                softmax_temperature=compiler.softmax_temperature, ttfs_alpha=compiler.ttfs_alpha,
-            )
-        step_grad = None
-        if drive.step_grad is not None:
-            step_grad = np.zeros((graph.num_steps, self.batch_size, drive.step_grad.shape[2]))
-            step_grad[:, :real] = drive.step_grad
-        readout_grad, spike_time_grad, final_kick = (
-            _pad(a[offset:offset + real], self.batch_size)
-            for a in (drive.readout_grad, drive.spike_time_grad, drive.final_kick))
-        drive = OutputDrive(readout_grad, spike_time_grad, final_kick, step_grad)
-        weights = [self.backend.get_weight(conn) for conn in self._conns]
-        tied = [conn.connectivity if isinstance(conn.connectivity, TiedConnectivity) else None
-                for conn in self._conns]
-        # A tied connection's kernel goes into the sweep as it is: its gradient is summed
-        # per example over the synapses sharing each kernel entry (training/_backward_tied).
-        with timed(self.kernel_times, "backward"):
-            result = self._backward(graph, weights, fwd, drive, tied,
-                                    reg=self._regulariser(counts, total, real),
-                                    min_denominator=compiler.min_jump_denominator,
-                                    num_examples=real, **self._delay_kwargs())
-        self.clamped_jumps += result.clamped
-        learn = sorted(result.delay_gradients)
-        both = result.gradients + [result.delay_gradients[i] for i in learn]
-        both = both if par is None else par.reduce_gradients(both)
-        grads = both[:len(result.gradients)]
-        delay_grads = dict(zip(learn, both[len(result.gradients):], strict=True))
-        # Non-finite losses and gradients are caught before the step, weights after it;
-        # every rank sees the same global values, so every rank decides the same.
-        self._finite.before_update(epoch, batch, value, grads, weights)
-        by_key = {f"{conn.name}/weight": (w, g)
-                  for conn, w, g in zip(self._conns, weights, grads, strict=True)}
-        self.last_gradients = {key: by_key[key][1] for key in keys}
-        with np.errstate(over="ignore", invalid="ignore"), timed(self.kernel_times, "update"):
-            # (the guard reports over/invalid itself)
-            optimiser.update({key: by_key[key][0] for key in keys}, self.last_gradients)
-        self._finite.after_update(epoch, batch, weights)
-        if self._delays is not None:
-            # mlGeNN's order: the delays move after the weights, with their own optimiser.
-            with timed(self.kernel_times, "update"):
-                self.last_gradients.update(self._delays.step(delay_grads))
-        return value, total
-
-    def _delay_kwargs(self) -> dict[str, Any]:
-        """The backward pass's ``delay_learn`` argument when delays are learned."""
-        if self._delays is None:
-            return {}
-        return {"delay_learn": tuple(sorted(index for index, _ in self._delays.entries))}
-
-    def _backward(self, graph: Any, weights: list[np.ndarray], fwd: Any, drive: Any,
-                  tied: list[Any], **kwargs: Any) -> Any:
-        """The backward sweep: compiled on the compiled backend, else NumPy's.
-
-        NumPy's sweeps tied connections through their kernels.  The compiled
-        sweep has dense tables only; the compiled backend refuses tied
-        connectivity, so a tied connection reaches it only through a direct
-        call, and is then expanded and its gradient summed back.
-        """
-        threads = getattr(self.backend, "num_threads", None)
-        # Delays have no compiled backward code: the NumPy sweep (the same gradients).
-        delayed = any(conn.delays is not None for conn in self.graph.conns)
-        if getattr(self.backend, "name", None) == "compiled" and not delayed:
-            from ..training._backward_compiled import backward_compiled
-
-            dense = [w if t is None else t.expand(w) for w, t in zip(weights, tied, strict=True)]
-            result = backward_compiled(graph, dense, fwd, drive, num_threads=threads, **kwargs)
-            result.gradients = [g if t is None else t.reduce(g)
-                                for g, t in zip(result.gradients, tied, strict=True)]
-            return result
-        return backward(graph, weights, fwd, drive, tied=tied, **kwargs)
-
-    def _spike_counts(self, fwd: Any, real: int) -> list[np.ndarray]:
-        """Spikes per neuron of every layer over the batch's real examples (int64)."""
-        if fwd.records is not None:
-            return fwd.records.spike_counts(real)
-        return [s[:, :real].sum(axis=(0, 1), dtype=np.int64) for s in fwd.spikes]
-
-    def _regulariser(self, counts: list[np.ndarray] | None, total: int,
-                     real: int) -> list[np.ndarray | None] | None:
-        """mlGeNN's firing-rate regulariser as ``q`` increments per hidden layer.
-
-        ``counts`` are spike counts per neuron over the ``total`` examples of
-        the (global) batch; the increments fill this rank's ``real`` rows.
-        """
-        compiler, graph = self.compiler, self.graph
-        if not compiler.regularised or counts is None:
-            return None
-        out = graph.layers[graph.output]
-        # mlGeNN's drive carries 1 / tau_m of the output (the mean, with tau_mem per output
-        # neuron, keeps reg_lambda's meaning: docs/training.md); per-timestep losses have
-        # avg_var's ratio, tau_m.
-        out_tau = float(np.mean(out.tau_m))
-        scale = out_tau if graph.per_timestep else {
-            "avg_var": out_tau, "avg_var_exp_weight": out_tau, "first_spike_time": 1.0}.get(
-            out.readout, out_tau * graph.num_steps)
-        terms: list[np.ndarray | None] = []
-        for index, (pop, lay) in enumerate(zip(self.populations, graph.layers, strict=True)):
-            if lay.kind != "lif" or index == graph.output:
-                terms.append(None)
-                continue
-            upper, lower, nu = compiler.reg_params(pop)
-            excess = counts[index].astype(np.float64) - total * nu
-            strength = np.where(excess > 0, upper, lower)
-            term = np.zeros((self.batch_size, lay.size))
-            term[:real] = lay.tau_m * scale * strength * excess / total**2
-            terms.append(term)
-        return terms
-
-    def _split_validation(self, prepared: dict, y: dict, num_examples: int, split: float,
-                          validation_x: dict | None, validation_y: dict | None,
-                          metrics: Any) -> dict | None:
-        if (validation_x is None) != (validation_y is None):
-            raise ConfigurationError(
-                "train validation_x and validation_y must be given together; got only one. "
-                "Pass both, or use validation_split."
-            )
-        real(split, "train", "validation_split", "a number in [0, 1)",
-             "Pass the fraction of the data to hold out, e.g. validation_split=0.1.",
-             lambda v: 0.0 <= v < 1.0)
-        if validation_x is not None:
-            v_prepared, v_num = _data.prepare_inputs(self.network, validation_x)
-            v_y, v_indices, held = validation_y, np.arange(v_num), 0
-        elif split > 0.0:
-            held = int(num_examples * split)
-            if held == 0:
-                raise ConfigurationError(
-                    f"train validation_split must hold out at least one example; got "
-                    f"validation_split={split!r} of {num_examples} examples, which holds out "
-                    f"none. Pass validation_split >= {1 / num_examples:.3g}, or 0 for no "
-                    f"validation."
-                )
-            v_prepared, v_y = prepared, y
-            v_indices = np.arange(num_examples - held, num_examples)
-            v_num = num_examples
-        else:
-            return None
-        v_metrics = _data.make_metrics(metrics, _data.check_targets_dict(self.network, v_y))
-        v_targets = _data.prepare_targets(self.network, v_y, v_num, v_metrics)
-        # Validation callbacks count the held-out examples from 0 (mlGeNN's way).
-        offset = int(v_indices[0]) if held else 0
-        return {"prepared": v_prepared, "targets": v_targets, "metrics": v_metrics,
-                "indices": v_indices, "split": held, "offset": offset}
-
-    def _validate(self, epoch: int, validation: dict, vcbl: CallbackList) -> None:
-        """One validation pass after ``epoch``, framed by the validation callbacks'
-        epoch hooks (mlGeNN's order); the metrics are reset first, so each pass's
-        ``on_epoch_end`` sees that pass's metrics alone."""
-        metric_objs = validation["metrics"]
-        for metric in metric_objs.values():
-            metric.reset()
-        vcbl.on_epoch_begin(epoch)
-        self.infer_batches(vcbl, validation["prepared"], validation["batches"], metric_objs,
-                           validation["targets"], index_offset=validation["offset"])
-        vcbl.on_epoch_end(epoch, metric_objs)
-
-
-def _pad(array: np.ndarray, batch: int) -> np.ndarray:
-    padded = np.zeros((batch, *array.shape[1:]))
-    padded[: len(array)] = array
-    return padded

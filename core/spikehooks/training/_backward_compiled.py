@@ -49,7 +49,7 @@ def backward_compiled(
         tree_sum_rows,
     )
 
-    layers, conns = graph.layers, graph.conns
+    layers, out_index = graph.layers, graph.output
     # The compiled forward pass keeps per-spike records; a dense forward pass (the
     # NumPy one) is turned into the same records.
     records = fwd.records
@@ -57,18 +57,24 @@ def backward_compiled(
         assert fwd.currents is not None  # every forward pass keeps them
         records = SpikeRecordsData.from_dense(fwd.spikes, fwd.denominators, fwd.currents)
     num_steps, batch = records.num_steps, records.rec_i.shape[0]
-    out = layers[graph.output]
-    reg = reg or [None] * len(layers)
-    (lay_i, alpha, tau_m, con_i, c_in, beta, outgoing, col_layer,
-     w_size) = _tables(graph, tuple(r is not None for r in reg))
-    flat_w = np.concatenate([np.asarray(w, dtype=np.float64).reshape(-1) for w in weights])
-    regs = [r for r in reg if r is not None]
+    out = layers[out_index]
+    if reg is None:
+        with_reg = _NO_REG.get(len(layers))
+        if with_reg is None:
+            with_reg = _NO_REG[len(layers)] = (False,) * len(layers)
+    else:
+        with_reg = tuple(r is not None for r in reg)
+    (lay_i, alpha, tau_m, con_i, c_in, beta, outgoing, col_layer, w_size,
+     spans) = _tables(graph, with_reg)
+    # float32 -> float64 is exact: the same values as converting array by array.
+    flat_w = np.concatenate([w.reshape(-1) for w in weights], dtype=np.float64)
+    regs = [] if reg is None else [r for r in reg if r is not None]
     reg_arr = (np.concatenate(regs, axis=1).astype(np.float64) if regs
-               else np.zeros((batch, 1), dtype=np.float64))
+               else _no_reg_rows(batch))
     ttfs = out.readout == "first_spike_time"
     mode = TTFS if ttfs else MAX_VAR if out.readout == "max_var" else VOLTAGE
     # A per-timestep loss: its own dL/dV at every step replaces the readout's source.
-    step_grad = np.zeros((1, 1, 1), dtype=np.float64)
+    step_grad = _NO_STEP_GRAD
     if drive.step_grad is not None:
         mode = PER_STEP
         step_grad = np.ascontiguousarray(drive.step_grad, dtype=np.float64)
@@ -77,34 +83,55 @@ def backward_compiled(
         g = g * float(np.float32(1.0 / num_steps))
     step_w = _step_weights(num_steps, out.readout)
     start = num_steps - 1
-    if ttfs and not drive.final_kick.any() and not regs:
-        hit = fwd.event_step[drive.spike_time_grad != 0]
-        start = int(hit.max()) if hit.size else -1
+    spike_time_grad = np.asarray(drive.spike_time_grad, dtype=np.float64)
+    final_kick = np.asarray(drive.final_kick, dtype=np.float64)
+    event_step = np.asarray(fwd.event_step, dtype=np.int64)
+    if ttfs and not regs and not final_kick.any():
+        # The latest step with a spike-time gradient (-1: none), where the sweep starts.
+        from ._update_kernels import latest_hit
+
+        start = int(latest_hit(event_step, spike_time_grad))
     grads, clamped, total = _buffers(batch, max(w_size, 1))
     kernel = sweep_serial
     if batch > 1 and use_threads(num_threads or 1):
         kernel = sweep
         register_twin(sweep, sweep_serial)
-    kernel(start, num_steps, float(graph.dt), graph.output, mode, float(min_denominator),
+    kernel(start, num_steps, float(graph.dt), out_index, mode, float(min_denominator),
            lay_i, alpha, tau_m, con_i, c_in, beta, outgoing, flat_w, records.rec_i,
-           records.rec_f, records.counts, records.col_map, col_layer,
-           np.asarray(fwd.event_step, dtype=np.int64), g, step_w,
-           np.asarray(drive.spike_time_grad, dtype=np.float64),
-           np.asarray(drive.final_kick, dtype=np.float64), step_grad, reg_arr, grads, clamped,
+           records.rec_f, records.counts, records.col_map, col_layer, event_step, g, step_w,
+           spike_time_grad, final_kick, step_grad, reg_arr, grads, clamped,
            _powers(lay_i, alpha, con_i, beta, num_steps) if mode == TTFS else _NO_POWERS)
     # The real entries' gradients summed in the NumPy sweep's fixed tree order:
     # independent of the number of threads and of how ranks split a batch.
     real = batch if num_examples is None else num_examples
     # (Compiled: the same additions as communicators.tree.tree_sum, so the same bits.)
     tree_sum_rows(grads, real if start >= 0 else 0, total)
+    # One copy of the summed gradients; each connection's is a view of its part.
+    summed = total.copy()
     result = []
-    for index, conn in enumerate(conns):
-        _, _, _, _, w0, n_pre, n_post = con_i[index]
-        grad = total[w0:w0 + n_pre * n_post].reshape(n_pre, n_post).copy()
+    for (w0, n_pre, n_post), conn in zip(spans, graph.conns, strict=True):
+        grad = summed[w0:w0 + n_pre * n_post].reshape(n_pre, n_post)
         if conn.mask is not None:
             grad *= conn.mask
         result.append(grad)
     return BackwardResult(result, int(clamped.sum()) if start >= 0 else 0)
+
+
+#: Per number of layers: ``with_reg`` of a sweep without regulariser terms.
+_NO_REG: dict[int, tuple[bool, ...]] = {}
+#: The sweep's ``step_grad`` argument when the loss has no per-step gradient (never read).
+_NO_STEP_GRAD = np.zeros((1, 1, 1), dtype=np.float64)
+#: Per batch size: the sweep's ``reg`` argument without regulariser terms (zeros, never written).
+_NO_REG_ROWS: dict[int, np.ndarray] = {}
+
+
+def _no_reg_rows(batch: int) -> np.ndarray:
+    """Zeros of shape (batch, 1), float64: no regulariser increments (shared, read-only)."""
+    rows = _NO_REG_ROWS.get(batch)
+    if rows is None:
+        # (Left writeable: a read-only array would be another numba signature to compile.)
+        rows = _NO_REG_ROWS[batch] = np.zeros((batch, 1), dtype=np.float64)
+    return rows
 
 
 #: Per-batch work arrays by shape, reused (the sweep overwrites them every batch).
@@ -203,8 +230,9 @@ def _layout_key(graph: Graph, with_reg: tuple[bool, ...]) -> tuple:
 def _tables(graph: Graph, with_reg: tuple[bool, ...]) -> tuple:
     """The sweep's layer and connection tables, built once per graph layout.
 
-    Returns ``(lay_i, alpha, tau_m, con_i, c_in, beta, outgoing, col_layer, w_size)``
-    (see :func:`._backward_kernel.sweep`); ``with_reg[l]`` says whether layer
+    Returns ``(lay_i, alpha, tau_m, con_i, c_in, beta, outgoing, col_layer, w_size,
+    spans)`` (see :func:`._backward_kernel.sweep`; ``spans``: per connection
+    ``(first flat weight, n_pre, n_post)`` as ints); ``with_reg[l]`` says whether layer
     ``l`` has regulariser increments.  A graph is never changed once built
     (its layers and connections describe the compiled network), so the
     tables of one graph object are looked up by its identity after the
@@ -257,8 +285,9 @@ def _tables(graph: Graph, with_reg: tuple[bool, ...]) -> tuple:
                                         if exponential else 0.0)
         b_size += n_post
         w_size += n_pre * n_post
+    spans = [(int(row[4]), int(row[5]), int(row[6])) for row in con_i]
     tables = (lay_i, alpha, tau_m, con_i, c_in, beta,
-              np.asarray(outgoing or [0], dtype=np.int64), col_layer, w_size)
+              np.asarray(outgoing or [0], dtype=np.int64), col_layer, w_size, spans)
     _TABLES[key] = tables
     _BY_GRAPH[id(graph)] = (weakref.ref(graph), with_reg, tables)
     return tables
