@@ -17,7 +17,7 @@ from __future__ import annotations
 import importlib.abc
 import importlib.machinery
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from types import ModuleType
 from typing import Any
 
@@ -99,6 +99,20 @@ def refuse(module: str, name: str) -> Any:
                                   f"{reason}.")
 
 
+def module_getattr(module: str) -> Callable[[str], Any]:
+    """The module-level ``__getattr__`` of a spikehooks module mirroring an mlGeNN one.
+
+    A name the module lacks is looked up with :func:`refuse`: mlGeNN's names
+    spikehooks does not offer raise saying what to use instead; any other
+    name is a plain ``AttributeError``.  Use as
+    ``__getattr__ = _mlgenn_missing.module_getattr(__name__)``.
+    """
+    def __getattr__(name: str) -> Any:
+        return refuse(module, name)
+
+    return __getattr__
+
+
 def _plugin_callback(module: str, name: str) -> Any:
     from .plugins import registry
 
@@ -136,4 +150,4 @@ def install() -> None:
         sys.meta_path.append(_MissingModuleFinder())
 
 
-__all__ = ["MISSING", "MISSING_MODULES", "PLUGIN_CALLBACKS", "install", "refuse"]
+__all__ = ["MISSING", "MISSING_MODULES", "PLUGIN_CALLBACKS", "install", "module_getattr", "refuse"]

@@ -90,6 +90,17 @@ def _infer_shapes(connectivity: Connectivity, source: Population, target: Popula
             )
 
 
+def check_add_to_model(add_to_model: Any, owner: str) -> None:
+    """Refuse mlGeNN's ``add_to_model=False`` (an object outside every network)."""
+    if add_to_model is not True:
+        raise ConfigurationError(
+            f"{owner} add_to_model must be True; got {add_to_model!r}. mlGeNN uses False "
+            f"internally for objects its layers add to the network themselves; a spikehooks "
+            f"object always belongs to the network active in `with network:`, so leave "
+            f"add_to_model out (use a SequentialNetwork's InputLayer and Layer for layers)."
+        )
+
+
 class Population:
     """A group of identical neurons.
 
@@ -109,6 +120,9 @@ class Population:
         none, so only False is accepted.
     name : str, optional
         Unique name within the network; default ``"pop<i>"``.
+    add_to_model : bool
+        mlGeNN's switch for objects its layers add themselves; every
+        spikehooks population belongs to the active network, so only True.
 
     Attributes
     ----------
@@ -122,7 +136,9 @@ class Population:
     """
 
     def __init__(self, neuron: Any, shape: Any = None, record_spikes: bool = False,
-                 record_spike_events: bool = False, name: str | None = None):
+                 record_spike_events: bool = False, name: str | None = None,
+                 add_to_model: bool = True):
+        check_add_to_model(add_to_model, type(self).__name__)
         network = _active_network(
             f"{type(self).__name__}", f"{type(self).__name__}(...)"
         )
@@ -173,6 +189,25 @@ class Population:
         """The population itself (mlGeNN's layers expose ``.population``)."""
         return self
 
+    def __call__(self) -> Population:
+        """The population itself.
+
+        mlGeNN holds populations and connections by weak reference, so its
+        code calls ``conn.source()``, ``conn.target()`` or ``c()`` for each
+        of ``pop.incoming_connections``; those calls port unchanged.
+        """
+        return self
+
+    @property
+    def incoming_connections(self) -> list[Connection]:
+        """mlGeNN's name for :attr:`incoming` (a copy)."""
+        return list(self.incoming)
+
+    @property
+    def outgoing_connections(self) -> list[Connection]:
+        """mlGeNN's name for :attr:`outgoing` (a copy)."""
+        return list(self.outgoing)
+
     def __repr__(self) -> str:
         return (f"{type(self).__name__}(name={self.name!r}, shape={self.shape}, "
                 f"neuron={type(self.neuron).__name__}, record_spikes={self.record_spikes})")
@@ -196,11 +231,14 @@ class Connection:
         The largest synaptic delay (timesteps) this connection may have;
         required when delays come from an initializer.  A delay beyond it is
         an error.
+    add_to_model : bool
+        Only True (see :class:`Population`).
     """
 
     def __init__(self, source: Population, target: Population, connectivity: Any,
                  synapse: Any = "delta", name: str | None = None,
-                 max_delay_steps: int | None = None):
+                 max_delay_steps: int | None = None, add_to_model: bool = True):
+        check_add_to_model(add_to_model, "Connection")
         network = _active_network("Connection", "Connection(source, target, Dense(w))")
         for role, pop in (("source", source), ("target", target)):
             if not isinstance(pop, Population):
@@ -241,6 +279,10 @@ class Connection:
         source.outgoing.append(self)
         target.incoming.append(self)
 
+    def __call__(self) -> Connection:
+        """The connection itself (mlGeNN's code dereferences connections by calling them)."""
+        return self
+
     def __repr__(self) -> str:
         return (f"Connection(name={self.name!r}, source={self.source.name!r}, "
                 f"target={self.target.name!r}, connectivity={self.connectivity!r}, "
@@ -270,4 +312,4 @@ def _check_max_delay(connectivity: Any, max_delay_steps: Any, label: str) -> int
     return int(max_delay_steps if max_delay_steps is not None else known or 0)
 
 
-__all__ = ["Connection", "Population"]
+__all__ = ["Connection", "Population", "check_add_to_model"]

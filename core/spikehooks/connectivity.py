@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from ._mlgenn_missing import module_getattr as _mlgenn_getattr
 from .checks import integer
 from .errors import ConfigurationError
 from .initializers import Initializer, check_shape, materialise, resolve_value
@@ -81,6 +82,16 @@ class Connectivity:
         steps = np.maximum(np.round(drawn), 0).astype(np.int32)
         return steps if steps.any() else None
 
+    def build_for(self, connection: Any,
+                  rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray | None]:
+        """Draw the weights of ``connection`` (see :meth:`build`).
+
+        Backends call this rather than :meth:`build`: a connectivity whose
+        synapses depend on the connection itself (``FixedProbability``
+        without self-connections) sees its source and target.
+        """
+        return self.build(connection.source.num_neurons, connection.target.num_neurons, rng)
+
     def build(
         self, num_pre: int, num_post: int, rng: np.random.Generator
     ) -> tuple[np.ndarray, np.ndarray | None]:
@@ -134,6 +145,13 @@ class FixedProbability(Connectivity):
         Connection probability in [0, 1].
     weight : float, array of shape (n_pre, n_post), or Initializer
         Weights of the existing synapses.
+    allow_self_connections : bool
+        Only matters when a population is connected to itself: False
+        (default, as in mlGeNN) never connects neuron ``i`` to itself, so each
+        pair ``i != j`` exists with probability ``p`` and the diagonal is
+        empty (expected count ``p * n * (n - 1)``); True lets the diagonal
+        be drawn like any other pair.  Between two different populations
+        every pair is drawn either way.
     delay : int, array of shape (n_pre, n_post), or Initializer
         Delay in timesteps on top of the one-step transmission: a spike of
         step ``i`` reaches the target in step ``i + 1 + delay``.  Per-synapse
@@ -141,7 +159,8 @@ class FixedProbability(Connectivity):
         ``Connection(..., max_delay_steps=...)``.
     """
 
-    def __init__(self, p: float, weight: Any, delay: Any = 0):
+    def __init__(self, p: float, weight: Any, allow_self_connections: bool = False,
+                 delay: Any = 0):
         if not isinstance(p, (int, float, np.floating)) or not 0.0 <= p <= 1.0:
             raise ConfigurationError(
                 f"FixedProbability p must be a probability in [0, 1]; got {p!r}. "
@@ -149,6 +168,13 @@ class FixedProbability(Connectivity):
             )
         self.p = float(p)
         self.weight = resolve_value(weight, "FixedProbability weight")
+        if not isinstance(allow_self_connections, (bool, np.bool_)):
+            raise ConfigurationError(
+                f"FixedProbability allow_self_connections must be True or False; got "
+                f"{allow_self_connections!r}. It is the third positional parameter, as in "
+                f"mlGeNN: pass FixedProbability(p, weight, delay=...) to give a delay."
+            )
+        self.allow_self_connections = bool(allow_self_connections)
         self.delay = _check_delay(delay, "FixedProbability")
         #: bool (n_pre, n_post) synapses to use instead of a fresh draw; set when
         #: an mlGeNN checkpoint with its sparse indices is loaded into the network.
@@ -168,8 +194,21 @@ class FixedProbability(Connectivity):
         weight[~mask] = 0.0
         return weight, mask
 
+    def build_for(self, connection, rng):
+        weight, mask = super().build_for(connection, rng)
+        # GeNN's no-autapse draw (what mlGeNN asks for here) gives each pair
+        # i != j probability p and never the diagonal: the same as clearing the
+        # diagonal of an all-pairs draw, which keeps every random stream as it is.
+        # A loaded structure (an mlGeNN checkpoint's indices) is taken as it is.
+        if (not self.allow_self_connections and connection.source is connection.target
+                and self.mask is None and mask is not None):
+            np.fill_diagonal(mask, False)
+            np.fill_diagonal(weight, 0.0)
+        return weight, mask
+
     def __repr__(self) -> str:
         return (f"FixedProbability(p={self.p}, weight={_describe(self.weight)}, "
+                f"allow_self_connections={self.allow_self_connections}, "
                 f"delay={_describe(self.delay)})")
 
 
@@ -180,10 +219,26 @@ class OneToOne(Connectivity):
     ----------
     weight : float, array of shape (n,), or Initializer
         One weight per neuron pair.
+    delay : int, array of shape (n,), or Initializer
+        Delay in timesteps on top of the one-step transmission, one per
+        neuron pair (as ``weight``); see :class:`Dense` for the rules.
     """
 
-    def __init__(self, weight: Any):
+    def __init__(self, weight: Any, delay: Any = 0):
         self.weight = resolve_value(weight, "OneToOne weight")
+        self.delay = _check_delay(delay, "OneToOne")
+
+    def build_delays(self, num_pre, num_post, rng):
+        # One delay per pair, drawn like the weights (shape (n,)), on the diagonal.
+        if isinstance(self.delay, (int, np.integer)):
+            return super().build_delays(num_pre, num_post, rng)
+        drawn = materialise(self.delay, (num_pre,), rng)
+        steps = np.maximum(np.round(drawn), 0).astype(np.int32)
+        if not steps.any():
+            return None
+        delays = np.zeros((num_pre, num_post), dtype=np.int32)
+        np.fill_diagonal(delays, steps)
+        return delays
 
     def check(self, num_pre: int, num_post: int, owner: str) -> None:
         if num_pre != num_post:
@@ -192,6 +247,7 @@ class OneToOne(Connectivity):
                 f"{num_post} neurons. Use Dense or FixedProbability instead."
             )
         check_shape(self.weight, (num_pre,), f"{owner} weight")
+        check_shape(self.delay, (num_pre,), f"{owner} delay")
 
     def build(self, num_pre, num_post, rng):
         diagonal = materialise(self.weight, (num_pre,), rng)
@@ -200,7 +256,7 @@ class OneToOne(Connectivity):
         return weight, np.eye(num_pre, dtype=bool)
 
     def __repr__(self) -> str:
-        return f"OneToOne(weight={_describe(self.weight)})"
+        return f"OneToOne(weight={_describe(self.weight)}, delay={_describe(self.delay)})"
 
 
 def _describe(value: Any) -> str:
@@ -209,11 +265,8 @@ def _describe(value: Any) -> str:
     return repr(value)
 
 
-def __getattr__(name: str) -> Any:
-    # mlGeNN names not offered yet are refused with what to use instead.
-    from ._mlgenn_missing import refuse
-
-    return refuse(__name__, name)
+# mlGeNN names not offered are refused with what to use instead.
+__getattr__ = _mlgenn_getattr(__name__)
 
 
 # The convolution family subclasses Connectivity, so it is imported last.

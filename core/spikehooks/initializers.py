@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from ._mlgenn_missing import module_getattr as _mlgenn_getattr
 from .errors import ConfigurationError
 from .plugins import registry
 
@@ -208,11 +209,8 @@ def materialise(value: Any, shape: tuple[int, ...], rng: np.random.Generator) ->
     return np.array(np.broadcast_to(np.asarray(value, dtype=np.float32), shape), dtype=np.float32)
 
 
-def __getattr__(name: str) -> Any:
-    # mlGeNN names not offered are refused with what to use instead.
-    from ._mlgenn_missing import refuse
-
-    return refuse(__name__, name)
+# mlGeNN names not offered are refused with what to use instead.
+__getattr__ = _mlgenn_getattr(__name__)
 
 
 __all__ = [

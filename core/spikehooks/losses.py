@@ -11,10 +11,9 @@ from the forward pass and are promoted.
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 
+from ._mlgenn_missing import module_getattr as _mlgenn_getattr
 from .errors import ConfigurationError
 
 
@@ -157,11 +156,8 @@ class RelativeMeanSquareError(Loss):
         return f"RelativeMeanSquareError(delta={self.delta!r})"
 
 
-def __getattr__(name: str) -> Any:
-    # mlGeNN names not offered are refused with what to use instead.
-    from ._mlgenn_missing import refuse
-
-    return refuse(__name__, name)
+# mlGeNN names not offered are refused with what to use instead.
+__getattr__ = _mlgenn_getattr(__name__)
 
 
 __all__ = ["Loss", "MeanSquareError", "RelativeMeanSquareError", "SparseCategoricalCrossentropy"]

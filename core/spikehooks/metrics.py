@@ -6,10 +6,13 @@ exposes ``result``.  It validates its own targets, once, before the run.
 
 from __future__ import annotations
 
+import functools
+import inspect
 from typing import Any
 
 import numpy as np
 
+from ._mlgenn_missing import module_getattr as _mlgenn_getattr
 from .errors import ConfigurationError
 
 
@@ -24,11 +27,30 @@ class Metric:
 
     total: int = 0
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        update = cls.__dict__.get("update")
+        if update is None or getattr(update, "_communicator_given", False):
+            return
+        params = inspect.signature(update).parameters
+        third = list(params.values())[3:4]
+        if third and third[0].name == "communicator" and third[0].default is third[0].empty:
+            # An mlGeNN metric requires update(y_true, y_pred, communicator).  spikehooks
+            # scores every rank's examples in one update (gathered first), so the
+            # metric is given None, as mlGeNN does without a communicator.
+            @functools.wraps(update)
+            def given(self: Any, y_true: Any, y_pred: Any, communicator: Any = None) -> Any:
+                return update(self, y_true, y_pred, communicator)
+
+            given._communicator_given = True  # type: ignore[attr-defined]
+            cls.update = given  # type: ignore[method-assign]
+
     def reset(self) -> None:
         """Forget everything accumulated."""
         raise NotImplementedError
 
-    def update(self, y_true: np.ndarray, y_pred: np.ndarray) -> None:
+    def update(self, y_true: np.ndarray, y_pred: np.ndarray,
+               communicator: Any = None) -> None:
         """Accumulate one batch of real examples.
 
         Parameters
@@ -37,6 +59,10 @@ class Metric:
             Targets of the batch's real examples.
         y_pred : numpy.ndarray of float32, shape (n, *output_shape)
             Readouts of the same examples.
+        communicator : Communicator, optional
+            As in mlGeNN: the batch's sums are added over its ranks (each
+            rank passes its own examples).  spikehooks' own loops gather
+            every rank's examples first and pass None.
         """
         raise NotImplementedError
 
@@ -44,9 +70,12 @@ class Metric:
         """Validate and normalise the targets of a whole data set.
 
         Returns the targets as an array; raises :class:`ConfigurationError`
-        naming ``owner`` when they cannot be compared with the readout.
+        naming ``owner`` when they cannot be compared with the readout.  The
+        base class returns them as an array unchecked (their count is
+        checked before), so a metric written for mlGeNN, which has no such
+        method, runs as it is.
         """
-        raise NotImplementedError
+        return np.asarray(y)
 
     @property
     def result(self) -> float:
@@ -95,10 +124,14 @@ class SparseCategoricalAccuracy(Metric):
             )
         return labels.astype(np.int64)
 
-    def update(self, y_true: np.ndarray, y_pred: np.ndarray) -> None:
+    def update(self, y_true: np.ndarray, y_pred: np.ndarray,
+               communicator: Any = None) -> None:
         predicted = np.argmax(y_pred.reshape(len(y_pred), -1), axis=1)
-        self.correct += int(np.sum(predicted == y_true))
-        self.total += len(y_true)
+        correct, total = int(np.sum(predicted == y_true)), len(y_true)
+        if communicator is not None:
+            correct, total = (int(communicator.reduce_sum(v)) for v in (correct, total))
+        self.correct += correct
+        self.total += total
 
     @property
     def result(self) -> float:
@@ -145,10 +178,14 @@ class MeanSquareError(Metric):
             )
         return targets
 
-    def update(self, y_true: np.ndarray, y_pred: np.ndarray) -> None:
+    def update(self, y_true: np.ndarray, y_pred: np.ndarray,
+               communicator: Any = None) -> None:
         n = len(y_true)
         diff = y_pred.reshape(n, -1).astype(np.float64) - y_true.reshape(n, -1)
-        self.sum_squared_error += float(np.sum(np.mean(diff * diff, axis=1)))
+        error = float(np.sum(np.mean(diff * diff, axis=1)))
+        if communicator is not None:
+            error, n = float(communicator.reduce_sum(error)), int(communicator.reduce_sum(n))
+        self.sum_squared_error += error
         self.total += n
 
     @property
@@ -163,11 +200,8 @@ MetricType = Metric | str
 MetricsType = dict | MetricType
 
 
-def __getattr__(name: str) -> Any:
-    # mlGeNN names not offered are refused with what to use instead.
-    from ._mlgenn_missing import refuse
-
-    return refuse(__name__, name)
+# mlGeNN names not offered are refused with what to use instead.
+__getattr__ = _mlgenn_getattr(__name__)
 
 
 __all__ = ["MeanSquareError", "Metric", "MetricType", "MetricsType", "SparseCategoricalAccuracy"]

@@ -204,6 +204,9 @@ class Layer(Population):
         Allocate a spike recording buffer.
     record_spike_events : bool
         Only False (see :class:`Population`).
+    max_delay_steps : int, optional
+        The connection's largest synaptic delay in timesteps (see
+        :class:`Connection`); needed when delays come from an initializer.
     name : str, optional
         Unique population name; default ``"pop<i>"``.
 
@@ -215,7 +218,7 @@ class Layer(Population):
 
     def __init__(self, connectivity: Any, neuron: Any, shape: Any = None, synapse: Any = "delta",
                  record_spikes: bool = False, record_spike_events: bool = False,
-                 name: str | None = None):
+                 max_delay_steps: int | None = None, name: str | None = None):
         network = _sequential_network("Layer", "Layer(Dense(w), LeakyIntegrateFire(), 128)")
         if not network.layers:
             raise ConfigurationError(
@@ -225,7 +228,8 @@ class Layer(Population):
         previous = network.layers[-1]
         super().__init__(neuron, shape, record_spikes, record_spike_events, name)
         try:
-            self.connection = Connection(previous, self, connectivity, synapse)
+            self.connection = Connection(previous, self, connectivity, synapse,
+                                         max_delay_steps=max_delay_steps)
         except ConfigurationError:
             network.populations.remove(self)
             raise

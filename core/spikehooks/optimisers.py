@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from ._mlgenn_missing import module_getattr as _mlgenn_getattr
 from .checks import positive_real, real
 from .errors import ConfigurationError
 
@@ -309,11 +310,8 @@ class SGD(Optimiser):
         weight -= (self.alpha * grad).astype(weight.dtype)
 
 
-def __getattr__(name: str) -> Any:
-    # mlGeNN names not offered are refused with what to use instead.
-    from ._mlgenn_missing import refuse
-
-    return refuse(__name__, name)
+# mlGeNN names not offered are refused with what to use instead.
+__getattr__ = _mlgenn_getattr(__name__)
 
 
 __all__ = ["SGD", "Adam", "Optimiser"]

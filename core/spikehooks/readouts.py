@@ -21,9 +21,9 @@ neuron.  Accumulators are reset with the neuron state between examples.
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
+
+from ._mlgenn_missing import module_getattr as _mlgenn_getattr
 
 
 class Readout:
@@ -116,11 +116,8 @@ class Var(Readout):
     accumulates = False
 
 
-def __getattr__(name: str) -> Any:
-    # mlGeNN names not offered are refused with what to use instead.
-    from ._mlgenn_missing import refuse
-
-    return refuse(__name__, name)
+# mlGeNN names not offered are refused with what to use instead.
+__getattr__ = _mlgenn_getattr(__name__)
 
 
 __all__ = [

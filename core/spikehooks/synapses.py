@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from ._default_params import NetworkDefaults
+from ._mlgenn_missing import module_getattr as _mlgenn_getattr
 from .errors import ConfigurationError
 
 
@@ -102,11 +103,8 @@ class Exponential(Synapse):
         return f"Exponential(tau={tau}, scale_i={self.scale_i})"
 
 
-def __getattr__(name: str) -> Any:
-    # mlGeNN names not offered are refused with what to use instead.
-    from ._mlgenn_missing import refuse
-
-    return refuse(__name__, name)
+# mlGeNN names not offered are refused with what to use instead.
+__getattr__ = _mlgenn_getattr(__name__)
 
 
 __all__ = ["Delta", "Exponential", "Synapse"]

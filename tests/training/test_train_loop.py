@@ -521,3 +521,30 @@ def test_validation_callbacks_count_the_held_out_examples_from_zero():
     with net, pytest.raises(ConfigurationError, match=r"examples 0\.\.3 of this run; got 17"):
         net.train({inp: x}, {out: y}, num_epochs=1, validation_split=0.2,
                   validation_callbacks=[beyond])
+
+
+@pytest.mark.parametrize("split, held", [(0.15, 2), (0.25, 2), (0.35, 4), (0.05, 0)])
+def test_validation_split_holds_out_from_mlgenns_split_point(split, held):
+    """The held-out tail starts at round((1 - split) * N), halves to even (mlGeNN's cut):
+    0.15 of 10 holds out 2 where a floor of 1.5 would give 1, 0.05 holds out none."""
+    from spikehooks.data import split_dataset
+
+    net, inp, out = _compiled(batch_size=1)
+    x, y = _data(10)
+    _, tail = split_dataset({"y": np.arange(10)}, split)
+    assert len(tail["y"]) == held
+    if held == 0:
+        with net, pytest.raises(ConfigurationError, match="holds out none"):
+            net.train({inp: x}, {out: y}, num_epochs=1, validation_split=split)
+        return
+    seen = []
+
+    class Count(Callback):
+        def on_batch_end(self, batch, metrics):
+            seen.append(batch)
+
+    with net:
+        net.train({inp: x}, {out: y}, num_epochs=1, validation_split=split,
+                  validation_callbacks=[Count()])
+    # Batch size 1: one validation batch per held-out example.
+    assert len(seen) == held

@@ -19,8 +19,7 @@ Where callback names come from (the registry) and the global plugins live in
 
 from __future__ import annotations
 
-from typing import Any
-
+from .._mlgenn_missing import module_getattr as _mlgenn_getattr
 from .callback import LIFECYCLE_METHODS, Callback
 from .callback_list import CallbackList
 from .hookspecs import HOOK_API_VERSION, hookimpl, hookspec
@@ -28,12 +27,8 @@ from .monitor import EpochEndWatcher, Monitor
 from .progress import BatchProgressBar
 from .run_context import RunContext
 
-
-def __getattr__(name: str) -> Any:
-    # mlGeNN names not offered are refused with what to use instead.
-    from .._mlgenn_missing import refuse
-
-    return refuse(__name__, name)
+# mlGeNN names not offered are refused with what to use instead.
+__getattr__ = _mlgenn_getattr(__name__)
 
 
 __all__ = [

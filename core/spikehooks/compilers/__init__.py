@@ -6,8 +6,7 @@ so a new compiler is added with one import line.
 
 from __future__ import annotations
 
-from typing import Any
-
+from .._mlgenn_missing import module_getattr as _mlgenn_getattr
 from .compiled_eprop_network import CompiledEPropNetwork as CompiledEPropNetwork
 from .compiled_network import CompiledNetwork as CompiledNetwork
 from .compiled_training_network import CompiledTrainingNetwork as CompiledTrainingNetwork
@@ -18,12 +17,8 @@ from .few_spike_compiler import CompiledFewSpikeNetwork as CompiledFewSpikeNetwo
 from .few_spike_compiler import FewSpikeCompiler as FewSpikeCompiler
 from .inference_compiler import InferenceCompiler as InferenceCompiler
 
-
-def __getattr__(name: str) -> Any:
-    # mlGeNN names not offered yet are refused with what to use instead.
-    from .._mlgenn_missing import refuse
-
-    return refuse(__name__, name)
+# mlGeNN names not offered are refused with what to use instead.
+__getattr__ = _mlgenn_getattr(__name__)
 
 
 __all__ = [

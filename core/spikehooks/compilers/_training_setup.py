@@ -14,6 +14,7 @@ import numpy as np
 
 from ..callbacks.callback_list import CallbackList
 from ..checks import int_at_least, real
+from ..data.datasets import split_point
 from ..errors import ConfigurationError
 from ..training._per_timestep import check_trace_targets
 from . import _data
@@ -115,7 +116,8 @@ class TrainingSetup:
             v_prepared, v_num = _data.prepare_inputs(self.network, validation_x)
             v_y, v_indices, held = validation_y, np.arange(v_num), 0
         elif split > 0.0:
-            held = int(num_examples * split)
+            # The last examples from mlGeNN's split point are held out.
+            held = num_examples - split_point(num_examples, split)
             if held == 0:
                 raise ConfigurationError(
                     f"train validation_split must hold out at least one example; got "

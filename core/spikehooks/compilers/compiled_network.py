@@ -13,6 +13,7 @@ from ..callbacks.run_context import RunContext
 from ..errors import ConfigurationError, NotCompiledError
 from ..metrics import Metric
 from . import _data
+from ._batch_iter import MlGeNNBatchCalls
 from ._kernel_times import KernelTimes, timed
 
 _DEFAULT_CALLBACKS = ("batch_progress_bar",)
@@ -35,7 +36,7 @@ def _single_as_batch(pop: Any, data: Any) -> Any:
     return data
 
 
-class CompiledNetwork:
+class CompiledNetwork(MlGeNNBatchCalls):
     """A network built on a backend; use it inside ``with compiled_net:``.
 
     Parameters

@@ -50,12 +50,16 @@ def single_output_loss(losses: Any, output: Any, owner: str) -> Any:
 class Compiler:
     """Base class of compilers: settings shared by inference and training.
 
+    The positional parameters are mlGeNN's base ``Compiler``'s, in its order.
+
     Parameters
     ----------
-    batch_size : int
-        Examples simulated in parallel (>= 1).
+    supported_matrix_type : None
+        mlGeNN's GeNN matrix types; only None (see the error otherwise).
     dt : float
         Simulation step in ms (> 0).
+    batch_size : int
+        Examples simulated in parallel (>= 1).
     backend : str, (str, dict) or None
         Registered backend name (``"compiled"``, ``"numpy"``), optionally with
         keyword arguments for the backend, e.g. ``("compiled", {"num_threads": 1})``.
@@ -89,20 +93,27 @@ class Compiler:
 
     def __init__(
         self,
-        *,
-        batch_size: int = 1,
+        supported_matrix_type: Any = None,
         dt: float = 1.0,
-        backend: Any = None,
+        batch_size: int = 1,
         rng_seed: int = 0,
+        kernel_profiling: bool = False,
+        communicator: Any = None,
+        *,
+        backend: Any = None,
         reset_time_between_batches: bool = True,
         reset_vars_between_batches: bool = True,
         reset_in_syn_between_batches: bool = True,
-        kernel_profiling: bool = False,
         prefer_in_memory_connect: bool = True,
-        communicator: Any = None,
         **genn_kwargs: Any,
     ):
         owner = type(self).__name__
+        if supported_matrix_type is not None:
+            raise ConfigurationError(
+                f"{owner} supported_matrix_type must be None; got {supported_matrix_type!r}. "
+                f"mlGeNN's list of GeNN matrix types has no meaning here: each backend stores "
+                f"connections its own way. Leave it out."
+            )
         #: mlGeNN's ``**genn_kwargs`` (GeNN model preferences, see ``_genn_kwargs``).
         self.genn_kwargs = check_genn_kwargs(genn_kwargs, owner)
         self.batch_size = check_positive_int(batch_size, owner, "batch_size")

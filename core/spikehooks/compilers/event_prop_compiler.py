@@ -74,8 +74,17 @@ class EventPropCompiler(Compiler):
         ``"sparse_categorical_crossentropy"`` or ``RelativeMeanSquareError(2.0)``.
     optimiser : str, Optimiser or (str, dict)
         Weight optimiser, default ``"adam"`` (``Adam()``).
-    batch_size, dt, backend, rng_seed
+    batch_size, dt, backend, rng_seed, kernel_profiling, communicator
         As for :class:`InferenceCompiler`; ``rng_seed`` also seeds shuffling.
+        ``communicator``: data-parallel training, ``batch_size`` is then the
+        global batch, and every rank simulates the largest
+        ``example_timesteps`` any rank asked for.  The positional order is
+        mlGeNN 2.4.0's; ``backend`` and the spikehooks additions are
+        keyword-only.
+    deep_r_conns, deep_r_l1_strength, deep_r_record_rewirings
+        mlGeNN's Deep R with EventProp; not supported: only empty
+        ``deep_r_conns`` and ``deep_r_record_rewirings`` are accepted (Deep R
+        runs with :class:`EPropCompiler`).
     reg_lambda_upper, reg_lambda_lower : float or dict
         Firing-rate regulariser strengths (mlGeNN's units; 0 disables), one
         value, or per hidden population ``{population: value}``.
@@ -102,24 +111,27 @@ class EventPropCompiler(Compiler):
         on a ``var`` readout is always per-timestep (a target trace per
         example, shape (example_timesteps, neurons)), as in mlGeNN.
     **kwargs
-        Reset switches, GeNN-only flags and ``communicator`` (data-parallel
-        training; ``batch_size`` is then the global batch, and every rank
-        simulates the largest ``example_timesteps`` any rank asked for) of
-        :class:`Compiler`.
+        Reset switches and GeNN-only flags of :class:`Compiler`.
     """
 
     keeps_history = True
 
     def __init__(self, example_timesteps: int, losses: Any, optimiser: Any = "adam",
-                 batch_size: int = 1, dt: float = 1.0, backend: Any = None,
-                 rng_seed: int = 0, reg_lambda_upper: Any = 0.0, reg_lambda_lower: Any = 0.0,
+                 reg_lambda_upper: Any = 0.0, reg_lambda_lower: Any = 0.0,
                  reg_nu_upper: Any = 0.0, max_spikes: int = 500,
                  strict_buffer_checking: bool = False, per_timestep_loss: bool = False,
-                 ttfs_alpha: float = 0.01, softmax_temperature: float = 1.0,
-                 min_jump_denominator: float = 1e-3, on_non_finite: str = "raise",
-                 delay_learn_conns: Any = (), delay_optimiser: Any = None, **kwargs: Any):
+                 dt: float = 1.0, ttfs_alpha: float = 0.01, softmax_temperature: float = 1.0,
+                 batch_size: int = 1, rng_seed: int = 0, kernel_profiling: bool = False,
+                 communicator: Any = None, delay_optimiser: Any = None,
+                 delay_learn_conns: Any = (), deep_r_conns: Any = (),
+                 deep_r_l1_strength: float = 0.01, deep_r_record_rewirings: Any = None, *,
+                 backend: Any = None, min_jump_denominator: float = 1e-3,
+                 on_non_finite: str = "raise", **kwargs: Any):
         super().__init__(batch_size=batch_size, dt=dt, backend=backend, rng_seed=rng_seed,
+                         kernel_profiling=kernel_profiling, communicator=communicator,
                          **kwargs)
+        refuse_deep_r(deep_r_conns, deep_r_record_rewirings)
+        self.deep_r_l1_strength = deep_r_l1_strength
         if not getattr(self._backend_class, "supports_training", False):
             backend_name = getattr(self._backend_class, "name", self._backend_class.__name__)
             raise ConfigurationError(
@@ -229,6 +241,18 @@ class EventPropCompiler(Compiler):
             compiled.learn_delays(LearnedDelays(entries, self.delay_optimiser, backend, graph))
         compiled.name = name
         return self._finish(compiled)
+
+
+def refuse_deep_r(deep_r_conns: Any, deep_r_record_rewirings: Any) -> None:
+    """Refuse mlGeNN's Deep R arguments of ``EventPropCompiler`` unless empty."""
+    for name, value in (("deep_r_conns", deep_r_conns),
+                        ("deep_r_record_rewirings", deep_r_record_rewirings)):
+        if value is not None and len(value):
+            raise ConfigurationError(
+                f"EventPropCompiler {name} must be empty; got {value!r}. mlGeNN's Deep R "
+                f"rewiring with EventProp is not supported in spikehooks: train with "
+                f"EPropCompiler({name}=...), which has Deep R, or drop {name}."
+            )
 
 
 __all__ = ["EventPropCompiler", "default_params"]

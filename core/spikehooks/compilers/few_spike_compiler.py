@@ -32,7 +32,9 @@ from ..neurons.few_spike import decode, encode
 from ..readouts import Var
 from ..synapses import Delta
 from . import _data
-from .compiler import check_positive_int
+from ._batch_iter import _batch_dicts
+from ._genn_kwargs import check_genn_kwargs
+from .compiler import check_model_name, check_positive_int
 
 
 class FewSpikeCompiler:
@@ -48,17 +50,61 @@ class FewSpikeCompiler:
         Examples per batch.
     rng_seed : int
         Seed of the weights drawn from initializers.
+    kernel_profiling, prefer_in_memory_connect : bool
+        Accepted for mlGeNN scripts; they only concern GeNN.
+    communicator : None
+        mlGeNN's data-parallel communicator; few-spike inference runs in one
+        process, so only None is accepted.
+    **genn_kwargs
+        mlGeNN's keywords for GeNN's model: GeNN's own names are accepted
+        and unused, any other name is refused (a misspelt parameter).
     """
 
     def __init__(self, k: int = 10, dt: float = 1.0, batch_size: int = 1, rng_seed: int = 0,
-                 **kwargs: Any):
+                 kernel_profiling: bool = False, prefer_in_memory_connect: bool = True,
+                 communicator: Any = None, **genn_kwargs: Any):
+        self.genn_kwargs = check_genn_kwargs(genn_kwargs, "FewSpikeCompiler")
         self.k = check_positive_int(k, "FewSpikeCompiler", "k")
         self.dt = float(dt)
         self.batch_size = check_positive_int(batch_size, "FewSpikeCompiler", "batch_size")
         self.rng_seed = rng_seed
+        self.kernel_profiling = bool(kernel_profiling)
+        self.prefer_in_memory_connect = bool(prefer_in_memory_connect)
+        if communicator is not None:
+            raise ConfigurationError(
+                f"FewSpikeCompiler communicator must be None; got "
+                f"{type(communicator).__name__}. Data-parallel few-spike inference is not "
+                f"supported: evaluate in one process (it needs no GPU)."
+            )
+        self.communicator = None
 
-    def compile(self, network: Any, name: str = "", **kwargs: Any) -> CompiledFewSpikeNetwork:
-        """Check ``network`` and draw its weights; returns a compiled few-spike network."""
+    def compile(self, network: Any, name: str | None = None, inputs: Any = None,
+                outputs: Any = None) -> CompiledFewSpikeNetwork:
+        """Check ``network`` and draw its weights; returns a compiled few-spike network.
+
+        Parameters
+        ----------
+        network : Network
+        name : str, optional
+            mlGeNN's model name; it becomes ``compiled_net.name``.
+        inputs, outputs : Population or sequence of Population, optional
+            mlGeNN's pipeline ends (its ``compile(network, inputs=..., outputs=...)``).
+            They must be populations of ``network``, inputs of few-spike
+            input neurons; the whole network is computed either way, which
+            gives the outputs the same values.
+        """
+        check_model_name(name)
+        for role, given in (("inputs", inputs), ("outputs", outputs)):
+            pops: Any = () if given is None else given
+            for item in pops if isinstance(pops, (list, tuple)) else (pops,):
+                member: Any = getattr(item, "population", item)
+                if member not in network.populations or (
+                        role == "inputs" and not isinstance(member.neuron, FewSpikeReluInput)):
+                    raise ConfigurationError(
+                        f"FewSpikeCompiler compile {role} must be "
+                        f"{'FewSpikeReluInput ' if role == 'inputs' else ''}populations of "
+                        f"the network; got {member!r}. Pass the layers of the network compiled."
+                    )
         rng = make_rng(self.rng_seed, "FewSpikeCompiler")
         for pop in network.populations:
             self._check_population(pop)
@@ -73,9 +119,10 @@ class FewSpikeCompiler:
             if isinstance(connectivity, TiedConnectivity):
                 weights[conn] = connectivity.expand(connectivity.make_kernel(rng))
             else:
-                weights[conn], _ = connectivity.build(conn.source.num_neurons,
-                                                      conn.target.num_neurons, rng)
-        return CompiledFewSpikeNetwork(network, self, weights, _topological(network))
+                weights[conn], _ = connectivity.build_for(conn, rng)
+        compiled = CompiledFewSpikeNetwork(network, self, weights, _topological(network))
+        compiled.name = name
+        return compiled
 
     def _check_population(self, pop: Any) -> None:
         neuron = pop.neuron
@@ -129,6 +176,7 @@ class CompiledFewSpikeNetwork:
         self.k = compiler.k
         self.batch_size = compiler.batch_size
         self.backend = None
+        self.name: str | None = None
         self._loaded = False
 
     def __enter__(self) -> CompiledFewSpikeNetwork:
@@ -181,33 +229,102 @@ class CompiledFewSpikeNetwork:
     def evaluate(self, x: dict, y: dict, metrics: Any = "sparse_categorical_accuracy",
                  callbacks: Any = ("batch_progress_bar",)) -> tuple[dict, dict]:
         """Evaluate ``x`` against ``y``; returns ``(metrics, callback data)`` as mlGeNN."""
-        if not self._loaded:
-            raise NotCompiledError(
-                "CompiledFewSpikeNetwork evaluate must run inside 'with compiled_net:'; got a "
-                "network that is not loaded. Write: with compiled_net: compiled_net.evaluate(...)")
+        self._check_loaded("evaluate")
         prepared, num = _data.prepare_inputs(self.network, x)
         outputs = _data.check_targets_dict(self.network, y)
         metric_objs = _data.make_metrics(metrics, outputs)
         targets = _data.prepare_targets(self.network, y, num, metric_objs)
         batches = [np.arange(i, min(i + self.batch_size, num))
                    for i in range(0, num, self.batch_size)]
+        pairs = (({pop: data[indices][:, 0] for pop, data in prepared.items()},
+                  {pop: t[indices] for pop, t in targets.items()}, indices)
+                 for indices in batches)
+        return self._score(pairs, len(batches), metric_objs, callbacks, num)
+
+    def evaluate_batch_iter(self, inputs: Any, outputs: Any, data: Any,
+                            num_batches: int | None = None,
+                            metrics: Any = "sparse_categorical_accuracy",
+                            callbacks: Any = ("batch_progress_bar",)) -> tuple[dict, dict]:
+        """Evaluate ``(x, y)`` batches from an iterator, as mlGeNN's method of this name.
+
+        See :meth:`CompiledNetwork.evaluate_batch_iter`.
+        """
+        self._check_loaded("evaluate_batch_iter")
+        ins = tuple(inputs) if isinstance(inputs, (list, tuple)) else (inputs,)
+        outs = _data.check_outputs(self.network, outputs, "outputs")
+        metric_objs = _data.make_metrics(metrics, outs)
+
+        def pairs() -> Any:
+            first = 0
+            for batch, item in enumerate(data):
+                x, y = _batch_dicts(ins, tuple(outs), item, "CompiledFewSpikeNetwork."
+                                                            "evaluate_batch_iter")
+                prepared, num = _data.prepare_inputs(self.network, x)
+                if num > self.batch_size:
+                    raise ConfigurationError(
+                        f"CompiledFewSpikeNetwork.evaluate_batch_iter batches must hold at most "
+                        f"batch_size={self.batch_size} examples; got {num} in batch {batch}. "
+                        f"Yield smaller batches or compile with a larger batch_size.")
+                targets = _data.prepare_targets(self.network, y, num, metric_objs)
+                yield ({pop: d[:, 0] for pop, d in prepared.items()}, targets,
+                       np.arange(first, first + num))
+                first += num
+
+        return self._score(pairs(), num_batches, metric_objs, callbacks, None)
+
+    def _score(self, pairs: Any, num_batches: int | None, metric_objs: dict, callbacks: Any,
+               num: int | None) -> tuple[dict, dict]:
+        """Run ``(inputs, targets, example indices)`` batches, updating the metrics."""
         cbl = CallbackList(list(callbacks), mode="test", compiled_network=self, backend=None,
-                           num_batches=len(batches), metrics=metric_objs, num_examples=num)
+                           num_batches=num_batches, metrics=metric_objs, num_examples=num)
         try:
             with cbl.guard():
                 cbl.on_test_begin()
-                for batch, indices in enumerate(batches):
+                for batch, (inputs, targets, indices) in enumerate(pairs):
                     cbl.run.start_batch(indices)
                     cbl.on_batch_begin(batch)
-                    _, readouts = self.run_batch(
-                        {pop: data[indices][:, 0] for pop, data in prepared.items()})
+                    _, readouts = self.run_batch(inputs)
                     for pop, metric in metric_objs.items():
-                        metric.update(targets[pop][indices], readouts[pop])
+                        metric.update(targets[pop], readouts[pop])
                     cbl.on_batch_end(batch, metric_objs)
                 cbl.on_test_end(metric_objs)
         finally:
             cbl.close()
         return metric_objs, cbl.get_data()
+
+    def _check_loaded(self, method: str) -> None:
+        if not self._loaded:
+            raise NotCompiledError(
+                f"CompiledFewSpikeNetwork {method} must run inside 'with compiled_net:'; got "
+                f"a network that is not loaded. Write: with compiled_net: "
+                f"compiled_net.{method}(...)")
+
+    def _no_clock(self, method: str) -> Any:
+        raise ConfigurationError(
+            f"CompiledFewSpikeNetwork.{method} (mlGeNN's timestep-level API) is not supported: "
+            f"this network computes each k-step block at once and has no clock. Use evaluate "
+            f"or evaluate_batch_iter."
+        )
+
+    def set_input(self, inputs: dict) -> None:
+        """Refused (see :meth:`_no_clock`)."""
+        self._no_clock("set_input")
+
+    def step_time(self, callback_list: Any = None) -> None:
+        """Refused (see :meth:`_no_clock`)."""
+        self._no_clock("step_time")
+
+    def reset_time(self) -> None:
+        """Refused (see :meth:`_no_clock`)."""
+        self._no_clock("reset_time")
+
+    def custom_update(self, name: str) -> None:
+        """Refused (see :meth:`_no_clock`)."""
+        self._no_clock("custom_update")
+
+    def get_readout(self, outputs: Any) -> Any:
+        """Refused (see :meth:`_no_clock`)."""
+        self._no_clock("get_readout")
 
 
 __all__ = ["CompiledFewSpikeNetwork", "FewSpikeCompiler"]

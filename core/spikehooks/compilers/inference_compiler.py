@@ -56,9 +56,9 @@ class InferenceCompiler(Compiler):
                  prefer_in_memory_connect: bool = True,
                  reset_time_between_batches: bool = True,
                  reset_vars_between_batches: bool = True,
-                 reset_in_syn_between_batches: bool = True, *,
+                 reset_in_syn_between_batches: bool = True, communicator: Any = None, *,
                  backend: Any = None, num_recording_timesteps: int | None = None,
-                 communicator: Any = None, **genn_kwargs: Any):
+                 **genn_kwargs: Any):
         super().__init__(batch_size=batch_size, dt=dt, backend=backend, rng_seed=rng_seed,
                          kernel_profiling=kernel_profiling,
                          prefer_in_memory_connect=prefer_in_memory_connect,

@@ -35,6 +35,15 @@ def get_dataset_size(data: Mapping[Any, Sequence[Any]]) -> int | None:
     return sizes.pop() if len(sizes) == 1 else None
 
 
+def split_point(size: int, split: float) -> int:
+    """Index where a ``split`` fraction is cut off the end of ``size`` examples.
+
+    ``round((1 - split) * size)`` with Python's rounding (halves to even), as
+    mlGeNN does, so the same ``validation_split`` holds out the same examples.
+    """
+    return int(round((1.0 - float(split)) * size))
+
+
 def split_dataset(data: Mapping[Any, Sequence[Any]],
                   split: float) -> tuple[dict[Any, Any], dict[Any, Any]]:
     """Split every entry at ``round((1 - split) * size)``: (first part, last ``split``).
@@ -62,7 +71,7 @@ def split_dataset(data: Mapping[Any, Sequence[Any]],
             f"split_dataset data must hold the same number of examples under every key; got "
             f"{ {k: len(v) for k, v in data.items()} }. Pass entries of equal length."
         )
-    cut = int(round((1.0 - float(split)) * size))
+    cut = split_point(size, split)
     return ({k: v[:cut] for k, v in data.items()}, {k: v[cut:] for k, v in data.items()})
 
 

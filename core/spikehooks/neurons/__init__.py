@@ -10,8 +10,7 @@ Each is also registered by name (``"leaky_integrate_fire"``...).
 
 from __future__ import annotations
 
-from typing import Any
-
+from .._mlgenn_missing import module_getattr as _mlgenn_getattr
 from ._base import InputNeuron, Neuron
 from .few_spike import FewSpikeRelu, FewSpikeReluInput
 from .input import IntegrateFireInput, PoissonInput, SpikeInput
@@ -23,11 +22,8 @@ from .mlgenn_models import AdaptiveLeakyIntegrateFire, BinarySpikeInput, LeakyIn
 Input = InputNeuron
 
 
-def __getattr__(name: str) -> Any:
-    # mlGeNN names not offered yet are refused with what to use instead.
-    from .._mlgenn_missing import refuse
-
-    return refuse(__name__, name)
+# mlGeNN names not offered are refused with what to use instead.
+__getattr__ = _mlgenn_getattr(__name__)
 
 
 __all__ = [

@@ -31,6 +31,7 @@ from typing import Any
 
 import numpy as np
 
+from .._mlgenn_missing import module_getattr as _mlgenn_getattr
 from ..errors import CheckpointError, CheckpointFormatError, ConfigurationError, NotCompiledError
 from ..plugins import registry
 from ._base import Serialiser, normalise_keys
@@ -244,11 +245,8 @@ def load(network_or_compiled: Any, keys: Any = (), serialiser: Any = "numpy") ->
         )
 
 
-def __getattr__(name: str) -> Any:
-    # mlGeNN names not offered are refused with what to use instead.
-    from .._mlgenn_missing import refuse
-
-    return refuse(__name__, name)
+# mlGeNN names not offered are refused with what to use instead.
+__getattr__ = _mlgenn_getattr(__name__)
 
 
 __all__ = [

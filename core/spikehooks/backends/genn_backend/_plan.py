@@ -243,7 +243,7 @@ def _connection_plan(conn: Any, genn_name: str, dt: float,
         synapses[connectivity.pre, connectivity.post] = True
         return ConnectionPlan(conn, genn_name, psm, connectivity.expand(kernel), synapses,
                               kernel=np.array(kernel, dtype=np.float32))
-    weight, mask = connectivity.build(num_pre, num_post, rng)
+    weight, mask = connectivity.build_for(conn, rng)
     if mask is not None and mask.all():
         mask = None
     delays = connectivity.build_delays(num_pre, num_post, rng)

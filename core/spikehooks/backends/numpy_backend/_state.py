@@ -139,9 +139,7 @@ class ConnectionState:
             self.table = self.weight
             self.readonly_weight = _readonly(self.weight)
             return
-        weight, self.mask = conn.build(
-            connection.source.num_neurons, connection.target.num_neurons, rng
-        )
+        weight, self.mask = conn.build_for(connection, rng)
         # The weights are a view of a table with one extra zero row, gathered
         # from (index num_pre = "no spike") by sequential delivery.
         self.table = np.zeros((weight.shape[0] + 1, weight.shape[1]), dtype=np.float32)
