@@ -15,7 +15,8 @@ from ..connectivity import TiedConnectivity
 from ..losses import RelativeMeanSquareError
 from ..metrics import SparseCategoricalAccuracy
 from ..optimisers import Adam
-from ..training import ForwardResult, OutputDrive, backward, output_drive
+from ..training import OutputDrive, backward, output_drive
+from ..training._forward import with_output
 from ..training._per_timestep import per_timestep_drive
 from ._kernel_times import timed
 
@@ -84,8 +85,7 @@ class LearnStep:
         if graph.per_timestep:
             assert fwd.output_v is not None  # kept when graph.per_timestep
             value, drive = per_timestep_drive(
-                ForwardResult(fwd.spikes, fwd.denominators, readout, event, fwd.currents,
-                              fwd.output_v[:, :real]), y_batch, self.loss)
+                with_output(fwd, readout, event, fwd.output_v[:, :real]), y_batch, self.loss)
         elif (fixed.compiled and par is None and fixed.readout_kind == "first_spike_time"
               and type(self.loss) is RelativeMeanSquareError):
             # mlGeNN's Yin-Yang loss: compiled, output_drive's bits (training/_drive_kernels).
@@ -100,8 +100,7 @@ class LearnStep:
         else:
             value, drive = output_drive(
                 fixed.readout_kind,
-                ForwardResult(fwd.spikes, fwd.denominators, readout, event, fwd.currents),
-                y_batch, self.loss,
+                with_output(fwd, readout, event), y_batch, self.loss,
                 num_steps=graph.num_steps, dt=graph.dt,
                 softmax_temperature=compiler.softmax_temperature, ttfs_alpha=compiler.ttfs_alpha,
             )
@@ -203,6 +202,8 @@ class LearnStep:
 
     def _spike_counts(self, fwd: Any, real: int) -> list[np.ndarray]:
         """Spikes per neuron of every layer over the batch's real examples (int64)."""
+        if fwd.records is not None:
+            return fwd.records.spike_counts(real)
         return [s[:, :real].sum(axis=(0, 1), dtype=np.int64) for s in fwd.spikes]
 
     def _regulariser(self, counts: list[np.ndarray] | None, total: int,

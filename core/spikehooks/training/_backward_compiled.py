@@ -11,6 +11,7 @@ import numpy as np
 from ._backward import BackwardResult, OutputDrive, backward
 from ._forward import ForwardResult
 from ._graph import Graph
+from ._spike_records import SpikeRecordsData
 
 _KINDS = {"input": 0, "lif": 1, "li": 2}
 
@@ -49,7 +50,13 @@ def backward_compiled(
     )
 
     layers, out_index = graph.layers, graph.output
-    num_steps, batch = fwd.spikes[0].shape[:2]
+    # The compiled forward pass keeps per-spike records; a dense forward pass (the
+    # NumPy one) is turned into the same records.
+    records = fwd.records
+    if records is None:
+        assert fwd.currents is not None  # every forward pass keeps them
+        records = SpikeRecordsData.from_dense(fwd.spikes, fwd.denominators, fwd.currents)
+    num_steps, batch = records.num_steps, records.rec_i.shape[0]
     out = layers[out_index]
     if reg is None:
         with_reg = _NO_REG.get(len(layers))
@@ -57,20 +64,10 @@ def backward_compiled(
             with_reg = _NO_REG[len(layers)] = (False,) * len(layers)
     else:
         with_reg = tuple(r is not None for r in reg)
-    lay_i, lay_f, con_i, con_f, outgoing, q_size, b_size, w_size, spans = _tables(graph,
-                                                                                  with_reg)
+    (lay_i, alpha, tau_m, con_i, c_in, beta, outgoing, col_layer, w_size,
+     spans) = _tables(graph, with_reg)
     # float32 -> float64 is exact: the same values as converting array by array.
     flat_w = np.concatenate([w.reshape(-1) for w in weights], dtype=np.float64)
-    if fwd.joined is not None:
-        # The trace recorder filled the layers side by side already (entry-major
-        # arrays behind (steps, batch, neurons) views).
-        joined = fwd.joined
-    else:
-        assert fwd.currents is not None  # every forward pass keeps them
-        joined = (np.concatenate(fwd.spikes, axis=2), _joined(fwd.denominators, fwd.spikes),
-                  _joined(fwd.currents, fwd.spikes))
-    # The sweep reads (batch, steps, neurons), C-contiguous (a copy only if not so already).
-    spikes, dens, curs = (np.ascontiguousarray(a.transpose(1, 0, 2)) for a in joined)
     regs = [] if reg is None else [r for r in reg if r is not None]
     reg_arr = (np.concatenate(regs, axis=1).astype(np.float64) if regs
                else _no_reg_rows(batch))
@@ -100,9 +97,10 @@ def backward_compiled(
         kernel = sweep
         register_twin(sweep, sweep_serial)
     kernel(start, num_steps, float(graph.dt), out_index, mode, float(min_denominator),
-           lay_i, lay_f, con_i, con_f, outgoing, flat_w,
-           spikes, dens, curs, event_step, g, step_w, spike_time_grad, final_kick, step_grad,
-           reg_arr, max(q_size, 1), max(b_size, 1), grads, clamped)
+           lay_i, alpha, tau_m, con_i, c_in, beta, outgoing, flat_w, records.rec_i,
+           records.rec_f, records.counts, records.col_map, col_layer, event_step, g, step_w,
+           spike_time_grad, final_kick, step_grad, reg_arr, grads, clamped,
+           _powers(lay_i, alpha, con_i, beta, num_steps) if mode == TTFS else _NO_POWERS)
     # The real entries' gradients summed in the NumPy sweep's fixed tree order:
     # independent of the number of threads and of how ranks split a batch.
     real = batch if num_examples is None else num_examples
@@ -176,6 +174,38 @@ def _step_weights(num_steps: int, readout: str | None) -> np.ndarray:
 
 #: The tables of a graph object by its id (checked against a weak reference to it).
 _BY_GRAPH: dict[int, tuple[Any, tuple[bool, ...], tuple]] = {}
+#: Per (layer table, num_steps): the sweep's table of decay powers (see :func:`_powers`).
+_POWERS: dict[tuple[int, int], np.ndarray] = {}
+#: No powers: the sweep takes every step.
+_NO_POWERS = np.zeros((1, 1))
+
+
+def _powers(lay_i: np.ndarray, alpha: np.ndarray, con_i: np.ndarray, beta: np.ndarray,
+            num_steps: int) -> np.ndarray:
+    """Row ``k`` (0 .. num_steps): ``alpha^k`` per neuron, ``beta^k`` and ``T_k`` per target.
+
+    ``T_k = beta T_{k-1} + alpha_post^k`` (``T_0 = 0``; ``beta = 0`` for a delta
+    synapse), so ``k`` source-free steps take ``b`` to ``beta^k b + c_in q T_k``:
+    the sweep's skip over steps without spikes (float64, by recurrence).
+    """
+    key = (id(lay_i), num_steps)
+    if key not in _POWERS:
+        q_size, b_size = len(alpha), len(beta)
+        # Each connection target's neuron (joined index); padding rows use neuron 0.
+        post = np.zeros(b_size, dtype=np.int64)
+        for _, target, _, b0, _, _, n_post in con_i:
+            post[b0:b0 + n_post] = lay_i[target, 2] + np.arange(n_post)
+        table = np.zeros((num_steps + 1, q_size + 2 * b_size))
+        table[0, :q_size + b_size] = 1.0
+        for k in range(1, num_steps + 1):
+            table[k, :q_size] = table[k - 1, :q_size] * alpha
+            table[k, q_size:q_size + b_size] = table[k - 1, q_size:q_size + b_size] * beta
+            table[k, q_size + b_size:] = (beta * table[k - 1, q_size + b_size:]
+                                          + table[k, :q_size][post])
+        _POWERS[key] = table
+    return _POWERS[key]
+
+
 #: Tables of a graph by its layout (see :func:`_tables`); graphs are few and fixed.
 _TABLES: dict[tuple, tuple] = {}
 
@@ -200,7 +230,7 @@ def _layout_key(graph: Graph, with_reg: tuple[bool, ...]) -> tuple:
 def _tables(graph: Graph, with_reg: tuple[bool, ...]) -> tuple:
     """The sweep's layer and connection tables, built once per graph layout.
 
-    Returns ``(lay_i, lay_f, con_i, con_f, outgoing, q_size, b_size, w_size,
+    Returns ``(lay_i, alpha, tau_m, con_i, c_in, beta, outgoing, col_layer, w_size,
     spans)`` (see :func:`._backward_kernel.sweep`; ``spans``: per connection
     ``(first flat weight, n_pre, n_post)`` as ints); ``with_reg[l]`` says whether layer
     ``l`` has regulariser increments.  A graph is never changed once built
@@ -220,9 +250,11 @@ def _tables(graph: Graph, with_reg: tuple[bool, ...]) -> tuple:
         return cached
     layers, conns = graph.layers, graph.conns
     lay_i = np.full((len(layers), 7), -1, dtype=np.int64)
-    # Per neuron (rows at each layer's q offset): alpha and tau_m, which may differ
-    # from neuron to neuron (mlGeNN's per-neuron parameters).
-    lay_f = np.zeros((max(sum(lay.size for lay in layers), 1), 2), dtype=np.float64)
+    total = max(sum(lay.size for lay in layers), 1)
+    # Per neuron, by joined index (each layer's at L_Q): alpha and tau_m, which may
+    # differ from neuron to neuron (mlGeNN's per-neuron parameters), and its layer.
+    alpha, tau_m = np.zeros(total), np.zeros(total)
+    col_layer = np.zeros(total, dtype=np.int64)
     outgoing: list[int] = []
     q_size = reg_size = 0
     for li, lay in enumerate(layers):
@@ -233,36 +265,32 @@ def _tables(graph: Graph, with_reg: tuple[bool, ...]) -> tuple:
         if with_reg[li]:
             row[6] = reg_size
             reg_size += lay.size
-        lay_f[q_size:q_size + lay.size, 0] = np.asarray(lay.alpha, dtype=np.float64)
-        lay_f[q_size:q_size + lay.size, 1] = np.asarray(lay.tau_m, dtype=np.float64)
+        alpha[q_size:q_size + lay.size] = np.asarray(lay.alpha, dtype=np.float64)
+        tau_m[q_size:q_size + lay.size] = np.asarray(lay.tau_m, dtype=np.float64)
+        col_layer[q_size:q_size + lay.size] = li
         q_size += lay.size
     con_i = np.zeros((len(conns), 7), dtype=np.int64)
-    # Per target neuron (rows at each connection's b offset): c_in and beta.
-    con_f = np.zeros((max(sum(layers[c.post].size for c in conns), 1), 2), dtype=np.float64)
+    # Per target neuron (each connection's at its b offset): c_in and beta.
+    b_total = max(sum(layers[c.post].size for c in conns), 1)
+    c_in, beta = np.zeros(b_total), np.zeros(b_total)
     b_size = w_size = 0
     for index, conn in enumerate(conns):
         n_pre, n_post = layers[conn.pre].size, layers[conn.post].size
         exponential = conn.synapse == "exponential"
         con_i[index] = (conn.pre, conn.post, int(exponential), b_size, w_size, n_pre, n_post)
-        c_in = (np.asarray(layers[conn.post].neuron_scale, dtype=np.float64)
-                * np.asarray(conn.syn_scale, dtype=np.float64))
-        con_f[b_size:b_size + n_post, 0] = c_in
-        con_f[b_size:b_size + n_post, 1] = (np.asarray(conn.beta, dtype=np.float64)
-                                            if exponential else 0.0)
+        c_in[b_size:b_size + n_post] = (np.asarray(layers[conn.post].neuron_scale,
+                                                   dtype=np.float64)
+                                        * np.asarray(conn.syn_scale, dtype=np.float64))
+        beta[b_size:b_size + n_post] = (np.asarray(conn.beta, dtype=np.float64)
+                                        if exponential else 0.0)
         b_size += n_post
         w_size += n_pre * n_post
     spans = [(int(row[4]), int(row[5]), int(row[6])) for row in con_i]
-    tables = (lay_i, lay_f, con_i, con_f, np.asarray(outgoing or [0], dtype=np.int64),
-              q_size, b_size, w_size, spans)
+    tables = (lay_i, alpha, tau_m, con_i, c_in, beta,
+              np.asarray(outgoing or [0], dtype=np.int64), col_layer, w_size, spans)
     _TABLES[key] = tables
     _BY_GRAPH[id(graph)] = (weakref.ref(graph), with_reg, tables)
     return tables
-
-
-def _joined(arrays: list[np.ndarray | None], spikes: list[np.ndarray]) -> np.ndarray:
-    """Join per-layer float32 (num_steps, batch, size) arrays along neurons (None: zeros)."""
-    return np.concatenate([a if a is not None else np.zeros(s.shape, np.float32)
-                           for a, s in zip(arrays, spikes, strict=True)], axis=2)
 
 
 __all__ = ["backward_compiled"]

@@ -13,154 +13,212 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
+from ..backends.compiled_backend._borrow import borrowed
+
 # Layer table columns (int64) and kinds.
 L_KIND, L_SIZE, L_Q, L_SPIKE, L_OUT_START, L_OUT_COUNT, L_REG = range(7)
 INPUT, LIF, LI = range(3)
-# Per-neuron float64 columns (rows: every layer's neurons, at L_Q).
-LF_ALPHA, LF_TAU_M = range(2)
 # Connection table columns (int64).
 K_PRE, K_POST, K_EXP, K_B, K_W, K_NPRE, K_NPOST = range(7)
-# Per-target-neuron float64 columns (rows: every connection's targets, at K_B).
-KF_C_IN, KF_BETA = range(2)
 # Output readout modes (PER_STEP: a per-timestep loss's dL/dV of every step).
 VOLTAGE, MAX_VAR, TTFS, PER_STEP = range(4)
 
 
 @njit(cache=True, nogil=True)
-def _add_into(dst, src):
-    """``dst += src`` (vectorised by LLVM)."""
-    for j in range(dst.shape[0]):
-        dst[j] += src[j]
+def _skip_silent(k, q, badj, blater, lay_i, con_i, c_in, powers):
+    """Move the adjoints over ``k >= 1`` steps without spikes or sources at once.
+
+    Without a source the adjoints decay linearly: after ``k`` steps
+    ``q_k = alpha^k q`` and ``b_k = beta^k b + c_in q T_k`` with
+    ``T_k = beta T_{k-1} + alpha^k`` (``powers``); ``blater`` gets ``b_{k-1}``.
+    Equal to ``k`` single steps up to float64 rounding.
+    """
+    q_size, b_size = q.shape[0], badj.shape[0]
+    a_pow = powers[k, :q_size]
+    b_pow, b_sum = powers[k, q_size:q_size + b_size], powers[k, q_size + b_size:]
+    b_pow1 = powers[k - 1, q_size:q_size + b_size]
+    b_sum1 = powers[k - 1, q_size + b_size:]
+    for c in range(con_i.shape[0]):
+        b0, n_post = con_i[c, K_B], con_i[c, K_NPOST]
+        qp = lay_i[con_i[c, K_POST], L_Q]
+        for j in range(n_post):
+            old, drive = badj[b0 + j], c_in[b0 + j] * q[qp + j]
+            blater[b0 + j] = b_pow1[b0 + j] * old + drive * b_sum1[b0 + j]
+            badj[b0 + j] = b_pow[b0 + j] * old + drive * b_sum[b0 + j]
+    for i in range(q_size):
+        q[i] = q[i] * a_pow[i]
 
 
 @njit(cache=True, nogil=True)
-def _scale(dst, factor):
-    """``dst *= factor``, one factor per entry."""
-    for j in range(dst.shape[0]):
-        dst[j] = dst[j] * factor[j]
+def _sweep_entry(e, start, num_steps, dt, out_index, mode, min_den, tables, recs, drive, grads,
+                 clamped, work):
+    """Sweep batch entry ``e`` (see :func:`sweep`).
 
-
-@njit(cache=True, nogil=True)
-def _update_b(b, q_post, exponential, beta, c_in):
-    """``b = beta b + c_in q_post`` (exponential) or ``c_in q_post`` (delta), per entry."""
-    for j in range(b.shape[0]):
-        value = b[j] * beta[j] if exponential else 0.0
-        b[j] = value + c_in[j] * q_post[j]
-
-
-@njit(cache=True, nogil=True)
-def _sweep_entry(e, start, num_steps, dt, out_index, mode, min_den, lay_i, lay_f, con_i, con_f,
-                 outgoing, weights, spikes, dens, curs, event_step, readout_grad, step_w,
-                 spike_time_grad, final_kick, step_grad, reg, q_size, b_size, grads, clamped):
-    """Sweep batch entry ``e`` (see :func:`sweep`)."""
+    ``tables``: ``(lay_i, alpha, tau_m, con_i, c_in, beta, outgoing, weights,
+    col_map, col_layer, powers)``; ``recs``: ``(rec_i, rec_f, counts)``;
+    ``drive``: ``(event_step, readout_grad, step_w, spike_time_grad,
+    final_kick, step_grad, reg)``; ``work``: the entry's ``(q, badj, blater,
+    jump)`` rows.  (Tuples: a call of more than 30 arguments compiles to a
+    ``*args`` call, which numba cannot inline.)  With a first_spike_time
+    output (no per-step source) the steps between spikes are skipped at once
+    (:func:`_skip_silent`, when ``powers`` has more than one row).
+    """
+    (lay_i, alpha, tau_m, con_i, c_in, beta, outgoing, weights, col_map, col_layer,
+     powers) = tables
+    rec_i, rec_f, counts = recs
+    event_step, readout_grad, step_w, spike_time_grad, final_kick, step_grad, reg = drive
+    q, badj, blater, jump = work
     num_layers, num_conns = lay_i.shape[0], con_i.shape[0]
-    q = np.zeros(q_size)
-    badj = np.zeros(b_size)
+    q[:] = 0.0
+    badj[:] = 0.0
     # b one step later (n + 2 while step n is processed), for the spike-delay rate.
-    blater = np.zeros(b_size)
+    blater[:] = 0.0
     inv_dt = -1.0 / dt
-    jump = np.zeros(q_size)
-    # Step n's spiking ids of layer l, ascending, in fired_ids[s0:s0 + num_fired[l]]
-    # (s0 = the layer's first spike column): gathered once per step, read by every phase.
-    fired_ids = np.empty(max(spikes.shape[2], 1), dtype=np.int64)
-    num_fired = np.zeros(num_layers, dtype=np.int64)
     g = grads[e]
     g[:] = 0.0
     count = 0
-    for n in range(start, -1, -1):
-        for li in range(num_layers):
-            size, s0 = lay_i[li, L_SIZE], lay_i[li, L_SPIKE]
-            fired = spikes[e, n, s0:s0 + size]
-            # Branch-free gathering of the spiking ids (spikes are rare and unpredictable).
-            found = 0
-            for i in range(size):
-                fired_ids[s0 + found] = i
-                found += 1 if fired[i] else 0
-            num_fired[li] = found
+    # Records are in step order: walk them from the last, a step's block at a time.
+    k = counts[e] - 1
+    while k >= 0 and rec_i[e, k, 0] > start:
+        k -= 1
+    # Nothing before the entry's first spike adds to a gradient: stop there.
+    stop = rec_i[e, 0, 0] if k >= 0 else start + 1
+    skip = mode == TTFS and powers.shape[0] > 1
+    n = start
+    while n >= stop:
+        if skip and n != num_steps - 1 and rec_i[e, k, 0] < n:
+            # Steps n .. rec + 1 have no spike and no source: jump to the next spike.
+            _skip_silent(n - rec_i[e, k, 0], q, badj, blater, lay_i, con_i, c_in, powers)
+            n = rec_i[e, k, 0]
+        hi = k + 1
+        while k >= 0 and rec_i[e, k, 0] == n:
+            k -= 1
+        lo = k + 1
         # Synapse phase: adjoints still hold step n + 1.
-        for c in range(num_conns):
-            pre, n_post = con_i[c, K_PRE], con_i[c, K_NPOST]
-            s0, b0, w0 = lay_i[pre, L_SPIKE], con_i[c, K_B], con_i[c, K_W]
-            bc = badj[b0:b0 + n_post]
-            for k in range(num_fired[pre]):
-                i = fired_ids[s0 + k]
-                _add_into(g[w0 + i * n_post:w0 + (i + 1) * n_post], bc)
-        for li in range(num_layers):
+        for r in range(lo, hi):
+            col = col_map[rec_i[e, r, 1]]
+            li = col_layer[col]
+            i = col - lay_i[li, L_Q]
+            for m in range(lay_i[li, L_OUT_COUNT]):
+                c = outgoing[lay_i[li, L_OUT_START] + m]
+                n_post, b0 = con_i[c, K_NPOST], con_i[c, K_B]
+                row = con_i[c, K_W] + i * n_post
+                for j in range(n_post):
+                    g[row + j] += badj[b0 + j]
+        for r in range(lo, hi):
+            col = col_map[rec_i[e, r, 1]]
+            li = col_layer[col]
             if lay_i[li, L_KIND] != LIF:
                 continue
-            s0, q0 = lay_i[li, L_SPIKE], lay_i[li, L_Q]
-            for k in range(num_fired[li]):
-                i = fired_ids[s0 + k]
-                fb = 0.0
-                for k in range(lay_i[li, L_OUT_COUNT]):
-                    c = outgoing[lay_i[li, L_OUT_START] + k]
-                    n_post, b0, w0 = con_i[c, K_NPOST], con_i[c, K_B], con_i[c, K_W]
-                    row = w0 + i * n_post
-                    # Delaying the spike by one step moves its arrival from n + 1 to
-                    # n + 2: u = -(b[n + 2] - b[n + 1]) / dt per unit weight.
-                    for j in range(n_post):
-                        u = (blater[b0 + j] - badj[b0 + j]) * inv_dt
-                        fb += u * weights[row + j]
-                jump[q0 + i] = fb * lay_f[q0 + i, LF_TAU_M]
+            i = col - lay_i[li, L_Q]
+            fb = 0.0
+            for m in range(lay_i[li, L_OUT_COUNT]):
+                c = outgoing[lay_i[li, L_OUT_START] + m]
+                n_post, b0 = con_i[c, K_NPOST], con_i[c, K_B]
+                row = con_i[c, K_W] + i * n_post
+                # Delaying the spike by one step moves its arrival from n + 1 to
+                # n + 2: u = -(b[n + 2] - b[n + 1]) / dt per unit weight.
+                for j in range(n_post):
+                    u = (blater[b0 + j] - badj[b0 + j]) * inv_dt
+                    fb += u * weights[row + j]
+            jump[col] = fb * tau_m[col]
         # Neuron phase: move every layer to step n.
         for li in range(num_layers):
-            kind = lay_i[li, L_KIND]
-            if kind == INPUT:
+            if lay_i[li, L_KIND] == INPUT:
                 continue
-            size, q0, s0 = lay_i[li, L_SIZE], lay_i[li, L_Q], lay_i[li, L_SPIKE]
-            tau_m = lay_f[q0:q0 + size, LF_TAU_M]
-            ql = q[q0:q0 + size]
-            _scale(ql, lay_f[q0:q0 + size, LF_ALPHA])
+            size, q0 = lay_i[li, L_SIZE], lay_i[li, L_Q]
+            for i in range(size):
+                q[q0 + i] = q[q0 + i] * alpha[q0 + i]
             if li == out_index:
                 for i in range(size):
                     if mode == VOLTAGE:
-                        ql[i] += readout_grad[e, i] * step_w[n]
+                        q[q0 + i] += readout_grad[e, i] * step_w[n]
                     elif mode == MAX_VAR and event_step[e, i] == n:
-                        ql[i] += readout_grad[e, i]
+                        q[q0 + i] += readout_grad[e, i]
                     elif mode == PER_STEP:
-                        ql[i] += step_grad[n, e, i]
+                        q[q0 + i] += step_grad[n, e, i]
                     if n == num_steps - 1:
-                        ql[i] -= tau_m[i] * final_kick[e, i]
-            if kind != LIF:
+                        q[q0 + i] -= tau_m[q0 + i] * final_kick[e, i]
+        # Jumps of the LIF neurons that spiked in step n.
+        for r in range(lo, hi):
+            col = col_map[rec_i[e, r, 1]]
+            li = col_layer[col]
+            if lay_i[li, L_KIND] != LIF:
                 continue
-            for k in range(num_fired[li]):
-                i = fired_ids[s0 + k]
-                den = np.float64(dens[e, n, s0 + i])
-                if den < min_den:
-                    count += 1
-                    den = min_den
-                numer = ql[i] * np.float64(curs[e, n, s0 + i]) + jump[q0 + i]
-                if li == out_index and mode == TTFS and event_step[e, i] == n:
-                    numer -= tau_m[i] * spike_time_grad[e, i]
-                value = numer / den
-                r0 = lay_i[li, L_REG]
-                if r0 >= 0:
-                    value += reg[e, r0 + i]
-                ql[i] = value
+            i = col - lay_i[li, L_Q]
+            den = np.float64(rec_f[e, r, 1])
+            if den < min_den:
+                count += 1
+                den = min_den
+            numer = q[col] * np.float64(rec_f[e, r, 0]) + jump[col]
+            if li == out_index and mode == TTFS and event_step[e, i] == n:
+                numer -= tau_m[col] * spike_time_grad[e, i]
+            value = numer / den
+            r0 = lay_i[li, L_REG]
+            if r0 >= 0:
+                value += reg[e, r0 + i]
+            q[col] = value
         for c in range(num_conns):
             b0, n_post = con_i[c, K_B], con_i[c, K_NPOST]
             qp = lay_i[con_i[c, K_POST], L_Q]
-            exp = con_i[c, K_EXP] != 0
-            blater[b0:b0 + n_post] = badj[b0:b0 + n_post]
-            _update_b(badj[b0:b0 + n_post], q[qp:qp + n_post], exp,
-                      con_f[b0:b0 + n_post, KF_BETA], con_f[b0:b0 + n_post, KF_C_IN])
+            exponential = con_i[c, K_EXP] != 0
+            for j in range(n_post):
+                old = badj[b0 + j]
+                blater[b0 + j] = old
+                value = old * beta[b0 + j] if exponential else 0.0
+                badj[b0 + j] = value + c_in[b0 + j] * q[qp + j]
+        n -= 1
     clamped[e] = count
 
 
+@njit(cache=True, nogil=True, inline='always')
+def _sweep_borrowed(e, start, num_steps, dt, out_index, mode, min_den, tables, recs, drive,
+                    grads, clamped, work):
+    """:func:`_sweep_entry` on borrowed views (see ``compiled_backend._borrow``)."""
+    (lay_i, alpha, tau_m, con_i, c_in, beta, outgoing, weights, col_map, col_layer,
+     powers) = tables
+    rec_i, rec_f, counts = recs
+    event_step, readout_grad, step_w, spike_time_grad, final_kick, step_grad, reg = drive
+    q_size, b_size = alpha.shape[0], beta.shape[0]
+    _sweep_entry(
+        e, start, num_steps, dt, out_index, mode, min_den,
+        (borrowed(lay_i), borrowed(alpha), borrowed(tau_m), borrowed(con_i), borrowed(c_in),
+         borrowed(beta), borrowed(outgoing), borrowed(weights), borrowed(col_map),
+         borrowed(col_layer), borrowed(powers)),
+        (borrowed(rec_i), borrowed(rec_f), borrowed(counts)),
+        (borrowed(event_step), borrowed(readout_grad), borrowed(step_w),
+         borrowed(spike_time_grad), borrowed(final_kick), borrowed(step_grad), borrowed(reg)),
+        borrowed(grads), borrowed(clamped),
+        (borrowed(work[e, :q_size]), borrowed(work[e, q_size:q_size + b_size]),
+         borrowed(work[e, q_size + b_size:q_size + 2 * b_size]),
+         borrowed(work[e, q_size + 2 * b_size:2 * q_size + 2 * b_size])))
+
+
 @njit(cache=True, parallel=True)
-def sweep(start, num_steps, dt, out_index, mode, min_den, lay_i, lay_f, con_i, con_f,
-          outgoing, weights, spikes, dens, curs, event_step, readout_grad, step_w,
-          spike_time_grad, final_kick, step_grad, reg, q_size, b_size, grads, clamped):
+def sweep(start, num_steps, dt, out_index, mode, min_den, lay_i, alpha, tau_m, con_i, c_in,
+          beta, outgoing, weights, rec_i, rec_f, counts, col_map, col_layer, event_step,
+          readout_grad, step_w, spike_time_grad, final_kick, step_grad, reg, grads, clamped,
+          powers):
     """Sweep the adjoints from step ``start`` down to 0, for every batch entry in parallel.
 
     Parameters
     ----------
-    spikes : numpy.ndarray of bool, shape (batch, num_steps, neurons of all layers)
-        Entry-major, so one entry's sweep reads its steps from one block.
-    dens : numpy.ndarray of float32, same shape
-        Jump denominators ``I - V`` at LIF spikes (``V`` before the reset).
-    curs : numpy.ndarray of float32, same shape
-        The current ``I`` at LIF spikes.
+    lay_i : numpy.ndarray of int64, shape (layers, 7)
+        Layer table (``L_*`` columns; ``L_Q``: the layer's first joined index).
+    alpha, tau_m : numpy.ndarray of float64, shape (all layers' neurons,)
+        Per neuron, by joined index.
+    con_i : numpy.ndarray of int64, shape (connections, 7)
+    c_in, beta : numpy.ndarray of float64, shape (all connections' targets,)
+        Per target neuron of each connection (at ``K_B``).
+    rec_i, rec_f : numpy.ndarray, int32 / float32, shape (batch, capacity, 2)
+        Spike records, in step order per entry: ``(step, column)`` and
+        ``(I, I - V)`` (the current and jump denominator at a LIF spike).
+    counts : numpy.ndarray of int64, shape (batch,)
+        Records per entry.
+    col_map : numpy.ndarray of int64
+        Joined neuron index of each record column.
+    col_layer : numpy.ndarray of int64, shape (all layers' neurons,)
+        Layer of each joined index.
     event_step, readout_grad, spike_time_grad, final_kick
         The output drive, shape (batch, num_outputs) (``readout_grad`` already
         scaled by ``1 / num_steps`` for avg_var).
@@ -176,24 +234,32 @@ def sweep(start, num_steps, dt, out_index, mode, min_den, lay_i, lay_f, con_i, c
         Filled with each entry's ``dL/dW`` (flat, per connection at ``K_W``).
     clamped : numpy.ndarray of int64, shape (batch,)
         Spikes whose denominator was raised to ``min_den``.
+    powers : numpy.ndarray of float64, shape (num_steps + 1, neurons + 2 * targets)
+        Row ``k``: ``alpha^k`` per neuron, then ``beta^k`` and ``T_k`` per
+        connection target (see :func:`_skip_silent`); one row: no skipping.
     """
-    for e in prange(spikes.shape[0]):
-        _sweep_entry(e, start, num_steps, dt, out_index, mode, min_den, lay_i, lay_f, con_i,
-                     con_f, outgoing, weights, spikes, dens, curs, event_step, readout_grad,
-                     step_w, spike_time_grad, final_kick, step_grad, reg, q_size, b_size,
-                     grads, clamped)
+    work = np.empty((grads.shape[0], 2 * (alpha.shape[0] + beta.shape[0])))
+    tables = (lay_i, alpha, tau_m, con_i, c_in, beta, outgoing, weights, col_map, col_layer,
+              powers)
+    drive = (event_step, readout_grad, step_w, spike_time_grad, final_kick, step_grad, reg)
+    for e in prange(grads.shape[0]):
+        _sweep_borrowed(e, start, num_steps, dt, out_index, mode, min_den, tables,
+                        (rec_i, rec_f, counts), drive, grads, clamped, work)
 
 
 @njit(cache=True, nogil=True)
-def sweep_serial(start, num_steps, dt, out_index, mode, min_den, lay_i, lay_f, con_i, con_f,
-                 outgoing, weights, spikes, dens, curs, event_step, readout_grad, step_w,
-                 spike_time_grad, final_kick, step_grad, reg, q_size, b_size, grads, clamped):
+def sweep_serial(start, num_steps, dt, out_index, mode, min_den, lay_i, alpha, tau_m, con_i,
+                 c_in, beta, outgoing, weights, rec_i, rec_f, counts, col_map, col_layer,
+                 event_step, readout_grad, step_w, spike_time_grad, final_kick, step_grad, reg,
+                 grads, clamped, powers):
     """:func:`sweep` on the calling thread alone."""
-    for e in range(spikes.shape[0]):
-        _sweep_entry(e, start, num_steps, dt, out_index, mode, min_den, lay_i, lay_f, con_i,
-                     con_f, outgoing, weights, spikes, dens, curs, event_step, readout_grad,
-                     step_w, spike_time_grad, final_kick, step_grad, reg, q_size, b_size,
-                     grads, clamped)
+    work = np.empty((grads.shape[0], 2 * (alpha.shape[0] + beta.shape[0])))
+    tables = (lay_i, alpha, tau_m, con_i, c_in, beta, outgoing, weights, col_map, col_layer,
+              powers)
+    drive = (event_step, readout_grad, step_w, spike_time_grad, final_kick, step_grad, reg)
+    for e in range(grads.shape[0]):
+        _sweep_borrowed(e, start, num_steps, dt, out_index, mode, min_den, tables,
+                        (rec_i, rec_f, counts), drive, grads, clamped, work)
 
 
 @njit(cache=True, nogil=True)

@@ -24,11 +24,14 @@ step left after the crossing, if ``I`` is constant over the step.
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
 from ._graph import Graph
+from ._spike_records import SpikeRecordsData
 
 #: What a silent neuron's ``first_spike_time`` readout holds (mlGeNN's float32 min).
 SILENT = np.finfo(np.float32).min
@@ -58,13 +61,12 @@ class ForwardResult:
     output_v : numpy.ndarray of float32, shape (num_steps, batch, num_outputs), or None
         The output's ``V`` after the update of every step (what a
         per-timestep loss compares); kept only when ``graph.per_timestep``.
-    joined : tuple of 3 numpy.ndarray, optional
-        ``(spikes, denominators, currents)`` of every layer side by side along
-        the neuron axis, shape (num_steps, batch, all layers' neurons), bool /
-        float32 / float32 (zeros for layers without them), when the per-layer
-        arrays above are views of them (the compiled backend's trace
-        recorder); None when they are not.  The compiled backward sweep reads
-        these without joining the layers again.
+    records : SpikeRecordsData, optional
+        The same spikes, currents and denominators as per-spike records (the
+        compiled backend's forward pass keeps only these; the compiled sweep
+        reads them).  With records, ``spikes``, ``denominators`` and
+        ``currents`` may be passed as None: they are then built from the
+        records when first read.
     """
 
     spikes: list[np.ndarray]
@@ -73,7 +75,48 @@ class ForwardResult:
     event_step: np.ndarray
     currents: list[np.ndarray | None] | None = None
     output_v: np.ndarray | None = None
-    joined: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+    records: SpikeRecordsData | None = None
+
+
+def with_output(fwd: ForwardResult, readout: np.ndarray, event_step: np.ndarray,
+                output_v: np.ndarray | None = None) -> ForwardResult:
+    """A copy of ``fwd`` with another readout, event steps and output ``V``.
+
+    The other fields are shared, and dense fields a result with records has
+    not built yet stay unbuilt (the losses read only these three).
+    """
+    new = copy.copy(fwd)
+    new.readout, new.event_step, new.output_v = readout, event_step, output_v
+    return new
+
+
+#: The dense fields a result with records builds on first read.
+_DENSE = ("spikes", "denominators", "currents")
+
+
+def _dense_field(name: str) -> property:
+    """A dense field of :class:`ForwardResult`, built from its records when first read."""
+    key = "_" + name
+
+    def get(self: ForwardResult) -> Any:
+        value = self.__dict__.get(key)
+        records = self.__dict__.get("records")
+        if value is None and records is not None:
+            for field_name, array in zip(_DENSE, records.dense(), strict=True):
+                if self.__dict__.get("_" + field_name) is None:
+                    self.__dict__["_" + field_name] = array
+            value = self.__dict__[key]
+        return value
+
+    def put(self: ForwardResult, value: Any) -> None:
+        self.__dict__[key] = value
+
+    return property(get, put)
+
+
+for _name in _DENSE:
+    # Installed after the dataclass is built, so its __init__ keeps the fields' order.
+    setattr(ForwardResult, _name, _dense_field(_name))
 
 
 def forward(graph: Graph, weights: list[np.ndarray], input_spikes: np.ndarray,

@@ -1,11 +1,13 @@
-"""Keep what EventProp needs from a backend that traces the whole batch in compiled code.
+"""Keep what EventProp needs from a backend that simulates the whole batch in compiled code.
 
-The compiled backend copies every step's spikes and the LIF layers'
-synaptic input and voltage into trace arrays inside its time loop, so the training
-forward pass makes no Python call per step.  The arrays of the
-:class:`ForwardResult` are then computed from the trace with the same
-float32 operations :class:`ForwardRecorder` applies step by step, so both
-give identical results.
+The compiled backend appends one record per spike inside its time loop
+(step, neuron and, at a LIF spike, the current ``I`` and jump denominator
+``I - V``, with the NumPy training recorder's float32 operations), so the
+training forward pass makes no Python call per step and writes nothing per
+neuron per step.  Only what a loss reads every step is traced densely: the
+output's ``V`` for a per-timestep loss, ``VMax`` for a max_var readout.
+The :class:`ForwardResult` carries the records; its dense arrays are built
+from them only if something reads them.
 """
 
 from __future__ import annotations
@@ -17,10 +19,11 @@ import numpy as np
 from ._forward import ForwardResult
 from ._graph import Graph
 from ._recorder import ForwardRecorder
+from ._spike_records import SpikeRecordsData
 
 
 class TraceRecorder:
-    """Fills a :class:`ForwardResult` from the trace of a backend offering ``start_trace``.
+    """Fills a :class:`ForwardResult` from the spike records of a backend offering them.
 
     Parameters
     ----------
@@ -28,10 +31,11 @@ class TraceRecorder:
     populations : list of Population
         In the graph's layer order.
     backend : CompiledBackend
-        Offers ``start_trace``, ``traced_spikes`` and ``traced_var``.
+        Offers ``start_records``/``records``/``stop_records`` and
+        ``start_trace``/``traced_var``/``stop_trace``.
     """
 
-    #: Reads the trace after the run: no step observer needed.
+    #: Reads the records after the run: no step observer needed.
     needs_observer = False
 
     def __init__(self, graph: Graph, populations: list[Any], backend: Any):
@@ -39,54 +43,80 @@ class TraceRecorder:
         self.populations = populations
         self.backend = backend
         layers = graph.layers
-        out = layers[graph.output]
         self._out_pop = populations[graph.output]
-        self._current_scale = {
-            index: _per_neuron(np.float32(lay.neuron_scale / (np.float32(1.0) - lay.alpha)),
-                               lay.size)
-            for index, lay in enumerate(layers) if lay.kind == "lif"
-        }
-        self._variables = [(populations[index], name) for index in self._current_scale
-                           for name in ("Isyn", "V")]
-        self._max_var = out.readout == "max_var"
+        # Per spiking layer, its population and the LIF constants of the jump terms
+        # (float32, one per neuron: mlGeNN's per-neuron tau_mem gives each its own).
+        self._recorded: list[tuple[Any, Any]] = []
+        for pop, lay in zip(populations, layers, strict=True):
+            if lay.kind == "li":
+                continue
+            consts = None
+            if lay.kind == "lif":
+                consts = (_per_neuron(np.float32(lay.neuron_scale
+                                                 / (np.float32(1.0) - lay.alpha)), lay.size),
+                          _per_neuron(lay.alpha, lay.size),
+                          _per_neuron(lay.neuron_scale, lay.size))
+            self._recorded.append((pop, consts))
+        self._variables: list[tuple[Any, str]] = []
+        self._max_var = layers[graph.output].readout == "max_var"
         if graph.per_timestep:
             self._variables.append((self._out_pop, "V"))
         if self._max_var:
             self._variables.append((self._out_pop, "VMax"))
-        steps, batch = graph.num_steps, backend.batch_size
+        sizes = [lay.size for lay in layers]
+        self._layer_starts = np.cumsum([0, *sizes]).astype(np.int64)
+        self._lif = tuple(lay.kind == "lif" for lay in layers)
+        self._col_map: np.ndarray | None = None
         self._vmax_start: np.ndarray | None = None
-        # The last batch's arrays, as ForwardRecorder's attributes of the same names.
-        self.spikes: list[np.ndarray] = [np.zeros((steps, batch, lay.size), bool)
-                                         for lay in layers]
-        self.dens: list[np.ndarray | None] = [
-            np.zeros((steps, batch, lay.size), np.float32) if lay.kind == "lif" else None
-            for lay in layers
-        ]
-        self.currents: list[np.ndarray | None] = [
-            None if d is None else np.zeros_like(d) for d in self.dens]
-        # Every layer's spikes, denominators and currents side by side (the
-        # compiled sweep's layout), reused across batches; the per-layer
-        # arrays of a result are views of them.
-        # Stored entry-major and seen through (steps, batch, neurons) views: the
-        # sweep reads one entry's steps one after another.
-        total = sum(lay.size for lay in layers)
-        shape = (batch, steps, total)
-        self._joined = (np.zeros(shape, bool).transpose(1, 0, 2),
-                        np.zeros(shape, np.float32).transpose(1, 0, 2),
-                        np.zeros(shape, np.float32).transpose(1, 0, 2))
-        columns = np.cumsum([0] + [lay.size for lay in layers]).tolist()
-        # Per layer, its (spikes, denominators, currents) views of the joined arrays:
-        # valid until the next result(), like ForwardRecorder's arrays.
-        self._views = [tuple(a[:, :, columns[index]:columns[index + 1]] for a in self._joined)
-                       for index in range(len(layers))]
-        # Per neuron (float32, shape (size,)): mlGeNN's per-neuron tau_mem gives each its own.
-        self._alphas = {index: (_per_neuron(lay.alpha, lay.size),
-                                _per_neuron(lay.neuron_scale, lay.size))
-                        for index, lay in enumerate(layers)}
+        self._last: ForwardResult | None = None
+
+    # The last batch's dense arrays, as ForwardRecorder's attributes of the same names
+    # (built from the records when read; all False / 0 before the first batch).
+    @property
+    def spikes(self) -> list[np.ndarray]:
+        """Per layer, bool (num_steps, batch, size): the last batch's spikes."""
+        return self._dense()[0]
+
+    @property
+    def dens(self) -> list[np.ndarray | None]:
+        """Per layer, float32 (num_steps, batch, size) jump denominators ``I - V``, or None."""
+        return self._dense()[1]
+
+    @property
+    def currents(self) -> list[np.ndarray | None]:
+        """Per layer, float32 (num_steps, batch, size) currents ``I``, or None."""
+        return self._dense()[2]
+
+    def _dense(self) -> tuple[list[np.ndarray], list[np.ndarray | None],
+                              list[np.ndarray | None]]:
+        if self._last is not None:
+            assert self._last.currents is not None  # built from the records
+            return self._last.spikes, self._last.denominators, self._last.currents
+        shape = (self.graph.num_steps, self.backend.batch_size)
+        spikes = [np.zeros((*shape, lay.size), bool) for lay in self.graph.layers]
+        floats: list[np.ndarray | None] = [
+            np.zeros(s.shape, np.float32) if lif else None
+            for s, lif in zip(spikes, self._lif, strict=True)]
+        return spikes, floats, [None if f is None else f.copy() for f in floats]
+
+    def _column_map(self) -> np.ndarray:
+        """Joined neuron index (graph order) of each of the backend's spike columns."""
+        if self._col_map is None:
+            col_map = np.full(max(self.backend.num_spike_columns, 1), -1, np.int64)
+            for index, pop in enumerate(self.populations):
+                if self.graph.layers[index].kind == "li":
+                    continue
+                s0 = self.backend.spike_column(pop)
+                col_map[s0:s0 + pop.num_neurons] = (self._layer_starts[index]
+                                                    + np.arange(pop.num_neurons))
+            self._col_map = col_map
+        return self._col_map
 
     def begin(self) -> None:
-        """Start tracing the batch about to run (the backend has just been reset)."""
-        self.backend.start_trace(self._variables)
+        """Start recording the batch about to run (the backend has just been reset)."""
+        self.backend.start_records(self._recorded)
+        if self._variables:
+            self.backend.start_trace(self._variables, spikes=False)
         if self._max_var:
             self._vmax_start = self.backend.get_var(self._out_pop, "VMax").copy()
 
@@ -94,26 +124,18 @@ class TraceRecorder:
         """Nothing to do per step (present for the step-observer interface)."""
 
     def result(self) -> ForwardResult:
-        """Return the batch's :class:`ForwardResult`, then stop tracing."""
+        """Return the batch's :class:`ForwardResult`, then stop recording."""
         backend, graph = self.backend, self.graph
-        layers = graph.layers
-        for kernel, args in self._kernel_calls():
-            kernel(*args)
-        spikes = [views[0] for views in self._views]
-        dens = [views[1] if index in self._current_scale else None
-                for index, views in enumerate(self._views)]
-        currents = [views[2] if index in self._current_scale else None
-                    for index, views in enumerate(self._views)]
-        out = layers[graph.output]
+        rec_i, rec_f, counts = backend.records()
+        records = SpikeRecordsData(rec_i, rec_f, counts, self._column_map(),
+                                   self._layer_starts, graph.num_steps, self._lif)
+        out = graph.layers[graph.output]
         event = np.full((backend.batch_size, out.size), -1, np.int64)
         if out.kind == "lif":
-            from ._update_kernels import first_spike_steps
-
-            # (NumPy's where(any, argmax, -1) over the steps, without its temporaries.)
-            first_spike_steps(spikes[graph.output], event)
+            event = records.first_spikes(graph.output)
         if self._max_var:
             vmax = backend.traced_var(self._out_pop, "VMax")
-            assert self._vmax_start is not None  # kept by start() for a max_var readout
+            assert self._vmax_start is not None  # kept by begin() for a max_var readout
             before = np.concatenate([self._vmax_start[np.newaxis], vmax[:-1]])
             grew = vmax > before
             last = grew.shape[0] - 1 - np.argmax(grew[::-1], axis=0)
@@ -123,83 +145,17 @@ class TraceRecorder:
             event = np.zeros_like(event)
         output_v = (np.array(backend.traced_var(self._out_pop, "V"), dtype=np.float32)
                     if graph.per_timestep else None)
-        backend.stop_trace()
-        self.spikes, self.dens, self.currents = spikes, dens, currents
-        return ForwardResult(spikes, dens, readout, event, currents, output_v,
-                             joined=self._joined)
-
-    def _kernel_calls(self) -> list[tuple[Any, tuple]]:
-        """The compiled calls that fill the joined arrays from the trace, per layer.
-
-        Built on the first batch and again only when the backend traces into
-        other arrays: the trace's views stay valid while its arrays do.
-        """
-        backend = self.backend
-        # The arrays behind the trace's views: a spiking layer's spikes, a traced variable.
-        spiking = next((pop for pop, lay in zip(self.populations, self.graph.layers,
-                                                strict=True) if lay.kind != "li"), None)
-        owners = (None if spiking is None else backend.traced_spikes(spiking).base,
-                  backend.traced_var(*self._variables[0]).base if self._variables else None)
-        cached = self.__dict__.get("_calls")
-        if cached is not None and cached[0][0] is owners[0] and cached[0][1] is owners[1]:
-            return cached[1]
-        from ._trace_kernel import update_jump_terms, update_spikes
-
-        calls: list[tuple[Any, tuple]] = []
-        for index, (pop, lay) in enumerate(zip(self.populations, self.graph.layers,
-                                               strict=True)):
-            # LI layers never spike: their columns stay 0.
-            mask, den, cur = self._views[index]
-            if index in self._current_scale:
-                alpha, neuron_scale = self._alphas[index]
-                calls.append((update_jump_terms, (
-                    backend.traced_spikes(pop), backend.traced_var(pop, "Isyn"),
-                    backend.traced_var(pop, "V"), self._current_scale[index], alpha,
-                    neuron_scale, cur, den, mask)))
-            elif lay.kind != "li":
-                calls.append((update_spikes, (backend.traced_spikes(pop), mask)))
-        self.__dict__["_calls"] = (owners, calls)
-        return calls
+        if self._variables:
+            backend.stop_trace()
+        backend.stop_records()
+        self._last = ForwardResult(None, None, readout, event, None,  # type: ignore[arg-type]
+                                   output_v, records=records)
+        return self._last
 
 
 def _per_neuron(value: Any, size: int) -> np.ndarray:
     """A layer constant as a contiguous float32 array of shape (size,), one per neuron."""
     return np.ascontiguousarray(np.broadcast_to(np.asarray(value, dtype=np.float32), (size,)))
-
-
-def jump_terms_at_spikes(mask: np.ndarray, isyn: np.ndarray, v_end: np.ndarray,
-                         scale: np.ndarray, layer: Any, cur: np.ndarray,
-                         den: np.ndarray, spikes_before: np.ndarray | None = None) -> None:
-    """Fill ``cur`` with ``I`` and ``den`` with ``I - V`` at spikes, else 0 (float32, compiled).
-
-    The same float32 operations as :class:`ForwardRecorder`: ``I = scale * isyn``
-    and ``V = v_prev * alpha + neuron_scale * isyn``, the voltage of the step
-    before the reset, from the previous step's end voltage ``v_prev``.
-
-    Parameters
-    ----------
-    mask : numpy.ndarray of bool, shape (steps, batch, n)
-    isyn, v_end : numpy.ndarray of float32, same shape
-        Traced synaptic input and end-of-step (after the reset) voltage.
-    scale : numpy.ndarray of float32, shape (n,)
-        ``neuron_scale / (1 - alpha)`` of each neuron.
-    layer : Layer
-        The LIF layer (its ``alpha`` and ``neuron_scale``).
-    cur, den : numpy.ndarray of float32, same shape
-    spikes_before : numpy.ndarray of bool, same shape, optional
-        The spikes ``cur`` and ``den`` were last filled for (they hold that
-        result): only entries that change are written, and ``spikes_before``
-        receives ``mask``.  None: every entry is written.
-    """
-    from ._trace_kernel import jump_terms, update_jump_terms
-
-    alpha = _per_neuron(layer.alpha, layer.size)
-    neuron_scale = _per_neuron(layer.neuron_scale, layer.size)
-    if spikes_before is None:
-        jump_terms(mask, isyn, v_end, scale, alpha, neuron_scale, cur, den)
-    else:
-        update_jump_terms(mask, isyn, v_end, scale, alpha, neuron_scale, cur, den,
-                          spikes_before)
 
 
 def make_forward_recorder(graph: Graph, populations: list[Any], backend: Any) -> Any:

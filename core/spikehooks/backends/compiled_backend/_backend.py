@@ -13,6 +13,7 @@ from ..numpy_backend import NumpyBackend
 from ._checks import check_num_threads, check_options, check_supported
 from ._inputs import batch_spike_times
 from ._layout import Layout, exp_step_weights
+from ._records import SpikeRecords
 from ._tables import C_DELAY
 
 log = logging.getLogger(__name__)
@@ -74,6 +75,7 @@ class CompiledBackend(NumpyBackend):
         self._no_trace_spikes = np.zeros((0, 0, 0), dtype=bool)
         self._trace_f = self._no_trace_f
         self._trace_spikes = self._no_trace_spikes
+        self._records = SpikeRecords(self._layout, self.batch_size)
         self._prepare_spike_inputs()
 
     def _build_layout(self) -> None:
@@ -92,6 +94,7 @@ class CompiledBackend(NumpyBackend):
         self._build_layout()
         self._pointers = np.zeros(max(self._layout.num_pointers, 1), dtype=np.int64)
         self.__dict__.pop("_trace_cache", None)  # its columns belong to the old layout
+        self._records = SpikeRecords(self._layout, self.batch_size)
         self._spike_input_ids = ()
         self._prepare_spike_inputs()
 
@@ -152,14 +155,19 @@ class CompiledBackend(NumpyBackend):
         if self.batch_size > 1 and use_threads(self.num_threads):
             kernel = run_steps
             register_twin(run_steps, run_steps_serial)
-        kernel(t0, t1, np.float32(self.dt), lay.pop_i, lay.pop_f, lay.conn_i, lay.conn_f,
-                  lay.inj, lay.weights, lay.delays, lay.row_ptr, lay.cols, lay.fstate,
-                  lay.spikes,
-                  lay.record, lay.consts, lay.data_f, lay.data_b, uniforms,
-                  self._spike_times, self._pointers, self._trace_cols,
-                  # The entry-major arrays behind the (steps, batch, columns) views.
-                  self._trace_f.transpose(1, 0, 2), self._trace_spikes.transpose(1, 0, 2),
-                  self._step_weights)
+        records = self._records
+        while True:
+            kernel(t0, t1, np.float32(self.dt), lay.pop_i, lay.pop_f, lay.conn_i, lay.conn_f,
+                   lay.inj, lay.weights, lay.delays, lay.row_ptr, lay.cols, lay.fstate,
+                   lay.spikes,
+                   lay.record, lay.consts, lay.data_f, lay.data_b, uniforms,
+                   self._spike_times, self._pointers, self._trace_cols,
+                   # The entry-major arrays behind the (steps, batch, columns) views.
+                   self._trace_f.transpose(1, 0, 2), self._trace_spikes.transpose(1, 0, 2),
+                   self._step_weights, *records.kernel_args())
+            # Entries whose spike records ran out of room stopped early: grow, go on.
+            if not records.grow_if_stopped(t1):
+                break
 
     def _draw_uniforms(self, num_steps: int) -> np.ndarray:
         """Poisson draws of ``num_steps`` steps, in the NumPy backend's order.
@@ -213,7 +221,7 @@ class CompiledBackend(NumpyBackend):
         self._spike_input_ids = tuple(id(self._pops[pop].input) for pop, _ in inputs)
 
     # ----------------------------------------------------------- tracing
-    def start_trace(self, variables: list[tuple[Any, str]]) -> None:
+    def start_trace(self, variables: list[tuple[Any, str]], spikes: bool = True) -> None:
         """Keep every step's spikes and the given variables during the batch's simulation.
 
         Parameters
@@ -222,7 +230,15 @@ class CompiledBackend(NumpyBackend):
             Variables (backend names, or ``"Isyn"`` for the synaptic input)
             copied after every step.  Read with :meth:`traced_spikes` and
             :meth:`traced_var`; the trace lasts until :meth:`stop_trace`.
+        spikes : bool
+            Also every step's spikes (False: only the variables; EventProp
+            keeps spikes as records, :meth:`start_records`).
         """
+        self._start_trace(variables)
+        if not spikes:
+            self._trace_spikes = self._no_trace_spikes
+
+    def _start_trace(self, variables: list[tuple[Any, str]]) -> None:
         wanted = (self.num_timesteps, self.batch_size,
                   tuple((id(pop), name) for pop, name in variables))
         cached = getattr(self, "_trace_cache", None)
@@ -254,6 +270,42 @@ class CompiledBackend(NumpyBackend):
             )
         self._trace_f, self._trace_spikes, self._trace_cols = cached
         self._trace_key = wanted
+
+    def start_records(self, populations: list[tuple[Any, Any]]) -> None:
+        """Keep a record of every spike of the given populations during the batch.
+
+        Parameters
+        ----------
+        populations : list of (Population, tuple or None)
+            Each spiking population to record, with None (spikes only) or
+            ``(scale, alpha, neuron_scale)``, float32 arrays of shape (n,):
+            the LIF constants of EventProp's jump terms (see
+            :class:`._records.SpikeRecords`).  The records last until
+            :meth:`stop_records`; :meth:`records` reads them.
+        """
+        self._records.start({self._layout_index(pop): (self._layout.spike_cols[
+            self._state(pop).population], consts) for pop, consts in populations})
+
+    @property
+    def num_spike_columns(self) -> int:
+        """Spike columns of the kernel (every spiking population's neurons side by side)."""
+        return int(self._layout.num_spike_columns)
+
+    def spike_column(self, population: Any) -> int:
+        """The first spike column of ``population`` (its neurons' columns follow)."""
+        return int(self._layout.spike_cols[self._state(population).population])
+
+    def records(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The batch's spike records: ``(rec_i, rec_f, counts)`` (see :class:`SpikeRecords`)."""
+        return self._records.view()
+
+    def stop_records(self) -> None:
+        """Stop keeping spike records."""
+        self._records.stop()
+
+    def _layout_index(self, population: Any) -> int:
+        """The population's row in the kernel's population table."""
+        return list(self._pops).index(self._state(population).population)
 
     def stop_trace(self) -> None:
         """Stop keeping the trace (and free it)."""

@@ -14,6 +14,10 @@ two backends agree bit for bit):
 Batch entries are independent, so ``prange`` over them makes the result
 independent of the number of threads.  No fast-math: LLVM may then neither
 reorder sums nor fuse multiply-adds.
+
+The entry loop sees its arrays through :func:`._borrow.borrowed` views, so
+the views and slices its inlined helpers take are not reference counted
+(those atomic counts took over half of a small network's step).
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
+from ._borrow import borrowed
 from ._tables import (
     AVG_EXP,
     AVG_VAR,
@@ -490,17 +495,77 @@ def _record(b, t, p, pop_i, spikes, record):
         record[row, b, wcol + w] = word
 
 
+@njit(cache=True, nogil=True, inline='always')
+def _keep_spikes(b, t, p, pop_i, spikes, fstate, v_prev, rec_pop, rec_consts, rec_i, rec_f,
+                 rec_state):
+    """Append entry ``b``'s spikes of population ``p`` in step ``t`` to its spike records.
+
+    One record per spike, ascending neuron id: ``rec_i[b, k] = (t, spike column)``;
+    for a population with ``rec_pop[p] == 2`` (LIF) also ``rec_f[b, k] = (I, I - V)``,
+    the current and jump denominator EventProp needs, with the NumPy training
+    recorder's float32 operations: ``I = scale Isyn`` and
+    ``V = alpha V_prev + neuron_scale Isyn`` (``V_prev``: ``v_prev``, the voltage
+    before this step's update, 0 in a batch's first step), from ``rec_consts[col] =
+    (scale, alpha, neuron_scale)``.
+    """
+    n, scol = pop_i[p, P_N], pop_i[p, P_SPIKE]
+    fired = spikes[b, scol:scol + n]
+    total = 0
+    for i in range(n):
+        total += 1 if fired[i] else 0
+    if total == 0:
+        return
+    k = rec_state[b, 0]
+    jump = rec_pop[p] == 2
+    isyn = fstate[b, pop_i[p, P_ISYN]:pop_i[p, P_ISYN] + n]
+    for i in range(n):
+        if fired[i]:
+            col = scol + i
+            rec_i[b, k, 0] = t
+            rec_i[b, k, 1] = col
+            if jump:
+                x = isyn[i]
+                current = rec_consts[col, 0] * x
+                v = (v_prev[i] if t > 0 else np.float32(0.0)) * rec_consts[col, 1]
+                v = v + rec_consts[col, 2] * x
+                rec_f[b, k, 0] = current
+                rec_f[b, k, 1] = current - v
+            k += 1
+    rec_state[b, 0] = k
+
+
 @njit(cache=True, nogil=True)
 def _run_entry(b, t0, t1, dt, pop_i, pop_f, conn_i, conn_f, inj, weights, delays, row_ptr,
                cols, fstate, spikes, record, consts, data_f, data_b, uniforms, spike_times,
-               pointers, trace_cols, trace_f, trace_spikes, step_weights):
-    """Simulate timesteps ``t0 .. t1 - 1`` of batch entry ``b``."""
+               pointers, trace_cols, trace_f, trace_spikes, step_weights, fired_ids, records):
+    """Simulate timesteps ``t0 .. t1 - 1`` of batch entry ``b``.
+
+    Every array is a :func:`borrowed` view (see the module docstring);
+    ``fired_ids`` is scratch space of at least ``spikes.shape[1]`` int64.
+    ``records`` is ``(rec_pop, rec_consts, rec_i, rec_f, rec_state, v_prev)``
+    (see :func:`run_steps`; ``v_prev``: float32 scratch of at least the
+    largest population's size).  One tuple: a call of more than 30 arguments
+    compiles to a ``*args`` call, which numba cannot inline.
+    With spike records (``rec_state`` not empty) the entry starts at step
+    ``rec_state[b, 1]`` if that is later than ``t0``, and stops before a step
+    its records might not have room for, leaving that step in ``rec_state[b, 1]``.
+    """
+    rec_pop, rec_consts, rec_i, rec_f, rec_state, v_prev = records
     batch = fstate.shape[0]
     num_pops, num_conns = pop_i.shape[0], conn_i.shape[0]
     num_trace = trace_cols.shape[0]
     trace_spk = trace_spikes.shape[0] > 0
-    fired_ids = np.empty(max(spikes.shape[1], 1), dtype=np.int64)
-    for t in range(t0, t1):
+    recording = rec_state.shape[0] > 0
+    t_first, per_step = t0, 0
+    if recording:
+        t_first = max(t0, rec_state[b, 1])
+        for p in range(num_pops):
+            per_step += pop_i[p, P_N] if rec_pop[p] > 0 else 0
+    for t in range(t_first, t1):
+        if recording and rec_state[b, 0] + per_step > rec_i.shape[1]:
+            # A step may add a record per recorded neuron: stop for more room.
+            rec_state[b, 1] = t
+            return
         now = np.float32(t) * dt
         step_w = step_weights[t] if step_weights.shape[0] > t else np.float32(0.0)
         for c in range(num_conns):
@@ -509,8 +574,15 @@ def _run_entry(b, t0, t1, dt, pop_i, pop_f, conn_i, conn_f, inj, weights, delays
         for p in range(num_pops):
             if pop_i[p, P_INJ_COUNT] > 0 and pop_i[p, P_LONE_DELTA] == 0:
                 _inject(b, p, pop_i, conn_i, conn_f, inj, fstate, consts)
+            keep = recording and rec_pop[p] > 0
+            if keep and rec_pop[p] == 2:
+                v0, n = pop_i[p, P_V], pop_i[p, P_N]
+                v_prev[:n] = fstate[b, v0:v0 + n]
             _update(b, t, t - t0, batch, p, pop_i, pop_f, fstate, spikes, consts, data_f,
                     data_b, uniforms, spike_times, pointers, now, step_w)
+            if keep:
+                _keep_spikes(b, t, p, pop_i, spikes, fstate, v_prev, rec_pop, rec_consts,
+                             rec_i, rec_f, rec_state)
             if pop_i[p, P_REC] >= 0:
                 _record(b, t, p, pop_i, spikes, record)
         for k in range(num_trace):
@@ -518,12 +590,34 @@ def _run_entry(b, t0, t1, dt, pop_i, pop_f, conn_i, conn_f, inj, weights, delays
         if trace_spk:
             for k in range(spikes.shape[1]):
                 trace_spikes[b, t, k] = spikes[b, k]
+    if recording:
+        rec_state[b, 1] = t1
+
+
+@njit(cache=True, nogil=True, inline='always')
+def _run_borrowed(b, t0, t1, dt, pop_i, pop_f, conn_i, conn_f, inj, weights, delays, row_ptr,
+                  cols, fstate, spikes, record, consts, data_f, data_b, uniforms, spike_times,
+                  pointers, trace_cols, trace_f, trace_spikes, step_weights, fired_ids, v_prev,
+                  records):
+    """:func:`_run_entry` on :func:`borrowed` views of the arrays (held by the caller);
+    ``records``: ``(rec_pop, rec_consts, rec_i, rec_f, rec_state)``."""
+    rec_pop, rec_consts, rec_i, rec_f, rec_state = records
+    _run_entry(b, t0, t1, dt, borrowed(pop_i), borrowed(pop_f), borrowed(conn_i),
+               borrowed(conn_f), borrowed(inj), borrowed(weights), borrowed(delays),
+               borrowed(row_ptr), borrowed(cols), borrowed(fstate), borrowed(spikes),
+               borrowed(record), borrowed(consts), borrowed(data_f), borrowed(data_b),
+               borrowed(uniforms), borrowed(spike_times), borrowed(pointers),
+               borrowed(trace_cols), borrowed(trace_f), borrowed(trace_spikes),
+               borrowed(step_weights), borrowed(fired_ids),
+               (borrowed(rec_pop), borrowed(rec_consts), borrowed(rec_i), borrowed(rec_f),
+                borrowed(rec_state), borrowed(v_prev)))
 
 
 @njit(cache=True, parallel=True, nogil=True)
 def run_steps(t0, t1, dt, pop_i, pop_f, conn_i, conn_f, inj, weights, delays, row_ptr, cols,
               fstate, spikes, record, consts, data_f, data_b, uniforms, spike_times, pointers,
-              trace_cols, trace_f, trace_spikes, step_weights):
+              trace_cols, trace_f, trace_spikes, step_weights, rec_pop, rec_consts, rec_i,
+              rec_f, rec_state, v_size):
     """Simulate timesteps ``t0 .. t1 - 1`` of every batch entry.
 
     Parameters
@@ -563,19 +657,42 @@ def run_steps(t0, t1, dt, pop_i, pop_f, conn_i, conn_f, inj, weights, delays, ro
         Every step's spikes (size 0: not traced).
     step_weights : numpy.ndarray of float32, shape (at least t1,) or (0,)
         avg_var_exp_weight's weight of every step (empty: no such readout).
+    rec_pop : numpy.ndarray of int64, shape (P,)
+        Spike records kept per population: 0 none, 1 spikes, 2 spikes with
+        EventProp's jump terms (LIF).
+    rec_consts : numpy.ndarray of float32, shape (spiking neurons, 3)
+        Per spike column, the jump terms' ``(scale, alpha, neuron_scale)``.
+    rec_i, rec_f : numpy.ndarray of int32 / float32, shape (batch, capacity, 2)
+        The records: ``(step, spike column)`` and ``(I, I - V)``, in step order.
+    rec_state : numpy.ndarray of int64, shape (batch, 2), or (0, 2): no records
+        Per entry, the records kept and the step it has simulated up to (see
+        :func:`_run_entry`: an entry stops early when its records may run out
+        of room; the caller grows them and calls again with the same ``t0``).
+    v_size : int
+        The largest population's size (scratch for the voltages before the update).
     """
+    # Per entry: scratch for the spiking ids of a step.
+    scratch = np.empty((fstate.shape[0], max(spikes.shape[1], 1)), dtype=np.int64)
+    v_scratch = np.empty((fstate.shape[0], max(v_size, 1)), dtype=np.float32)
+    records = (rec_pop, rec_consts, rec_i, rec_f, rec_state)
     for b in prange(fstate.shape[0]):
-        _run_entry(b, t0, t1, dt, pop_i, pop_f, conn_i, conn_f, inj, weights, delays, row_ptr,
-                   cols, fstate, spikes, record, consts, data_f, data_b, uniforms, spike_times,
-                   pointers, trace_cols, trace_f, trace_spikes, step_weights)
+        _run_borrowed(b, t0, t1, dt, pop_i, pop_f, conn_i, conn_f, inj, weights, delays,
+                      row_ptr, cols, fstate, spikes, record, consts, data_f, data_b, uniforms,
+                      spike_times, pointers, trace_cols, trace_f, trace_spikes, step_weights,
+                      scratch[b], v_scratch[b], records)
 
 
 @njit(cache=True, nogil=True)
 def run_steps_serial(t0, t1, dt, pop_i, pop_f, conn_i, conn_f, inj, weights, delays, row_ptr,
                      cols, fstate, spikes, record, consts, data_f, data_b, uniforms,
-                     spike_times, pointers, trace_cols, trace_f, trace_spikes, step_weights):
+                     spike_times, pointers, trace_cols, trace_f, trace_spikes, step_weights,
+                     rec_pop, rec_consts, rec_i, rec_f, rec_state, v_size):
     """:func:`run_steps` on the calling thread alone (one thread or one entry: no hand-off)."""
+    scratch = np.empty((fstate.shape[0], max(spikes.shape[1], 1)), dtype=np.int64)
+    v_scratch = np.empty((fstate.shape[0], max(v_size, 1)), dtype=np.float32)
+    records = (rec_pop, rec_consts, rec_i, rec_f, rec_state)
     for b in range(fstate.shape[0]):
-        _run_entry(b, t0, t1, dt, pop_i, pop_f, conn_i, conn_f, inj, weights, delays, row_ptr,
-                   cols, fstate, spikes, record, consts, data_f, data_b, uniforms, spike_times,
-                   pointers, trace_cols, trace_f, trace_spikes, step_weights)
+        _run_borrowed(b, t0, t1, dt, pop_i, pop_f, conn_i, conn_f, inj, weights, delays,
+                      row_ptr, cols, fstate, spikes, record, consts, data_f, data_b, uniforms,
+                      spike_times, pointers, trace_cols, trace_f, trace_spikes, step_weights,
+                      scratch[b], v_scratch[b], records)
