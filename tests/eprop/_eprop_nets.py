@@ -19,6 +19,24 @@ from spikehooks.neurons import (
 from spikehooks.optimisers import SGD
 
 N_IN, N_HID, N_OUT = 6, 8, 3
+PATTERN_STEPS = 40
+
+
+def pattern_data(n: int, seed: int, steps: int = PATTERN_STEPS) -> tuple[list, np.ndarray]:
+    """Three classes; each fires its own group of 4 of 12 inputs (plus noise) in a burst.
+
+    Returns ``n`` PreprocessedSpikes (spike at step t: t ms, ``steps`` steps) and the
+    int64 labels, shape (n,).
+    """
+    rng = np.random.default_rng(seed)
+    labels = rng.integers(0, 3, n)
+    data = []
+    for label in labels:
+        spikes = rng.random((steps, 12)) < 0.02
+        spikes[5:25, 4 * label:4 * label + 4] |= rng.random((20, 4)) < 0.5
+        t, i = np.nonzero(spikes)
+        data.append(preprocess_spikes(t.astype(float), i, 12))
+    return data, labels
 
 
 def raster(seed: int, steps: int, batch: int, rate: float = 0.2) -> np.ndarray:

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from _eprop_nets import PATTERN_STEPS as STEPS
+from _eprop_nets import pattern_data
 
 from spikehooks import Callback, Connection, Network, Population
 from spikehooks.compilers import EPropCompiler
 from spikehooks.compilers.deep_r import RewiringRecord
 from spikehooks.compilers.eprop_compiler import default_params
 from spikehooks.connectivity import Dense, FixedProbability
-from spikehooks.data import preprocess_spikes
 from spikehooks.errors import ConfigurationError
 from spikehooks.initializers import Normal
 from spikehooks.network import InputLayer, Layer, SequentialNetwork
@@ -18,26 +19,12 @@ from spikehooks.neurons import LeakyIntegrate, LeakyIntegrateFire, SpikeInput
 from spikehooks.optimisers import SGD
 from spikehooks_checkpoint import Checkpoint
 
-STEPS = 40
 SCE = "sparse_categorical_crossentropy"
 
 
 @pytest.fixture(autouse=True)
 def _in_tmp(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-
-
-def _data(n: int, seed: int):
-    """Three classes; each fires its own group of 4 of 12 inputs (plus noise) in a burst."""
-    rng = np.random.default_rng(seed)
-    labels = rng.integers(0, 3, n)
-    data = []
-    for label in labels:
-        spikes = rng.random((STEPS, 12)) < 0.02
-        spikes[5:25, 4 * label:4 * label + 4] |= rng.random((20, 4)) < 0.5
-        t, i = np.nonzero(spikes)
-        data.append(preprocess_spikes(t.astype(float), i, 12))
-    return data, labels
 
 
 def _net(optimiser=("adam", {"alpha": 0.01}), batch_size=8, rng_seed=2, l1=1e-4, record=True):
@@ -74,7 +61,7 @@ class _Watch(Callback):
 
 
 def test_active_count_and_signs_hold_after_every_batch_and_training_still_learns():
-    x, y = _data(48, 0)
+    x, y = pattern_data(48, 0)
     compiled, inp, out, conns = _net()
     with compiled:
         start = {c.name: compiled.deep_r.by_connection(c).mask.sum() for c in conns}
@@ -112,7 +99,7 @@ def test_active_count_and_signs_hold_after_every_batch_and_training_still_learns
 
 
 def test_l1_shrinks_each_active_weight_by_alpha_c_times_batch_size():
-    x, y = _data(8, 1)
+    x, y = pattern_data(8, 1)
     results = {}
     for l1 in (0.0, 0.02):
         compiled, inp, out, conns = _net(optimiser=SGD(0.05), l1=l1, record=False)
@@ -133,7 +120,7 @@ def test_l1_shrinks_each_active_weight_by_alpha_c_times_batch_size():
 
 
 def _run(rng_seed=2, epochs=3):
-    x, y = _data(24, 2)
+    x, y = pattern_data(24, 2)
     compiled, inp, out, conns = _net(rng_seed=rng_seed)
     with compiled:
         _, cb_data = compiled.train({inp: x}, {out: y}, num_epochs=epochs, callbacks=[])
@@ -156,7 +143,7 @@ def test_a_seeded_run_is_reproducible_and_another_seed_rewires_differently():
 
 
 def test_checkpoint_resume_reproduces_the_uninterrupted_rewiring_bit_for_bit():
-    x, y = _data(16, 0)
+    x, y = pattern_data(16, 0)
 
     def train(num_epochs, callbacks, resume_from=None):
         compiled, inp, out, _ = _net(batch_size=4, rng_seed=5)
@@ -179,7 +166,7 @@ def test_checkpoint_resume_reproduces_the_uninterrupted_rewiring_bit_for_bit():
 
 
 def test_signs_are_set_when_an_epoch_numbered_0_begins_as_in_mlgenn():
-    x, y = _data(8, 3)
+    x, y = pattern_data(8, 3)
     compiled, inp, out, conns = _net(record=False)
     rc = None
     with compiled:
@@ -203,7 +190,7 @@ def test_a_layer_stands_for_its_incoming_connection():
         out = Layer(Dense(Normal(sd=0.3)), LeakyIntegrate(readout="sum_var"), 3)
     compiled = EPropCompiler(example_timesteps=STEPS, losses=SCE, deep_r_conns=[hidden],
                              deep_r_record_rewirings={hidden: "rw"}).compile(network)
-    x, y = _data(4, 4)
+    x, y = pattern_data(4, 4)
     with compiled:
         _, cb_data = compiled.train({inp: x}, {out: y}, num_epochs=2, callbacks=[])
     assert [rc.connection for rc in compiled.deep_r.rewired] == [hidden.connection]
@@ -280,7 +267,7 @@ def test_rewiring_record_is_exported_where_mlgenn_has_it():
 def test_rewired_synapses_carry_no_eligibility_into_the_next_batch():
     # e-prop carries each synapse's eFiltered between batches (docs/eprop.md); GeNN gives a
     # synapse Deep R removes or creates fresh variables, so its carried trace is 0.
-    x, y = _data(16, 3)
+    x, y = pattern_data(16, 3)
     compiled, inp, out, conns = _net(l1=0.05)
     renewed = {c.name: [] for c in conns}
 

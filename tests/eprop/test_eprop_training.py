@@ -4,38 +4,23 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from _eprop_nets import make, raster, to_spikes
+from _eprop_nets import PATTERN_STEPS as STEPS
+from _eprop_nets import make, pattern_data, raster, to_spikes
 
 from spikehooks import Connection, Network, Population
 from spikehooks.compilers import EPropCompiler, InferenceCompiler
 from spikehooks.compilers.eprop_compiler import default_params
 from spikehooks.connectivity import Dense
-from spikehooks.data import preprocess_spikes
 from spikehooks.initializers import Normal
 from spikehooks.neurons import LeakyIntegrate, LeakyIntegrateFire, SpikeInput
 from spikehooks_checkpoint import Checkpoint
 from spikehooks_recorders import SpikeRecorder, VarRecorder
 from spikehooks_schedules import OptimiserParamSchedule
 
-STEPS = 40
-
 
 @pytest.fixture(autouse=True)
 def _in_tmp(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-
-
-def _pattern_data(n: int, seed: int):
-    """Three classes; each fires its own group of 4 input neurons (plus noise) in a burst."""
-    rng = np.random.default_rng(seed)
-    labels = rng.integers(0, 3, n)
-    data = []
-    for label in labels:
-        spikes = rng.random((STEPS, 12)) < 0.02
-        spikes[5:25, 4 * label:4 * label + 4] |= rng.random((20, 4)) < 0.5
-        t, i = np.nonzero(spikes)
-        data.append(preprocess_spikes(t.astype(float), i, 12))
-    return data, labels
 
 
 def _classifier(seed: int = 0):
@@ -52,8 +37,8 @@ def _classifier(seed: int = 0):
 
 
 def test_a_recurrent_lif_network_learns_to_classify_well_above_chance():
-    x, y = _pattern_data(48, 0)
-    x_test, y_test = _pattern_data(30, 1)
+    x, y = pattern_data(48, 0)
+    x_test, y_test = pattern_data(30, 1)
     network, inp, out = _classifier()
     compiled = EPropCompiler(example_timesteps=STEPS, losses="sparse_categorical_crossentropy",
                              optimiser=("adam", {"alpha": 0.01}), batch_size=8,
@@ -93,7 +78,7 @@ def test_per_step_regression_error_falls():
 def test_checkpoint_resume_reproduces_the_uninterrupted_run_bit_for_bit(backend):
     if backend == "compiled":
         pytest.importorskip("numba")
-    x, y = _pattern_data(16, 0)
+    x, y = pattern_data(16, 0)
 
     def train(num_epochs, callbacks, resume_from=None):
         network, inp, out = _classifier()
@@ -127,7 +112,7 @@ def test_checkpoint_resume_reproduces_the_uninterrupted_run_bit_for_bit(backend)
 def test_resuming_without_the_carried_state_would_not_continue_the_run():
     # Why checkpoints hold e-prop's carried state: restoring everything else but
     # starting the neurons and traces from rest gives other weights after one epoch.
-    x, y = _pattern_data(16, 0)
+    x, y = pattern_data(16, 0)
 
     def compiled_net():
         network, inp, out = _classifier()
@@ -182,7 +167,7 @@ def test_optimiser_schedule_and_recorders_work_unchanged():
 
 
 def test_saved_output_bias_reaches_an_inference_network():
-    x, y = _pattern_data(16, 0)
+    x, y = pattern_data(16, 0)
     network, inp, out = _classifier()
     compiled = EPropCompiler(example_timesteps=STEPS, losses="sparse_categorical_crossentropy",
                              optimiser=("adam", {"alpha": 0.05}), batch_size=4).compile(network)
@@ -202,7 +187,7 @@ def test_saved_output_bias_reaches_an_inference_network():
 
 
 def test_validation_split_reports_inference_metrics_each_epoch():
-    x, y = _pattern_data(20, 0)
+    x, y = pattern_data(20, 0)
     network, inp, out = _classifier()
     compiled = EPropCompiler(example_timesteps=STEPS, losses="sparse_categorical_crossentropy",
                              batch_size=4).compile(network)
