@@ -156,13 +156,7 @@ def test_evaluate_between_epochs_changes_no_training_result(backend):
             return compiled.state_dict()
 
     plain, evaluated = states(False), states(True)
-    for key, value in plain["learnable"].items():
-        np.testing.assert_array_equal(evaluated["learnable"][key], value)
-    for group in ("backend", "traces"):
-        for key, entry in plain["eprop_carry"][group].items():
-            for name, value in (entry.items() if isinstance(entry, dict) else [("", entry)]):
-                got = evaluated["eprop_carry"][group][key]
-                np.testing.assert_array_equal(got[name] if name else got, value)
+    _assert_same_training_state(evaluated, plain)
 
 
 @pytest.mark.parametrize("backend", ["numpy", "compiled"])
@@ -187,13 +181,7 @@ def test_validation_passes_change_no_training_result(backend):
 
     (plain, _), (validated, result) = train(False), train(True)
     assert len(result) == 4 and result[1][next(iter(result[1]))].total == 2
-    for key, value in plain["learnable"].items():
-        np.testing.assert_array_equal(validated["learnable"][key], value)
-    for group in ("backend", "traces"):
-        for key, entry in plain["eprop_carry"][group].items():
-            for name, value in (entry.items() if isinstance(entry, dict) else [("", entry)]):
-                got = validated["eprop_carry"][group][key]
-                np.testing.assert_array_equal(got[name] if name else got, value)
+    _assert_same_training_state(validated, plain)
 
 
 def test_a_state_whose_carry_does_not_fit_is_refused_before_anything_changes():
@@ -299,3 +287,14 @@ def test_the_sums_do_not_depend_on_how_rows_are_blocked(monkeypatch):
             np.testing.assert_allclose(got[key], want[key], rtol=1e-12, atol=1e-12)
     for key, value in whole_carry.items():
         np.testing.assert_allclose(rows_carry[key], value, rtol=1e-6, atol=1e-7, err_msg=key)
+
+
+def _assert_same_training_state(got: dict, expected: dict) -> None:
+    """Equal learnable arrays and equal carried e-prop state (backend and traces), bit for bit."""
+    for key, value in expected["learnable"].items():
+        np.testing.assert_array_equal(got["learnable"][key], value)
+    for group in ("backend", "traces"):
+        for key, entry in expected["eprop_carry"][group].items():
+            for name, value in (entry.items() if isinstance(entry, dict) else [("", entry)]):
+                mine = got["eprop_carry"][group][key]
+                np.testing.assert_array_equal(mine[name] if name else mine, value)
