@@ -52,23 +52,6 @@ def all_finite(values):
 
 
 @njit(cache=True, nogil=True)
-def first_spike_steps(mask, event):
-    """``event[b, i]`` = the first step at which neuron ``i`` of entry ``b`` spiked, else -1.
-
-    ``mask`` is bool of shape (steps, batch, n), ``event`` int64 of shape
-    (batch, n): NumPy's ``where(mask.any(0), mask.argmax(0), -1)``.
-    """
-    steps, batch, n = mask.shape
-    for b in range(batch):
-        for i in range(n):
-            event[b, i] = -1
-            for t in range(steps):
-                if mask[t, b, i]:
-                    event[b, i] = t
-                    break
-
-
-@njit(cache=True, nogil=True)
 def latest_hit(event_step, spike_time_grad):
     """The latest ``event_step`` whose ``spike_time_grad`` is not 0, or -1 (int64 (batch, n))."""
     latest = -1
