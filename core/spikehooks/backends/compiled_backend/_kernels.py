@@ -84,7 +84,7 @@ def _keep_spikes(b, t, p, pop_i, fstate, ids, count, v_prev, rec_pop, rec_consts
     rec_state[b, 0] = k
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def _run_entry(b, t0, t1, dt, pop_i, pop_f, conn_i, conn_f, inj, weights, delays, row_ptr,
                cols, fstate, spikes, record, consts, data_f, data_b, uniforms, spike_times,
                pointers, trace_cols, trace_f, trace_spikes, step_weights, lists, records):

@@ -152,7 +152,8 @@ def _lif(b, p, pop_i, pop_f, fstate, spikes, now, step_w, v_prev, keep_v):
     dt32 = pop_f[p, PF_DT]
     isyn, rcol = pop_i[p, P_ISYN], pop_i[p, P_REFRAC]
     if keep_v:
-        v_prev[:n] = fstate[b, vcol:vcol + n]
+        for i in range(n):
+            v_prev[i] = fstate[b, vcol + i]
     for i in range(n):
         # The NumPy backend derives 1 - Alpha and Vthresh - Vreset from per-neuron
         # variables every step, in float32: the same operations here.
