@@ -23,9 +23,11 @@ Batch entries are independent, so ``prange`` over them makes the result
 independent of the number of threads.  No fast-math: LLVM may then neither
 reorder sums nor fuse multiply-adds.
 
-The entry loop sees its arrays through :func:`._borrow.borrowed` views, so
-the views and slices its inlined helpers take are not reference counted
-(those atomic counts took over half of a small network's step).
+The entry loop is compiled without numba's runtime (``_nrt=False``): the
+views and slices its inlined helpers bind are not reference counted at all
+(the counting calls, even on ownerless :func:`._borrow.borrowed` views, took
+two thirds of a Yin-Yang step).  It allocates nothing; numba refuses to
+compile anything in it that would need the runtime.
 """
 
 from __future__ import annotations
@@ -84,6 +86,7 @@ def _keep_spikes(b, t, p, pop_i, fstate, ids, count, v_prev, rec_pop, rec_consts
     rec_state[b, 0] = k
 
 
+# No numba runtime: no reference counting of the arrays every step binds (module docs).
 @njit(cache=True, nogil=True, _nrt=False)
 def _run_entry(b, t0, t1, dt, pop_i, pop_f, conn_i, conn_f, inj, weights, delays, row_ptr,
                cols, fstate, spikes, record, consts, data_f, data_b, uniforms, spike_times,
