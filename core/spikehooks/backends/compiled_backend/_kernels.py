@@ -87,7 +87,8 @@ def _keep_spikes(b, t, p, pop_i, fstate, ids, count, v_prev, rec_pop, rec_consts
 
 
 # No numba runtime: no reference counting of the arrays every step binds (module docs).
-@njit(cache=True, nogil=True, _nrt=False)
+# numba's type stubs do not list its ``_nrt`` option.
+@njit(cache=True, nogil=True, _nrt=False)  # type: ignore[call-overload]
 def _run_entry(b, t0, t1, dt, pop_i, pop_f, conn_i, conn_f, inj, weights, delays, row_ptr,
                cols, fstate, spikes, record, consts, data_f, data_b, uniforms, spike_times,
                pointers, trace_cols, trace_f, trace_spikes, step_weights, lists, records):

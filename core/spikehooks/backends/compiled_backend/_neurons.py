@@ -23,7 +23,6 @@ from ._tables import (
     CF_ISCALE,
     FIRST_SPIKE,
     MAX_VAR,
-    NO_READOUT,
     P_ACC,
     P_INJ_COUNT,
     P_INJ_START,
@@ -180,26 +179,24 @@ def if_input(V, inp, fired, thresh, reset):
 
 @njit(cache=True, nogil=True, inline='always')
 def lif_fused(V, isyn, acc, fired, v_prev, inject, iscale, decay, alpha, one_minus_alpha,
-              thresh, reset, drop, relative, racc, readout, avg_scale):
-    """LIF without refractory time or per-neuron parameters, in one pass; the spike count.
+              thresh, reset, drop, relative):
+    """LIF without refractory time, per-neuron parameters or voltage readout, in one pass.
 
     With ``inject`` the population's one incoming connection (one synapse
     tau) is injected in the same pass, as :func:`inject_one` does it:
     ``Isyn = acc * iscale``, then ``acc *= decay``; without it ``Isyn`` holds
     the input already.  ``current = Isyn * one_minus_alpha``.  A factor the
     model does not have is passed as 1.0 (``x * 1.0`` is ``x``, bit for bit),
-    so the loop has no branch on the model's flags.  The voltage before the
-    update goes to ``v_prev`` (read by the spike records).  ``racc`` is the
-    readout's accumulator when ``readout`` is a voltage readout or
-    ``SPIKE_COUNT``; ``NO_READOUT`` (or ``FIRST_SPIKE``, which the caller
-    applies to the neurons that fired) leaves it alone.
-
-    ``inject`` and whether ``readout`` is ``NO_READOUT`` should be literals at
-    the call site: LLVM then drops the dead code and vectorises the loop
-    (with a run-time readout the accumulator's masked loads and stores,
-    which may alias ``V``, made the loop slower than scalar code).
-    The same float32 operations, in the same order, as the general loop of
+    so the loop has no branch on the model's flags and LLVM vectorises it;
+    ``inject`` should be a literal at the call site.  The voltage before the
+    update goes to ``v_prev`` (read by the spike records).  The same float32
+    operations, in the same order, as the general loop of
     :func:`._update.update`.
+
+    Returns
+    -------
+    int
+        How many neurons fired (their flags are in ``fired``).
     """
     count = 0
     for i in range(V.shape[0]):
@@ -216,18 +213,6 @@ def lif_fused(V, isyn, acc, fired, v_prev, inject, iscale, decay, alpha, one_min
         v = vp * alpha
         v = v + current
         f = v >= thresh
-        if readout != NO_READOUT:
-            a = racc[i]
-            if readout == SUM_VAR:
-                a = a + v
-            elif readout == MAX_VAR:
-                # np.maximum: NaN wins.
-                a = v if v > a or v != v else a
-            elif readout == AVG_VAR or readout == AVG_EXP:
-                a = a + v * avg_scale
-            elif readout == SPIKE_COUNT:
-                a = a + (np.float32(1.0) if f else np.float32(0.0))
-            racc[i] = a
         fired_v = v - drop if relative else reset
         V[i] = fired_v if f else v
         fired[i] = f

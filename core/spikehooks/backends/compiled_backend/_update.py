@@ -7,11 +7,12 @@ fired (``ids[s0:s0 + counts[s0]]``, ascending, ``s0`` the population's first
 spike column), which delivery, the spike records and the recording buffer
 read in place of scanning the flags.
 
-The common LIF (no refractory time, no per-neuron parameters) takes one
-fused pass (:func:`._neurons.lif_fused`): its lone incoming connection's
-injection, the update, the readout, the voltage before the update when the
-spike records need it, and the spike count; the ids are only gathered in a
-step with spikes.  Every other case runs the general per-neuron loop.
+The common LIF (no refractory time, no per-neuron parameters, no voltage
+or spike-count readout) takes one fused pass (:func:`._neurons.lif_fused`):
+its lone incoming connection's injection, the update, the voltage before
+the update (for the spike records) and the spike count; the ids are only
+gathered in a step with spikes, and a ``first_spike_time`` readout only
+visits them.  Every other case runs the general per-neuron loop.
 """
 
 from __future__ import annotations
@@ -84,24 +85,15 @@ from ._tables import (
 
 
 @njit(cache=True, nogil=True, inline='always')
-def _lif_fast(b, p, pop_i, pop_f, conn_i, conn_f, inj, fstate, spikes, consts, now, step_w,
-              ids, counts, v_prev):
-    """LIF without refractory time or per-neuron parameters: one pass (see module docs)."""
+def _lif_fast(b, p, pop_i, pop_f, conn_i, conn_f, fstate, spikes, now, ids, counts, v_prev,
+              fuse, c):
+    """LIF without refractory time, per-neuron parameters or voltage readout: one pass.
+
+    ``fuse``: inject connection ``c`` in the pass (else ``Isyn`` is ready).
+    """
     n, vcol, scol = pop_i[p, P_N], pop_i[p, P_V], pop_i[p, P_SPIKE]
-    isyn = pop_i[p, P_ISYN]
-    flags = pop_i[p, P_FLAGS]
-    V = fstate[b, vcol:vcol + n]
-    readout = pop_i[p, P_READOUT]
-    a0 = pop_i[p, P_ACC]
-    racc = fstate[b, a0:a0 + n] if readout != NO_READOUT else V
-    scale = step_w if readout == AVG_EXP else pop_f[p, PF_AVG_SCALE]
-    num_in = pop_i[p, P_INJ_COUNT]
-    c = inj[pop_i[p, P_INJ_START]] if num_in > 0 else 0
-    fuse = num_in == 1 and pop_i[p, P_LONE_DELTA] == 0 and conn_i[c, C_DECAY_AT] < 0
-    if num_in > 0 and pop_i[p, P_LONE_DELTA] == 0 and not fuse:
-        inject(b, p, pop_i, conn_i, conn_f, inj, fstate, consts)
+    isyn, flags = pop_i[p, P_ISYN], pop_i[p, P_FLAGS]
     o0 = conn_i[c, C_OUT] if fuse else isyn
-    fired = spikes[b, scol:scol + n]
     one = np.float32(1.0)
     # Factors the model does not have are 1.0 (see lif_fused).
     iscale = conn_f[c, CF_ISCALE] if conn_i[c, C_SCALED] != 0 else one
@@ -109,29 +101,24 @@ def _lif_fast(b, p, pop_i, pop_f, conn_i, conn_f, inj, fstate, spikes, consts, n
     oma = pop_f[p, PF_ONE_MINUS_ALPHA] if (flags & SCALE_I) != 0 else one
     alpha, relative = pop_f[p, PF_ALPHA], (flags & RELATIVE_RESET) != 0
     thresh, reset, drop = pop_f[p, PF_THRESH], pop_f[p, PF_RESET], pop_f[p, PF_DROP]
-    isyn_v, acc = fstate[b, isyn:isyn + n], fstate[b, o0:o0 + n]
-    # Literal inject / readout flags: four loops, each without dead branches.
-    if readout == NO_READOUT or readout == FIRST_SPIKE:
-        if fuse:
-            count = lif_fused(V, isyn_v, acc, fired, v_prev, True, iscale, decay, alpha, oma,
-                              thresh, reset, drop, relative, racc, NO_READOUT, scale)
-        else:
-            count = lif_fused(V, isyn_v, acc, fired, v_prev, False, iscale, decay, alpha, oma,
-                              thresh, reset, drop, relative, racc, NO_READOUT, scale)
-    elif fuse:
-        count = lif_fused(V, isyn_v, acc, fired, v_prev, True, iscale, decay, alpha, oma, thresh,
-                          reset, drop, relative, racc, readout, scale)
+    V, isyn_v, acc = fstate[b, vcol:vcol + n], fstate[b, isyn:isyn + n], fstate[b, o0:o0 + n]
+    fired = spikes[b, scol:scol + n]
+    # A literal inject flag: two loops, neither with a dead branch.
+    if fuse:
+        count = lif_fused(V, isyn_v, acc, fired, v_prev, True, iscale, decay, alpha, oma,
+                          thresh, reset, drop, relative)
     else:
-        count = lif_fused(V, isyn_v, acc, fired, v_prev, False, iscale, decay, alpha, oma, thresh,
-                          reset, drop, relative, racc, readout, scale)
+        count = lif_fused(V, isyn_v, acc, fired, v_prev, False, iscale, decay, alpha, oma,
+                          thresh, reset, drop, relative)
     if count > 0:
         gather(fired, ids[scol:scol + n])
-        if readout == FIRST_SPIKE:
-            value = -now
+        if pop_i[p, P_READOUT] == FIRST_SPIKE:
+            # first_spike_time: only the neurons that fired, as readout_after_reset does.
+            a0, value = pop_i[p, P_ACC], -now
             for k in range(count):
-                i = ids[scol + k]
-                if value > racc[i] or value != value:
-                    racc[i] = value
+                col = a0 + ids[scol + k]
+                if value > fstate[b, col] or value != value:
+                    fstate[b, col] = value
     counts[scol] = count
 
 
@@ -212,13 +199,19 @@ def update(b, t, r, batch, p, pop_i, pop_f, conn_i, conn_f, inj, fstate, spikes,
     # Parameters given per neuron live in fstate (GeNN variables a callback may edit).
     tvar, rvar = pop_i[p, P_THRESH_VAR], pop_i[p, P_RESET_VAR]
     avar, fvar = pop_i[p, P_ALPHA_VAR], pop_i[p, P_TREFRAC_VAR]
-    if kind == LIF and (pop_i[p, P_FLAGS] & REFRACTORY) == 0 and tvar < 0 and rvar < 0 \
-            and avar < 0 and fvar < 0:
-        _lif_fast(b, p, pop_i, pop_f, conn_i, conn_f, inj, fstate, spikes, consts, now, step_w,
-                  ids, counts, v_prev)
-        return
-    if pop_i[p, P_INJ_COUNT] > 0 and pop_i[p, P_LONE_DELTA] == 0:
+    readout = pop_i[p, P_READOUT]
+    fast = kind == LIF and (pop_i[p, P_FLAGS] & REFRACTORY) == 0 and tvar < 0 and rvar < 0 \
+        and avar < 0 and fvar < 0 and (readout == NO_READOUT or readout == FIRST_SPIKE)
+    num_in, lone = pop_i[p, P_INJ_COUNT], pop_i[p, P_LONE_DELTA] != 0
+    c = inj[pop_i[p, P_INJ_START]] if num_in > 0 else 0
+    # The fast LIF injects a lone connection with one synapse tau itself.
+    fuse = fast and num_in == 1 and not lone and conn_i[c, C_DECAY_AT] < 0
+    if num_in > 0 and not lone and not fuse:
         inject(b, p, pop_i, conn_i, conn_f, inj, fstate, consts)
+    if fast:
+        _lif_fast(b, p, pop_i, pop_f, conn_i, conn_f, fstate, spikes, now, ids, counts, v_prev,
+                  fuse, c)
+        return
     if kind == IF_INPUT:
         thresh, reset = pop_f[p, PF_THRESH], pop_f[p, PF_RESET]
         frames = pop_i[p, P_FRAMES]
