@@ -168,3 +168,25 @@ def test_one_step_per_call_rebuilds_the_id_lists_from_the_flags():
     got = _run(("compiled", {"num_threads": 1}), x, 0.8, 2, step_mode=True)
     _same(expected, got)
     assert len(got["voltages"]) == 4 * STEPS  # 7 examples in 4 batches of 2
+
+
+def test_gather_lists_the_set_flags_ascending():
+    from numba import njit
+
+    from spikehooks.backends.compiled_backend._gather import gather
+
+    @njit
+    def run(flags, start, stop, ids):
+        # A slice at any offset, as the kernel passes one population's flags.
+        return gather(flags[start:stop], ids)
+
+    rng = np.random.default_rng(8)
+    for n in list(range(0, 140)) + [784]:
+        for density in (0.0, 0.05, 0.5, 1.0):
+            start = int(rng.integers(0, 9))
+            flags = rng.uniform(0.0, 1.0, start + n + 5) < density
+            ids = np.full(n + 1, -1, dtype=np.int64)
+            count = run(flags, start, start + n, ids)
+            expected = np.flatnonzero(flags[start:start + n])
+            assert count == len(expected), (n, density)
+            np.testing.assert_array_equal(ids[:count], expected)

@@ -37,7 +37,7 @@ from numba import njit, prange
 
 from ._borrow import borrowed
 from ._deliver import deliver
-from ._neurons import gather
+from ._gather import gather
 from ._tables import P_ISYN, P_N, P_REC, P_SPIKE
 from ._update import update
 

@@ -3,7 +3,7 @@
 Each loop does the NumPy backend's float32 operations in its order, so the
 two backends agree bit for bit; :mod:`._update` picks the loop of a
 population.  The spiking loops return how many neurons fired, so the id
-list (:func:`gather`) is only built in a step with spikes.
+list (:func:`._gather.gather`) is only built in a step with spikes.
 """
 
 from __future__ import annotations
@@ -33,21 +33,6 @@ from ._tables import (
     SPIKE_COUNT,
     SUM_VAR,
 )
-
-
-@njit(cache=True, nogil=True, inline='always')
-def gather(fired, ids):
-    """Write the indices of ``fired``'s True entries to ``ids``, ascending; return their count.
-
-    Branch free (``ids[count] = i`` always, ``count`` grows by the flag):
-    spikes are rare and unpredictable, a branch per neuron would mispredict
-    at every spike.  ``ids`` needs ``len(fired)`` entries.
-    """
-    count = 0
-    for i in range(fired.shape[0]):
-        ids[count] = i
-        count += 1 if fired[i] else 0
-    return count
 
 
 @njit(cache=True, nogil=True, inline='always')
@@ -220,5 +205,5 @@ def lif_fused(V, isyn, acc, fired, v_prev, inject, iscale, decay, alpha, one_min
     return count
 
 
-__all__ = ["accumulate", "gather", "if_input", "inject", "inject_one", "inject_each", "li",
+__all__ = ["accumulate", "if_input", "inject", "inject_one", "inject_each", "li",
            "li_each", "lif_fused", "readout_after_reset", "readout_after_v"]

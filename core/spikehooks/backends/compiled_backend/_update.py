@@ -20,8 +20,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from ._gather import gather
 from ._neurons import (
-    gather,
     if_input,
     inject,
     li,
