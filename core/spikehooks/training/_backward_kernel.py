@@ -34,17 +34,23 @@ def _skip_silent(k, q, badj, blater, lay_i, con_i, c_in, powers):
     Equal to ``k`` single steps up to float64 rounding.
     """
     q_size, b_size = q.shape[0], badj.shape[0]
-    a_pow = powers[k, :q_size]
-    b_pow, b_sum = powers[k, q_size:q_size + b_size], powers[k, q_size + b_size:]
-    b_pow1 = powers[k - 1, q_size:q_size + b_size]
-    b_sum1 = powers[k - 1, q_size + b_size:]
+    row, row1 = powers[k], powers[k - 1]
     for c in range(con_i.shape[0]):
         b0, n_post = con_i[c, K_B], con_i[c, K_NPOST]
         qp = lay_i[con_i[c, K_POST], L_Q]
+        # Slices indexed from 0: numba then needs no negative-index fix-up per
+        # element, and LLVM vectorises the loop (the same operations per element).
+        b, later, cc, post = (badj[b0:b0 + n_post], blater[b0:b0 + n_post],
+                              c_in[b0:b0 + n_post], q[qp:qp + n_post])
+        b_pow = row[q_size + b0:q_size + b0 + n_post]
+        b_sum = row[q_size + b_size + b0:q_size + b_size + b0 + n_post]
+        b_pow1 = row1[q_size + b0:q_size + b0 + n_post]
+        b_sum1 = row1[q_size + b_size + b0:q_size + b_size + b0 + n_post]
         for j in range(n_post):
-            old, drive = badj[b0 + j], c_in[b0 + j] * q[qp + j]
-            blater[b0 + j] = b_pow1[b0 + j] * old + drive * b_sum1[b0 + j]
-            badj[b0 + j] = b_pow[b0 + j] * old + drive * b_sum[b0 + j]
+            old, drive = b[j], cc[j] * post[j]
+            later[j] = b_pow1[j] * old + drive * b_sum1[j]
+            b[j] = b_pow[j] * old + drive * b_sum[j]
+    a_pow = row[:q_size]
     for i in range(q_size):
         q[i] = q[i] * a_pow[i]
 
@@ -103,8 +109,9 @@ def _sweep_entry(e, start, num_steps, dt, out_index, mode, min_den, tables, recs
                 c = outgoing[lay_i[li, L_OUT_START] + m]
                 n_post, b0 = con_i[c, K_NPOST], con_i[c, K_B]
                 row = con_i[c, K_W] + i * n_post
+                dst, src = g[row:row + n_post], badj[b0:b0 + n_post]
                 for j in range(n_post):
-                    g[row + j] += badj[b0 + j]
+                    dst[j] += src[j]
         for r in range(lo, hi):
             col = col_map[rec_i[e, r, 1]]
             li = col_layer[col]
@@ -127,8 +134,9 @@ def _sweep_entry(e, start, num_steps, dt, out_index, mode, min_den, tables, recs
             if lay_i[li, L_KIND] == INPUT:
                 continue
             size, q0 = lay_i[li, L_SIZE], lay_i[li, L_Q]
+            ql, al = q[q0:q0 + size], alpha[q0:q0 + size]
             for i in range(size):
-                q[q0 + i] = q[q0 + i] * alpha[q0 + i]
+                ql[i] = ql[i] * al[i]
             if li == out_index:
                 for i in range(size):
                     if mode == VOLTAGE:
@@ -161,12 +169,19 @@ def _sweep_entry(e, start, num_steps, dt, out_index, mode, min_den, tables, recs
         for c in range(num_conns):
             b0, n_post = con_i[c, K_B], con_i[c, K_NPOST]
             qp = lay_i[con_i[c, K_POST], L_Q]
-            exponential = con_i[c, K_EXP] != 0
-            for j in range(n_post):
-                old = badj[b0 + j]
-                blater[b0 + j] = old
-                value = old * beta[b0 + j] if exponential else 0.0
-                badj[b0 + j] = value + c_in[b0 + j] * q[qp + j]
+            b, later, cc, post = (badj[b0:b0 + n_post], blater[b0:b0 + n_post],
+                                  c_in[b0:b0 + n_post], q[qp:qp + n_post])
+            if con_i[c, K_EXP] != 0:
+                decay = beta[b0:b0 + n_post]
+                for j in range(n_post):
+                    old = b[j]
+                    later[j] = old
+                    b[j] = old * decay[j] + cc[j] * post[j]
+            else:
+                for j in range(n_post):
+                    later[j] = b[j]
+                    # (0.0 + x, not x: the same bits as the exponential case's sum, -0.0 too.)
+                    b[j] = 0.0 + cc[j] * post[j]
         n -= 1
     clamped[e] = count
 
