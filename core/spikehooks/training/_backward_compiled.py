@@ -63,7 +63,8 @@ def backward_compiled(
     if readout != plan.readout:
         plan.set_readout(readout)
     # float32 -> float64 is exact: the same values as converting array by array.
-    flat_w = np.concatenate([w.reshape(-1) for w in weights], dtype=np.float64)
+    flat_w = np.empty(plan.w_size)
+    kernels.flatten_weights(tuple(weights), flat_w)
     reg_arr = (np.concatenate(regs, axis=1).astype(np.float64) if regs
                else _no_reg_rows(batch))
     step_w, powers = plan.steps.get(num_steps) or plan.add_steps(num_steps)
@@ -112,10 +113,19 @@ class _Kernels:
 
     def __init__(self) -> None:
         from ..backends.compiled_backend._numba import register_twin, use_threads
-        from ._backward_kernel import MAX_VAR, PER_STEP, TTFS, VOLTAGE, sweep, sweep_serial
+        from ._backward_kernel import (
+            MAX_VAR,
+            PER_STEP,
+            TTFS,
+            VOLTAGE,
+            flatten_weights,
+            sweep,
+            sweep_serial,
+        )
 
         self.register_twin, self.use_threads = register_twin, use_threads
         self.sweep, self.sweep_serial = sweep, sweep_serial
+        self.flatten_weights = flatten_weights
         self.VOLTAGE, self.MAX_VAR, self.TTFS, self.PER_STEP = VOLTAGE, MAX_VAR, TTFS, PER_STEP
 
 

@@ -11,7 +11,7 @@ rounding (BLAS products and ``einsum`` there, plain loops here).
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, prange
+from numba import literal_unroll, njit, prange
 from numba import uint64 as U
 
 from ..backends.compiled_backend._borrow import borrowed
@@ -101,33 +101,31 @@ def _sweep_entry(e, start, num_steps, dt, out_index, mode, min_den, tables, recs
         while k >= 0 and rec_i[e, k, 0] == n:
             k -= 1
         lo = k + 1
-        # Synapse phase: adjoints still hold step n + 1.
+        # Synapse phase: adjoints still hold step n + 1.  Each spike adds b to its
+        # weights' gradients and (LIF) gets its jump's feedback term.
         for r in range(lo, hi):
             col = col_map[rec_i[e, r, 1]]
             li = col_layer[col]
             i = col - lay_i[li, L_Q]
-            for m in range(lay_i[li, L_OUT_COUNT]):
-                c = outgoing[lay_i[li, L_OUT_START] + m]
+            out0, n_out = lay_i[li, L_OUT_START], lay_i[li, L_OUT_COUNT]
+            for m in range(n_out):
+                c = outgoing[out0 + m]
                 n_post, b0 = con_i[c, K_NPOST], con_i[c, K_B]
                 row = con_i[c, K_W] + i * n_post
                 for j in range(n_post):
                     g[U(row + j)] += badj[U(b0 + j)]
-        for r in range(lo, hi):
-            col = col_map[rec_i[e, r, 1]]
-            li = col_layer[col]
             if lay_i[li, L_KIND] != LIF:
                 continue
-            i = col - lay_i[li, L_Q]
             fb = 0.0
-            for m in range(lay_i[li, L_OUT_COUNT]):
-                c = outgoing[lay_i[li, L_OUT_START] + m]
+            for m in range(n_out):
+                c = outgoing[out0 + m]
                 n_post, b0 = con_i[c, K_NPOST], con_i[c, K_B]
                 row = con_i[c, K_W] + i * n_post
                 # Delaying the spike by one step moves its arrival from n + 1 to
                 # n + 2: u = -(b[n + 2] - b[n + 1]) / dt per unit weight.
                 for j in range(n_post):
-                    u = (blater[b0 + j] - badj[b0 + j]) * inv_dt
-                    fb += u * weights[row + j]
+                    u = (blater[U(b0 + j)] - badj[U(b0 + j)]) * inv_dt
+                    fb += u * weights[U(row + j)]
             jump[col] = fb * tau_m[col]
         # Neuron phase: move every layer to step n.
         for li in range(num_layers):
@@ -362,3 +360,18 @@ def tree_sum_rows(work, count, out):
         return
     _tree_reduce(work, count)
     out[:] = work[0]
+
+
+@njit(cache=True, nogil=True)
+def flatten_weights(weights, out):
+    """Copy the 2-D weight arrays ``weights`` (a tuple), row by row, into ``out`` (float64).
+
+    ``np.concatenate`` of their flat views in one call: float32 to float64 is
+    exact, so the same values, without a temporary list of views.
+    """
+    k = 0
+    for w in literal_unroll(weights):
+        for i in range(w.shape[0]):
+            for j in range(w.shape[1]):
+                out[k] = w[i, j]
+                k += 1
