@@ -26,7 +26,7 @@ K_PRE, K_POST, K_EXP, K_B, K_W, K_NPRE, K_NPOST = range(7)
 VOLTAGE, MAX_VAR, TTFS, PER_STEP = range(4)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline='always')
 def _skip_silent(k, q, badj, blater, lay_i, con_i, c_in, powers):
     """Move the adjoints over ``k >= 1`` steps without spikes or sources at once.
 
