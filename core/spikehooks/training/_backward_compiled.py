@@ -196,9 +196,13 @@ def _plan(graph: Graph, with_reg: tuple[bool, ...] | None) -> _Plan:
     the compiled network; only learned delays may appear, and those are
     checked every batch), so its plan is looked up by its identity.
     """
-    known = _PLANS.get(id(graph))
+    key = id(graph)
+    known = _PLANS.get(key)
     if known is None or known[0]() is not graph:
-        known = _PLANS[id(graph)] = (weakref.ref(graph), {})
+        def forget(_: Any, key: int = key) -> None:
+            _PLANS.pop(key, None)  # the entry goes with its graph
+
+        known = _PLANS[key] = (weakref.ref(graph, forget), {})
     plan = known[1].get(with_reg)
     if plan is None:
         plan = known[1][with_reg] = _Plan(graph, with_reg or (False,) * len(graph.layers))
