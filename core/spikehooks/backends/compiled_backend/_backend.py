@@ -93,7 +93,9 @@ class CompiledBackend(NumpyBackend):
         """
         self._build_layout()
         self._pointers = np.zeros(max(self._layout.num_pointers, 1), dtype=np.int64)
-        self.__dict__.pop("_trace_cache", None)  # its columns belong to the old layout
+        # Their columns belong to the old layout.
+        self.__dict__.pop("_trace_cache", None)
+        self.__dict__.pop("_records_request", None)
         self._records = SpikeRecords(self._layout, self.batch_size)
         self._spike_input_ids = ()
         self._prepare_spike_inputs()
@@ -282,9 +284,20 @@ class CompiledBackend(NumpyBackend):
             the LIF constants of EventProp's jump terms (see
             :class:`._records.SpikeRecords`).  The records last until
             :meth:`stop_records`; :meth:`records` reads them.
+
+        Notes
+        -----
+        The constants are read when a list is first given: a training loop
+        passes the same list object every batch, and a later call with that
+        object only starts the new batch (the constants must not have been
+        changed in place since; pass a new list to change them).
         """
-        self._records.start({self._layout_index(pop): (self._layout.spike_cols[
-            self._state(pop).population], consts) for pop, consts in populations})
+        cached = self.__dict__.get("_records_request")
+        if cached is None or cached[0] is not populations:
+            rows = {self._layout_index(pop): (self._layout.spike_cols[
+                self._state(pop).population], consts) for pop, consts in populations}
+            cached = self._records_request = (populations, rows)
+        self._records.start(cached[1])
 
     @property
     def num_spike_columns(self) -> int:

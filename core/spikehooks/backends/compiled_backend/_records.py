@@ -50,6 +50,8 @@ class SpikeRecords:
         self._off = np.zeros((0, 2), dtype=np.int64)
         self._state = self._off
         self._per_step = 0
+        #: The ``populations`` dict the tables were last set from (None: not yet).
+        self._tables_of: dict[int, tuple[int, Any]] | None = None
 
     @property
     def active(self) -> bool:
@@ -58,7 +60,17 @@ class SpikeRecords:
 
     def start(self, populations: dict[int, tuple[int, Any]]) -> None:
         """Record the populations ``{kernel row: (first spike column, consts or None)}``
-        from the next step on, with no records yet (a new batch)."""
+        from the next step on, with no records yet (a new batch).
+
+        The same dict object as the last call (a training loop's every batch)
+        keeps the tables that call set: only the batch's records start anew.
+        """
+        if populations is not self._tables_of:
+            self._set_tables(populations)
+        self._state = np.zeros((self.batch_size, 2), dtype=np.int64)
+
+    def _set_tables(self, populations: dict[int, tuple[int, Any]]) -> None:
+        """Fill the kernel's per-population flags and per-column constants; size the arrays."""
         self._pop[:] = 0
         for row, (s0, consts) in populations.items():
             self._pop[row] = 1 if consts is None else 2
@@ -73,7 +85,7 @@ class SpikeRecords:
             # only ever touched are the records actually written.
             self._i = np.zeros((self.batch_size, capacity, 2), dtype=np.int32)
             self._f = np.zeros((self.batch_size, capacity, 2), dtype=np.float32)
-        self._state = np.zeros((self.batch_size, 2), dtype=np.int64)
+        self._tables_of = populations
 
     def stop(self) -> None:
         """Record no more spikes (the arrays are kept for the next :meth:`start`)."""
