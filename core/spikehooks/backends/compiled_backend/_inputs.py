@@ -4,9 +4,13 @@ The same ``(times, pointer)`` as the NumPy backend's ``_batch_spike_times``
 (float32 times of neuron ``(b, i)`` from ``times[pointer[b * n + i]]`` up to
 an inf sentinel), built by one compiled loop instead of a dozen NumPy calls
 per batch: at batch size 1 those calls cost more than the kernel's time loop.
+A run over a data set flattens the whole set once (:func:`spike_table`);
+each batch then only gathers its examples' pointers.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 import numpy as np
 from numba import njit
@@ -49,6 +53,12 @@ def batch_spike_times(examples: list, batch_size: int, n: int) -> tuple[np.ndarr
     pointer : numpy.ndarray of int64, shape (batch_size * n,)
         Index in ``times`` of each neuron's first spike (or sentinel).
     """
+    return _flattened(examples, batch_size, n, 0)
+
+
+def _flattened(examples: list, batch_size: int, n: int,
+               extra: int) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`batch_spike_times` with ``extra`` more ``inf`` at the end of ``times``."""
     ends = np.zeros((batch_size, n), dtype=np.int64)
     starts = np.zeros(batch_size, dtype=np.int64)
     pieces = []
@@ -60,7 +70,47 @@ def batch_spike_times(examples: list, batch_size: int, n: int) -> tuple[np.ndarr
         pieces.append(piece)
         total += len(piece)
     spikes_in = np.concatenate(pieces) if pieces else np.zeros(0, dtype=np.float32)
-    times = np.empty(total + batch_size * n, dtype=np.float32)
+    times = np.empty(total + batch_size * n + extra, dtype=np.float32)
+    times[len(times) - extra:] = np.inf
     pointer = np.empty(batch_size * n, dtype=np.int64)
     _flatten(spikes_in, ends, starts, times, pointer)
     return times, pointer
+
+
+#: Largest table of a whole data set (bytes) :func:`spike_table` builds; a larger
+#: data set is flattened batch by batch (:func:`batch_spike_times`).
+TABLE_BYTES = 64 << 20
+
+
+def spike_table(examples: Any, n: int) -> tuple[np.ndarray, np.ndarray] | None:
+    """Every example of a data set flattened once: the batches' times are then its slices.
+
+    Parameters
+    ----------
+    examples : SpikeExamples
+        A validated SpikeInput data set (``SpikeInput.prepare_input``); the
+        table is kept in its ``cache`` for the rest of the run.
+    n : int
+        Neurons of the population.
+
+    Returns
+    -------
+    times : numpy.ndarray of float32
+        :func:`batch_spike_times`'s ``times`` of all examples as one batch,
+        and one more ``inf`` at the end (where padding entries point).
+    first : numpy.ndarray of int64, shape (num_examples, n)
+        Index in ``times`` of each example's neurons' first spikes: a
+        batch's ``pointer`` is ``first[indices]``, padding rows ``len(times) - 1``.
+
+    Or None when the table would be larger than :data:`TABLE_BYTES`.
+    """
+    table = examples.cache.get("compiled_spike_table")
+    if table is None:
+        num = len(examples)
+        entries = int(examples.num_spikes.sum()) + num * n + 1
+        if 4 * entries + 8 * num * n > TABLE_BYTES:
+            table = examples.cache["compiled_spike_table"] = ()
+        else:
+            times, pointer = _flattened(examples, num, n, 1)
+            table = examples.cache["compiled_spike_table"] = (times, pointer.reshape(num, n))
+    return table or None
