@@ -130,11 +130,11 @@ def test_a_data_set_flattened_once_gives_the_numpy_backends_readouts(batch_size,
                                                                      monkeypatch):
     """Table per data set, batch-by-batch flattening (tables off) and the NumPy backend:
     the same readouts bit for bit, with padding (7 examples) and an example without spikes."""
-    from spikehooks.backends.compiled_backend import _backend, _inputs
+    from spikehooks.backends.compiled_backend import _batch_setup, _inputs
 
     flattened = []
-    original = _backend.batch_spike_times
-    monkeypatch.setattr(_backend, "batch_spike_times",
+    original = _batch_setup.batch_spike_times
+    monkeypatch.setattr(_batch_setup, "batch_spike_times",
                         lambda *args: flattened.append(1) or original(*args))
     results, batch_calls = {}, {}
     for name, backend, limit in (("numpy", "numpy", None),

@@ -7,12 +7,9 @@ from typing import Any
 
 import numpy as np
 
-from ...neurons import SpikeInput
-from ...neurons._spike_examples import SpikeExamples
-from .._lookup import check_batch_input
 from ..numpy_backend import NumpyBackend
+from ._batch_setup import BatchSetup
 from ._checks import check_num_threads, check_options, check_supported
-from ._inputs import batch_spike_times, spike_table
 from ._layout import Layout, exp_step_weights
 from ._records import SpikeRecords
 from ._tables import C_DELAY
@@ -20,7 +17,7 @@ from ._tables import C_DELAY
 log = logging.getLogger(__name__)
 
 
-class CompiledBackend(NumpyBackend):
+class CompiledBackend(BatchSetup, NumpyBackend):
     """Simulates a network with one compiled (numba) call per batch, entries across cores.
 
     Same state, same protocol and the same results, bit for bit, as the
@@ -68,10 +65,9 @@ class CompiledBackend(NumpyBackend):
         self._build_states()
         self._build_layout()
         self._step_fns = ()
-        self._spike_input_ids: tuple = ()
+        self._bound: list = []
+        self._joined_pieces: list = []
         self._spike_times = np.full(1, np.inf, dtype=np.float32)
-        #: The SpikeInputs' times arrays last joined, and the joined float32 array.
-        self._joined: tuple[list, np.ndarray] = ([], self._spike_times)
         self._pointers = np.zeros(max(self._layout.num_pointers, 1), dtype=np.int64)
         self._step_weights = np.zeros(0, dtype=np.float32)
         self._no_trace_f = np.zeros((0, 0, 0), dtype=np.float32)
@@ -100,7 +96,7 @@ class CompiledBackend(NumpyBackend):
         self.__dict__.pop("_trace_cache", None)
         self.__dict__.pop("_records_request", None)
         self._records = SpikeRecords(self._layout, self.batch_size)
-        self._spike_input_ids = ()
+        self._bound = []  # bound to the old pointers: bind again
         self._prepare_spike_inputs()
 
     def live_bias(self, population: Any) -> np.ndarray:
@@ -185,89 +181,6 @@ class CompiledBackend(NumpyBackend):
         if not columns:
             return np.zeros((0, 1), dtype=np.float32)
         return self._rng.random((num_steps, columns), dtype=np.float32)
-
-    def set_input(self, population: Any, examples: Any) -> None:
-        """As the NumPy backend's; SpikeInput's spike times are flattened in compiled code."""
-        if isinstance(population.neuron, SpikeInput):
-            check_batch_input(population, len(examples), self.batch_size)
-            self._state(population).input = batch_spike_times(
-                examples, self.batch_size, population.num_neurons)
-            return
-        super().set_input(population, examples)
-
-    def set_input_examples(self, population: Any, data: Any, indices: np.ndarray) -> bool:
-        """Load the examples ``indices`` of a prepared data set, as ``set_input`` would.
-
-        A SpikeInput data set (``SpikeExamples``) is flattened once per run
-        (:func:`._inputs.spike_table`); each batch then only gathers its
-        examples' pointers into it.  The kernel sees the same spike times.
-
-        Parameters
-        ----------
-        population : Population
-        data : object
-            What the population's ``prepare_input`` returned for the whole data set.
-        indices : numpy.ndarray of int64, shape (k,)
-            The batch's examples (``k <= batch_size``).
-
-        Returns
-        -------
-        bool
-            False when this data set takes ``set_input`` with the examples instead.
-        """
-        if not (isinstance(population.neuron, SpikeInput) and isinstance(data, SpikeExamples)):
-            return False
-        n = population.num_neurons
-        table = spike_table(data, n)
-        if table is None:
-            return False
-        k = check_batch_input(population, len(indices), self.batch_size)
-        times, first = table
-        pointer = np.empty((self.batch_size, n), dtype=np.int64)
-        pointer[:k] = first[indices]
-        pointer[k:] = len(times) - 1
-        self._state(population).input = (times, pointer.reshape(-1))
-        return True
-
-    def _prepare_spike_inputs(self) -> None:
-        """Join every SpikeInput's spike times into one array the kernel reads.
-
-        ``set_input`` replaces a population's ``(times, pointer)``; after
-        joining, each population's pair is rebound to views of the joined
-        arrays (pointers then index the joined times).  The same times
-        arrays as the last join (a data set's table, batch after batch)
-        are not joined again, and a lone population's times are used as
-        they are.
-        """
-        inputs = self._layout.spike_inputs
-        if not inputs:
-            return
-        current = tuple(id(self._pops[pop].input) for pop, _ in inputs)
-        if current == self._spike_input_ids:
-            return
-        pieces, offsets, offset = [], [], 0
-        for pop, _ in inputs:
-            pst = self._pops[pop]
-            size = self.batch_size * pop.num_neurons
-            if pst.input is None:  # no input yet: nothing ever fires
-                pst.input = (np.full(size, np.inf, np.float32), np.arange(size))
-            pieces.append(pst.input[0])
-            offsets.append(offset)
-            offset += len(pst.input[0])
-        joined = self._joined
-        if len(pieces) != len(joined[0]) or any(a is not b for a, b in zip(
-                pieces, joined[0], strict=False)):
-            times = (pieces[0] if len(pieces) == 1 else np.concatenate(pieces))
-            joined = self._joined = (pieces, times.astype(np.float32, copy=False))
-        self._spike_times = joined[1]
-        for (pop, p0), pointer_offset in zip(inputs, offsets, strict=True):
-            size = self.batch_size * pop.num_neurons
-            pointer = self._pops[pop].input[1]
-            self._pointers[p0:p0 + size] = pointer + pointer_offset if pointer_offset else pointer
-        for pop, p0 in inputs:
-            size = self.batch_size * pop.num_neurons
-            self._pops[pop].input = (self._spike_times, self._pointers[p0:p0 + size])
-        self._spike_input_ids = tuple(id(self._pops[pop].input) for pop, _ in inputs)
 
     # ----------------------------------------------------------- tracing
     def start_trace(self, variables: list[tuple[Any, str]], spikes: bool = True) -> None:

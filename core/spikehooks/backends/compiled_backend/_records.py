@@ -21,6 +21,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+from numba import njit
 
 from ._tables import P_N
 
@@ -98,7 +99,7 @@ class SpikeRecords:
     def grow_if_stopped(self, t1: int) -> bool:
         """After a kernel call up to step ``t1``: if an entry stopped early, double the
         capacity (keeping the records) and return True (call the kernel again)."""
-        if not self.active or bool((self._state[:, 1] >= t1).all()):
+        if not self._state.shape[0] or _all_reached(self._state, t1):
             return False
         capacity = 2 * self._i.shape[1]
         grown_i = np.zeros((self.batch_size, capacity, 2), dtype=np.int32)
@@ -113,6 +114,15 @@ class SpikeRecords:
         """``(rec_i, rec_f, counts)``: the arrays (valid until the next batch starts) and
         int64 ``(batch,)`` records per entry."""
         return self._i, self._f, self._state[:, 0].copy()
+
+
+@njit(cache=True, nogil=True)
+def _all_reached(state, t1):
+    """Whether every entry's step ``state[b, 1]`` reached ``t1`` (int64 (batch, 2))."""
+    for b in range(state.shape[0]):
+        if state[b, 1] < t1:
+            return False
+    return True
 
 
 __all__ = ["SpikeRecords"]
