@@ -91,10 +91,11 @@ def test_max_spikes_names_the_first_batch_over_it_with_its_total():
     totals = [sum(len(examples[i].spike_times) for i in b) for b in batches]
     limit = sorted(totals)[1]
     first = next(i for i, t in enumerate(totals) if t > limit)
-    with pytest.raises(ConfigurationError, match=f"got {totals[first]} spikes in batch {first} "
-                                                 f"for max_spikes={limit}."):
-        SpikeInput(max_spikes=limit).check_batches(prepared, batches, _Pop())
-    SpikeInput(max_spikes=max(totals)).check_batches(prepared, batches, _Pop())
+    for given in (prepared, examples):  # (a plain list counts its examples' spikes)
+        with pytest.raises(ConfigurationError, match=f"got {totals[first]} spikes in batch "
+                                                     f"{first} for max_spikes={limit}."):
+            SpikeInput(max_spikes=limit).check_batches(given, batches, _Pop())
+        SpikeInput(max_spikes=max(totals)).check_batches(given, batches, _Pop())
 
 
 pytest.importorskip("numba")

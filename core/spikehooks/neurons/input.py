@@ -132,14 +132,17 @@ class SpikeInput(InputNeuron):
             counts = _check_each(examples, owner, population.num_neurons)
         return SpikeExamples(examples, counts)
 
-    def check_batches(self, prepared: SpikeExamples, batches: list[np.ndarray],
+    def check_batches(self, prepared: list, batches: list[np.ndarray],
                       population: Any) -> None:
         """Raise :class:`ConfigurationError` if a batch holds more than ``max_spikes`` spikes."""
         if not batches:
             return
+        counts = getattr(prepared, "num_spikes", None)
+        if counts is None:  # a plain list of examples
+            counts = np.array([len(spikes.spike_times) for spikes in prepared], dtype=np.int64)
         # Every batch's total in one pass: running sums of the counts in batch order.
         ends = np.cumsum(np.fromiter(map(len, batches), dtype=np.int64, count=len(batches)))
-        running = np.concatenate([[0], np.cumsum(prepared.num_spikes[np.concatenate(batches)])])
+        running = np.concatenate([[0], np.cumsum(counts[np.concatenate(batches)])])
         totals = running[ends] - running[np.concatenate([[0], ends[:-1]])]
         over = np.flatnonzero(totals > self.max_spikes)
         if len(over):

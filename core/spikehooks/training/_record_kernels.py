@@ -36,7 +36,9 @@ def first_spike_steps(rec_i, counts, col_map, c0, c1, num_steps, first):
     for b in range(batch):
         for j in range(size):
             first[b, j] = -1
-        for r in range(counts[b]):
+    # (Bounded by every array's extent: numba does not check indices.)
+    for b in range(min(batch, counts.shape[0], rec_i.shape[0])):
+        for r in range(min(counts[b], rec_i.shape[1])):
             col = col_map[rec_i[b, r, 1]]
             if c0 <= col < c1:
                 step = rec_i[b, r, 0]
@@ -52,6 +54,6 @@ def spike_totals(rec_i, counts, col_map, real, totals):
     ``rec_i``, ``counts`` and ``col_map`` as for :func:`first_spike_steps`;
     ``totals`` is int64 ``(joined neurons,)``, zeroed by the caller.
     """
-    for b in range(min(real, rec_i.shape[0])):
-        for r in range(counts[b]):
+    for b in range(min(real, rec_i.shape[0], counts.shape[0])):
+        for r in range(min(counts[b], rec_i.shape[1])):
             totals[col_map[rec_i[b, r, 1]]] += 1
