@@ -161,9 +161,19 @@ def test_a_data_set_flattened_once_gives_the_numpy_backends_readouts(batch_size,
 def test_the_table_holds_every_example_as_one_batch_and_a_padding_sentinel():
     from spikehooks.backends.compiled_backend._inputs import batch_spike_times, spike_table
 
-    examples = SpikeInput().prepare_input(_good(5, seed=2), _Pop())
-    times, first = spike_table(examples, 3)
-    want_times, want_pointer = batch_spike_times(list(examples), 5, 3)
+    given = _good(5, seed=2)
+    # Times of other dtypes, cast to float32 as each example's own cast does.
+    given[1] = PreprocessedSpikes(given[1].end_spikes,
+                                  given[1].spike_times.astype(np.float64) + 1e-9)
+    given[2] = PreprocessedSpikes(given[2].end_spikes, given[2].spike_times.astype(np.int32))
+    for odd in (False, True):
+        if odd:  # lists of times: checked example by example
+            given[3] = PreprocessedSpikes(given[3].end_spikes, list(given[3].spike_times))
+        examples = SpikeInput().prepare_input(given, _Pop())
+        times, first = spike_table(examples, 3)
+        want_times, want_pointer = batch_spike_times(list(examples), 5, 3)
+        assert times[:-1].tobytes() == want_times.tobytes()
+    assert (given[1].spike_times.astype(np.float32) != given[1].spike_times).any()
     np.testing.assert_array_equal(times[:-1], want_times)
     np.testing.assert_array_equal(first.reshape(-1), want_pointer)
     assert np.isinf(times[-1]) and first.shape == (5, 3)

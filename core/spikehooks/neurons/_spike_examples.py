@@ -69,12 +69,15 @@ def all_valid(examples: list, num_neurons: int) -> np.ndarray | None:
         times = [spikes.spike_times for spikes in examples]
     except AttributeError:
         return None
-    if not all(type(t) is np.ndarray and t.ndim == 1 and t.dtype.kind in "iuf"
-               for t in times):
+    try:
+        kinds = {(type(t), t.ndim, t.dtype.kind) for t in times}
+    except AttributeError:  # not arrays
+        return None
+    if not all(kind is np.ndarray and ndim == 1 and code in "iuf" for kind, ndim, code in kinds):
         return None
     try:
-        stacked = np.stack(ends)
-    except (ValueError, TypeError):  # ragged, or not arrays
+        stacked = np.array(ends)
+    except (ValueError, TypeError):  # ragged
         return None
     if stacked.shape != (len(examples), num_neurons) or stacked.dtype.kind not in "iu":
         return None

@@ -53,12 +53,6 @@ def batch_spike_times(examples: list, batch_size: int, n: int) -> tuple[np.ndarr
     pointer : numpy.ndarray of int64, shape (batch_size * n,)
         Index in ``times`` of each neuron's first spike (or sentinel).
     """
-    return _flattened(examples, batch_size, n, 0)
-
-
-def _flattened(examples: list, batch_size: int, n: int,
-               extra: int) -> tuple[np.ndarray, np.ndarray]:
-    """:func:`batch_spike_times` with ``extra`` more ``inf`` at the end of ``times``."""
     ends = np.zeros((batch_size, n), dtype=np.int64)
     starts = np.zeros(batch_size, dtype=np.int64)
     pieces = []
@@ -70,8 +64,7 @@ def _flattened(examples: list, batch_size: int, n: int,
         pieces.append(piece)
         total += len(piece)
     spikes_in = np.concatenate(pieces) if pieces else np.zeros(0, dtype=np.float32)
-    times = np.empty(total + batch_size * n + extra, dtype=np.float32)
-    times[len(times) - extra:] = np.inf
+    times = np.empty(total + batch_size * n, dtype=np.float32)
     pointer = np.empty(batch_size * n, dtype=np.int64)
     _flatten(spikes_in, ends, starts, times, pointer)
     return times, pointer
@@ -111,6 +104,17 @@ def spike_table(examples: Any, n: int) -> tuple[np.ndarray, np.ndarray] | None:
         if 4 * entries + 8 * num * n > TABLE_BYTES:
             table = examples.cache["compiled_spike_table"] = ()
         else:
-            times, pointer = _flattened(examples, num, n, 1)
+            # batch_spike_times's arrays of the whole set as one batch, with whole-set
+            # calls instead of a loop over the examples.
+            ends = np.array([spikes.end_spikes for spikes in examples]).astype(np.int64)
+            starts = np.zeros(num, dtype=np.int64)
+            np.cumsum(examples.num_spikes[:-1], out=starts[1:])
+            # Each example's times cast to float32 as np.asarray(times, float32) casts them.
+            spikes_in = np.concatenate([spikes.spike_times for spikes in examples],
+                                       dtype=np.float32, casting="unsafe")
+            times = np.empty(entries, dtype=np.float32)
+            times[-1] = np.inf
+            pointer = np.empty(num * n, dtype=np.int64)
+            _flatten(spikes_in, ends.reshape(num, n), starts, times, pointer)
             table = examples.cache["compiled_spike_table"] = (times, pointer.reshape(num, n))
     return table or None
