@@ -124,11 +124,21 @@ class BatchSetup:
     def _spike_input_slot(self, population: Any) -> tuple[int, int]:
         """The population's position among the layout's SpikeInput populations, and its
         first pointer."""
-        slots = self.__dict__.get("_spike_slots")
+        return self._spike_slots()[1][population]
+
+    def _spike_input_states(self) -> list:
+        """The states of the layout's SpikeInput populations, in its order."""
+        return self._spike_slots()[2]
+
+    def _spike_slots(self) -> tuple[Any, dict, list]:
+        """``(layout, {population: (slot, first pointer)}, states)``, made once per layout."""
+        slots = self.__dict__.get("_slots_of_layout")
         if slots is None or slots[0] is not self._layout:
-            slots = self._spike_slots = (self._layout, {
-                pop: (i, p0) for i, (pop, p0) in enumerate(self._layout.spike_inputs)})
-        return slots[1][population]
+            inputs = self._layout.spike_inputs
+            slots = self._slots_of_layout = (
+                self._layout, {pop: (i, p0) for i, (pop, p0) in enumerate(inputs)},
+                [self._pops[pop] for pop, _ in inputs])
+        return slots
 
     def _prepare_spike_inputs(self) -> None:
         """Join every SpikeInput's spike times into one array the kernel reads.
@@ -144,7 +154,7 @@ class BatchSetup:
         if len(self._bound) != len(inputs):
             self._bound = [None] * len(inputs)
             self._joined_pieces = [None] * len(inputs)
-        states = [self._pops[pop] for pop, _ in inputs]
+        states = self._spike_input_states()
         if all(pst.input is bound for pst, bound in zip(states, self._bound, strict=True)):
             return
         pieces, offsets, offset = [], [], 0
