@@ -90,3 +90,28 @@ def test_spike_inputs_from_tables_and_from_lists_in_any_mix_give_the_numpy_spike
     for g, w in zip(readouts["compiled"], readouts["numpy"], strict=True):
         assert g.tobytes() == w.tobytes()
     assert sum(np.abs(w).sum() for w in readouts["numpy"]) > 0
+
+
+def test_spike_record_tables_are_set_per_list_of_populations():
+    """The same list again (a training loop's every batch) starts a new batch with the
+    tables it set; a new list sets its own constants."""
+    net, inp, hid, out = delays._network()
+    compiled = InferenceCompiler(10, batch_size=2, backend=("compiled", {"num_threads": 1})
+                                 ).compile(net)
+    backend = compiled.backend
+    n = hid.num_neurons
+    first = [(inp, None), (hid, tuple(np.full(n, v, np.float32) for v in (1.0, 2.0, 3.0)))]
+    backend.start_records(first)
+    flags, consts, _, _, state, _ = backend._records.kernel_args()
+    s0 = backend.spike_column(hid)
+    np.testing.assert_array_equal(consts[s0:s0 + n], np.tile([1.0, 2.0, 3.0], (n, 1)))
+    rows = [backend._layout_index(p) for p in (inp, hid, out)]
+    assert list(flags[rows]) == [1, 2, 0]
+    state[:] = 7  # records of a batch: a new start clears them
+    backend.start_records(first)
+    assert not backend._records.kernel_args()[4].any()
+    second = [(hid, tuple(np.full(n, v, np.float32) for v in (4.0, 5.0, 6.0)))]
+    backend.start_records(second)
+    flags, consts = backend._records.kernel_args()[:2]
+    np.testing.assert_array_equal(consts[s0:s0 + n], np.tile([4.0, 5.0, 6.0], (n, 1)))
+    assert list(flags[rows]) == [0, 2, 0]

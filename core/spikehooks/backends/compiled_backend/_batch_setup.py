@@ -175,6 +175,7 @@ class BatchSetup:
             self._pointers[p0:p0 + size] = pointer + offsets[slot] if offsets[slot] else pointer
             pst.input = self._bound[slot] = (self._spike_times, self._pointers[p0:p0 + size])
 
+
 def _initial_row(lay: Any, pops: dict) -> np.ndarray:
     """One entry's ``fstate`` after a full reset: initial values of every variable, 0 for
     ``Isyn``, ``inSyn`` and the delay rings (float32, shape (columns,))."""
