@@ -195,6 +195,10 @@ def _unit_interval(name: str, fix: str) -> Any:
     return check
 
 
+#: The compiled Adam step of :meth:`Adam.update_compiled` (None until its first call).
+_adam_step: Any = None
+
+
 class Adam(Optimiser):
     """Adam (Kingma & Ba), with mlGeNN's defaults and bias correction.
 
@@ -254,23 +258,33 @@ class Adam(Optimiser):
         place (not C-contiguous, not float32 weights) take the NumPy update.
         Needs numba.
         """
-        from .training._update_kernels import adam_step
-
+        global _adam_step
+        if _adam_step is None:  # imported on the first call (numba is optional)
+            from .training._update_kernels import adam_step as _adam_step
+        adam_step = _adam_step
         beta1, beta2, alpha, epsilon = self.beta1, self.beta2, self.alpha, self.epsilon
         # The scalars exactly as _update_one computes them (Python floats, float64).
         c1 = 1.0 / (1.0 - beta1 ** (self.step + 1))
         c2 = 1.0 / (1.0 - beta2 ** (self.step + 1))
+        flat = self.__dict__.setdefault("_flat_views", {})
         for key, weight in weights.items():
             grad = np.asarray(gradients[key], dtype=np.float64)
             m = self._slot("m", key, weight.shape)
             v = self._slot("v", key, weight.shape)
-            if (weight.dtype != np.float32 or grad.shape != weight.shape
-                    or not (weight.flags.c_contiguous and grad.flags.c_contiguous
-                            and m.flags.c_contiguous and v.flags.c_contiguous)):
+            # The flat views of the same weight and moment arrays as the last step (the
+            # arrays of a training run): checked and made once, not every batch.
+            views = flat.get(key)
+            if views is None or views[0] is not weight or views[1] is not m or views[2] is not v:
+                fits = (weight.dtype == np.float32 and weight.flags.c_contiguous
+                        and m.flags.c_contiguous and v.flags.c_contiguous)
+                views = flat[key] = (weight, m, v, fits and (
+                    weight.reshape(-1), m.reshape(-1), v.reshape(-1)))
+            if not views[3] or grad.shape != weight.shape or not grad.flags.c_contiguous:
                 with np.errstate(over="ignore", invalid="ignore"):  # (as update's callers)
                     self._update_one(key, weight, grad)
                 continue
-            adam_step(weight.reshape(-1), grad.reshape(-1), m.reshape(-1), v.reshape(-1),
+            w_flat, m_flat, v_flat = views[3]
+            adam_step(w_flat, grad.reshape(-1), m_flat, v_flat,
                       beta1, 1.0 - beta1, beta2, 1.0 - beta2, alpha, c1, c2, epsilon)
         self.step += 1
 

@@ -68,6 +68,36 @@ def test_compiled_adam_gives_the_numpy_adams_bits_step_by_step(seed):
     assert not np.array_equal(numpy_w["a/weight"], start["a/weight"])
 
 
+def test_compiled_adam_follows_new_weight_and_moment_arrays_between_steps():
+    """Its flat views are made once per array: new weight arrays (a rebuilt backend), moments
+    zeroed in place (Deep R) or replaced, and a key first given non-contiguous then
+    contiguous all update like the NumPy step."""
+    rng = np.random.default_rng(3)
+    shapes = {"a/weight": (4, 6), "b/weight": (6, 2)}
+    numpy_w = {k: rng.normal(0, 0.5, s).astype(np.float32) for k, s in shapes.items()}
+    compiled_w = {k: w.copy() for k, w in numpy_w.items()}
+    numpy_adam, compiled_adam = Adam(1e-2), Adam(1e-2)
+    for step in range(8):
+        if step == 2:  # the same values in new arrays
+            compiled_w = {k: w.copy() for k, w in compiled_w.items()}
+        if step == 4:
+            for adam in (numpy_adam, compiled_adam):
+                adam.reset_slots("a/weight", np.eye(4, 6, dtype=bool))
+        if step == 5:
+            for adam in (numpy_adam, compiled_adam):
+                adam.load_state_dict(adam.state_dict())
+        given = compiled_w
+        if step == 6:  # b through a transposed (non-contiguous) view of a copy
+            flipped = np.ascontiguousarray(compiled_w["b/weight"].T)
+            given = {"a/weight": compiled_w["a/weight"], "b/weight": flipped.T}
+        grads = {k: rng.normal(0, 1, s) for k, s in shapes.items()}
+        numpy_adam.update(numpy_w, grads)
+        compiled_adam.update_compiled(given, grads)
+        if step == 6:
+            compiled_w["b/weight"] = given["b/weight"]
+        _assert_same_state(numpy_adam, compiled_adam, numpy_w, compiled_w)
+
+
 def test_compiled_adam_updates_a_non_contiguous_array_in_place_with_the_same_bits():
     rng = np.random.default_rng(7)
     base = rng.normal(0, 1, (6, 8)).astype(np.float32)

@@ -48,7 +48,48 @@ def test_records_of_a_dense_forward_pass_give_back_the_same_arrays():
 
 pytest.importorskip("numba")
 
-from spikehooks.training import _backward_compiled  # noqa: E402
+from spikehooks.training import _backward_compiled, _spike_records  # noqa: E402
+
+
+def _random_records(seed, density, batch=4, steps=9, sizes=(3, 5, 2), silent_entries=()):
+    """Records of a random raster (some entries silent), shuffled within each entry."""
+    rng = np.random.default_rng(seed)
+    spikes = [rng.random((steps, batch, n)) < density for n in sizes]
+    for s in spikes:
+        s[:, list(silent_entries)] = False
+    floats = [rng.random(s.shape).astype(np.float32) for s in spikes]
+    records = SpikeRecordsData.from_dense(spikes, floats, floats)
+    for b, n in enumerate(records.counts):
+        order = rng.permutation(n)
+        records.rec_i[b, :n] = records.rec_i[b, :n][order]
+    return records
+
+
+@pytest.mark.parametrize("density, silent", [(0.0, ()), (1.0, ()), (0.2, (1, 3)),
+                                             (0.05, (0,))])
+def test_compiled_record_scans_equal_the_numpy_code(density, silent, monkeypatch):
+    """First spikes and spike counts per layer, compiled against NumPy: no spikes, every
+    neuron spiking every step, silent (padding) entries, records in any order, records
+    past the trial's end."""
+    records = _random_records(7, density, silent_entries=silent)
+    # A record at the trial's last step + 1 (only a longer run writes one) is no spike.
+    records.num_steps -= 1
+    got = ([records.first_spikes(layer) for layer in range(3)],
+           [records.spike_counts(real) for real in (0, 2, 4, 9)])
+    monkeypatch.setattr(_spike_records, "_KERNELS", False)
+    want = ([records.first_spikes(layer) for layer in range(3)],
+            [records.spike_counts(real) for real in (0, 2, 4, 9)])
+    for g, w in zip(got[0], want[0], strict=True):
+        assert g.dtype == w.dtype == np.int64
+        np.testing.assert_array_equal(g, w)
+    for g_list, w_list in zip(got[1], want[1], strict=True):
+        for g, w in zip(g_list, w_list, strict=True):
+            assert g.dtype == w.dtype == np.int64
+            np.testing.assert_array_equal(g, w)
+    if density == 1.0:
+        assert (got[0][1] == 0).all() and (got[1][2][0] == 4 * 9).all()
+    if density == 0.0:
+        assert (got[0][0] == -1).all() and not any(c.any() for c in got[1][3])
 from spikehooks.training._backward_compiled import backward_compiled  # noqa: E402
 
 

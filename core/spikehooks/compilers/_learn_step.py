@@ -61,6 +61,7 @@ class LearnStep:
         compiler, graph, par = self.compiler, self.graph, self.parallel
         optimiser, keys = self.optimisers[0]
         fixed = self._learn_constants()
+        times = self.kernel_times
         fwd = self._recorder.result()
         real = len(indices)
         readout, event, y_batch = fwd.readout[:real], fwd.event_step[:real], labels[indices]
@@ -73,7 +74,8 @@ class LearnStep:
             for pop, metric in metric_objs.items():
                 metric.update(targets[pop][indices], trace)
         elif par is None:
-            if not (fixed.compiled and _compiled_accuracy(metric_objs, targets, indices, readout)):
+            if not (fixed.compiled and _compiled_accuracy(metric_objs, targets, indices, readout,
+                                                          fixed.kernels)):
                 self.update_metrics(metric_objs, targets, indices)
         else:
             # The global batch's readouts, labels and spike counts; metrics updated with
@@ -89,12 +91,10 @@ class LearnStep:
         elif (fixed.compiled and par is None and fixed.readout_kind == "first_spike_time"
               and type(self.loss) is RelativeMeanSquareError):
             # mlGeNN's Yin-Yang loss: compiled, output_drive's bits (training/_drive_kernels).
-            from ..training._drive_kernels import ttfs_relative_mse
-
             spike_time_grad = np.empty(readout.shape)
-            value = float(ttfs_relative_mse(readout, event, np.asarray(y_batch, dtype=np.int64),
-                                            graph.num_steps * graph.dt, self.loss.delta,
-                                            spike_time_grad))
+            value = float(fixed.kernels.ttfs_relative_mse(
+                readout, event, np.asarray(y_batch, dtype=np.int64), graph.num_steps * graph.dt,
+                self.loss.delta, spike_time_grad))
             drive = OutputDrive(np.zeros(readout.shape), spike_time_grad,
                                 np.zeros(readout.shape))
         else:
@@ -108,15 +108,15 @@ class LearnStep:
         if drive.step_grad is not None:
             step_grad = np.zeros((graph.num_steps, self.batch_size, drive.step_grad.shape[2]))
             step_grad[:, :real] = drive.step_grad
-        readout_grad, spike_time_grad, final_kick = (
-            _pad(a, offset, real, self.batch_size)
-            for a in (drive.readout_grad, drive.spike_time_grad, drive.final_kick))
-        drive = OutputDrive(readout_grad, spike_time_grad, final_kick, step_grad)
+        batch_size = self.batch_size
+        drive = OutputDrive(_pad(drive.readout_grad, offset, real, batch_size),
+                            _pad(drive.spike_time_grad, offset, real, batch_size),
+                            _pad(drive.final_kick, offset, real, batch_size), step_grad)
         backend = self.backend
         weights = [backend.get_weight(conn) for conn in self._conns]
         # A tied connection's kernel goes into the sweep as it is: its gradient is summed
         # per example over the synapses sharing each kernel entry (training/_backward_tied).
-        with timed(self.kernel_times, "backward"):
+        with timed(times, "backward"):
             result = self._backward(graph, weights, fwd, drive, fixed.tied,
                                     reg=self._regulariser(counts, total, real)
                                     if regularised else None,
@@ -134,22 +134,26 @@ class LearnStep:
         # Non-finite losses and gradients are caught before the step, weights after it;
         # every rank sees the same global values, so every rank decides the same.
         self._finite.before_update(epoch, batch, value, grads, weights)
-        by_key = dict(zip(fixed.weight_keys, zip(weights, grads, strict=True), strict=True))
-        self.last_gradients = {key: by_key[key][1] for key in keys}
-        weights_by_key = {key: by_key[key][0] for key in keys}
+        if keys == fixed.weight_keys:
+            # Every connection learns (the usual case): the keys in the arrays' order.
+            self.last_gradients = dict(zip(keys, grads, strict=True))
+            weights_by_key = dict(zip(keys, weights, strict=True))
+        else:
+            by_key = dict(zip(fixed.weight_keys, zip(weights, grads, strict=True), strict=True))
+            self.last_gradients = {key: by_key[key][1] for key in keys}
+            weights_by_key = {key: by_key[key][0] for key in keys}
         if fixed.compiled and type(optimiser) is Adam:
             # Adam itself (not a subclass, which may change the update): compiled, same bits.
-            with timed(self.kernel_times, "update"):
+            with timed(times, "update"):
                 optimiser.update_compiled(weights_by_key, self.last_gradients)
         else:
-            with np.errstate(over="ignore", invalid="ignore"), timed(self.kernel_times,
-                                                                    "update"):
+            with np.errstate(over="ignore", invalid="ignore"), timed(times, "update"):
                 # (the guard reports over/invalid itself)
                 optimiser.update(weights_by_key, self.last_gradients)
         self._finite.after_update(epoch, batch, weights)
         if self._delays is not None:
             # mlGeNN's order: the delays move after the weights, with their own optimiser.
-            with timed(self.kernel_times, "update"):
+            with timed(times, "update"):
                 self.last_gradients.update(self._delays.step(delay_grads))
         return value, total
 
@@ -158,13 +162,17 @@ class LearnStep:
         fixed = self.__dict__.get("_learn_fixed")
         if fixed is None:
             graph = self.graph
+            tied = [c.connectivity if isinstance(c.connectivity, TiedConnectivity) else None
+                    for c in self._conns]
+            compiled = getattr(self.backend, "name", None) == "compiled"
             fixed = self.__dict__["_learn_fixed"] = _LearnConstants(
                 readout_kind=graph.layers[graph.output].readout,
                 trace_targets=self.trace_targets,  # type: ignore[attr-defined]
-                tied=[c.connectivity if isinstance(c.connectivity, TiedConnectivity) else None
-                      for c in self._conns],
+                tied=tied,
                 weight_keys=[f"{c.name}/weight" for c in self._conns],
-                compiled=getattr(self.backend, "name", None) == "compiled",
+                compiled=compiled,
+                any_tied=any(t is not None for t in tied),
+                kernels=_CompiledSteps() if compiled else None,
             )
         return fixed
 
@@ -185,12 +193,11 @@ class LearnStep:
         """
         # Delays have no compiled backward code: the NumPy sweep (the same gradients).
         # (Learned delays may appear on a connection between batches: checked every batch.)
-        if self._learn_constants().compiled and not any(
-                conn.delays is not None for conn in graph.conns):
-            from ..training._backward_compiled import backward_compiled
-
+        fixed = self._learn_constants()
+        if fixed.compiled and all(conn.delays is None for conn in graph.conns):
+            backward_compiled = fixed.kernels.backward_compiled
             threads = getattr(self.backend, "num_threads", None)
-            if not any(t is not None for t in tied):
+            if not fixed.any_tied:
                 return backward_compiled(graph, weights, fwd, drive, num_threads=threads,
                                          **kwargs)
             dense = [w if t is None else t.expand(w) for w, t in zip(weights, tied, strict=True)]
@@ -239,7 +246,7 @@ class LearnStep:
 
 
 def _compiled_accuracy(metric_objs: dict, targets: dict, indices: np.ndarray,
-                       readout: np.ndarray) -> bool:
+                       readout: np.ndarray, kernels: Any) -> bool:
     """Update a lone :class:`SparseCategoricalAccuracy` with a compiled count; False if not that.
 
     ``readout`` is the output's float32 (batch, K) readout of the batch's
@@ -250,10 +257,8 @@ def _compiled_accuracy(metric_objs: dict, targets: dict, indices: np.ndarray,
     ((pop, metric),) = metric_objs.items()
     if type(metric) is not SparseCategoricalAccuracy or readout.dtype != np.float32:
         return False
-    from ..training._drive_kernels import count_correct
-
     labels = np.asarray(targets[pop][indices], dtype=np.int64)
-    metric.correct += int(count_correct(readout, labels))
+    metric.correct += int(kernels.count_correct(readout, labels))
     metric.total += len(labels)
     return True
 
@@ -272,6 +277,23 @@ class _LearnConstants:
     weight_keys: list[str]
     #: The backend is the compiled one (compiled optimiser step and finiteness check).
     compiled: bool
+    #: Some connection is tied (convolution, pooling).
+    any_tied: bool
+    #: The compiled pieces of the step (None off the compiled backend).
+    kernels: Any
+
+
+class _CompiledSteps:
+    """The compiled functions the learning step calls, imported once per network
+    (an import statement in the batch loop costs a microsecond a call)."""
+
+    def __init__(self) -> None:
+        from ..training._backward_compiled import backward_compiled
+        from ..training._drive_kernels import count_correct, ttfs_relative_mse
+
+        self.backward_compiled = backward_compiled
+        self.count_correct = count_correct
+        self.ttfs_relative_mse = ttfs_relative_mse
 
 
 def _pad(array: np.ndarray, offset: int, real: int, batch: int) -> np.ndarray:

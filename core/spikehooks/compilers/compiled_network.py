@@ -215,11 +215,16 @@ class CompiledNetwork(MlGeNNBatchCalls):
         """
         with timed(self.kernel_times, "reset"):
             self._reset_backend()
+        backend = self.backend
+        # A backend may load the batch from the whole prepared data set (the compiled one
+        # keeps a SpikeInput data set flattened for the run); else it gets the examples.
+        by_index = getattr(backend, "set_input_examples", None)
         # A data-parallel rank may have no examples in a batch: it only joins the collectives.
         for pop, data in prepared.items() if len(indices) else ():
-            self.backend.set_input(pop, _take(data, indices))
+            if by_index is None or not by_index(pop, data, indices):
+                backend.set_input(pop, _take(data, indices))
         # The backend needs the count to leave padding entries out of what it returns.
-        self.backend.num_examples_in_batch = len(indices)
+        backend.num_examples_in_batch = len(indices)
         if run is not None:
             run.start_batch(indices - index_offset if index_offset else indices)
 

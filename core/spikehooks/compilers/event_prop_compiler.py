@@ -172,8 +172,11 @@ class EventPropCompiler(Compiler):
     @property
     def regularised(self) -> bool:
         """True when any regulariser strength is non-zero."""
+        upper, lower = self.reg_lambda_upper, self.reg_lambda_lower
+        if not (isinstance(upper, dict) or isinstance(lower, dict)):
+            return bool(upper != 0.0 or lower != 0.0)  # (read every batch: the short way first)
         values = []
-        for value in (self.reg_lambda_upper, self.reg_lambda_lower):
+        for value in (upper, lower):
             values += list(value.values()) if isinstance(value, dict) else [value]
         return any(v != 0.0 for v in values)
 

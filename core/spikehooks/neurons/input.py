@@ -9,6 +9,7 @@ import numpy as np
 from ..errors import ConfigurationError
 from ..initializers import resolve_value
 from ._base import InputNeuron, check_count, check_param
+from ._spike_examples import SpikeExamples, all_valid
 
 
 class IntegrateFireInput(InputNeuron):
@@ -107,8 +108,18 @@ class SpikeInput(InputNeuron):
         super().__init__()
         self.max_spikes = check_count(max_spikes, "SpikeInput", "max_spikes")
 
-    def prepare_input(self, x: Any, population: Any) -> Any:
-        """Validate a sequence of ``PreprocessedSpikes`` (one per example)."""
+    def prepare_input(self, x: Any, population: Any) -> SpikeExamples:
+        """Validate a sequence of ``PreprocessedSpikes`` (one per example).
+
+        The whole set is screened at once (:func:`._spike_examples.all_valid`);
+        only a set the screen does not pass is checked example by example,
+        which names the first bad example.
+
+        Returns
+        -------
+        SpikeExamples
+            The examples, with each one's spike count.
+        """
         owner = f"input of population {population.name!r}"
         if hasattr(x, "end_spikes") or not hasattr(x, "__len__"):
             raise ConfigurationError(
@@ -116,45 +127,65 @@ class SpikeInput(InputNeuron):
                 f"{type(x).__name__}. Wrap a single example in a list: [spikes]."
             )
         examples = list(x)
-        for index, spikes in enumerate(examples):
-            end = getattr(spikes, "end_spikes", None)
-            times = getattr(spikes, "spike_times", None)
-            if end is None or times is None:
-                raise ConfigurationError(
-                    f"{owner} example {index} must be PreprocessedSpikes; got "
-                    f"{type(spikes).__name__}. Build it with spikehooks.data.preprocess_spikes."
-                )
-            end = np.asarray(end)
-            if end.shape != (population.num_neurons,):
-                raise ConfigurationError(
-                    f"{owner} example {index} must describe {population.num_neurons} neurons; "
-                    f"got end_spikes of shape {end.shape}. Pass num_neurons="
-                    f"{population.num_neurons} to preprocess_spikes."
-                )
-            times = np.asarray(times)
-            if times.dtype.kind not in "iuf":
-                raise ConfigurationError(
-                    f"{owner} example {index} spike_times must be real numbers in ms; got dtype "
-                    f"{times.dtype}. Rebuild it with preprocess_spikes from float times."
-                )
-            if len(times) != (int(end[-1]) if len(end) else 0) or not np.all(np.isfinite(times)):
-                raise ConfigurationError(
-                    f"{owner} example {index} spike_times must be finite with one entry per "
-                    f"spike counted by end_spikes; got {len(times)} times. Rebuild it with "
-                    f"preprocess_spikes."
-                )
-        return examples
+        counts = all_valid(examples, population.num_neurons)
+        if counts is None:
+            counts = _check_each(examples, owner, population.num_neurons)
+        return SpikeExamples(examples, counts)
 
-    def check_batches(self, prepared: list, batches: list[np.ndarray], population: Any) -> None:
+    def check_batches(self, prepared: list, batches: list[np.ndarray],
+                      population: Any) -> None:
         """Raise :class:`ConfigurationError` if a batch holds more than ``max_spikes`` spikes."""
-        for batch, indices in enumerate(batches):
-            total = sum(len(prepared[i].spike_times) for i in indices)
-            if total > self.max_spikes:
-                raise ConfigurationError(
-                    f"SpikeInput max_spikes of population {population.name!r} must hold every "
-                    f"spike of a batch; got {total} spikes in batch {batch} for "
-                    f"max_spikes={self.max_spikes}. Raise max_spikes."
-                )
+        if not batches:
+            return
+        counts = getattr(prepared, "num_spikes", None)
+        if counts is None:  # a plain list of examples
+            counts = np.array([len(spikes.spike_times) for spikes in prepared], dtype=np.int64)
+        # Every batch's total in one pass: running sums of the counts in batch order.
+        ends = np.cumsum(np.fromiter(map(len, batches), dtype=np.int64, count=len(batches)))
+        running = np.concatenate([[0], np.cumsum(counts[np.concatenate(batches)])])
+        totals = running[ends] - running[np.concatenate([[0], ends[:-1]])]
+        over = np.flatnonzero(totals > self.max_spikes)
+        if len(over):
+            batch = int(over[0])
+            raise ConfigurationError(
+                f"SpikeInput max_spikes of population {population.name!r} must hold every "
+                f"spike of a batch; got {int(totals[batch])} spikes in batch {batch} for "
+                f"max_spikes={self.max_spikes}. Raise max_spikes."
+            )
 
+
+def _check_each(examples: list, owner: str, num_neurons: int) -> np.ndarray:
+    """Check the examples one by one; raise naming the first bad one, else return the
+    spike count of each (int64)."""
+    counts = np.zeros(len(examples), dtype=np.int64)
+    for index, spikes in enumerate(examples):
+        end = getattr(spikes, "end_spikes", None)
+        times = getattr(spikes, "spike_times", None)
+        if end is None or times is None:
+            raise ConfigurationError(
+                f"{owner} example {index} must be PreprocessedSpikes; got "
+                f"{type(spikes).__name__}. Build it with spikehooks.data.preprocess_spikes."
+            )
+        end = np.asarray(end)
+        if end.shape != (num_neurons,):
+            raise ConfigurationError(
+                f"{owner} example {index} must describe {num_neurons} neurons; "
+                f"got end_spikes of shape {end.shape}. Pass num_neurons="
+                f"{num_neurons} to preprocess_spikes."
+            )
+        times = np.asarray(times)
+        if times.dtype.kind not in "iuf":
+            raise ConfigurationError(
+                f"{owner} example {index} spike_times must be real numbers in ms; got dtype "
+                f"{times.dtype}. Rebuild it with preprocess_spikes from float times."
+            )
+        if len(times) != (int(end[-1]) if len(end) else 0) or not np.all(np.isfinite(times)):
+            raise ConfigurationError(
+                f"{owner} example {index} spike_times must be finite with one entry per "
+                f"spike counted by end_spikes; got {len(times)} times. Rebuild it with "
+                f"preprocess_spikes."
+            )
+        counts[index] = len(times)
+    return counts
 
 __all__ = ["IntegrateFireInput", "PoissonInput", "SpikeInput"]

@@ -34,22 +34,24 @@ def backward_compiled(
     NumPy sweep to float64 rounding.  Synaptic delays have no compiled code:
     a graph with them is swept by the NumPy sweep (the compiled backend
     refuses delays, so only a direct call gets here with them).
-    """
-    if any(conn.delays is not None for conn in graph.conns):
-        return backward(graph, weights, fwd, drive, reg=reg, min_denominator=min_denominator,
-                        num_examples=num_examples)
-    from ..backends.compiled_backend._numba import register_twin, use_threads
-    from ._backward_kernel import (
-        MAX_VAR,
-        PER_STEP,
-        TTFS,
-        VOLTAGE,
-        sweep,
-        sweep_serial,
-        tree_sum_rows,
-    )
 
-    layers, out_index = graph.layers, graph.output
+    Called once per training batch: everything that depends only on the
+    graph (tables, step weights, decay powers) is built on the first call
+    and reused, and one compiled call finds the first step, sweeps every
+    entry and sums the gradients.
+    """
+    conns = graph.conns
+    for conn in conns:
+        if conn.delays is not None:
+            return backward(graph, weights, fwd, drive, reg=reg,
+                            min_denominator=min_denominator, num_examples=num_examples)
+    kernels = _KERNELS or _load_kernels()
+    regs: list[np.ndarray] = []
+    if reg is None:
+        plan = _plan(graph, None)
+    else:
+        plan = _plan(graph, tuple(r is not None for r in reg))
+        regs = [r for r in reg if r is not None]
     # The compiled forward pass keeps per-spike records; a dense forward pass (the
     # NumPy one) is turned into the same records.
     records = fwd.records
@@ -57,68 +59,156 @@ def backward_compiled(
         assert fwd.currents is not None  # every forward pass keeps them
         records = SpikeRecordsData.from_dense(fwd.spikes, fwd.denominators, fwd.currents)
     num_steps, batch = records.num_steps, records.rec_i.shape[0]
-    out = layers[out_index]
-    if reg is None:
-        with_reg = _NO_REG.get(len(layers))
-        if with_reg is None:
-            with_reg = _NO_REG[len(layers)] = (False,) * len(layers)
-    else:
-        with_reg = tuple(r is not None for r in reg)
-    (lay_i, alpha, tau_m, con_i, c_in, beta, outgoing, col_layer, w_size,
-     spans) = _tables(graph, with_reg)
+    readout = graph.layers[plan.out_index].readout
+    if readout != plan.readout:
+        plan.set_readout(readout)
     # float32 -> float64 is exact: the same values as converting array by array.
-    flat_w = np.concatenate([w.reshape(-1) for w in weights], dtype=np.float64)
-    regs = [] if reg is None else [r for r in reg if r is not None]
+    flat_w = np.empty(plan.w_size)
+    kernels.flatten_weights(tuple(weights), flat_w)
     reg_arr = (np.concatenate(regs, axis=1).astype(np.float64) if regs
                else _no_reg_rows(batch))
-    ttfs = out.readout == "first_spike_time"
-    mode = TTFS if ttfs else MAX_VAR if out.readout == "max_var" else VOLTAGE
+    step_w, powers = plan.steps.get(num_steps) or plan.add_steps(num_steps)
+    mode = plan.mode
     # A per-timestep loss: its own dL/dV at every step replaces the readout's source.
     step_grad = _NO_STEP_GRAD
     if drive.step_grad is not None:
-        mode = PER_STEP
+        mode, powers = kernels.PER_STEP, _NO_POWERS
         step_grad = np.ascontiguousarray(drive.step_grad, dtype=np.float64)
     g = np.asarray(drive.readout_grad, dtype=np.float64)
-    if out.readout == "avg_var":
+    if plan.readout == "avg_var":
         g = g * float(np.float32(1.0 / num_steps))
-    step_w = _step_weights(num_steps, out.readout)
-    start = num_steps - 1
-    spike_time_grad = np.asarray(drive.spike_time_grad, dtype=np.float64)
-    final_kick = np.asarray(drive.final_kick, dtype=np.float64)
-    event_step = np.asarray(fwd.event_step, dtype=np.int64)
-    if ttfs and not regs and not final_kick.any():
-        # The latest step with a spike-time gradient (-1: none), where the sweep starts.
-        from ._update_kernels import latest_hit
-
-        start = int(latest_hit(event_step, spike_time_grad))
-    grads, clamped, total = _buffers(batch, max(w_size, 1))
-    kernel = sweep_serial
-    if batch > 1 and use_threads(num_threads or 1):
-        kernel = sweep
-        register_twin(sweep, sweep_serial)
-    kernel(start, num_steps, float(graph.dt), out_index, mode, float(min_denominator),
-           lay_i, alpha, tau_m, con_i, c_in, beta, outgoing, flat_w, records.rec_i,
-           records.rec_f, records.counts, records.col_map, col_layer, event_step, g, step_w,
-           spike_time_grad, final_kick, step_grad, reg_arr, grads, clamped,
-           _powers(lay_i, alpha, con_i, beta, num_steps) if mode == TTFS else _NO_POWERS)
-    # The real entries' gradients summed in the NumPy sweep's fixed tree order:
-    # independent of the number of threads and of how ranks split a batch.
-    real = batch if num_examples is None else num_examples
-    # (Compiled: the same additions as communicators.tree.tree_sum, so the same bits.)
-    tree_sum_rows(grads, real if start >= 0 else 0, total)
-    # One copy of the summed gradients; each connection's is a view of its part.
-    summed = total.copy()
+    grads, clamped = _buffers(batch, plan.w_size)
+    total = np.empty(plan.w_size)
+    kernel = kernels.sweep_serial
+    if batch > 1 and num_threads is not None and kernels.use_threads(num_threads):
+        kernel = kernels.sweep
+        kernels.register_twin(kernels.sweep, kernels.sweep_serial)
+    lay_i, alpha, tau_m, con_i, c_in, beta, outgoing, col_layer = plan.tables
+    # The kernel starts at the latest step with a spike-time gradient when nothing
+    # later has a source (first_spike_time, no regulariser, no final kick), sweeps
+    # each entry, and sums the real entries' gradients in the NumPy sweep's fixed tree
+    # order (communicators.tree.tree_sum's additions, so its bits): independent of
+    # the number of threads and of how ranks split a batch.
+    count = kernel(
+        num_steps - 1, plan.ttfs and not regs, num_steps, float(graph.dt), plan.out_index, mode,
+        float(min_denominator), lay_i, alpha, tau_m, con_i, c_in, beta, outgoing, flat_w,
+        records.rec_i, records.rec_f, records.counts, records.col_map, col_layer,
+        np.asarray(fwd.event_step, dtype=np.int64), g, step_w,
+        np.asarray(drive.spike_time_grad, dtype=np.float64),
+        np.asarray(drive.final_kick, dtype=np.float64), step_grad, reg_arr, grads, clamped,
+        powers if mode == kernels.TTFS else _NO_POWERS,
+        batch if num_examples is None else num_examples, total)
+    # Each connection's gradient is a view of its part of the one summed array.
     result = []
-    for (w0, n_pre, n_post), conn in zip(spans, graph.conns, strict=True):
-        grad = summed[w0:w0 + n_pre * n_post].reshape(n_pre, n_post)
+    for (w0, w1, shape), conn in zip(plan.spans, conns, strict=True):
+        grad = total[w0:w1].reshape(shape)
         if conn.mask is not None:
             grad *= conn.mask
         result.append(grad)
-    return BackwardResult(result, int(clamped.sum()) if start >= 0 else 0)
+    return BackwardResult(result, int(count))
 
 
-#: Per number of layers: ``with_reg`` of a sweep without regulariser terms.
-_NO_REG: dict[int, tuple[bool, ...]] = {}
+class _Kernels:
+    """The compiled sweep and what picking it needs (imported on first use: numba)."""
+
+    def __init__(self) -> None:
+        from ..backends.compiled_backend._numba import register_twin, use_threads
+        from ._backward_kernel import (
+            MAX_VAR,
+            PER_STEP,
+            TTFS,
+            VOLTAGE,
+            flatten_weights,
+            sweep,
+            sweep_serial,
+        )
+
+        self.register_twin, self.use_threads = register_twin, use_threads
+        self.sweep, self.sweep_serial = sweep, sweep_serial
+        self.flatten_weights = flatten_weights
+        self.VOLTAGE, self.MAX_VAR, self.TTFS, self.PER_STEP = VOLTAGE, MAX_VAR, TTFS, PER_STEP
+
+
+_KERNELS: _Kernels | None = None
+
+
+def _load_kernels() -> _Kernels:
+    global _KERNELS
+    _KERNELS = _Kernels()
+    return _KERNELS
+
+
+class _Plan:
+    """What the sweep of one graph reads that does not change between batches.
+
+    Attributes
+    ----------
+    tables : tuple
+        ``(lay_i, alpha, tau_m, con_i, c_in, beta, outgoing, col_layer)`` (see
+        :func:`._backward_kernel.sweep`).
+    w_size : int
+        Flat weights of all connections (at least 1).
+    spans : list of (int, int, (int, int))
+        Per connection: first and end flat weight, and ``(n_pre, n_post)``.
+    out_index : int
+        The output layer.
+    readout, ttfs, mode
+        Its readout (whether first_spike_time) and the sweep's readout mode.
+    steps : dict of int to (numpy.ndarray, numpy.ndarray)
+        Per trial length: the step weights (:func:`_step_weights`) and the
+        decay powers (:func:`_powers`; first_spike_time only), for ``readout``.
+    """
+
+    def __init__(self, graph: Graph, with_reg: tuple[bool, ...]) -> None:
+        (lay_i, alpha, tau_m, con_i, c_in, beta, outgoing, col_layer, w_size,
+         spans) = _tables(graph, with_reg)
+        self.tables = (lay_i, alpha, tau_m, con_i, c_in, beta, outgoing, col_layer)
+        self.w_size = max(w_size, 1)
+        self.spans = [(w0, w0 + n_pre * n_post, (n_pre, n_post)) for w0, n_pre, n_post in spans]
+        self.out_index = graph.output
+        self.set_readout(graph.layers[self.out_index].readout)
+
+    def set_readout(self, readout: str | None) -> None:
+        """Take the output's readout (a test may change it between calls)."""
+        kernels = _KERNELS or _load_kernels()
+        self.readout, self.ttfs = readout, readout == "first_spike_time"
+        self.mode = (kernels.TTFS if self.ttfs else
+                     kernels.MAX_VAR if readout == "max_var" else kernels.VOLTAGE)
+        self.steps: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+
+    def add_steps(self, num_steps: int) -> tuple[np.ndarray, np.ndarray]:
+        """The step weights and decay powers of trials of ``num_steps`` steps (kept)."""
+        lay_i, alpha, _, con_i, _, beta, _, _ = self.tables
+        powers = (_powers(lay_i, alpha, con_i, beta, num_steps) if self.ttfs
+                  else _NO_POWERS)
+        self.steps[num_steps] = _step_weights(num_steps, self.readout), powers
+        return self.steps[num_steps]
+
+
+#: Plans by graph (its id, checked against a weak reference to it), then regulariser layout.
+_PLANS: dict[int, tuple[Any, dict[tuple[bool, ...] | None, _Plan]]] = {}
+
+
+def _plan(graph: Graph, with_reg: tuple[bool, ...] | None) -> _Plan:
+    """The :class:`_Plan` of ``graph`` (``with_reg``: None for no regulariser terms).
+
+    A graph is never changed once built (its layers and connections describe
+    the compiled network; only learned delays may appear, and those are
+    checked every batch), so its plan is looked up by its identity.
+    """
+    key = id(graph)
+    known = _PLANS.get(key)
+    if known is None or known[0]() is not graph:
+        def forget(_: Any, key: int = key) -> None:
+            _PLANS.pop(key, None)  # the entry goes with its graph
+
+        known = _PLANS[key] = (weakref.ref(graph, forget), {})
+    plan = known[1].get(with_reg)
+    if plan is None:
+        plan = known[1][with_reg] = _Plan(graph, with_reg or (False,) * len(graph.layers))
+    return plan
+
+
 #: The sweep's ``step_grad`` argument when the loss has no per-step gradient (never read).
 _NO_STEP_GRAD = np.zeros((1, 1, 1), dtype=np.float64)
 #: Per batch size: the sweep's ``reg`` argument without regulariser terms (zeros, never written).
@@ -141,20 +231,18 @@ _THREAD_BUFFERS = threading.local()
 _STEP_WEIGHTS: dict[tuple[int, str | None], np.ndarray] = {}
 
 
-def _buffers(batch: int, w_size: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``(grads (batch, w_size) float64, clamped (batch,) int64, total (w_size,) float64)``.
+def _buffers(batch: int, w_size: int) -> tuple[np.ndarray, np.ndarray]:
+    """``(grads (batch, w_size) float64, clamped (batch,) int64)``: the sweep's work arrays.
 
     Reused across batches of one shape: the sweep writes every entry's row
-    and count, and the tree sum writes ``total`` (which callers never keep:
-    the gradients returned are copies).
+    and count before reading them.
     """
     buffers = getattr(_THREAD_BUFFERS, "by_shape", None)
     if buffers is None:
         buffers = _THREAD_BUFFERS.by_shape = {}
     key = (batch, w_size)
     if key not in buffers:
-        buffers[key] = (np.empty((batch, w_size)), np.zeros(batch, np.int64),
-                        np.empty(w_size))
+        buffers[key] = (np.empty((batch, w_size)), np.zeros(batch, np.int64))
     return buffers[key]
 
 
@@ -172,8 +260,6 @@ def _step_weights(num_steps: int, readout: str | None) -> np.ndarray:
     return _STEP_WEIGHTS[key]
 
 
-#: The tables of a graph object by its id (checked against a weak reference to it).
-_BY_GRAPH: dict[int, tuple[Any, tuple[bool, ...], tuple]] = {}
 #: Per (layer table, num_steps): the sweep's table of decay powers (see :func:`_powers`).
 _POWERS: dict[tuple[int, int], np.ndarray] = {}
 #: No powers: the sweep takes every step.
@@ -233,20 +319,12 @@ def _tables(graph: Graph, with_reg: tuple[bool, ...]) -> tuple:
     Returns ``(lay_i, alpha, tau_m, con_i, c_in, beta, outgoing, col_layer, w_size,
     spans)`` (see :func:`._backward_kernel.sweep`; ``spans``: per connection
     ``(first flat weight, n_pre, n_post)`` as ints); ``with_reg[l]`` says whether layer
-    ``l`` has regulariser increments.  A graph is never changed once built
-    (its layers and connections describe the compiled network), so the
-    tables of one graph object are looked up by its identity after the
-    first batch.
+    ``l`` has regulariser increments.  Built once per graph object (see
+    :func:`_plan`); graphs of the same layout share them.
     """
-    # A graph seen before (the same object, every batch of a training run):
-    # its tables without rebuilding the layout key.
-    known = _BY_GRAPH.get(id(graph))
-    if known is not None and known[0]() is graph and known[1] == with_reg:
-        return known[2]
     key = _layout_key(graph, with_reg)
     cached = _TABLES.get(key)
     if cached is not None:
-        _BY_GRAPH[id(graph)] = (weakref.ref(graph), with_reg, cached)
         return cached
     layers, conns = graph.layers, graph.conns
     lay_i = np.full((len(layers), 7), -1, dtype=np.int64)
@@ -289,7 +367,6 @@ def _tables(graph: Graph, with_reg: tuple[bool, ...]) -> tuple:
     tables = (lay_i, alpha, tau_m, con_i, c_in, beta,
               np.asarray(outgoing or [0], dtype=np.int64), col_layer, w_size, spans)
     _TABLES[key] = tables
-    _BY_GRAPH[id(graph)] = (weakref.ref(graph), with_reg, tables)
     return tables
 
 

@@ -11,9 +11,11 @@ rounding (BLAS products and ``einsum`` there, plain loops here).
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, prange
+from numba import literal_unroll, njit, prange
+from numba import uint64 as U
 
 from ..backends.compiled_backend._borrow import borrowed
+from ._update_kernels import latest_hit
 
 # Layer table columns (int64) and kinds.
 L_KIND, L_SIZE, L_Q, L_SPIKE, L_OUT_START, L_OUT_COUNT, L_REG = range(7)
@@ -24,7 +26,7 @@ K_PRE, K_POST, K_EXP, K_B, K_W, K_NPRE, K_NPOST = range(7)
 VOLTAGE, MAX_VAR, TTFS, PER_STEP = range(4)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline='always')
 def _skip_silent(k, q, badj, blater, lay_i, con_i, c_in, powers):
     """Move the adjoints over ``k >= 1`` steps without spikes or sources at once.
 
@@ -34,19 +36,24 @@ def _skip_silent(k, q, badj, blater, lay_i, con_i, c_in, powers):
     Equal to ``k`` single steps up to float64 rounding.
     """
     q_size, b_size = q.shape[0], badj.shape[0]
-    a_pow = powers[k, :q_size]
-    b_pow, b_sum = powers[k, q_size:q_size + b_size], powers[k, q_size + b_size:]
-    b_pow1 = powers[k - 1, q_size:q_size + b_size]
-    b_sum1 = powers[k - 1, q_size + b_size:]
+    row, row1 = powers[k], powers[k - 1]
     for c in range(con_i.shape[0]):
         b0, n_post = con_i[c, K_B], con_i[c, K_NPOST]
-        qp = lay_i[con_i[c, K_POST], L_Q]
-        for j in range(n_post):
-            old, drive = badj[b0 + j], c_in[b0 + j] * q[qp + j]
-            blater[b0 + j] = b_pow1[b0 + j] * old + drive * b_sum1[b0 + j]
-            badj[b0 + j] = b_pow[b0 + j] * old + drive * b_sum[b0 + j]
+        qp = lay_i[con_i[c, K_POST], L_Q] - b0
+        p, s = q_size, q_size + b_size
+        # Unsigned indices (see the module docstring): LLVM vectorises the loops.
+        if lay_i[con_i[c, K_PRE], L_KIND] == LIF:
+            for j in range(b0, b0 + n_post):
+                old, drive = badj[U(j)], c_in[U(j)] * q[U(qp + j)]
+                blater[U(j)] = row1[U(p + j)] * old + drive * row1[U(s + j)]
+                badj[U(j)] = row[U(p + j)] * old + drive * row[U(s + j)]
+        else:
+            # Only a LIF source's jump reads b one step later: none here.
+            for j in range(b0, b0 + n_post):
+                badj[U(j)] = row[U(p + j)] * badj[U(j)] + (c_in[U(j)] * q[U(qp + j)]) * row[
+                    U(s + j)]
     for i in range(q_size):
-        q[i] = q[i] * a_pow[i]
+        q[U(i)] = q[U(i)] * row[U(i)]
 
 
 @njit(cache=True, nogil=True)
@@ -94,41 +101,39 @@ def _sweep_entry(e, start, num_steps, dt, out_index, mode, min_den, tables, recs
         while k >= 0 and rec_i[e, k, 0] == n:
             k -= 1
         lo = k + 1
-        # Synapse phase: adjoints still hold step n + 1.
+        # Synapse phase: adjoints still hold step n + 1.  Each spike adds b to its
+        # weights' gradients and (LIF) gets its jump's feedback term.
         for r in range(lo, hi):
             col = col_map[rec_i[e, r, 1]]
             li = col_layer[col]
             i = col - lay_i[li, L_Q]
-            for m in range(lay_i[li, L_OUT_COUNT]):
-                c = outgoing[lay_i[li, L_OUT_START] + m]
+            out0, n_out = lay_i[li, L_OUT_START], lay_i[li, L_OUT_COUNT]
+            for m in range(n_out):
+                c = outgoing[out0 + m]
                 n_post, b0 = con_i[c, K_NPOST], con_i[c, K_B]
                 row = con_i[c, K_W] + i * n_post
                 for j in range(n_post):
-                    g[row + j] += badj[b0 + j]
-        for r in range(lo, hi):
-            col = col_map[rec_i[e, r, 1]]
-            li = col_layer[col]
+                    g[U(row + j)] += badj[U(b0 + j)]
             if lay_i[li, L_KIND] != LIF:
                 continue
-            i = col - lay_i[li, L_Q]
             fb = 0.0
-            for m in range(lay_i[li, L_OUT_COUNT]):
-                c = outgoing[lay_i[li, L_OUT_START] + m]
+            for m in range(n_out):
+                c = outgoing[out0 + m]
                 n_post, b0 = con_i[c, K_NPOST], con_i[c, K_B]
                 row = con_i[c, K_W] + i * n_post
                 # Delaying the spike by one step moves its arrival from n + 1 to
                 # n + 2: u = -(b[n + 2] - b[n + 1]) / dt per unit weight.
                 for j in range(n_post):
-                    u = (blater[b0 + j] - badj[b0 + j]) * inv_dt
-                    fb += u * weights[row + j]
+                    u = (blater[U(b0 + j)] - badj[U(b0 + j)]) * inv_dt
+                    fb += u * weights[U(row + j)]
             jump[col] = fb * tau_m[col]
         # Neuron phase: move every layer to step n.
         for li in range(num_layers):
             if lay_i[li, L_KIND] == INPUT:
                 continue
             size, q0 = lay_i[li, L_SIZE], lay_i[li, L_Q]
-            for i in range(size):
-                q[q0 + i] = q[q0 + i] * alpha[q0 + i]
+            for i in range(q0, q0 + size):
+                q[U(i)] = q[U(i)] * alpha[U(i)]
             if li == out_index:
                 for i in range(size):
                     if mode == VOLTAGE:
@@ -160,13 +165,18 @@ def _sweep_entry(e, start, num_steps, dt, out_index, mode, min_den, tables, recs
             q[col] = value
         for c in range(num_conns):
             b0, n_post = con_i[c, K_B], con_i[c, K_NPOST]
-            qp = lay_i[con_i[c, K_POST], L_Q]
-            exponential = con_i[c, K_EXP] != 0
-            for j in range(n_post):
-                old = badj[b0 + j]
-                blater[b0 + j] = old
-                value = old * beta[b0 + j] if exponential else 0.0
-                badj[b0 + j] = value + c_in[b0 + j] * q[qp + j]
+            qp = lay_i[con_i[c, K_POST], L_Q] - b0
+            # Only a LIF source's jump reads b one step later (blater).
+            if lay_i[con_i[c, K_PRE], L_KIND] == LIF:
+                for j in range(b0, b0 + n_post):
+                    blater[U(j)] = badj[U(j)]
+            if con_i[c, K_EXP] != 0:
+                for j in range(b0, b0 + n_post):
+                    badj[U(j)] = badj[U(j)] * beta[U(j)] + c_in[U(j)] * q[U(qp + j)]
+            else:
+                for j in range(b0, b0 + n_post):
+                    # (0.0 + x, not x: the same bits as the exponential case's sum, -0.0 too.)
+                    badj[U(j)] = 0.0 + c_in[U(j)] * q[U(qp + j)]
         n -= 1
     clamped[e] = count
 
@@ -194,15 +204,42 @@ def _sweep_borrowed(e, start, num_steps, dt, out_index, mode, min_den, tables, r
          borrowed(work[e, q_size + 2 * b_size:2 * q_size + 2 * b_size])))
 
 
+@njit(cache=True, nogil=True, inline='always')
+def _first_step(start, find_start, event_step, spike_time_grad, final_kick):
+    """The step the sweep starts from: ``start``, or with ``find_start`` the latest hit.
+
+    With ``find_start`` (a first_spike_time output without regulariser) and
+    no final kick, nothing has a source after the latest step with a
+    spike-time gradient (:func:`._update_kernels.latest_hit`, -1: none).
+    """
+    if not find_start:
+        return start
+    for b in range(final_kick.shape[0]):
+        for i in range(final_kick.shape[1]):
+            if final_kick[b, i] != 0.0:
+                return start
+    return latest_hit(event_step, spike_time_grad)
+
+
 @njit(cache=True, parallel=True)
-def sweep(start, num_steps, dt, out_index, mode, min_den, lay_i, alpha, tau_m, con_i, c_in,
-          beta, outgoing, weights, rec_i, rec_f, counts, col_map, col_layer, event_step,
-          readout_grad, step_w, spike_time_grad, final_kick, step_grad, reg, grads, clamped,
-          powers):
-    """Sweep the adjoints from step ``start`` down to 0, for every batch entry in parallel.
+def sweep(start, find_start, num_steps, dt, out_index, mode, min_den, lay_i, alpha, tau_m,
+          con_i, c_in, beta, outgoing, weights, rec_i, rec_f, counts, col_map, col_layer,
+          event_step, readout_grad, step_w, spike_time_grad, final_kick, step_grad, reg, grads,
+          clamped, powers, real, out):
+    """Sweep every batch entry in parallel from the first step down to 0; sum the gradients.
+
+    Returns the number of spikes whose jump denominator was clamped (every
+    entry's), and leaves in ``out`` the tree sum of the first ``real``
+    entries' gradients (:func:`tree_sum_rows`; zeros when no step has a
+    source).  One call does all of a batch's compiled backward work.
 
     Parameters
     ----------
+    start : int
+        Step to start from (``num_steps - 1``).
+    find_start : bool
+        Start from the latest step with a spike-time gradient instead, if no
+        entry has a final kick (see :func:`_first_step`).
     lay_i : numpy.ndarray of int64, shape (layers, 7)
         Layer table (``L_*`` columns; ``L_Q``: the layer's first joined index).
     alpha, tau_m : numpy.ndarray of float64, shape (all layers' neurons,)
@@ -210,6 +247,8 @@ def sweep(start, num_steps, dt, out_index, mode, min_den, lay_i, alpha, tau_m, c
     con_i : numpy.ndarray of int64, shape (connections, 7)
     c_in, beta : numpy.ndarray of float64, shape (all connections' targets,)
         Per target neuron of each connection (at ``K_B``).
+    weights : numpy.ndarray of float64, shape (weights,)
+        Every connection's weights, flat (at ``K_W``).
     rec_i, rec_f : numpy.ndarray, int32 / float32, shape (batch, capacity, 2)
         Spike records, in step order per entry: ``(step, column)`` and
         ``(I, I - V)`` (the current and jump denominator at a LIF spike).
@@ -231,35 +270,51 @@ def sweep(start, num_steps, dt, out_index, mode, min_den, lay_i, alpha, tau_m, c
     reg : numpy.ndarray of float64, shape (batch, columns)
         Regulariser increments of the layers with ``L_REG >= 0``.
     grads : numpy.ndarray of float64, shape (batch, weights)
-        Filled with each entry's ``dL/dW`` (flat, per connection at ``K_W``).
+        Work: each entry's ``dL/dW`` (flat, per connection at ``K_W``).
     clamped : numpy.ndarray of int64, shape (batch,)
-        Spikes whose denominator was raised to ``min_den``.
+        Work: spikes whose denominator was raised to ``min_den``, per entry.
     powers : numpy.ndarray of float64, shape (num_steps + 1, neurons + 2 * targets)
         Row ``k``: ``alpha^k`` per neuron, then ``beta^k`` and ``T_k`` per
         connection target (see :func:`_skip_silent`); one row: no skipping.
+    real : int
+        Entries whose gradients are summed (the rest are batch padding).
+    out : numpy.ndarray of float64, shape (weights,)
+        The summed gradient.
     """
+    first = _first_step(start, find_start, event_step, spike_time_grad, final_kick)
+    if first < 0:
+        out[:] = 0.0
+        return 0
     work = np.empty((grads.shape[0], 2 * (alpha.shape[0] + beta.shape[0])))
     tables = (lay_i, alpha, tau_m, con_i, c_in, beta, outgoing, weights, col_map, col_layer,
               powers)
     drive = (event_step, readout_grad, step_w, spike_time_grad, final_kick, step_grad, reg)
     for e in prange(grads.shape[0]):
-        _sweep_borrowed(e, start, num_steps, dt, out_index, mode, min_den, tables,
+        _sweep_borrowed(e, first, num_steps, dt, out_index, mode, min_den, tables,
                         (rec_i, rec_f, counts), drive, grads, clamped, work)
+    tree_sum_rows(grads, real, out)
+    return clamped.sum()
 
 
 @njit(cache=True, nogil=True)
-def sweep_serial(start, num_steps, dt, out_index, mode, min_den, lay_i, alpha, tau_m, con_i,
-                 c_in, beta, outgoing, weights, rec_i, rec_f, counts, col_map, col_layer,
-                 event_step, readout_grad, step_w, spike_time_grad, final_kick, step_grad, reg,
-                 grads, clamped, powers):
+def sweep_serial(start, find_start, num_steps, dt, out_index, mode, min_den, lay_i, alpha,
+                 tau_m, con_i, c_in, beta, outgoing, weights, rec_i, rec_f, counts, col_map,
+                 col_layer, event_step, readout_grad, step_w, spike_time_grad, final_kick,
+                 step_grad, reg, grads, clamped, powers, real, out):
     """:func:`sweep` on the calling thread alone."""
+    first = _first_step(start, find_start, event_step, spike_time_grad, final_kick)
+    if first < 0:
+        out[:] = 0.0
+        return 0
     work = np.empty((grads.shape[0], 2 * (alpha.shape[0] + beta.shape[0])))
     tables = (lay_i, alpha, tau_m, con_i, c_in, beta, outgoing, weights, col_map, col_layer,
               powers)
     drive = (event_step, readout_grad, step_w, spike_time_grad, final_kick, step_grad, reg)
     for e in range(grads.shape[0]):
-        _sweep_borrowed(e, start, num_steps, dt, out_index, mode, min_den, tables,
+        _sweep_borrowed(e, first, num_steps, dt, out_index, mode, min_den, tables,
                         (rec_i, rec_f, counts), drive, grads, clamped, work)
+    tree_sum_rows(grads, real, out)
+    return clamped.sum()
 
 
 @njit(cache=True, nogil=True)
@@ -305,3 +360,18 @@ def tree_sum_rows(work, count, out):
         return
     _tree_reduce(work, count)
     out[:] = work[0]
+
+
+@njit(cache=True, nogil=True)
+def flatten_weights(weights, out):
+    """Copy the 2-D weight arrays ``weights`` (a tuple), row by row, into ``out`` (float64).
+
+    ``np.concatenate`` of their flat views in one call: float32 to float64 is
+    exact, so the same values, without a temporary list of views.
+    """
+    k = 0
+    for w in literal_unroll(weights):
+        for i in range(w.shape[0]):
+            for j in range(w.shape[1]):
+                out[k] = w[i, j]
+                k += 1

@@ -9,6 +9,7 @@ them and the dense arrays of the NumPy forward pass, both ways, exactly.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -89,8 +90,13 @@ class SpikeRecordsData:
 
     def spike_counts(self, real: int) -> list[np.ndarray]:
         """Spikes per neuron of every layer over entries ``0 .. real - 1`` (int64)."""
-        entry, _, col, _, _ = self._flat()
-        total = np.bincount(col[entry < real], minlength=int(self.layer_starts[-1]))
+        kernels = _kernels()
+        if kernels is not None:
+            total = np.zeros(int(self.layer_starts[-1]), np.int64)
+            kernels.spike_totals(self.rec_i, self.counts, self.col_map, real, total)
+        else:
+            entry, _, col, _, _ = self._flat()
+            total = np.bincount(col[entry < real], minlength=int(self.layer_starts[-1]))
         starts = self.layer_starts
         return [total[starts[i]:starts[i + 1]].astype(np.int64)
                 for i in range(len(starts) - 1)]
@@ -98,6 +104,12 @@ class SpikeRecordsData:
     def first_spikes(self, layer: int) -> np.ndarray:
         """Step of each neuron's first spike in ``layer``, -1 if silent: int64 (batch, size)."""
         c0, c1 = int(self.layer_starts[layer]), int(self.layer_starts[layer + 1])
+        kernels = _kernels()
+        if kernels is not None:
+            first = np.empty((self.rec_i.shape[0], c1 - c0), np.int64)
+            kernels.first_spike_steps(self.rec_i, self.counts, self.col_map, c0, c1,
+                                      self.num_steps, first)
+            return first
         first = np.full((self.rec_i.shape[0], c1 - c0), self.num_steps, np.int64)
         entry, step, col, _, _ = self._flat()
         mine = (col >= c0) & (col < c1)
@@ -138,6 +150,27 @@ class SpikeRecordsData:
         return cls(rec_i, rec_f, counts, np.arange(max(total, 1), dtype=np.int64),
                    np.cumsum([0, *sizes]).astype(np.int64), num_steps,
                    tuple(d is not None for d in dens))
+
+
+def _kernels() -> Any:
+    """The compiled scans (:mod:`._record_kernels`), or None without numba.
+
+    Records come from the compiled backend, which needs numba; a test may
+    still build them from dense arrays without it, and gets the NumPy code.
+    """
+    global _KERNELS
+    if _KERNELS is None:
+        try:
+            from . import _record_kernels
+        except ImportError:
+            _KERNELS = False
+        else:
+            _KERNELS = _record_kernels
+    return _KERNELS or None
+
+
+#: The imported :mod:`._record_kernels` (None: not tried yet; False: numba missing).
+_KERNELS: Any = None
 
 
 __all__ = ["SpikeRecordsData"]

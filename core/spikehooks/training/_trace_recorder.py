@@ -43,7 +43,10 @@ class TraceRecorder:
         self.populations = populations
         self.backend = backend
         layers = graph.layers
-        self._out_pop = populations[graph.output]
+        #: The output layer's index and layer (read every batch; fixed for the graph).
+        self._out_index = graph.output
+        self._out = layers[self._out_index]
+        self._out_pop = populations[self._out_index]
         # Per spiking layer, its population and the LIF constants of the jump terms
         # (float32, one per neuron: mlGeNN's per-neuron tau_mem gives each its own).
         self._recorded: list[tuple[Any, Any]] = []
@@ -129,10 +132,11 @@ class TraceRecorder:
         rec_i, rec_f, counts = backend.records()
         records = SpikeRecordsData(rec_i, rec_f, counts, self._column_map(),
                                    self._layer_starts, graph.num_steps, self._lif)
-        out = graph.layers[graph.output]
-        event = np.full((backend.batch_size, out.size), -1, np.int64)
+        out = self._out
         if out.kind == "lif":
-            event = records.first_spikes(graph.output)
+            event = records.first_spikes(self._out_index)
+        else:
+            event = np.full((backend.batch_size, out.size), -1, np.int64)
         if self._max_var:
             vmax = backend.traced_var(self._out_pop, "VMax")
             assert self._vmax_start is not None  # kept by begin() for a max_var readout

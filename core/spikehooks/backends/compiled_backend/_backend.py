@@ -7,11 +7,9 @@ from typing import Any
 
 import numpy as np
 
-from ...neurons import SpikeInput
-from .._lookup import check_batch_input
 from ..numpy_backend import NumpyBackend
+from ._batch_setup import BatchSetup
 from ._checks import check_num_threads, check_options, check_supported
-from ._inputs import batch_spike_times
 from ._layout import Layout, exp_step_weights
 from ._records import SpikeRecords
 from ._tables import C_DELAY
@@ -19,7 +17,7 @@ from ._tables import C_DELAY
 log = logging.getLogger(__name__)
 
 
-class CompiledBackend(NumpyBackend):
+class CompiledBackend(BatchSetup, NumpyBackend):
     """Simulates a network with one compiled (numba) call per batch, entries across cores.
 
     Same state, same protocol and the same results, bit for bit, as the
@@ -67,7 +65,8 @@ class CompiledBackend(NumpyBackend):
         self._build_states()
         self._build_layout()
         self._step_fns = ()
-        self._spike_input_ids: tuple = ()
+        self._bound: list = []
+        self._joined_pieces: list = []
         self._spike_times = np.full(1, np.inf, dtype=np.float32)
         self._pointers = np.zeros(max(self._layout.num_pointers, 1), dtype=np.int64)
         self._step_weights = np.zeros(0, dtype=np.float32)
@@ -93,9 +92,11 @@ class CompiledBackend(NumpyBackend):
         """
         self._build_layout()
         self._pointers = np.zeros(max(self._layout.num_pointers, 1), dtype=np.int64)
-        self.__dict__.pop("_trace_cache", None)  # its columns belong to the old layout
+        # Their columns belong to the old layout.
+        self.__dict__.pop("_trace_cache", None)
+        self.__dict__.pop("_records_request", None)
         self._records = SpikeRecords(self._layout, self.batch_size)
-        self._spike_input_ids = ()
+        self._bound = []  # bound to the old pointers: bind again
         self._prepare_spike_inputs()
 
     def live_bias(self, population: Any) -> np.ndarray:
@@ -181,45 +182,6 @@ class CompiledBackend(NumpyBackend):
             return np.zeros((0, 1), dtype=np.float32)
         return self._rng.random((num_steps, columns), dtype=np.float32)
 
-    def set_input(self, population: Any, examples: Any) -> None:
-        """As the NumPy backend's; SpikeInput's spike times are flattened in compiled code."""
-        if isinstance(population.neuron, SpikeInput):
-            check_batch_input(population, len(examples), self.batch_size)
-            self._state(population).input = batch_spike_times(
-                examples, self.batch_size, population.num_neurons)
-            return
-        super().set_input(population, examples)
-
-    def _prepare_spike_inputs(self) -> None:
-        """Join every SpikeInput's spike times into one array the kernel reads.
-
-        ``set_input`` replaces a population's ``(times, pointer)``; after
-        joining, each population's pair is rebound to views of the joined
-        arrays (pointers then index the joined times).
-        """
-        inputs = self._layout.spike_inputs
-        if not inputs:
-            return
-        current = tuple(id(self._pops[pop].input) for pop, _ in inputs)
-        if current == self._spike_input_ids:
-            return
-        pieces, offset = [], 0
-        for pop, p0 in inputs:
-            pst = self._pops[pop]
-            size = self.batch_size * pop.num_neurons
-            if pst.input is None:  # no input yet: nothing ever fires
-                times, pointer = np.full(size, np.inf, np.float32), np.arange(size)
-            else:
-                times, pointer = pst.input
-            pieces.append(times)
-            self._pointers[p0:p0 + size] = pointer + offset
-            offset += len(times)
-        self._spike_times = np.concatenate(pieces).astype(np.float32, copy=False)
-        for pop, p0 in inputs:
-            size = self.batch_size * pop.num_neurons
-            self._pops[pop].input = (self._spike_times, self._pointers[p0:p0 + size])
-        self._spike_input_ids = tuple(id(self._pops[pop].input) for pop, _ in inputs)
-
     # ----------------------------------------------------------- tracing
     def start_trace(self, variables: list[tuple[Any, str]], spikes: bool = True) -> None:
         """Keep every step's spikes and the given variables during the batch's simulation.
@@ -282,9 +244,20 @@ class CompiledBackend(NumpyBackend):
             the LIF constants of EventProp's jump terms (see
             :class:`._records.SpikeRecords`).  The records last until
             :meth:`stop_records`; :meth:`records` reads them.
+
+        Notes
+        -----
+        The constants are read when a list is first given: a training loop
+        passes the same list object every batch, and a later call with that
+        object only starts the new batch (the constants must not have been
+        changed in place since; pass a new list to change them).
         """
-        self._records.start({self._layout_index(pop): (self._layout.spike_cols[
-            self._state(pop).population], consts) for pop, consts in populations})
+        cached = self.__dict__.get("_records_request")
+        if cached is None or cached[0] is not populations:
+            rows = {self._layout_index(pop): (self._layout.spike_cols[
+                self._state(pop).population], consts) for pop, consts in populations}
+            cached = self._records_request = (populations, rows)
+        self._records.start(cached[1])
 
     @property
     def num_spike_columns(self) -> int:

@@ -21,6 +21,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+from numba import njit
 
 from ._tables import P_N
 
@@ -50,6 +51,8 @@ class SpikeRecords:
         self._off = np.zeros((0, 2), dtype=np.int64)
         self._state = self._off
         self._per_step = 0
+        #: The ``populations`` dict the tables were last set from (None: not yet).
+        self._tables_of: dict[int, tuple[int, Any]] | None = None
 
     @property
     def active(self) -> bool:
@@ -58,7 +61,17 @@ class SpikeRecords:
 
     def start(self, populations: dict[int, tuple[int, Any]]) -> None:
         """Record the populations ``{kernel row: (first spike column, consts or None)}``
-        from the next step on, with no records yet (a new batch)."""
+        from the next step on, with no records yet (a new batch).
+
+        The same dict object as the last call (a training loop's every batch)
+        keeps the tables that call set: only the batch's records start anew.
+        """
+        if populations is not self._tables_of:
+            self._set_tables(populations)
+        self._state = np.zeros((self.batch_size, 2), dtype=np.int64)
+
+    def _set_tables(self, populations: dict[int, tuple[int, Any]]) -> None:
+        """Fill the kernel's per-population flags and per-column constants; size the arrays."""
         self._pop[:] = 0
         for row, (s0, consts) in populations.items():
             self._pop[row] = 1 if consts is None else 2
@@ -73,7 +86,7 @@ class SpikeRecords:
             # only ever touched are the records actually written.
             self._i = np.zeros((self.batch_size, capacity, 2), dtype=np.int32)
             self._f = np.zeros((self.batch_size, capacity, 2), dtype=np.float32)
-        self._state = np.zeros((self.batch_size, 2), dtype=np.int64)
+        self._tables_of = populations
 
     def stop(self) -> None:
         """Record no more spikes (the arrays are kept for the next :meth:`start`)."""
@@ -86,7 +99,7 @@ class SpikeRecords:
     def grow_if_stopped(self, t1: int) -> bool:
         """After a kernel call up to step ``t1``: if an entry stopped early, double the
         capacity (keeping the records) and return True (call the kernel again)."""
-        if not self.active or bool((self._state[:, 1] >= t1).all()):
+        if not self._state.shape[0] or _all_reached(self._state, t1):
             return False
         capacity = 2 * self._i.shape[1]
         grown_i = np.zeros((self.batch_size, capacity, 2), dtype=np.int32)
@@ -101,6 +114,15 @@ class SpikeRecords:
         """``(rec_i, rec_f, counts)``: the arrays (valid until the next batch starts) and
         int64 ``(batch,)`` records per entry."""
         return self._i, self._f, self._state[:, 0].copy()
+
+
+@njit(cache=True, nogil=True)
+def _all_reached(state, t1):
+    """Whether every entry's step ``state[b, 1]`` reached ``t1`` (int64 (batch, 2))."""
+    for b in range(state.shape[0]):
+        if state[b, 1] < t1:
+            return False
+    return True
 
 
 __all__ = ["SpikeRecords"]
