@@ -7,9 +7,10 @@ import sys
 
 import numpy as np
 import pytest
+from _batch_spikes import SpikesAtBatchEnd
 from _golden import ProtocolRecorder
 
-from spikehooks import Callback, Connection, InferenceCompiler, Network, Population
+from spikehooks import Connection, InferenceCompiler, Network, Population
 from spikehooks.connectivity import Dense, FixedProbability, OneToOne
 from spikehooks.data import preprocess_spikes
 from spikehooks.errors import ConfigurationError
@@ -72,25 +73,6 @@ def _inputs(pops, num: int, poisson: bool = True):
     if poisson:
         x[pops["rates"]] = rng.uniform(0.0, 0.3, (num, 7)).astype(np.float32)
     return x
-
-
-class SpikesAtBatchEnd(Callback):
-    """Pulls the recording buffers once per batch: no per-step hook, so run() is one call."""
-
-    def __init__(self, pops):
-        self.pops = pops
-        self.spikes = {p.name: [] for p in pops}
-
-    def set_params(self, backend, **kwargs):
-        self.backend = backend
-
-    def on_batch_end(self, batch, metrics):
-        self.backend.pull_recording_buffers()
-        for pop in self.pops:
-            self.spikes[pop.name].extend(self.backend.get_spikes(pop))
-
-    def get_data(self):
-        return "spikes", self.spikes
 
 
 def _run(backend, batch_size, *, poisson=True, step_mode=False, num=7):

@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from _batch_spikes import SpikesAtBatchEnd
 
-from spikehooks import Callback, Connection, InferenceCompiler, Network, Population
+from spikehooks import Connection, InferenceCompiler, Network, Population
 from spikehooks.connectivity import Dense, FixedProbability
 from spikehooks.initializers import Normal
 from spikehooks.neurons import IntegrateFireInput, LeakyIntegrate, LeakyIntegrateFire
@@ -68,26 +69,7 @@ def _network(thresh: float):
     return net, {p.name: p for p in net.populations}
 
 
-class _Spikes(Callback):
-    """Reads the recording buffers once per batch (no per-step hook: one kernel call)."""
-
-    def __init__(self, pops):
-        self.pops = pops
-        self.spikes = {p.name: [] for p in pops}
-
-    def set_params(self, backend, **kwargs):
-        self.backend = backend
-
-    def on_batch_end(self, batch, metrics):
-        self.backend.pull_recording_buffers()
-        for pop in self.pops:
-            self.spikes[pop.name].extend(self.backend.get_spikes(pop))
-
-    def get_data(self):
-        return "spikes", self.spikes
-
-
-class _EveryStep(_Spikes):
+class _EveryStep(SpikesAtBatchEnd):
     """Also reads every step's voltages: the kernel runs one step per call."""
 
     def __init__(self, pops):
@@ -106,7 +88,7 @@ def _run(backend, x, thresh, batch_size, step_mode=False):
     net, pops = _network(thresh)
     spiking = [p for p in net.populations if p.record_spikes]
     readouts = [p for p in net.populations if p.neuron.readout is not None]
-    callback = _EveryStep(spiking) if step_mode else _Spikes(spiking)
+    callback = _EveryStep(spiking) if step_mode else SpikesAtBatchEnd(spiking)
     compiled = InferenceCompiler(STEPS, batch_size=batch_size, backend=backend).compile(net)
     with compiled:
         predictions, _ = compiled.predict({pops["inp"]: x}, readouts, callbacks=[callback])
