@@ -14,7 +14,10 @@ from spikehooks.data import preprocess_spikes
 from spikehooks.errors import ConfigurationError
 from spikehooks.initializers import Normal, Uniform
 from spikehooks.neurons import LeakyIntegrate, LeakyIntegrateFire, SpikeInput
-from spikehooks.neurons.mlgenn_models import AdaptiveLeakyIntegrateFire
+from spikehooks.neurons.mlgenn_models import (
+    AdaptiveLeakyIntegrateFire,
+    LeakyIntegrateFireInput,
+)
 from spikehooks.synapses import Exponential
 
 pytest.importorskip("numba")
@@ -128,9 +131,9 @@ def test_mlgenn_models_fall_back_to_numpy_by_default_and_are_refused_by_name(cap
     def network():
         net = Network()
         with net:
-            inp = Population(SpikeInput(), 3, name="inp")
-            alif = Population(AdaptiveLeakyIntegrateFire(), 4, name="alif")
-            Connection(inp, alif, Dense(0.5))
+            inp = Population(LeakyIntegrateFireInput(), 3, name="lifin")
+            lif = Population(LeakyIntegrateFire(), 4, name="lif")
+            Connection(inp, lif, Dense(0.5))
         return net
 
     with caplog.at_level(logging.WARNING, logger="spikehooks.backends"):
@@ -138,6 +141,20 @@ def test_mlgenn_models_fall_back_to_numpy_by_default_and_are_refused_by_name(cap
     assert compiled.backend.name == "numpy"
     lines = [r.getMessage() for r in caplog.records if r.name == "spikehooks.backends"]
     assert len(lines) == 1
-    assert "population 'alif' has neuron model AdaptiveLeakyIntegrateFire" in lines[0]
-    with pytest.raises(ConfigurationError, match=r"AdaptiveLeakyIntegrateFire\. The NumPy"):
+    assert "population 'lifin' has neuron model LeakyIntegrateFireInput" in lines[0]
+    with pytest.raises(ConfigurationError, match=r"LeakyIntegrateFireInput\. The NumPy"):
         InferenceCompiler(5, backend="compiled").compile(network())
+
+
+def test_adaptive_neurons_run_compiled_by_default_without_a_fallback(caplog):
+    """AdaptiveLeakyIntegrateFire has kernel code (tests/runtime/test_compiled_alif.py
+    checks the results bit for bit)."""
+    net = Network()
+    with net:
+        inp = Population(SpikeInput(), 3, name="inp")
+        alif = Population(AdaptiveLeakyIntegrateFire(), 4, name="alif")
+        Connection(inp, alif, Dense(0.5))
+    with caplog.at_level(logging.WARNING, logger="spikehooks.backends"):
+        compiled = InferenceCompiler(5).compile(net)
+    assert compiled.backend.name == "compiled"
+    assert not [r for r in caplog.records if r.name == "spikehooks.backends"]

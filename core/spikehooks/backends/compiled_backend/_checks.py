@@ -11,6 +11,7 @@ from ...connectivity import Dense, FixedProbability, OneToOne
 from ...errors import ConfigurationError
 from ...initializers import Initializer
 from ...neurons import (
+    AdaptiveLeakyIntegrateFire,
     IntegrateFire,
     IntegrateFireInput,
     LeakyIntegrate,
@@ -23,7 +24,7 @@ from ...synapses import Delta, Exponential
 from ._numba import max_threads, require_numba
 
 NEURONS = (IntegrateFireInput, SpikeInput, PoissonInput, IntegrateFire, LeakyIntegrateFire,
-           LeakyIntegrate)
+           LeakyIntegrate, AdaptiveLeakyIntegrateFire)
 READOUTS = (SumVar, MaxVar, AvgVar, AvgVarExpWeight, SpikeCount, FirstSpikeTime, Var)
 SYNAPSES = (Delta, Exponential)
 CONNECTIVITY = (Dense, FixedProbability, OneToOne)

@@ -15,6 +15,7 @@ import numpy as np
 
 from ...connectivity import OneToOne
 from ...neurons import (
+    AdaptiveLeakyIntegrateFire,
     IntegrateFire,
     IntegrateFireInput,
     LeakyIntegrate,
@@ -28,7 +29,7 @@ from . import _tables as T
 
 _KINDS = ((IntegrateFireInput, T.IF_INPUT), (SpikeInput, T.SPIKE_INPUT),
           (PoissonInput, T.POISSON), (LeakyIntegrateFire, T.LIF), (IntegrateFire, T.IF),
-          (LeakyIntegrate, T.LI))
+          (LeakyIntegrate, T.LI), (AdaptiveLeakyIntegrateFire, T.ALIF))
 _READOUTS = ((SumVar, T.SUM_VAR), (MaxVar, T.MAX_VAR), (AvgVar, T.AVG_VAR),
              (AvgVarExpWeight, T.AVG_EXP), (SpikeCount, T.SPIKE_COUNT),
              (FirstSpikeTime, T.FIRST_SPIKE),
@@ -165,7 +166,8 @@ class Layout:
             for name in list(pst.vars):
                 pst.vars[name] = _rebind(self._fview(pop, name, n), pst.vars[name])
             pst.readonly = {name: _readonly(arr) for name, arr in pst.vars.items()}
-            for col, name in ((T.P_V, "V"), (T.P_REFRAC, "RefracTime"), (T.P_INPUT, "Input")):
+            for col, name in ((T.P_V, "V"), (T.P_REFRAC, "RefracTime"), (T.P_INPUT, "Input"),
+                              (T.P_A, "A")):
                 row[col] = self.var_cols.get((pop, name), -1)
             if pst.isyn is not None:
                 row[T.P_ISYN] = self.var_cols[pop, "Isyn"]
@@ -232,14 +234,17 @@ class Layout:
         f32 = np.float32
         hetero = neuron.heterogeneous()
         for user, col in (("v_thresh", T.P_THRESH_VAR), ("v_reset", T.P_RESET_VAR),
-                          ("tau_mem", T.P_ALPHA_VAR), ("tau_refrac", T.P_TREFRAC_VAR)):
+                          ("tau_mem", T.P_ALPHA_VAR), ("tau_refrac", T.P_TREFRAC_VAR),
+                          ("beta", T.P_BETA_VAR), ("tau_adapt", T.P_RHO_VAR)):
             if user in hetero:
                 row[col] = self.var_cols[pop, hetero[user]]
         if hasattr(neuron, "v_thresh"):
             thresh = f32(0.0) if "v_thresh" in hetero else f32(neuron.v_thresh)
             reset = f32(0.0) if "v_reset" in hetero else f32(neuron.v_reset)
             frow[T.PF_THRESH], frow[T.PF_RESET], frow[T.PF_DROP] = thresh, reset, thresh - reset
-        if hasattr(neuron, "tau_mem") and "tau_mem" not in hetero:
+        if isinstance(neuron, AdaptiveLeakyIntegrateFire):
+            _adaptive_constants(neuron, hetero, frow, dt)
+        elif hasattr(neuron, "tau_mem") and "tau_mem" not in hetero:
             alpha = neuron.alpha(dt)
             frow[T.PF_ALPHA], frow[T.PF_ONE_MINUS_ALPHA] = alpha, f32(1.0) - alpha
         frow[T.PF_AVG_SCALE] = f32(1.0 / num_timesteps)
@@ -335,6 +340,18 @@ def exp_step_weights(num_timesteps: int, count: int) -> np.ndarray:
     """
     return np.array([np.float32(np.exp(-t / num_timesteps)) * np.float32(1.0 / num_timesteps)
                      for t in range(count)], dtype=np.float32)
+
+
+def _adaptive_constants(neuron: Any, hetero: dict, frow: np.ndarray, dt: float) -> None:
+    """ALIF's ``Alpha``, ``Rho`` and ``Beta`` in the float table (those not given per
+    neuron), computed as the NumPy backend computes them: ``float32(exp(-dt / tau))``
+    with NumPy's ``exp`` (``dt`` and ``tau`` in ms)."""
+    if "tau_mem" not in hetero:
+        frow[T.PF_ALPHA] = np.float32(np.exp(-dt / neuron.tau_mem))
+    if "tau_adapt" not in hetero:
+        frow[T.PF_RHO] = np.float32(np.exp(-dt / neuron.tau_adapt))
+    if "beta" not in hetero:
+        frow[T.PF_BETA] = np.float32(neuron.beta)
 
 
 def _rebind(view: np.ndarray, old: np.ndarray) -> np.ndarray:

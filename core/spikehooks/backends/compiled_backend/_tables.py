@@ -9,24 +9,27 @@ models without a Python call per population or per step.
 from __future__ import annotations
 
 # Population kinds.
-IF_INPUT, SPIKE_INPUT, POISSON, IF, LIF, LI = range(6)
+IF_INPUT, SPIKE_INPUT, POISSON, IF, LIF, LI, ALIF = range(7)
 # Readout kinds.
 NO_READOUT, SUM_VAR, MAX_VAR, AVG_VAR, SPIKE_COUNT, FIRST_SPIKE, AVG_EXP = range(7)
 
-# Columns of the population int table (-1: absent).  P_THRESH_VAR .. P_TREFRAC_VAR:
-# the fstate column of a parameter given per neuron (GeNN's Vthresh, Vreset, Alpha,
-# TauRefrac variables), -1 when it is one number (then the float table holds it).
+# Columns of the population int table (-1: absent).  P_THRESH_VAR .. P_TREFRAC_VAR,
+# P_BETA_VAR, P_RHO_VAR: the fstate column of a parameter given per neuron (GeNN's
+# Vthresh, Vreset, Alpha, TauRefrac, Beta, Rho variables), -1 when it is one number
+# (then the float table holds it).  P_A: the adaptation variable ``A`` (ALIF).
 (P_KIND, P_N, P_V, P_REFRAC, P_INPUT, P_ISYN, P_SPIKE, P_REC, P_READOUT, P_ACC,
  P_FRAMES, P_FRAME_STEPS, P_DATA, P_UNIFORM, P_BIAS, P_FLAGS, P_INJ_START, P_INJ_COUNT,
- P_LONE_DELTA, P_POINTER, P_THRESH_VAR, P_RESET_VAR, P_ALPHA_VAR, P_TREFRAC_VAR) = range(24)
-POP_INT_COLUMNS = 24
+ P_LONE_DELTA, P_POINTER, P_THRESH_VAR, P_RESET_VAR, P_ALPHA_VAR, P_TREFRAC_VAR,
+ P_A, P_BETA_VAR, P_RHO_VAR) = range(27)
+POP_INT_COLUMNS = 27
 # Flags (P_FLAGS bits).
 SCALE_I, RELATIVE_RESET, REFRACTORY, INTEGRATE_IN_REFRAC = 1, 2, 4, 8
 
 # Columns of the population float32 table.
+# PF_BETA, PF_RHO: ALIF's adaptation strength and ``Rho = exp(-dt / tau_adapt)``.
 (PF_THRESH, PF_RESET, PF_ALPHA, PF_ONE_MINUS_ALPHA, PF_DROP, PF_TAU_REFRAC,
- PF_AVG_SCALE, PF_DT) = range(8)
-POP_FLOAT_COLUMNS = 8
+ PF_AVG_SCALE, PF_DT, PF_BETA, PF_RHO) = range(10)
+POP_FLOAT_COLUMNS = 10
 
 # Columns of the connection int table.
 # C_DECAY_AT / C_ISCALE_AT: offset in ``consts`` of a per-target-neuron synapse tau's

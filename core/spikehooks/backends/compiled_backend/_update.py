@@ -20,6 +20,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from ._alif import alif
 from ._gather import gather
 from ._neurons import (
     if_input,
@@ -31,6 +32,7 @@ from ._neurons import (
     readout_after_v,
 )
 from ._tables import (
+    ALIF,
     AVG_EXP,
     C_DECAY_AT,
     C_EXPONENTIAL,
@@ -267,6 +269,8 @@ def update(b, t, r, batch, p, pop_i, pop_f, conn_i, conn_f, inj, fstate, spikes,
             readout_after_reset(b, p, pop_i, fstate, i, fired, now)
     elif kind == LIF:
         _lif(b, p, pop_i, pop_f, fstate, spikes, now, step_w, v_prev, keep_v)
+    elif kind == ALIF:
+        alif(b, p, pop_i, pop_f, fstate, spikes, now, step_w)
     elif kind == LI:
         alpha, one_minus_alpha = pop_f[p, PF_ALPHA], pop_f[p, PF_ONE_MINUS_ALPHA]
         scale_i = (pop_i[p, P_FLAGS] & SCALE_I) != 0
