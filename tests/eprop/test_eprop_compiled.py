@@ -50,10 +50,11 @@ def _train(backend, categorical, epochs=3, **kwargs):
     return keep.grads, state, kind
 
 
-@pytest.mark.parametrize("categorical", [True, False])
-def test_compiled_e_prop_gives_the_numpy_backends_gradients(categorical):
-    grads_c, state_c, kind_c = _train("compiled", categorical)
-    grads_n, state_n, kind_n = _train("numpy", categorical)
+@pytest.mark.parametrize("categorical, adaptive", [(True, False), (False, False),
+                                                   (True, True), (False, True)])
+def test_compiled_e_prop_gives_the_numpy_backends_gradients(categorical, adaptive):
+    grads_c, state_c, kind_c = _train("compiled", categorical, adaptive=adaptive)
+    grads_n, state_n, kind_n = _train("numpy", categorical, adaptive=adaptive)
     assert (kind_c, kind_n) == (CompiledBackend, NumpyBackend)
     assert len(grads_c) == len(grads_n) == 9
     for got_batch, want_batch in zip(grads_c, grads_n, strict=True):
@@ -86,22 +87,13 @@ def test_compiled_e_prop_does_not_depend_on_the_thread_count():
         np.testing.assert_array_equal(two[1]["eprop_carry"]["traces"][key], want)
 
 
-def test_by_default_e_prop_trains_on_the_compiled_backend_and_says_when_it_cannot(caplog):
+def test_by_default_e_prop_trains_on_the_compiled_backend_adaptive_neurons_too(caplog):
     compiled, _, _ = make()
     assert type(compiled.backend) is CompiledBackend
     assert not compiled.eprop.needs_observer   # the kernel's trace, no per-step reads
     with caplog.at_level(logging.WARNING, logger="spikehooks"):
         adaptive, _, _ = make(adaptive=True)
-    # The compiled backend has no adaptive neurons: the NumPy backend, and a warning.
-    assert type(adaptive.backend) is NumpyBackend
-    assert adaptive.eprop.needs_observer
-    assert any("compiled backend cannot run this network" in r.getMessage()
-               for r in caplog.records)
-
-
-def test_compiled_e_prop_of_adaptive_neurons_is_refused_naming_the_population():
-    from spikehooks.errors import ConfigurationError
-
-    with pytest.raises(ConfigurationError, match="population 'hid' has neuron model "
-                                                 "AdaptiveLeakyIntegrateFire"):
-        make(adaptive=True, backend="compiled")
+    # The compiled backend has adaptive neurons and their e-prop factors: no fallback.
+    assert type(adaptive.backend) is CompiledBackend
+    assert not adaptive.eprop.needs_observer
+    assert not any("cannot run this network" in r.getMessage() for r in caplog.records)

@@ -12,7 +12,12 @@ from spikehooks.compilers import EPropCompiler, InferenceCompiler
 from spikehooks.compilers.eprop_compiler import default_params
 from spikehooks.connectivity import Dense
 from spikehooks.initializers import Normal
-from spikehooks.neurons import LeakyIntegrate, LeakyIntegrateFire, SpikeInput
+from spikehooks.neurons import (
+    AdaptiveLeakyIntegrateFire,
+    LeakyIntegrate,
+    LeakyIntegrateFire,
+    SpikeInput,
+)
 from spikehooks_checkpoint import Checkpoint
 from spikehooks_recorders import SpikeRecorder, VarRecorder
 from spikehooks_schedules import OptimiserParamSchedule
@@ -23,12 +28,14 @@ def _in_tmp(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
 
 
-def _classifier(seed: int = 0):
+def _classifier(seed: int = 0, adaptive: bool = False):
     network = Network(default_params)
     with network:
         inp = Population(SpikeInput(max_spikes=100000), 12, name="inp")
-        hid = Population(LeakyIntegrateFire(v_thresh=0.6, tau_mem=20.0, tau_refrac=3.0), 32,
-                         name="hid")
+        neuron = (AdaptiveLeakyIntegrateFire(v_thresh=0.6, tau_mem=20.0, tau_refrac=3.0,
+                                             beta=0.2, tau_adapt=100.0) if adaptive else
+                  LeakyIntegrateFire(v_thresh=0.6, tau_mem=20.0, tau_refrac=3.0))
+        hid = Population(neuron, 32, name="hid")
         out = Population(LeakyIntegrate(tau_mem=20.0, readout="sum_var"), 3, name="out")
         Connection(inp, hid, Dense(Normal(sd=1.0 / np.sqrt(12))), name="in_hid")
         Connection(hid, hid, Dense(Normal(sd=1.0 / np.sqrt(32))), name="hid_hid")
@@ -74,14 +81,15 @@ def test_per_step_regression_error_falls():
         errors[-1], np.mean((compiled.eprop.v_out[:, 0] - target[0]) ** 2), rtol=1e-6)
 
 
-@pytest.mark.parametrize("backend", ["numpy", "compiled"])
-def test_checkpoint_resume_reproduces_the_uninterrupted_run_bit_for_bit(backend):
+@pytest.mark.parametrize("backend, adaptive", [("numpy", False), ("compiled", False),
+                                               ("compiled", True)])
+def test_checkpoint_resume_reproduces_the_uninterrupted_run_bit_for_bit(backend, adaptive):
     if backend == "compiled":
         pytest.importorskip("numba")
     x, y = pattern_data(16, 0)
 
     def train(num_epochs, callbacks, resume_from=None):
-        network, inp, out = _classifier()
+        network, inp, out = _classifier(adaptive=adaptive)
         compiled = EPropCompiler(example_timesteps=STEPS,
                                  losses="sparse_categorical_crossentropy", batch_size=4,
                                  c_reg=1.0, rng_seed=5, backend=backend).compile(network)

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from spikehooks_recorders import SpikeRecorder, VarRecorder
 
 from spikehooks import Connection, InferenceCompiler, Network, Population
 from spikehooks.callbacks import Callback
@@ -20,6 +19,7 @@ from spikehooks.connectivity import Dense, FixedProbability
 from spikehooks.initializers import Normal, Uniform
 from spikehooks.neurons import AdaptiveLeakyIntegrateFire, IntegrateFireInput, LeakyIntegrate
 from spikehooks.synapses import Exponential
+from spikehooks_recorders import SpikeRecorder, VarRecorder
 
 pytest.importorskip("numba")
 

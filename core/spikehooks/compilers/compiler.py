@@ -175,7 +175,9 @@ class Compiler:
                 )
         check_batch_fits(type(self).__name__, network, self.batch_size, num_timesteps,
                          num_recording_timesteps or num_timesteps, self.keeps_history)
-        backend_class = self.backend_class_for(network)
+        backend_class = self._backend_class
+        if self._default_backend and unsupported_by_default(network) is not None:
+            backend_class = registry.resolve("backends", "numpy")
         options = backend_kwargs(backend_class, self.genn_kwargs, self._backend_kwargs)
         try:
             return backend_class(
@@ -194,13 +196,6 @@ class Compiler:
                 f"{type(self).__name__} backend options must be ones the backend accepts; got "
                 f"{sorted(self._backend_kwargs)} ({exc}). Check the backend's parameters."
             ) from exc
-
-    def backend_class_for(self, network: Any) -> Any:
-        """The backend class ``network`` is built on: the one named, or with none named
-        the default, falling back to the NumPy backend for what it cannot run."""
-        if self._default_backend and unsupported_by_default(network) is not None:
-            return registry.resolve("backends", "numpy")
-        return self._backend_class
 
     def compile(self, network: Any, name: str | None = None) -> Any:
         """Turn ``network`` into a compiled network (implemented by subclasses)."""

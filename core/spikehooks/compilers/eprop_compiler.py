@@ -164,29 +164,6 @@ class EPropCompiler(Compiler):
             "Pass e.g. deep_r_l1_strength=1e-8, or 0 for no L1 term.", lambda v: v >= 0)
         self.on_non_finite = check_mode(on_non_finite)
 
-    def backend_class_for(self, network: Any) -> Any:
-        """As :meth:`Compiler.backend_class_for`, but adaptive hidden neurons train on
-        the NumPy backend: the compiled e-prop has no adaptation eligibility yet."""
-        backend_class = super().backend_class_for(network)
-        if getattr(backend_class, "name", None) != "compiled":
-            return backend_class
-        adaptive = [pop.name for pop in network.populations
-                    if isinstance(pop.neuron, AdaptiveLeakyIntegrateFire)]
-        if not adaptive:
-            return backend_class
-        if not self._default_backend:
-            raise ConfigurationError(
-                f"EPropCompiler backend must be 'numpy' for a network with "
-                f"AdaptiveLeakyIntegrateFire populations; got 'compiled' (population "
-                f"{adaptive[0]!r} has neuron model AdaptiveLeakyIntegrateFire). The compiled "
-                f"e-prop has no adaptation eligibility yet: pass backend='numpy', or leave "
-                f"backend out to fall back to it."
-            )
-        log.warning("the compiled backend cannot run this network for e-prop (population %r "
-                    "has neuron model AdaptiveLeakyIntegrateFire): spikehooks uses the NumPy "
-                    "backend for it", adaptive[0])
-        return registry.resolve("backends", "numpy")
-
     def _resolve_loss(self, output: Any) -> Loss:
         spec = single_output_loss(self.losses, output, "EPropCompiler")
         loss = registry.create("losses", spec, expected=Loss)

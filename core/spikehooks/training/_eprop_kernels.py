@@ -21,8 +21,10 @@ from numba import njit, prange
 
 @njit(cache=True, nogil=True, inline="always")
 def _hidden_row(b, v, isyn, refrac, spikes, v0, alpha, v_thresh, refractory, favg,
-                alpha_favg, psi_out, favg_out):
+                alpha_favg, psi_out, favg_out, a, adaptive, beta):
     steps, n = v.shape[0], v.shape[2]
+    thresh32, beta32, one32, zero32 = (np.float32(v_thresh), np.float32(beta), np.float32(1.0),
+                                       np.float32(0.0))
     scale = 0.3 / v_thresh
     gain = 1.0 - alpha_favg
     for i in range(n):
@@ -34,7 +36,13 @@ def _hidden_row(b, v, isyn, refrac, spikes, v0, alpha, v_thresh, refractory, fav
             # V before the reset: a neuron that fired integrated this step's input.
             v_pre = alpha * v_prev + isyn[t, b, i] if fired else v_now
             v_prev = v_now
-            psi = scale * max(0.0, 1.0 - abs((np.float64(v_pre) - v_thresh) / v_thresh))
+            threshold = v_thresh
+            if adaptive:
+                # The NumPy recorder's float32 Vthresh + Beta * (A - spike): the reset
+                # added 1 to the traced A.
+                a_pre = a[t, b, i] - (one32 if fired else zero32)
+                threshold = np.float64(thresh32 + beta32 * a_pre)
+            psi = scale * max(0.0, 1.0 - abs((np.float64(v_pre) - threshold) / v_thresh))
             if refractory and refrac[t, b, i] > 0.0 and not fired:
                 psi = 0.0
             psi_out[t, b, i] = np.float32(psi)
@@ -46,8 +54,8 @@ def _hidden_row(b, v, isyn, refrac, spikes, v0, alpha, v_thresh, refractory, fav
 
 @njit(cache=True, nogil=True, parallel=True)
 def hidden_factors(v, isyn, refrac, spikes, v0, alpha, v_thresh, refractory, favg, alpha_favg,
-                   psi_out, favg_out):
-    """``psi`` and ``FAvg`` of a LIF population for every step and batch row.
+                   psi_out, favg_out, a, adaptive, beta):
+    """``psi`` and ``FAvg`` of a LIF or ALIF population for every step and batch row.
 
     Parameters
     ----------
@@ -66,19 +74,26 @@ def hidden_factors(v, isyn, refrac, spikes, v0, alpha, v_thresh, refractory, fav
         ``exp(-dt / tau_reg)``.
     psi_out, favg_out : numpy.ndarray of float32, shape (T, batch, n)
         Filled with every step's ``psi`` and ``FAvg``.
+    a : numpy.ndarray of float32, shape (T, batch, n)
+        Traced adaptation ``A`` (after the reset) of an ALIF population; read only
+        when ``adaptive``.
+    adaptive : bool
+        ALIF: the threshold of ``psi`` is ``v_thresh + beta * A`` (A before the reset).
+    beta : float
+        ALIF's adaptation strength.
     """
     for b in prange(v.shape[1]):
         _hidden_row(b, v, isyn, refrac, spikes, v0, alpha, v_thresh, refractory, favg,
-                    alpha_favg, psi_out, favg_out)
+                    alpha_favg, psi_out, favg_out, a, adaptive, beta)
 
 
 @njit(cache=True, nogil=True)
 def hidden_factors_serial(v, isyn, refrac, spikes, v0, alpha, v_thresh, refractory, favg,
-                          alpha_favg, psi_out, favg_out):
+                          alpha_favg, psi_out, favg_out, a, adaptive, beta):
     """:func:`hidden_factors` on the calling thread alone."""
     for b in range(v.shape[1]):
         _hidden_row(b, v, isyn, refrac, spikes, v0, alpha, v_thresh, refractory, favg,
-                    alpha_favg, psi_out, favg_out)
+                    alpha_favg, psi_out, favg_out, a, adaptive, beta)
 
 
 @njit(cache=True, nogil=True)

@@ -3,8 +3,9 @@
 The compiled backend simulates a whole batch in one numba call and keeps
 every step's spikes and the variables asked for (its trace).  Instead of
 reading the backend after every step (:meth:`EPropRecorder.__call__`,
-the NumPy backend's way), the recorder asks for ``V``, ``Isyn`` and
-``RefracTime`` of the hidden populations and ``V`` of the output, and
+the NumPy backend's way), the recorder asks for ``V``, ``Isyn``,
+``RefracTime`` and (adaptive neurons) ``A`` of the hidden populations and
+``V`` of the output, and
 after the batch fills the same arrays in compiled code
 (:mod:`._eprop_kernels`).
 """
@@ -23,6 +24,8 @@ def trace_variables(layout: Any) -> list[tuple[Any, str]]:
         names += [(spec.population, "V"), (spec.population, "Isyn")]
         if spec.refractory:
             names.append((spec.population, "RefracTime"))
+        if spec.adaptive:
+            names.append((spec.population, "A"))
     names.append((layout.output, "V"))
     return names
 
@@ -51,9 +54,11 @@ def collect_trace(rec: Any) -> None:
         pop = spec.population
         v = backend.traced_var(pop, "V")
         refrac = backend.traced_var(pop, "RefracTime") if spec.refractory else v
+        adapt = backend.traced_var(pop, "A") if spec.adaptive else v
         hidden(v, backend.traced_var(pop, "Isyn"), refrac, rec._spikes[pop], rec._v_prev[pop],
                np.float32(alpha), float(spec.v_thresh), bool(spec.refractory),
-               rec._favg_now[pop], float(rec.alpha_favg), rec._psi[pop], rec._favg_hist[pop])
+               rec._favg_now[pop], float(rec.alpha_favg), rec._psi[pop], rec._favg_hist[pop],
+               adapt, bool(spec.adaptive), float(spec.beta))
     rec._v_out[...] = backend.traced_var(lay.output, "V")
     if rec.categorical:
         k.softmax_errors(rec._v_out, np.asarray(rec.targets[:real], np.int64), real,
