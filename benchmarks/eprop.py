@@ -18,7 +18,12 @@ the outputs is reported at epoch 0 and at the end, with the largest weight
 difference between the two backends.  The load average before and after
 is in ``machine`` and ``load_after``.
 
-Run: ``python benchmarks/eprop.py [--quick]``; prints JSON.
+With ``--adaptive`` the hidden neurons are ``AdaptiveLeakyIntegrateFire``
+(same ``v_thresh``, ``tau_mem`` and ``tau_refrac``; mlGeNN's default
+``beta`` 0.0174 and ``tau_adapt`` 2,000 ms), the neuron of mlGeNN's SHD
+classifier.
+
+Run: ``python benchmarks/eprop.py [--quick] [--adaptive]``; prints JSON.
 """
 
 from __future__ import annotations
@@ -47,7 +52,12 @@ from spikehooks.compilers.eprop_compiler import default_params
 from spikehooks.connectivity import Dense
 from spikehooks.data import preprocess_spikes
 from spikehooks.initializers import Normal
-from spikehooks.neurons import LeakyIntegrate, LeakyIntegrateFire, SpikeInput
+from spikehooks.neurons import (
+    AdaptiveLeakyIntegrateFire,
+    LeakyIntegrate,
+    LeakyIntegrateFire,
+    SpikeInput,
+)
 from spikehooks.optimisers import Adam
 
 STEPS = 1000
@@ -67,13 +77,14 @@ def task(seed: int = 0) -> tuple[Any, np.ndarray]:
     return spikes, target[None]
 
 
-def build(seed: int = 0, backend: str = "numpy") -> tuple[Any, Any, Any]:
+def build(seed: int = 0, backend: str = "numpy",
+          adaptive: bool = False) -> tuple[Any, Any, Any]:
     """The network compiled for e-prop on ``backend``: ``(compiled, input, output)``."""
     network = Network(default_params)
     with network:
         inp = Population(SpikeInput(max_spikes=400), 20)
-        hidden = Population(LeakyIntegrateFire(v_thresh=0.61, tau_mem=20.0, tau_refrac=5.0),
-                            256)
+        kind = AdaptiveLeakyIntegrateFire if adaptive else LeakyIntegrateFire
+        hidden = Population(kind(v_thresh=0.61, tau_mem=20.0, tau_refrac=5.0), 256)
         out = Population(LeakyIntegrate(tau_mem=20.0, readout="var"), 3)
         Connection(inp, hidden, Dense(Normal(sd=1.0 / np.sqrt(20))))
         Connection(hidden, hidden, Dense(Normal(sd=1.0 / np.sqrt(256))))
@@ -86,8 +97,8 @@ def build(seed: int = 0, backend: str = "numpy") -> tuple[Any, Any, Any]:
 class _Runner:
     """One backend's compiled network, its epoch and forward-pass calls, its errors."""
 
-    def __init__(self, backend: str, spikes: Any, target: np.ndarray):
-        self.compiled, self.inp, self.out = build(backend=backend)
+    def __init__(self, backend: str, spikes: Any, target: np.ndarray, adaptive: bool = False):
+        self.compiled, self.inp, self.out = build(backend=backend, adaptive=adaptive)
         self.spikes, self.target = spikes, target
         self.errors: list[float] = []
         self.compiled.__enter__()
@@ -115,12 +126,15 @@ def _alternating(fns: dict[str, Any], repeats: int) -> dict[str, Any]:
             for name, s in samples.items()}
 
 
-def pattern_recognition(quick: bool, epochs: int | None = None) -> dict[str, Any]:
-    """Time e-prop epochs and forward passes on both backends, then train on."""
+def pattern_recognition(quick: bool, epochs: int | None = None,
+                        adaptive: bool = False) -> dict[str, Any]:
+    """Time e-prop epochs and forward passes on both backends, then train on
+    (``adaptive``: ALIF hidden neurons)."""
     repeats = 3 if quick else 7
     epochs = epochs if epochs is not None else (10 if quick else 300)
     spikes, target = task()
-    runners = {name: _Runner(name, spikes, target) for name in ("numpy", "compiled")}
+    runners = {name: _Runner(name, spikes, target, adaptive)
+               for name in ("numpy", "compiled")}
     try:
         timed = _alternating({f"{name}_{kind}": getattr(run, kind)
                               for name, run in runners.items()
@@ -137,6 +151,7 @@ def pattern_recognition(quick: bool, epochs: int | None = None) -> dict[str, Any
         "task": "pattern_recognition",
         "steps": STEPS,
         "hidden": 256,
+        "hidden_neuron": "AdaptiveLeakyIntegrateFire" if adaptive else "LeakyIntegrateFire",
         "seconds_per_epoch": {name: med[f"{name}_epoch"] for name in runners},
         "forward_seconds": {name: med[f"{name}_forward"] for name in runners},
         "numpy_over_compiled": {
@@ -157,9 +172,13 @@ def pattern_recognition(quick: bool, epochs: int | None = None) -> dict[str, Any
 
 def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     parser = make_parser(__doc__.splitlines()[0])
+    parser.add_argument("--adaptive", action="store_true",
+                        help="AdaptiveLeakyIntegrateFire hidden neurons (mlGeNN's SHD neuron)")
+    parser.add_argument("--epochs", type=int, default=None,
+                        help="epochs to train on after the timing (default 300, quick 10)")
     args = parser.parse_args(argv)
     with pin_blas_threads(1) as blas:
-        result = pattern_recognition(args.quick)
+        result = pattern_recognition(args.quick, args.epochs, args.adaptive)
     return {"quick": args.quick, "blas": blas, "machine": machine_info(), **result,
             "load_after": list(os.getloadavg()) if hasattr(os, "getloadavg") else None}
 
