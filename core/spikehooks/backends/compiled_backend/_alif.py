@@ -53,7 +53,12 @@ from ._tables import (
 )
 
 
-@njit(cache=True, nogil=True, inline='always')
+# Not inlined (unlike the other population loops): inlined into the step loop of
+# every kernel variant it made the first compilation about 3 s longer and the
+# 784-128-10 inference kernel, which has no adaptive neuron, about 15 % slower
+# (code layout of the inlined loop).  One call per population and step; it takes
+# no slice, so it needs numba's runtime no more than the step loop does.
+@njit(cache=True, nogil=True)
 def alif(b, p, pop_i, pop_f, fstate, spikes, now, step_w):
     """Update, fire and reset ALIF population ``p`` for batch entry ``b``.
 
