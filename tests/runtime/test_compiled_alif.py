@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from _exact import assert_same
 
 from spikehooks import Connection, InferenceCompiler, Network, Population
 from spikehooks.callbacks import Callback
@@ -98,21 +99,6 @@ def _run(backend, x, batch_size, net_args, step_mode=False):
     return result
 
 
-def _same(a, b):
-    if isinstance(a, dict):
-        assert sorted(a) == sorted(b)
-        for key in a:
-            _same(a[key], b[key])
-    elif not isinstance(a, np.ndarray) and hasattr(a, "__len__"):
-        # Lists, tuples and the recorders' per-example lists.
-        assert type(a) is type(b) and len(a) == len(b)
-        for x, y in zip(a, b, strict=True):
-            _same(x, y)
-    else:
-        assert np.asarray(a).dtype == np.asarray(b).dtype
-        np.testing.assert_array_equal(a, b)
-
-
 def _inputs():
     return np.random.default_rng(7).uniform(0.0, 0.9, (5, 17)).astype(np.float32)
 
@@ -121,7 +107,7 @@ def _compare(net_args, batch_size, threads, step_mode=False):
     x = _inputs()
     want = _run("numpy", x, batch_size, net_args, step_mode)
     got = _run(("compiled", {"num_threads": threads}), x, batch_size, net_args, step_mode)
-    _same(got, want)
+    assert_same(got, want)
     return want
 
 
@@ -158,4 +144,4 @@ def test_one_kernel_call_per_step(batch_size):
     assert len(want["every_step"]) == STEPS * -(-5 // batch_size)
     # Stepping gives what one call per batch gives.
     whole = _run(("compiled", {"num_threads": 1}), _inputs(), batch_size, net_args)
-    _same({k: v for k, v in want.items() if k != "every_step"}, whole)
+    assert_same({k: v for k, v in want.items() if k != "every_step"}, whole)

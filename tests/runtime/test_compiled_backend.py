@@ -8,6 +8,7 @@ import sys
 import numpy as np
 import pytest
 from _batch_spikes import SpikesAtBatchEnd
+from _exact import assert_same
 from _golden import ProtocolRecorder
 
 from spikehooks import Connection, InferenceCompiler, Network, Population
@@ -94,21 +95,6 @@ def _run(backend, batch_size, *, poisson=True, step_mode=False, num=7):
     return predictions, data, weights
 
 
-def _same(a, b):
-    """Exact equality of nested dicts/lists/tuples of arrays."""
-    if isinstance(a, dict):
-        assert list(a) == list(b)
-        for key in a:
-            _same(a[key], b[key])
-    elif isinstance(a, (list, tuple)):
-        assert len(a) == len(b)
-        for x, y in zip(a, b, strict=True):
-            _same(x, y)
-    else:
-        assert np.asarray(a).dtype == np.asarray(b).dtype
-        np.testing.assert_array_equal(a, b)
-
-
 def _names(predictions):
     return {p.name: v for p, v in predictions.items()}
 
@@ -117,9 +103,9 @@ def _names(predictions):
 def test_compiled_and_numpy_backends_agree_bit_for_bit(step_mode):
     expected = _run("numpy", 3, step_mode=step_mode)
     got = _run(("compiled", {"num_threads": 1}), 3, step_mode=step_mode)
-    _same(_names(got[0]), _names(expected[0]))
-    _same(got[1], expected[1])
-    _same(got[2], expected[2])
+    assert_same(_names(got[0]), _names(expected[0]))
+    assert_same(got[1], expected[1])
+    assert_same(got[2], expected[2])
     # The network is not silent: the comparison means something.
     spikes = got[1]["protocol" if step_mode else "spikes"]
     spikes = spikes["spikes"] if step_mode else spikes
@@ -132,8 +118,8 @@ def test_compiled_and_numpy_backends_agree_bit_for_bit(step_mode):
 def test_results_do_not_depend_on_batch_size_or_threads(batch_size, threads):
     reference = _run("numpy", 2, poisson=False)
     got = _run(("compiled", {"num_threads": threads}), batch_size, poisson=False)
-    _same(_names(got[0]), _names(reference[0]))
-    _same(got[1], reference[1])
+    assert_same(_names(got[0]), _names(reference[0]))
+    assert_same(got[1], reference[1])
 
 
 def test_recording_windows_shorter_than_the_batch_match_numpy():
@@ -153,7 +139,7 @@ def test_recording_windows_shorter_than_the_batch_match_numpy():
 
     expected, got = run("numpy"), run("compiled")
     assert [start for start, _ in got] == [0, 6, 12, 18]
-    _same(got, expected)
+    assert_same(got, expected)
 
 
 @pytest.mark.parametrize("value", [0, -2, 1.5, "2", True, None.__class__])
@@ -288,8 +274,8 @@ def test_per_neuron_parameters_run_compiled_bit_for_bit_as_numpy(relative_reset)
     name_np, pred_np, data_np = run("numpy")
     name_c, pred_c, data_c = run(("compiled", {"num_threads": 1}))
     assert (name_np, name_c) == ("numpy", "compiled")
-    _same(pred_c, pred_np)
-    _same(data_c, data_np)
+    assert_same(pred_c, pred_np)
+    assert_same(data_c, data_np)
     lif_spikes = data_c["protocol"]["spikes"]["lif"]
     assert sum(len(t) for t, _ in lif_spikes) > 20
     # The parameters really differ per neuron inside the kernel's state.

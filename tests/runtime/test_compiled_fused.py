@@ -16,6 +16,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from _batch_spikes import SpikesAtBatchEnd
+from _exact import assert_same
 
 from spikehooks import Connection, InferenceCompiler, Network, Population
 from spikehooks.connectivity import Dense, FixedProbability
@@ -99,20 +100,6 @@ def _run(backend, x, thresh, batch_size, step_mode=False):
     return result
 
 
-def _same(a, b):
-    if isinstance(a, dict):
-        assert list(a) == list(b)
-        for key in a:
-            _same(a[key], b[key])
-    elif isinstance(a, (list, tuple)):
-        assert len(a) == len(b)
-        for x, y in zip(a, b, strict=True):
-            _same(x, y)
-    else:
-        assert np.asarray(a).dtype == np.asarray(b).dtype
-        np.testing.assert_array_equal(a, b)
-
-
 def _inputs(scale):
     return (np.random.default_rng(4).uniform(0.0, 1.0, (7, 37)) * scale).astype(np.float32)
 
@@ -122,7 +109,7 @@ def test_fused_lif_paths_match_numpy_bit_for_bit(batch_size, threads):
     x = _inputs(1.0)
     expected = _run("numpy", x, 0.8, 1)
     got = _run(("compiled", {"num_threads": threads}), x, 0.8, batch_size)
-    _same(expected, got)
+    assert_same(expected, got)
     # Every population fired at some step, and some neurons stayed silent.
     for name, spikes in got["spikes"].items():
         assert sum(len(times) for times, _ in spikes) > 0, name
@@ -134,7 +121,7 @@ def test_no_spikes_and_every_neuron_every_step_match_numpy(scale, thresh, expect
     x = _inputs(scale) + np.float32(scale)
     expected = _run("numpy", x, thresh, 1)
     got = _run(("compiled", {"num_threads": 2}), x, thresh, 4)
-    _same(expected, got)
+    assert_same(expected, got)
     counts = {name: sum(len(times) for times, _ in spikes)
               for name, spikes in got["spikes"].items()}
     sizes = {"inp": 37, "fused": 70, "lone": 9, "two": 12, "hetero": 5, "summed": 33,
@@ -148,7 +135,7 @@ def test_one_step_per_call_rebuilds_the_id_lists_from_the_flags():
     x = _inputs(1.0)
     expected = _run("numpy", x, 0.8, 2, step_mode=True)
     got = _run(("compiled", {"num_threads": 1}), x, 0.8, 2, step_mode=True)
-    _same(expected, got)
+    assert_same(expected, got)
     assert len(got["voltages"]) == 4 * STEPS  # 7 examples in 4 batches of 2
 
 

@@ -12,6 +12,7 @@ from ._batch_setup import BatchSetup
 from ._checks import check_num_threads, check_options, check_supported
 from ._layout import Layout, exp_step_weights
 from ._records import SpikeRecords
+from ._stale_cache import clear_stale_kernels
 from ._tables import C_DELAY
 
 log = logging.getLogger(__name__)
@@ -53,6 +54,8 @@ class CompiledBackend(BatchSetup, NumpyBackend):
         check_options(options)
         self.num_threads = check_num_threads(num_threads)
         check_supported(network)
+        # Before any kernel is loaded from numba's disk cache (see _stale_cache).
+        clear_stale_kernels()
         self._trace_cols = np.zeros(0, dtype=np.int64)
         super().__init__(network, batch_size=batch_size, dt=dt, num_timesteps=num_timesteps,
                          num_recording_timesteps=num_recording_timesteps, rng_seed=rng_seed,
